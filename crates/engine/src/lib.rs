@@ -1,0 +1,1 @@
+//! exformer-engine: transformer models on libtorch with attention capture.

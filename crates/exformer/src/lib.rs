@@ -1,0 +1,1 @@
+//! exformer: the library notebook cells use.
