@@ -1,0 +1,2539 @@
+// exformer widget: GENERATED single-file ES module. Do not edit by hand: edit the sources in widget/
+// and run `node widget/tools/bundle.mjs` (a node test fails when this file is stale).
+// Sources, in order: logic.js, static_model.js, views/dom.js, views/controls.js, views/head.js, views/model.js, views/matrix.js, views/predictions.js, main.js
+
+// ---- logic.js ----
+const __xf_logic = (() => {
+// exformer widget: pure logic (no DOM). Everything here is covered by `node --test widget/test/`.
+//
+// Conventions used throughout:
+// - An attention matrix is a row-major Float32Array of T*T weights: row = query ("from"),
+//   column = key ("to"). A layer is [n_heads, T, T] laid out head after head.
+// - Selected heads: an array of head indices; an EMPTY array means "all heads".
+// - Visible tokens: when special tokens are hidden, matrices are compacted to K*K and come with an
+//   `index` (Int32Array of length K) mapping compact position -> original token position.
+
+/** @typedef {{text: string, special?: boolean, segment?: number, masked?: boolean, knocked_out?: boolean}} Token */
+/** @typedef {{token: string, prob: number}} Prediction */
+/** @typedef {"each"|"mean"|"sum"} Combine */
+/** @typedef {"all"|"AA"|"AB"|"BA"|"BB"} PairFilter */
+
+/** Longest input (in tokens) for which the head view (curves) is the default view. */
+const HEAD_VIEW_MAX_TOKENS = 60;
+
+/** Views the widget knows. */
+const VIEWS = ["head", "model", "matrix"];
+const COMBINES = ["each", "mean", "sum"];
+const PAIR_FILTERS = ["all", "AA", "AB", "BA", "BB"];
+
+// ---------------------------------------------------------------------------------------------
+// Binary buffers
+// ---------------------------------------------------------------------------------------------
+
+const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const B64_INDEX = (() => {
+  const t = new Int16Array(256).fill(-1);
+  for (let i = 0; i < 64; i++) t[B64.charCodeAt(i)] = i;
+  // Also accept the URL-safe alphabet.
+  t["-".charCodeAt(0)] = 62;
+  t["_".charCodeAt(0)] = 63;
+  return t;
+})();
+
+/**
+ * Decode standard base64 (RFC 4648 §4, padding optional, ASCII whitespace ignored; the URL-safe
+ * alphabet is accepted too).
+ * @param {string} s
+ * @returns {Uint8Array}
+ */
+function base64ToBytes(s) {
+  if (typeof s !== "string") throw new TypeError("base64ToBytes expects a string");
+  const out = new Uint8Array(Math.floor((s.length * 3) / 4) + 3);
+  let acc = 0;
+  let bits = 0;
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 61 /* = */) break;
+    if (c === 32 || c === 10 || c === 13 || c === 9) continue;
+    const v = c < 256 ? B64_INDEX[c] : -1;
+    if (v < 0) throw new Error(`invalid base64 character ${JSON.stringify(s[i])} at offset ${i}`);
+    acc = ((acc << 6) | v) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[n++] = (acc >> bits) & 0xff;
+    }
+  }
+  return out.slice(0, n);
+}
+
+/**
+ * Encode bytes as standard base64 with padding.
+ * @param {Uint8Array} bytes
+ * @returns {string}
+ */
+function bytesToBase64(bytes) {
+  const parts = [];
+  let chunk = "";
+  for (let i = 0; i < bytes.length; i += 3) {
+    const a = bytes[i];
+    const b = i + 1 < bytes.length ? bytes[i + 1] : 0;
+    const c = i + 2 < bytes.length ? bytes[i + 2] : 0;
+    const t = (a << 16) | (b << 8) | c;
+    chunk += B64[(t >> 18) & 63] + B64[(t >> 12) & 63];
+    chunk += i + 1 < bytes.length ? B64[(t >> 6) & 63] : "=";
+    chunk += i + 2 < bytes.length ? B64[t & 63] : "=";
+    if (chunk.length > 8192) {
+      parts.push(chunk);
+      chunk = "";
+    }
+  }
+  parts.push(chunk);
+  return parts.join("");
+}
+
+/**
+ * View any binary value the widget may receive as a Uint8Array without copying when possible.
+ * anywidget hands binary traits over as DataView; tests and the static model may pass
+ * ArrayBuffer, typed arrays, plain arrays of bytes, or a base64 string.
+ * @param {unknown} buf
+ * @returns {Uint8Array|null}
+ */
+function toBytes(buf) {
+  if (buf == null) return null;
+  if (buf instanceof Uint8Array) return buf;
+  if (ArrayBuffer.isView(buf)) return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (buf instanceof ArrayBuffer) return new Uint8Array(buf);
+  if (Array.isArray(buf)) return Uint8Array.from(buf);
+  if (typeof buf === "string") return base64ToBytes(buf);
+  // ipywidgets sometimes wraps buffers as {buffer: ArrayBuffer}
+  if (typeof buf === "object" && buf && "buffer" in buf) return toBytes(/** @type {any} */ (buf).buffer);
+  throw new TypeError(`unsupported binary value of type ${Object.prototype.toString.call(buf)}`);
+}
+
+const BYTE_TO_WEIGHT = (() => {
+  const t = new Float32Array(256);
+  for (let i = 0; i < 256; i++) t[i] = i / 255;
+  return t;
+})();
+
+/**
+ * Decode the `attn` buffer: Uint8 row-major [nHeads, T, T], weight = byte / 255.
+ * @param {unknown} buffer
+ * @param {number} nHeads
+ * @param {number} T
+ * @returns {Float32Array} length nHeads*T*T
+ */
+function decodeAttention(buffer, nHeads, T) {
+  const bytes = toBytes(buffer);
+  const want = nHeads * T * T;
+  if (!bytes) throw new Error("no attention buffer");
+  if (!(nHeads > 0) || !(T > 0)) throw new Error(`bad attention shape: ${nHeads} heads × ${T} tokens`);
+  if (bytes.length !== want) {
+    throw new Error(
+      `attention buffer holds ${bytes.length} bytes but n_heads × T × T = ${nHeads} × ${T} × ${T} = ${want}`,
+    );
+  }
+  const out = new Float32Array(want);
+  for (let i = 0; i < want; i++) out[i] = BYTE_TO_WEIGHT[bytes[i]];
+  return out;
+}
+
+/**
+ * One head's T*T matrix (a view, not a copy).
+ * @param {Float32Array} attn [nHeads, T, T]
+ * @param {number} T
+ * @param {number} head
+ */
+function headMatrix(attn, T, head) {
+  const n = T * T;
+  if (head < 0 || (head + 1) * n > attn.length) throw new RangeError(`head ${head} out of range`);
+  return attn.subarray(head * n, (head + 1) * n);
+}
+
+/**
+ * Thumbnail of (layer, head) from the `thumbs` buffer: Uint8 [nLayers, nHeads, S, S] (a view).
+ * @param {Uint8Array} thumbs
+ * @param {number} nHeads
+ * @param {number} S
+ * @param {number} layer
+ * @param {number} head
+ */
+function thumbAt(thumbs, nHeads, S, layer, head) {
+  const n = S * S;
+  const off = (layer * nHeads + head) * n;
+  if (layer < 0 || head < 0 || head >= nHeads || off + n > thumbs.length) {
+    throw new RangeError(`thumbnail (${layer}, ${head}) out of range`);
+  }
+  return thumbs.subarray(off, off + n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Heads
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Concrete list of selected heads (empty selection = all heads), sorted, deduplicated, in range.
+ * @param {number[]|null|undefined} heads
+ * @param {number} nHeads
+ * @returns {number[]}
+ */
+function selectedHeads(heads, nHeads) {
+  const all = Array.from({ length: nHeads }, (_, i) => i);
+  if (!heads || heads.length === 0) return all;
+  const set = new Set();
+  for (const h of heads) if (Number.isInteger(h) && h >= 0 && h < nHeads) set.add(h);
+  const out = [...set].sort((a, b) => a - b);
+  return out.length ? out : all;
+}
+
+/**
+ * Toggle one head in a selection; never leaves nothing selected. Returns the canonical form
+ * (empty array when every head ends up selected).
+ * @param {number[]} heads
+ * @param {number} head
+ * @param {number} nHeads
+ * @returns {number[]}
+ */
+function toggleHead(heads, head, nHeads) {
+  const cur = new Set(selectedHeads(heads, nHeads));
+  if (cur.has(head)) {
+    if (cur.size === 1) return canonicalHeads([...cur], nHeads);
+    cur.delete(head);
+  } else if (head >= 0 && head < nHeads) {
+    cur.add(head);
+  }
+  return canonicalHeads([...cur], nHeads);
+}
+
+/**
+ * @param {number[]} heads
+ * @param {number} nHeads
+ */
+function canonicalHeads(heads, nHeads) {
+  const s = selectedHeads(heads, nHeads);
+  return s.length === nHeads ? [] : s;
+}
+
+/**
+ * Combine heads of one layer into a single T*T matrix.
+ * @param {Float32Array} attn [nHeads, T, T]
+ * @param {number} nHeads
+ * @param {number} T
+ * @param {number[]} heads selection (empty = all)
+ * @param {"mean"|"sum"} how
+ * @returns {Float32Array}
+ */
+function combineHeads(attn, nHeads, T, heads, how = "mean") {
+  if (how !== "mean" && how !== "sum") throw new Error(`combine must be "mean" or "sum", got ${JSON.stringify(how)}`);
+  if (attn.length !== nHeads * T * T) throw new Error("attention length does not match n_heads × T × T");
+  const hs = selectedHeads(heads, nHeads);
+  const n = T * T;
+  const out = new Float32Array(n);
+  for (const h of hs) {
+    const off = h * n;
+    for (let i = 0; i < n; i++) out[i] += attn[off + i];
+  }
+  if (how === "mean") {
+    const s = 1 / hs.length;
+    for (let i = 0; i < n; i++) out[i] *= s;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Special tokens, renormalising, thresholds, pair filters
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Which token positions stay visible.
+ * @param {Token[]} tokens
+ * @param {boolean} hideSpecial
+ * @returns {Uint8Array} 1 = keep
+ */
+function keepMask(tokens, hideSpecial) {
+  const m = new Uint8Array(tokens.length).fill(1);
+  if (hideSpecial) tokens.forEach((t, i) => (m[i] = t && t.special ? 0 : 1));
+  // Hiding every token would leave nothing to show: keep all instead.
+  if (!m.some((v) => v === 1)) m.fill(1);
+  return m;
+}
+
+/**
+ * Drop rows/cols whose keep flag is 0 and rescale each remaining row to sum to 1 (rows whose kept
+ * weights sum to 0 stay all-zero).
+ * @param {Float32Array} mat T*T
+ * @param {number} T
+ * @param {ArrayLike<number>} keep length T, truthy = keep
+ * @returns {{mat: Float32Array, index: Int32Array, K: number}}
+ */
+function renormaliseRows(mat, T, keep) {
+  const index = keptIndex(keep, T);
+  const K = index.length;
+  const out = new Float32Array(K * K);
+  for (let a = 0; a < K; a++) {
+    const row = index[a] * T;
+    let sum = 0;
+    for (let b = 0; b < K; b++) sum += mat[row + index[b]];
+    const s = sum > 0 ? 1 / sum : 0;
+    const o = a * K;
+    for (let b = 0; b < K; b++) out[o + b] = mat[row + index[b]] * s;
+  }
+  return { mat: out, index, K };
+}
+
+/**
+ * @param {ArrayLike<number>} keep
+ * @param {number} T
+ */
+function keptIndex(keep, T) {
+  const idx = [];
+  for (let i = 0; i < T; i++) if (keep[i]) idx.push(i);
+  return Int32Array.from(idx);
+}
+
+/**
+ * Zero every weight below `threshold` (new array).
+ * @param {Float32Array} mat
+ * @param {number} threshold
+ */
+function applyThreshold(mat, threshold) {
+  const out = new Float32Array(mat.length);
+  const t = Number.isFinite(threshold) ? threshold : 0;
+  for (let i = 0; i < mat.length; i++) {
+    const v = mat[i];
+    out[i] = v >= t ? v : 0;
+  }
+  return out;
+}
+
+/** Whether the input has a second segment (B). @param {Token[]} tokens */
+function hasPair(tokens) {
+  return tokens.some((t) => t && t.segment === 1);
+}
+
+/**
+ * T*T mask of which (query, key) pairs a segment filter lets through: "AB" = queries in segment A
+ * attending to keys in segment B, and so on. "all" lets everything through.
+ * @param {Token[]} tokens
+ * @param {PairFilter} filter
+ * @returns {Uint8Array}
+ */
+function pairFilterMask(tokens, filter) {
+  const T = tokens.length;
+  const out = new Uint8Array(T * T);
+  if (filter === "all" || filter == null || filter === "") return out.fill(1);
+  if (!PAIR_FILTERS.includes(filter)) throw new Error(`unknown pair filter ${JSON.stringify(filter)}`);
+  const qs = filter[0] === "A" ? 0 : 1;
+  const ks = filter[1] === "A" ? 0 : 1;
+  for (let i = 0; i < T; i++) {
+    if ((tokens[i].segment || 0) !== qs) continue;
+    for (let j = 0; j < T; j++) if ((tokens[j].segment || 0) === ks) out[i * T + j] = 1;
+  }
+  return out;
+}
+
+/**
+ * Full pipeline from a decoded layer to what a view draws.
+ * Order: per head, drop hidden tokens and renormalise rows → combine heads (unless "each") →
+ * pair filter (zeroes disallowed pairs; no renormalising) → threshold.
+ * @param {{attn: Float32Array, nHeads: number, T: number, tokens: Token[], heads?: number[],
+ *   combine?: Combine, hideSpecial?: boolean, pairFilter?: PairFilter, threshold?: number}} o
+ * @returns {{K: number, index: Int32Array, mats: {head: number|null, mat: Float32Array}[]}}
+ */
+function viewMatrices(o) {
+  const { attn, nHeads, T, tokens } = o;
+  const combine = o.combine || "each";
+  if (!COMBINES.includes(combine)) throw new Error(`unknown combine ${JSON.stringify(combine)}`);
+  const hs = selectedHeads(o.heads, nHeads);
+  const keep = keepMask(tokens, !!o.hideSpecial);
+  const index = keptIndex(keep, T);
+  const K = index.length;
+  const compact = K !== T;
+  /** @param {number} h */
+  const prepared = (h) => {
+    const m = headMatrix(attn, T, h);
+    return compact ? renormaliseRows(m, T, keep).mat : m;
+  };
+  /** @type {{head: number|null, mat: Float32Array}[]} */
+  let mats;
+  if (combine === "each") {
+    mats = hs.map((h) => ({ head: h, mat: Float32Array.from(prepared(h)) }));
+  } else {
+    const acc = new Float32Array(K * K);
+    for (const h of hs) {
+      const m = prepared(h);
+      for (let i = 0; i < acc.length; i++) acc[i] += m[i];
+    }
+    if (combine === "mean") for (let i = 0; i < acc.length; i++) acc[i] /= hs.length;
+    mats = [{ head: null, mat: acc }];
+  }
+  const pf = o.pairFilter || "all";
+  if (pf !== "all") {
+    const full = pairFilterMask(tokens, pf);
+    for (const { mat } of mats) {
+      for (let a = 0; a < K; a++) {
+        const row = index[a] * T;
+        for (let b = 0; b < K; b++) if (!full[row + index[b]]) mat[a * K + b] = 0;
+      }
+    }
+  }
+  const thr = o.threshold || 0;
+  if (thr > 0) {
+    for (const m of mats) {
+      const x = m.mat;
+      for (let i = 0; i < x.length; i++) if (x[i] < thr) x[i] = 0;
+    }
+  }
+  return { K, index, mats };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resampling (heatmap and thumbnails)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Resample a K×K matrix to outW×outH pixels. Where a pixel covers several cells they are pooled
+ * ("max" keeps sparse peaks visible, "mean" keeps totals honest); where a cell covers several pixels
+ * it is repeated (nearest). Bins are [floor(p*K/out), floor((p+1)*K/out)).
+ * @param {Float32Array} mat
+ * @param {number} K
+ * @param {number} outW
+ * @param {number} outH
+ * @param {"max"|"mean"} how
+ * @returns {Float32Array} outW*outH, row-major
+ */
+function resampleMatrix(mat, K, outW, outH = outW, how = "max") {
+  outW = Math.max(1, Math.floor(outW));
+  outH = Math.max(1, Math.floor(outH));
+  if (mat.length < K * K) throw new Error("matrix shorter than K × K");
+  const out = new Float32Array(outW * outH);
+  if (K === 0) return out;
+  const useMax = how !== "mean";
+  if (outW <= K && outH <= K) {
+    // Pool: one pass over the source, each cell lands in exactly one pixel.
+    const colBin = new Int32Array(K);
+    for (let c = 0; c < K; c++) colBin[c] = Math.min(outW - 1, Math.floor((c * outW) / K));
+    for (let r = 0; r < K; r++) {
+      const y = Math.min(outH - 1, Math.floor((r * outH) / K));
+      const o = y * outW;
+      const src = r * K;
+      if (useMax) {
+        for (let c = 0; c < K; c++) {
+          const v = mat[src + c];
+          const p = o + colBin[c];
+          if (v > out[p]) out[p] = v;
+        }
+      } else {
+        for (let c = 0; c < K; c++) out[o + colBin[c]] += mat[src + c];
+      }
+    }
+    if (!useMax) {
+      const cw = binCounts(K, outW);
+      const ch = binCounts(K, outH);
+      for (let y = 0; y < outH; y++) for (let x = 0; x < outW; x++) out[y * outW + x] /= cw[x] * ch[y] || 1;
+    }
+    return out;
+  }
+  // At least one axis is upsampled: iterate pixels, pooling over each pixel's (small) cell range.
+  const range = (p, out_) => {
+    const a = Math.floor((p * K) / out_);
+    const b = Math.max(a + 1, Math.floor(((p + 1) * K) / out_));
+    return [Math.min(a, K - 1), Math.min(b, K)];
+  };
+  const xr = Array.from({ length: outW }, (_, x) => range(x, outW));
+  for (let y = 0; y < outH; y++) {
+    const [r0, r1] = range(y, outH);
+    for (let x = 0; x < outW; x++) {
+      const [c0, c1] = xr[x];
+      let acc = 0;
+      for (let r = r0; r < r1; r++) {
+        const base = r * K;
+        for (let c = c0; c < c1; c++) {
+          const v = mat[base + c];
+          if (useMax) {
+            if (v > acc) acc = v;
+          } else acc += v;
+        }
+      }
+      out[y * outW + x] = useMax ? acc : acc / ((r1 - r0) * (c1 - c0));
+    }
+  }
+  return out;
+}
+
+/** How many of n source cells fall in each of `bins` bins. */
+function binCounts(n, bins) {
+  const cnt = new Int32Array(bins);
+  for (let i = 0; i < n; i++) cnt[Math.min(bins - 1, Math.floor((i * bins) / n))]++;
+  return cnt;
+}
+
+/**
+ * Max-pool every (layer, head) map into S×S bytes: what the back end is expected to send as
+ * `thumbs`. Provided for the static model / tests / demos; same binning as resampleMatrix.
+ * @param {Float32Array[]} layers per layer [nHeads, T, T]
+ * @param {number} nHeads
+ * @param {number} T
+ * @param {number} S
+ * @returns {Uint8Array} [nLayers, nHeads, S, S]
+ */
+function makeThumbs(layers, nHeads, T, S) {
+  const out = new Uint8Array(layers.length * nHeads * S * S);
+  let o = 0;
+  for (const attn of layers) {
+    for (let h = 0; h < nHeads; h++) {
+      const r = resampleMatrix(headMatrix(attn, T, h), T, S, S, "max");
+      for (let i = 0; i < r.length; i++) out[o++] = Math.round(Math.min(1, Math.max(0, r[i])) * 255);
+    }
+  }
+  return out;
+}
+
+/** Suggested thumbnail side for T tokens. @param {number} T */
+function suggestedThumbSize(T) {
+  return Math.max(1, Math.min(T, 32));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Colours
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Head colours: 16 hues chosen to stay distinguishable on white and on dark backgrounds.
+ * Heads beyond 16 reuse the palette (head h gets HEAD_COLOURS[h % 16]).
+ */
+const HEAD_COLOURS = [
+  "#1f77b4", // blue
+  "#e6550d", // orange
+  "#2ca02c", // green
+  "#d62728", // red
+  "#9467bd", // purple
+  "#8c564b", // brown
+  "#e377c2", // pink
+  "#17becf", // cyan
+  "#bcbd22", // olive
+  "#393b79", // indigo
+  "#f0a30a", // amber
+  "#31a354", // emerald
+  "#ad494a", // brick
+  "#6baed6", // sky
+  "#7b4173", // plum
+  "#636363", // grey
+];
+
+/** @param {number} h */
+function headColour(h) {
+  const n = HEAD_COLOURS.length;
+  return HEAD_COLOURS[((h % n) + n) % n];
+}
+
+/**
+ * Parse "#rgb", "#rrggbb", "rgb(r, g, b)" or "rgba(r, g, b, a)" into [r, g, b] (0..255), or null.
+ * @param {string} s
+ * @returns {[number, number, number]|null}
+ */
+function parseColour(s) {
+  if (typeof s !== "string") return null;
+  s = s.trim().toLowerCase();
+  let m = /^#([0-9a-f]{3})$/.exec(s);
+  if (m) return /** @type {[number,number,number]} */ ([...m[1]].map((c) => parseInt(c + c, 16)));
+  m = /^#([0-9a-f]{6})([0-9a-f]{2})?$/.exec(s);
+  if (m) return [0, 2, 4].map((i) => parseInt(m[1].slice(i, i + 2), 16));
+  m = /^rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)/.exec(s);
+  if (m) return [1, 2, 3].map((i) => Math.round(Number(m[i])));
+  return null;
+}
+
+/** Relative luminance (0..1) of an sRGB colour. @param {[number, number, number]} rgb */
+function luminance(rgb) {
+  const lin = rgb.map((v) => {
+    const c = v / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
+}
+
+/** Whether a CSS background colour is dark. @param {string} css */
+function isDarkColour(css) {
+  const c = parseColour(css);
+  return c ? luminance(c) < 0.3 : false;
+}
+
+/** Heatmap ramps: weight 0 → first stop, weight 1 → last stop. */
+const RAMP_LIGHT = ["#ffffff", "#e3eef9", "#a9cce8", "#5a9fd4", "#2166ac", "#0b2f6b"];
+const RAMP_DARK = ["#15171c", "#1e2d4a", "#28528a", "#3d8bc4", "#8cc8e8", "#f2fbff"];
+
+/**
+ * 256-entry RGBA lookup table interpolated linearly between colour stops.
+ * @param {string[]} stops
+ * @returns {Uint8ClampedArray} 1024 bytes
+ */
+function buildRamp(stops) {
+  const rgb = stops.map((s) => parseColour(s) || [0, 0, 0]);
+  const lut = new Uint8ClampedArray(256 * 4);
+  for (let i = 0; i < 256; i++) {
+    const t = (i / 255) * (rgb.length - 1);
+    const k = Math.min(rgb.length - 2, Math.floor(t));
+    const f = t - k;
+    for (let c = 0; c < 3; c++) lut[i * 4 + c] = Math.round(rgb[k][c] * (1 - f) + rgb[k + 1][c] * f);
+    lut[i * 4 + 3] = 255;
+  }
+  return lut;
+}
+
+/**
+ * Paint weights into RGBA pixels through a LUT. `gamma` < 1 brightens faint weights.
+ * @param {Float32Array} values outW*outH
+ * @param {Uint8ClampedArray} lut from buildRamp
+ * @param {Uint8ClampedArray} [rgba] destination (e.g. ImageData.data)
+ * @param {number} [gamma]
+ */
+function colourise(values, lut, rgba = new Uint8ClampedArray(values.length * 4), gamma = 1) {
+  const g = gamma > 0 ? gamma : 1;
+  for (let i = 0; i < values.length; i++) {
+    let v = values[i];
+    v = v <= 0 ? 0 : v >= 1 ? 1 : v;
+    if (g !== 1) v = v ** g;
+    const k = ((v * 255 + 0.5) | 0) * 4;
+    const o = i * 4;
+    rgba[o] = lut[k];
+    rgba[o + 1] = lut[k + 1];
+    rgba[o + 2] = lut[k + 2];
+    rgba[o + 3] = lut[k + 3];
+  }
+  return rgba;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Head-view geometry
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Cubic Bézier joining a "from" token (left column) to a "to" token (right column): leaves and
+ * arrives horizontally, control points halfway across.
+ * @returns {{x1: number, y1: number, c1x: number, c1y: number, c2x: number, c2y: number, x2: number, y2: number}}
+ */
+function curve(x1, y1, x2, y2) {
+  const dx = (x2 - x1) / 2;
+  return { x1, y1, c1x: x1 + dx, c1y: y1, c2x: x2 - dx, c2y: y2, x2, y2 };
+}
+
+/** SVG path data for `curve`. */
+function curvePath(x1, y1, x2, y2) {
+  const c = curve(x1, y1, x2, y2);
+  const f = (v) => Math.round(v * 100) / 100;
+  return `M${f(c.x1)},${f(c.y1)} C${f(c.c1x)},${f(c.c1y)} ${f(c.c2x)},${f(c.c2y)} ${f(c.x2)},${f(c.y2)}`;
+}
+
+/**
+ * Edges worth drawing, grouped by opacity bucket so a canvas can stroke each group in one path.
+ * @param {Float32Array} mat K*K (already thresholded / filtered)
+ * @param {number} K
+ * @param {{focus?: number, side?: "from"|"to", levels?: number, minWeight?: number}} [opt]
+ *   focus: compact index whose edges alone are kept (from = its row, to = its column); -1 = all.
+ * @returns {{alpha: number, edges: number[]}[]} edges as flat [from, to, from, to, ...] pairs
+ */
+function bucketEdges(mat, K, opt = {}) {
+  const levels = opt.levels || 24;
+  const minW = opt.minWeight ?? 1e-3;
+  const focus = opt.focus ?? -1;
+  const side = opt.side || "from";
+  /** @type {number[][]} */
+  const buckets = Array.from({ length: levels }, () => []);
+  const push = (i, j) => {
+    const w = mat[i * K + j];
+    if (!(w > minW)) return;
+    const b = Math.min(levels - 1, Math.floor(Math.min(1, w) * levels));
+    buckets[b].push(i, j);
+  };
+  if (focus >= 0 && focus < K) {
+    for (let k = 0; k < K; k++) side === "to" ? push(k, focus) : push(focus, k);
+  } else {
+    for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) push(i, j);
+  }
+  const out = [];
+  for (let b = 0; b < levels; b++) if (buckets[b].length) out.push({ alpha: (b + 1) / levels, edges: buckets[b] });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokens, predictions, interventions
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Short display form of a token's text: leading space dropped (shown by the layout), whitespace
+ * made visible, empty text shown as ∅.
+ * @param {string} text
+ */
+function displayToken(text) {
+  if (text == null) return "∅";
+  let s = String(text);
+  if (/^\s+$/.test(s)) {
+    return s.replace(/\n/g, "↵").replace(/\t/g, "⇥").replace(/\r/g, "").replace(/ /g, "␣");
+  }
+  s = s.replace(/^ +/, "").replace(/\n/g, "↵").replace(/\t/g, "⇥").replace(/\r/g, "");
+  return s.length ? s : "∅";
+}
+
+/**
+ * Accessible label for a token button.
+ * @param {Token} t
+ * @param {number} i
+ */
+function tokenAriaLabel(t, i) {
+  const bits = [`token ${i}: ${JSON.stringify(String(t.text ?? ""))}`];
+  if (t.special) bits.push("special");
+  if (t.segment === 1) bits.push("segment B");
+  if (t.masked) bits.push("masked");
+  if (t.knocked_out) bits.push("knocked out");
+  return bits.join(", ");
+}
+
+/** "87.3%", "<0.1%". @param {number} p */
+function formatProb(p) {
+  if (!Number.isFinite(p)) return "–";
+  const pct = p * 100;
+  if (pct > 0 && pct < 0.1) return "<0.1%";
+  return `${pct >= 10 ? pct.toFixed(1) : pct.toFixed(2)}%`;
+}
+
+/** Default view for an input of T tokens. @param {number} T */
+function defaultView(T) {
+  return T <= HEAD_VIEW_MAX_TOKENS ? "head" : "matrix";
+}
+
+/**
+ * Net effect of a queue of toggle clicks: two toggles of the same (index, mode) cancel out.
+ * Order of first appearance is kept.
+ * @param {{index: number, mode: string}[]} queue
+ * @returns {{index: number, mode: string}[]}
+ */
+function coalesceToggles(queue) {
+  /** @type {Map<string, {index: number, mode: string, n: number}>} */
+  const m = new Map();
+  for (const q of queue) {
+    const k = `${q.mode}:${q.index}`;
+    const e = m.get(k);
+    if (e) e.n++;
+    else m.set(k, { index: q.index, mode: q.mode, n: 1 });
+  }
+  return [...m.values()].filter((e) => e.n % 2 === 1).map(({ index, mode }) => ({ index, mode }));
+}
+
+/**
+ * Tokens as they will look once pending toggles are applied (for optimistic display).
+ * @param {Token[]} tokens
+ * @param {{index: number, mode: string}[]} pending
+ * @returns {(Token & {pending?: boolean})[]}
+ */
+function applyPending(tokens, pending) {
+  const out = tokens.map((t) => ({ ...t }));
+  for (const p of coalesceToggles(pending)) {
+    const t = out[p.index];
+    if (!t) continue;
+    if (p.mode === "mask") t.masked = !t.masked;
+    else if (p.mode === "knockout") t.knocked_out = !t.knocked_out;
+    t.pending = true;
+  }
+  return out;
+}
+
+/**
+ * Which click modes the model supports: masking needs a masked LM.
+ * @param {string} kind
+ */
+function availableModes(kind) {
+  return kind === "masked_lm" ? ["mask", "knockout"] : ["knockout"];
+}
+
+/**
+ * Heading for the predictions panel.
+ * @param {string} kind
+ * @param {Token} t
+ * @param {number} i
+ */
+function predictionCaption(kind, t, i) {
+  const shown = JSON.stringify(displayToken(t.text));
+  if (kind === "causal_lm") return `Next token after ${shown} (#${i})`;
+  if (t.masked) return `[MASK] at #${i} (was ${shown})`;
+  return `Token ${shown} (#${i})`;
+}
+
+/**
+ * Clamp an integer into [lo, hi].
+ * @param {number} v
+ * @param {number} lo
+ * @param {number} hi
+ */
+function clampInt(v, lo, hi) {
+  v = Math.round(Number(v));
+  if (!Number.isFinite(v)) return lo;
+  return Math.max(lo, Math.min(hi, v));
+}
+return { base64ToBytes, bytesToBase64, toBytes, decodeAttention, headMatrix, thumbAt, selectedHeads, toggleHead, canonicalHeads, combineHeads, keepMask, renormaliseRows, keptIndex, applyThreshold, hasPair, pairFilterMask, viewMatrices, resampleMatrix, makeThumbs, suggestedThumbSize, headColour, parseColour, luminance, isDarkColour, buildRamp, colourise, curve, curvePath, bucketEdges, displayToken, tokenAriaLabel, formatProb, defaultView, coalesceToggles, applyPending, availableModes, predictionCaption, clampInt, HEAD_VIEW_MAX_TOKENS, VIEWS, COMBINES, PAIR_FILTERS, HEAD_COLOURS, RAMP_LIGHT, RAMP_DARK };
+})();
+
+// ---- static_model.js ----
+const __xf_static_model = (() => {
+const { base64ToBytes, toBytes } = __xf_logic;
+// exformer widget: an in-page stand-in for anywidget's model, over static data (no kernel).
+// Used by the self-contained HTML export (standalone.html) and by the dev demo.
+//
+// It implements the subset of anywidget's AFM model API the widget uses:
+//   get(name), set(name, value), save_changes(), on(event, cb), off(event?, cb?), send(content, callbacks, buffers)
+// Events: "change:<name>" (cb(model, value)), "change" (cb(model)), "msg:custom" (cb(content, buffers)).
+//
+// Binary state arrives base64-encoded under `_buffers` ({name: base64}) and is exposed as DataView,
+// like anywidget does for binary traits. If `_buffers.attn_all` holds every layer
+// (Uint8 [n_layers, n_heads, T, T]), changing `layer` + save_changes() answers like the kernel would:
+// `attn` becomes that layer's slice and `attn_layer` follows.
+
+
+/**
+ * @param {Record<string, any>} state JSON state; binary values base64 under `_buffers`
+ * @param {{onSend?: (content: any, buffers: any[]|undefined, model: any) => void,
+ *          onSave?: (changed: Record<string, any>, model: any) => void}} [opts]
+ */
+function createStaticModel(state, opts = {}) {
+  /** @type {Record<string, any>} */
+  const data = {};
+  for (const [k, v] of Object.entries(state || {})) if (k !== "_buffers") data[k] = v;
+  const bufs = (state && state._buffers) || {};
+  for (const [k, v] of Object.entries(bufs)) {
+    const bytes = typeof v === "string" ? base64ToBytes(v) : toBytes(v);
+    data[k] = bytes ? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) : null;
+  }
+  if (!("_static" in data)) data._static = true;
+  if (data.attn_all && !data.attn) sliceLayer(data, data.layer ?? 0);
+
+  /** @type {Map<string, Set<Function>>} */
+  const listeners = new Map();
+  /** @type {Set<string>} */
+  const dirty = new Set();
+
+  const emit = (event, ...args) => {
+    const set = listeners.get(event);
+    if (!set) return;
+    for (const cb of [...set]) {
+      try {
+        cb(...args);
+      } catch (e) {
+        console.error(`exformer: listener for ${event} failed`, e);
+      }
+    }
+  };
+
+  const model = {
+    /** @param {string} name */
+    get(name) {
+      return data[name];
+    },
+    /**
+     * @param {string} name
+     * @param {any} value
+     */
+    set(name, value) {
+      if (same(data[name], value)) return;
+      data[name] = value;
+      dirty.add(name);
+      emit(`change:${name}`, model, value);
+      emit("change", model);
+    },
+    save_changes() {
+      const changed = {};
+      for (const k of dirty) changed[k] = data[k];
+      dirty.clear();
+      if (opts.onSave) opts.onSave(changed, model);
+      if ("layer" in changed && data.attn_all) {
+        // Answer asynchronously, like a kernel round trip.
+        Promise.resolve().then(() => {
+          const l = data.layer;
+          const upd = {};
+          sliceLayer(upd, l, data);
+          model.set("attn", upd.attn);
+          model.set("attn_layer", upd.attn_layer);
+          dirty.delete("attn");
+          dirty.delete("attn_layer");
+        });
+      }
+    },
+    /**
+     * @param {string} event
+     * @param {Function} cb
+     */
+    on(event, cb) {
+      if (!listeners.has(event)) listeners.set(event, new Set());
+      listeners.get(event).add(cb);
+    },
+    /**
+     * @param {string} [event]
+     * @param {Function} [cb]
+     */
+    off(event, cb) {
+      if (event == null) listeners.clear();
+      else if (cb == null) listeners.delete(event);
+      else listeners.get(event)?.delete(cb);
+    },
+    /**
+     * @param {any} content
+     * @param {any} [callbacks]
+     * @param {any[]} [buffers]
+     */
+    send(content, callbacks, buffers) {
+      if (opts.onSend) opts.onSend(content, buffers, model);
+    },
+    /** Deliver a custom message to the widget as if the back end had sent it. */
+    receive(content, buffers = []) {
+      emit("msg:custom", content, buffers);
+    },
+    /** Number of listeners (for tests / leak checks). */
+    listenerCount() {
+      let n = 0;
+      for (const s of listeners.values()) n += s.size;
+      return n;
+    },
+  };
+  return model;
+}
+
+/**
+ * Write `attn` (DataView of layer l) and `attn_layer` into `target`, reading `attn_all` from `src`.
+ * @param {Record<string, any>} target
+ * @param {number} l
+ * @param {Record<string, any>} [src]
+ */
+function sliceLayer(target, l, src = target) {
+  const all = toBytes(src.attn_all);
+  const nL = src.n_layers;
+  const per = src.n_heads * src.seq_len * src.seq_len;
+  if (!all || !(nL > 0) || all.length !== nL * per) return;
+  const layer = Math.max(0, Math.min(nL - 1, l | 0));
+  const view = all.subarray(layer * per, (layer + 1) * per);
+  target.attn = new DataView(view.buffer, view.byteOffset, view.byteLength);
+  target.attn_layer = layer;
+}
+
+/** Value equality good enough for JSON state (DataViews compare by identity). */
+function same(a, b) {
+  if (a === b) return true;
+  if (a == null || b == null) return false;
+  if (ArrayBuffer.isView(a) || ArrayBuffer.isView(b)) return false;
+  if (typeof a === "object" && typeof b === "object") {
+    try {
+      return JSON.stringify(a) === JSON.stringify(b);
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+return { createStaticModel };
+})();
+
+// ---- views/dom.js ----
+const __xf_views_dom = (() => {
+// exformer widget: tiny DOM helpers shared by the views.
+
+/**
+ * Create an element. attrs: "class", "text", "style" (object), "on:<event>" handlers (given the
+ * app's AbortSignal via `signal`), "dataset" (object), booleans, everything else as attributes.
+ * @param {string} tag
+ * @param {Record<string, any>} [attrs]
+ * @param {...(Node|string|null|undefined|false)} children
+ * @returns {HTMLElement}
+ */
+function h(tag, attrs = {}, ...children) {
+  const el = tag.startsWith("svg:")
+    ? document.createElementNS("http://www.w3.org/2000/svg", tag.slice(4))
+    : document.createElement(tag);
+  const signal = attrs.signal;
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v == null || v === false || k === "signal") continue;
+    if (k === "class") el.setAttribute("class", v);
+    else if (k === "text") el.textContent = v;
+    else if (k === "style") {
+      for (const [sk, sv] of Object.entries(v)) {
+        if (sk.startsWith("--")) el.style.setProperty(sk, sv);
+        else el.style[/** @type {any} */ (sk)] = sv;
+      }
+    }
+    else if (k === "dataset") Object.assign(el.dataset, v);
+    else if (k.startsWith("on:")) el.addEventListener(k.slice(3), v, signal ? { signal } : undefined);
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children) if (c != null && c !== false) el.append(c);
+  return /** @type {HTMLElement} */ (el);
+}
+
+/**
+ * Size a canvas for crisp drawing at the device pixel ratio; returns the 2D context scaled so that
+ * drawing uses CSS pixels.
+ * @param {HTMLCanvasElement} canvas
+ * @param {number} w CSS px
+ * @param {number} hgt CSS px
+ */
+function fitCanvas(canvas, w, hgt) {
+  const dpr = Math.max(1, Math.min(3, globalThis.devicePixelRatio || 1));
+  const W = Math.max(1, Math.round(w * dpr));
+  const H = Math.max(1, Math.round(hgt * dpr));
+  if (canvas.width !== W) canvas.width = W;
+  if (canvas.height !== H) canvas.height = H;
+  canvas.style.width = `${w}px`;
+  canvas.style.height = `${hgt}px`;
+  const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  return { ctx, dpr, W, H };
+}
+
+/**
+ * Segmented control (radio group of buttons).
+ * @param {{label: string, options: {value: string, label: string, title?: string}[], onChange: (v: string) => void, signal?: AbortSignal}} o
+ */
+function segmented(o) {
+  const group = h("div", { class: "xf-seg", role: "radiogroup", "aria-label": o.label });
+  /** @type {Map<string, HTMLElement>} */
+  const buttons = new Map();
+  for (const opt of o.options) {
+    const b = h("button", {
+      type: "button",
+      class: "xf-seg-btn",
+      role: "radio",
+      "aria-checked": "false",
+      title: opt.title,
+      text: opt.label,
+      signal: o.signal,
+      "on:click": () => o.onChange(opt.value),
+    });
+    buttons.set(opt.value, b);
+    group.append(b);
+  }
+  return {
+    el: group,
+    /** @param {string} v */
+    set(v) {
+      for (const [k, b] of buttons) {
+        const on = k === v;
+        b.classList.toggle("is-on", on);
+        b.setAttribute("aria-checked", String(on));
+      }
+    },
+    /** @param {string} v @param {boolean} show */
+    show(v, show) {
+      const b = buttons.get(v);
+      if (b) b.hidden = !show;
+    },
+  };
+}
+
+/** Replace the children of `el`. @param {Element} el @param {...Node} kids */
+function replaceKids(el, ...kids) {
+  el.replaceChildren(...kids);
+}
+return { h, fitCanvas, segmented, replaceKids };
+})();
+
+// ---- views/controls.js ----
+const __xf_views_controls = (() => {
+const { h, segmented } = __xf_views_dom;
+const { availableModes, hasPair, clampInt } = __xf_logic;
+// exformer widget: header (model, view tabs) and toolbar (layer, heads, threshold, filters, click mode).
+
+
+const KIND_LABEL = { masked_lm: "masked LM", causal_lm: "causal LM", encoder: "encoder" };
+
+/** @param {any} app */
+function createControls(app) {
+  const signal = app.signal;
+
+  const title = h("span", { class: "xf-title" });
+  const kind = h("span", { class: "xf-chip" });
+  const meta = h("span", { class: "xf-meta" });
+  const views = segmented({
+    label: "View",
+    signal,
+    options: [
+      { value: "head", label: "Heads", title: "Attention curves between the tokens, one colour per head" },
+      { value: "model", label: "Model", title: "Every layer and head at a glance" },
+      { value: "matrix", label: "Matrix", title: "Heatmap of the selected layer (scales to long inputs)" },
+    ],
+    onChange: (v) => app.setState("view", v),
+  });
+  const header = h(
+    "div",
+    { class: "xf-header" },
+    h("div", { class: "xf-titleblock" }, title, kind, meta),
+    views.el,
+  );
+
+  // Layer stepper
+  const layerSel = h("select", {
+    class: "xf-select",
+    "aria-label": "Layer",
+    signal,
+    "on:change": (e) => app.setLayer(Number(e.target.value)),
+  });
+  const prev = h("button", {
+    type: "button", class: "xf-icon-btn", title: "Previous layer", "aria-label": "Previous layer", text: "‹",
+    signal, "on:click": () => app.setLayer((app.get("layer") | 0) - 1),
+  });
+  const next = h("button", {
+    type: "button", class: "xf-icon-btn", title: "Next layer", "aria-label": "Next layer", text: "›",
+    signal, "on:click": () => app.setLayer((app.get("layer") | 0) + 1),
+  });
+  const layerGroup = h("div", { class: "xf-field" }, h("span", { class: "xf-label", text: "Layer" }), h("div", { class: "xf-stepper" }, prev, layerSel, next));
+
+  // Head combination
+  const combine = segmented({
+    label: "Combine heads",
+    signal,
+    options: [
+      { value: "each", label: "each", title: "One set of curves per head" },
+      { value: "mean", label: "mean", title: "Average of the selected heads" },
+      { value: "sum", label: "sum", title: "Sum of the selected heads" },
+    ],
+    onChange: (v) => app.setState("combine", v),
+  });
+  const combineGroup = h("div", { class: "xf-field" }, h("span", { class: "xf-label", text: "Heads" }), combine.el);
+
+  // Threshold
+  const thrValue = h("output", { class: "xf-value" });
+  const thr = /** @type {HTMLInputElement} */ (h("input", {
+    type: "range", min: "0", max: "1", step: "0.01", class: "xf-range", "aria-label": "Threshold: hide weights below",
+    signal,
+    "on:input": (e) => {
+      thrValue.textContent = Number(e.target.value).toFixed(2);
+      clearTimeout(thrTimer);
+      thrTimer = setTimeout(() => app.setState("threshold", Number(e.target.value)), 60);
+    },
+  }));
+  let thrTimer = 0;
+  const thrGroup = h("label", { class: "xf-field", title: "Hide attention weights below this value" }, h("span", { class: "xf-label", text: "Threshold" }), thr, thrValue);
+
+  // Hide special tokens
+  const hide = /** @type {HTMLInputElement} */ (h("input", {
+    type: "checkbox", signal, "on:change": (e) => app.setState("hide_special", e.target.checked),
+  }));
+  const hideGroup = h("label", { class: "xf-field xf-check", title: "Drop special tokens and renormalise each row to sum to 1" }, hide, h("span", { text: "Hide special tokens" }));
+
+  // Pair filter
+  const pair = h(
+    "select",
+    { class: "xf-select", "aria-label": "Sentence pair filter", signal, "on:change": (e) => app.setState("pair_filter", e.target.value) },
+    ...[
+      ["all", "all pairs"],
+      ["AA", "A → A"],
+      ["AB", "A → B"],
+      ["BA", "B → A"],
+      ["BB", "B → B"],
+    ].map(([v, l]) => h("option", { value: v, text: l })),
+  );
+  const pairGroup = h("label", { class: "xf-field" }, h("span", { class: "xf-label", text: "Segments" }), pair);
+
+  // Click mode + clear
+  const mode = segmented({
+    label: "Click action",
+    signal,
+    options: [
+      { value: "mask", label: "mask", title: "Double-click / Enter replaces the token with [MASK] and re-runs" },
+      { value: "knockout", label: "knock out", title: "Double-click / Enter stops every query attending to the token and re-runs" },
+    ],
+    onChange: (v) => app.setState("mode", v),
+  });
+  const clear = h("button", {
+    type: "button", class: "xf-btn", text: "Clear", title: "Remove every mask and knock-out",
+    signal, "on:click": () => app.clearInterventions(),
+  });
+  const modeGroup = h("div", { class: "xf-field" }, h("span", { class: "xf-label", text: "Intervene" }), mode.el, clear);
+
+  const toolbar = h("div", { class: "xf-toolbar" }, layerGroup, combineGroup, thrGroup, hideGroup, pairGroup, modeGroup);
+  const el = h("div", { class: "xf-controls" }, header, toolbar);
+
+  let nLayersShown = -1;
+
+  return {
+    el,
+    /** @param {Set<string>} d */
+    update(d) {
+      const T = app.T;
+      title.textContent = app.get("model_name") || "model";
+      kind.textContent = KIND_LABEL[app.kind] || app.kind;
+      meta.textContent = `${T} tokens · ${app.nLayers} layers × ${app.nHeads} heads`;
+      views.set(app.view);
+
+      const nL = app.nLayers;
+      if (nL !== nLayersShown) {
+        layerSel.replaceChildren(...Array.from({ length: nL }, (_, l) => h("option", { value: String(l), text: `${l}` })));
+        nLayersShown = nL;
+      }
+      const layer = clampInt(app.get("layer") ?? 0, 0, Math.max(0, nL - 1));
+      /** @type {HTMLSelectElement} */ (layerSel).value = String(layer);
+      prev.toggleAttribute("disabled", layer <= 0);
+      next.toggleAttribute("disabled", layer >= nL - 1);
+      layerGroup.hidden = app.view === "model";
+
+      combine.set(app.get("combine") || "each");
+      combineGroup.hidden = app.view === "model";
+      const t = Number(app.get("threshold")) || 0;
+      if (document.activeElement !== thr) thr.value = String(t);
+      thrValue.textContent = t.toFixed(2);
+      thrGroup.hidden = app.view === "model";
+      hide.checked = !!app.get("hide_special");
+      hideGroup.hidden = app.view === "model";
+
+      pairGroup.hidden = !hasPair(app.tokensRaw) || app.view === "model";
+      /** @type {HTMLSelectElement} */ (pair).value = app.get("pair_filter") || "all";
+
+      const modes = availableModes(app.kind);
+      mode.show("mask", modes.includes("mask"));
+      mode.set(app.mode);
+      const anyIntervention = app.tokens.some((tk) => tk.masked || tk.knocked_out);
+      clear.toggleAttribute("disabled", !anyIntervention);
+      modeGroup.hidden = app.isStatic;
+    },
+    destroy() {
+      clearTimeout(thrTimer);
+    },
+  };
+}
+return { createControls };
+})();
+
+// ---- views/head.js ----
+const __xf_views_head = (() => {
+const { h, fitCanvas } = __xf_views_dom;
+const { bucketEdges, curve, displayToken, tokenAriaLabel, headColour, parseColour, selectedHeads, toggleHead, thumbAt } = __xf_logic;
+// exformer widget: head view. Two token columns (left = queries / "from", right = keys / "to")
+// joined by curves whose opacity is the attention weight, one colour per head; head boxes above
+// (thumbnails from `thumbs`) select heads.
+
+
+const ROW = 22; // px per token row
+const PAD = 6; // vertical padding inside the columns
+
+/** @param {any} app */
+function createHeadView(app) {
+  const signal = app.signal;
+
+  const boxes = h("div", { class: "xf-headboxes", role: "group", "aria-label": "Heads" });
+  const allBtn = h("button", {
+    type: "button", class: "xf-btn xf-btn-small", text: "all",
+    title: "Select every head", signal, "on:click": () => app.setState("heads", []),
+  });
+  const hint = h("div", { class: "xf-hint" });
+  const headBar = h("div", { class: "xf-headbar" }, h("span", { class: "xf-label", text: "Heads" }), boxes, allBtn);
+
+  const colFrom = h("div", { class: "xf-col xf-col-from", role: "group", "aria-label": "Queries (attending from)" });
+  const colTo = h("div", { class: "xf-col xf-col-to", role: "group", "aria-label": "Keys (attended to)" });
+  const canvas = /** @type {HTMLCanvasElement} */ (h("canvas", { class: "xf-curves", "aria-hidden": "true" }));
+  const mid = h("div", { class: "xf-mid" }, canvas);
+  const grid = h(
+    "div",
+    { class: "xf-columns" },
+    h("div", { class: "xf-colhead xf-right", text: "from (query)" }),
+    h("div", { class: "xf-colhead" }),
+    h("div", { class: "xf-colhead", text: "to (key)" }),
+    colFrom,
+    mid,
+    colTo,
+  );
+  const scroller = h("div", { class: "xf-scroll" }, grid);
+  const el = h("div", { class: "xf-headview" }, headBar, hint, scroller);
+
+  /** @type {HTMLElement[]} */
+  let fromEls = [];
+  /** @type {HTMLElement[]} */
+  let toEls = [];
+  let tokenKey = "";
+  let boxKey = "";
+  /** @type {Int32Array} */
+  let index = new Int32Array(0);
+  /** original -> compact */
+  let compactOf = new Map();
+
+  // ---- tokens -------------------------------------------------------------------------------
+
+  /**
+   * @param {any} t
+   * @param {number} i original index
+   * @param {number} a compact index
+   * @param {"from"|"to"} side
+   */
+  function tokenEl(t, i, a, side) {
+    const cls = ["xf-tok"];
+    if (t.special) cls.push("is-special");
+    if (t.masked) cls.push("is-masked");
+    if (t.knocked_out) cls.push("is-knocked");
+    if (t.segment === 1) cls.push("is-segb");
+    if (t.pending) cls.push("is-pending");
+    const badge = t.masked
+      ? h("span", { class: "xf-badge", text: "MASK" })
+      : t.knocked_out
+        ? h("span", { class: "xf-badge xf-badge-ko", text: "KO", title: "knocked out" })
+        : null;
+    const text = h("span", { class: "xf-tok-text", text: displayToken(t.text) });
+    const parts = side === "from" ? [badge, text] : [text, badge];
+    return h(
+      "div",
+      {
+        class: cls.join(" "),
+        role: "button",
+        tabindex: a === 0 ? "0" : "-1",
+        "aria-pressed": String(!!(t.masked || t.knocked_out)),
+        "aria-label": tokenAriaLabel(t, i),
+        title: `#${i} ${JSON.stringify(String(t.text ?? ""))}`,
+        dataset: { i: String(i), a: String(a), side },
+      },
+      ...parts,
+    );
+  }
+
+  function rebuildTokens() {
+    const tokens = app.tokens;
+    const vd = app.viewData();
+    index = vd ? vd.index : Int32Array.from(tokens.map((_, i) => i));
+    compactOf = new Map();
+    index.forEach((orig, a) => compactOf.set(orig, a));
+    fromEls = [];
+    toEls = [];
+    for (let a = 0; a < index.length; a++) {
+      const i = index[a];
+      fromEls.push(tokenEl(tokens[i], i, a, "from"));
+      toEls.push(tokenEl(tokens[i], i, a, "to"));
+    }
+    colFrom.replaceChildren(...fromEls);
+    colTo.replaceChildren(...toEls);
+  }
+
+  /** @param {Event} e */
+  const tokOf = (e) => /** @type {HTMLElement|null} */ (/** @type {HTMLElement} */ (e.target).closest?.(".xf-tok"));
+
+  for (const col of [colFrom, colTo]) {
+    col.addEventListener("pointerover", (e) => {
+      const t = tokOf(e);
+      if (t) app.setHover(Number(t.dataset.i), /** @type {any} */ (t.dataset.side));
+    }, { signal });
+    col.addEventListener("pointerleave", () => app.setHover(-1, "from"), { signal });
+    col.addEventListener("click", (e) => {
+      const t = tokOf(e);
+      if (t) app.pin(Number(t.dataset.i), /** @type {any} */ (t.dataset.side));
+    }, { signal });
+    col.addEventListener("dblclick", (e) => {
+      const t = tokOf(e);
+      if (t) {
+        e.preventDefault();
+        app.toggleToken(Number(t.dataset.i));
+      }
+    }, { signal });
+    col.addEventListener("focusin", (e) => {
+      const t = tokOf(e);
+      if (t) app.setHover(Number(t.dataset.i), /** @type {any} */ (t.dataset.side));
+    }, { signal });
+    col.addEventListener("focusout", (e) => {
+      const to = /** @type {HTMLElement|null} */ (e.relatedTarget);
+      if (!to || !to.closest?.(".xf-tok")) app.setHover(-1, "from");
+    }, { signal });
+    col.addEventListener("keydown", (e) => {
+      const t = tokOf(e);
+      if (!t) return;
+      const a = Number(t.dataset.a);
+      const side = t.dataset.side;
+      const list = side === "from" ? fromEls : toEls;
+      let target = null;
+      switch (e.key) {
+        case "Enter":
+        case " ":
+          e.preventDefault();
+          app.toggleToken(Number(t.dataset.i));
+          return;
+        case "ArrowDown":
+          target = list[Math.min(list.length - 1, a + 1)];
+          break;
+        case "ArrowUp":
+          target = list[Math.max(0, a - 1)];
+          break;
+        case "Home":
+          target = list[0];
+          break;
+        case "End":
+          target = list[list.length - 1];
+          break;
+        case "ArrowRight":
+          if (side === "from") target = toEls[a];
+          break;
+        case "ArrowLeft":
+          if (side === "to") target = fromEls[a];
+          break;
+        default:
+          return;
+      }
+      if (target) {
+        e.preventDefault();
+        const tl = target.dataset.side === "from" ? fromEls : toEls;
+        for (const x of tl) x.tabIndex = -1;
+        target.tabIndex = 0;
+        target.focus();
+      }
+    }, { signal });
+  }
+
+  // ---- head boxes ---------------------------------------------------------------------------
+
+  /** @type {HTMLElement[]} */
+  let boxEls = [];
+
+  function rebuildBoxes() {
+    const nH = app.nHeads;
+    const S = app.get("thumb_size") | 0;
+    const layer = app.get("layer") | 0;
+    const bg = parseColour(getComputedStyle(app.root).backgroundColor) || [255, 255, 255];
+    boxEls = [];
+    for (let hd = 0; hd < nH; hd++) {
+      const c = /** @type {HTMLCanvasElement} */ (h("canvas", { class: "xf-thumb", width: "1", height: "1" }));
+      const b = h(
+        "button",
+        {
+          type: "button",
+          class: "xf-headbox",
+          style: { "--xf-head": headColour(hd) },
+          title: `Head ${hd}: click to toggle, double-click to show only this head`,
+          "aria-label": `head ${hd}`,
+          "aria-pressed": "true",
+          dataset: { h: String(hd) },
+          signal,
+          "on:click": () => app.setState("heads", toggleHead(app.get("heads") || [], hd, nH)),
+          "on:dblclick": () => app.setState("heads", [hd]),
+        },
+        c,
+        h("span", { class: "xf-headbox-n", text: String(hd) }),
+      );
+      boxEls.push(b);
+      drawThumb(c, hd, S, layer, bg);
+    }
+    boxes.replaceChildren(...boxEls);
+  }
+
+  /**
+   * @param {HTMLCanvasElement} c
+   * @param {number} hd
+   * @param {number} S
+   * @param {number} layer
+   * @param {number[]} bg
+   */
+  function drawThumb(c, hd, S, layer, bg) {
+    const size = 30;
+    const { ctx } = fitCanvas(c, size, size);
+    ctx.fillStyle = `rgb(${bg.join(",")})`;
+    ctx.fillRect(0, 0, size, size);
+    if (!app.thumbs || !(S > 0)) return;
+    let th;
+    try {
+      th = thumbAt(app.thumbs, app.nHeads, S, layer, hd);
+    } catch {
+      return;
+    }
+    const col = parseColour(headColour(hd)) || [0, 0, 0];
+    const off = document.createElement("canvas");
+    off.width = S;
+    off.height = S;
+    const octx = /** @type {CanvasRenderingContext2D} */ (off.getContext("2d"));
+    const img = octx.createImageData(S, S);
+    for (let p = 0; p < S * S; p++) {
+      const v = Math.sqrt(th[p] / 255);
+      for (let k = 0; k < 3; k++) img.data[p * 4 + k] = Math.round(bg[k] + (col[k] - bg[k]) * v);
+      img.data[p * 4 + 3] = 255;
+    }
+    octx.putImageData(img, 0, 0);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(off, 0, 0, size, size);
+  }
+
+  // ---- curves -------------------------------------------------------------------------------
+
+  function draw() {
+    const vd = app.viewData();
+    const K = index.length;
+    const height = PAD * 2 + K * ROW;
+    const width = Math.max(60, mid.clientWidth || 240);
+    const { ctx } = fitCanvas(canvas, width, height);
+    ctx.clearRect(0, 0, width, height);
+    // token highlight by the focused token's weights
+    for (const x of fromEls) x.style.removeProperty("--w"), x.classList.remove("is-focus", "is-pinned");
+    for (const x of toEls) x.style.removeProperty("--w"), x.classList.remove("is-focus", "is-pinned");
+    const pinned = app.get("focus");
+    const pa = compactOf.get(pinned);
+    if (pa != null) (app.pinSide === "to" ? toEls : fromEls)[pa]?.classList.add("is-pinned");
+    if (!vd) return;
+
+    const af = app.activeFocus;
+    const fa = af ? compactOf.get(af.index) ?? -1 : -1;
+    const side = af ? af.side : "from";
+    const accent = getComputedStyle(app.root).getPropertyValue("--xf-accent").trim() || "#2f6fde";
+    const x1 = 2;
+    const x2 = width - 2;
+    const y = (a) => PAD + a * ROW + ROW / 2;
+    ctx.lineCap = "round";
+    const focused = fa >= 0;
+    ctx.lineWidth = focused ? 2.2 : 1.6;
+    for (const { head, mat } of vd.mats) {
+      ctx.strokeStyle = head == null ? accent : headColour(head);
+      for (const { alpha, edges } of bucketEdges(mat, K, { focus: fa, side, levels: 24 })) {
+        ctx.globalAlpha = Math.min(1, alpha * (focused ? 1 : 0.9));
+        ctx.beginPath();
+        for (let e = 0; e < edges.length; e += 2) {
+          const c = curve(x1, y(edges[e]), x2, y(edges[e + 1]));
+          ctx.moveTo(c.x1, c.y1);
+          ctx.bezierCurveTo(c.c1x, c.c1y, c.c2x, c.c2y, c.x2, c.y2);
+        }
+        ctx.stroke();
+      }
+    }
+    ctx.globalAlpha = 1;
+
+    if (fa >= 0) {
+      // weights of the focused token, averaged over the shown matrices
+      const w = new Float32Array(K);
+      for (const { mat } of vd.mats) {
+        for (let k = 0; k < K; k++) w[k] += side === "to" ? mat[k * K + fa] : mat[fa * K + k];
+      }
+      const n = vd.mats.length;
+      const others = side === "to" ? fromEls : toEls;
+      (side === "to" ? toEls : fromEls)[fa]?.classList.add("is-focus");
+      others.forEach((x, k) => x.style.setProperty("--w", String(Math.min(1, w[k] / n))));
+    }
+  }
+
+  return {
+    el,
+    /** @param {Set<string>} d */
+    update(d) {
+      const all = d.has("all");
+      const mode = app.mode;
+      hint.textContent = app.isStatic
+        ? "Hover a token to isolate its attention · click to pin it · Esc to unpin"
+        : `Hover a token to isolate its attention · click to pin · double-click or Enter to ${mode === "mask" ? "mask" : "knock out"} it`;
+
+      const toks = app.tokens;
+      const tk = JSON.stringify([app.get("hide_special"), toks.map((t) => [t.text, t.special, t.masked, t.knocked_out, t.segment, !!t.pending])]);
+      if (tk !== tokenKey || all) {
+        tokenKey = tk;
+        rebuildTokens();
+      }
+      const bk = JSON.stringify([app.nHeads, app.get("layer"), app.get("thumb_size"), app.dark]);
+      if (bk !== boxKey || all || d.has("theme") || d.has("thumbs")) {
+        boxKey = bk;
+        rebuildBoxes();
+      }
+      const sel = new Set(selectedHeads(app.get("heads"), app.nHeads));
+      boxEls.forEach((b, hd) => {
+        const on = sel.has(hd);
+        b.classList.toggle("is-on", on);
+        b.setAttribute("aria-pressed", String(on));
+      });
+      draw();
+    },
+    destroy() {},
+  };
+}
+return { createHeadView };
+})();
+
+// ---- views/model.js ----
+const __xf_views_model = (() => {
+const { h, fitCanvas } = __xf_views_dom;
+const { colourise, headColour, HEAD_VIEW_MAX_TOKENS, selectedHeads } = __xf_logic;
+// exformer widget: model view. Every layer × head thumbnail (from `thumbs`) on one canvas;
+// clicking one selects that layer and head and opens the head view.
+
+
+const GAP = 4;
+const LEFT = 34;
+const TOP = 20;
+
+/** @param {any} app */
+function createModelView(app) {
+  const signal = app.signal;
+  const canvas = /** @type {HTMLCanvasElement} */ (h("canvas", {
+    class: "xf-grid",
+    tabindex: "0",
+    role: "img",
+    "aria-label": "Every layer and head. Arrow keys move, Enter opens the head.",
+  }));
+  const tip = h("div", { class: "xf-tooltip", hidden: true });
+  const note = h("div", { class: "xf-hint" });
+  const el = h("div", { class: "xf-modelview" }, note, h("div", { class: "xf-grid-stage" }, canvas, tip));
+
+  let g = { cell: 0, nL: 0, nH: 0, w: 0, hgt: 0 };
+  let cursor = { l: -1, h: -1 };
+  /** @type {HTMLCanvasElement|null} */
+  let atlas = null;
+  let atlasKey = "";
+
+  function buildAtlas() {
+    const S = app.get("thumb_size") | 0;
+    const nL = app.nLayers;
+    const nH = app.nHeads;
+    const key = JSON.stringify([S, nL, nH, app.dark, app.thumbs ? app.thumbs.length : 0, app.get("run_id")]);
+    if (key === atlasKey && atlas) return atlas;
+    atlasKey = key;
+    atlas = null;
+    const th = app.thumbs;
+    if (!th || !(S > 0) || th.length !== nL * nH * S * S) return null;
+    const c = document.createElement("canvas");
+    c.width = nH * S;
+    c.height = nL * S;
+    const ctx = /** @type {CanvasRenderingContext2D} */ (c.getContext("2d"));
+    const img = ctx.createImageData(nH * S, nL * S);
+    const vals = new Float32Array(S * S);
+    const px = new Uint8ClampedArray(S * S * 4);
+    for (let l = 0; l < nL; l++) {
+      for (let hd = 0; hd < nH; hd++) {
+        const off = (l * nH + hd) * S * S;
+        for (let p = 0; p < S * S; p++) vals[p] = th[off + p] / 255;
+        colourise(vals, app.ramp, px, 0.5);
+        for (let y = 0; y < S; y++) {
+          const dst = ((l * S + y) * nH * S + hd * S) * 4;
+          img.data.set(px.subarray(y * S * 4, (y + 1) * S * 4), dst);
+        }
+      }
+    }
+    ctx.putImageData(img, 0, 0);
+    atlas = c;
+    return c;
+  }
+
+  function paint() {
+    const nL = app.nLayers;
+    const nH = app.nHeads;
+    const S = app.get("thumb_size") | 0;
+    const avail = Math.max(240, el.clientWidth || 700);
+    const cell = Math.max(16, Math.min(56, Math.floor((avail - LEFT - 8) / Math.max(1, nH)) - GAP));
+    const w = LEFT + nH * (cell + GAP) + 4;
+    const hgt = TOP + nL * (cell + GAP) + 4;
+    g = { cell, nL, nH, w, hgt };
+    note.textContent = "Each tile is one head's attention pattern (rows = from, columns = to). Click a tile to open it in the head view.";
+    const { ctx } = fitCanvas(canvas, w, hgt);
+    const css = getComputedStyle(app.root);
+    const fg = css.color;
+    const muted = css.getPropertyValue("--xf-muted").trim() || fg;
+    const accent = css.getPropertyValue("--xf-accent").trim() || "#2f6fde";
+    const border = css.getPropertyValue("--xf-border").trim() || "#ddd";
+    ctx.clearRect(0, 0, w, hgt);
+    const at = buildAtlas();
+    ctx.font = `11px ${css.getPropertyValue("--xf-font").trim() || "sans-serif"}`;
+    ctx.textBaseline = "middle";
+    ctx.textAlign = "center";
+    for (let hd = 0; hd < nH; hd++) {
+      ctx.fillStyle = headColour(hd);
+      ctx.fillRect(LEFT + hd * (cell + GAP), TOP - 6, cell, 3);
+      ctx.fillStyle = muted;
+      ctx.fillText(String(hd), LEFT + hd * (cell + GAP) + cell / 2, TOP - 13);
+    }
+    const layer = app.get("layer") | 0;
+    const sel = new Set(selectedHeads(app.get("heads"), nH));
+    ctx.textAlign = "right";
+    for (let l = 0; l < nL; l++) {
+      const y = TOP + l * (cell + GAP);
+      ctx.fillStyle = l === layer ? accent : muted;
+      ctx.font = `${l === layer ? "600 " : ""}11px ${css.getPropertyValue("--xf-font").trim() || "sans-serif"}`;
+      ctx.fillText(`L${l}`, LEFT - 6, y + cell / 2);
+      for (let hd = 0; hd < nH; hd++) {
+        const x = LEFT + hd * (cell + GAP);
+        if (at) {
+          ctx.imageSmoothingEnabled = false;
+          ctx.drawImage(at, hd * S, l * S, S, S, x, y, cell, cell);
+        } else {
+          ctx.fillStyle = border;
+          ctx.fillRect(x, y, cell, cell);
+        }
+        ctx.strokeStyle = border;
+        ctx.lineWidth = 1;
+        ctx.strokeRect(x - 0.5, y - 0.5, cell + 1, cell + 1);
+      }
+    }
+    // current layer's selected heads
+    ctx.strokeStyle = accent;
+    ctx.lineWidth = 2;
+    for (const hd of sel) {
+      if (sel.size === nH) break;
+      ctx.strokeRect(LEFT + hd * (cell + GAP) - 1, TOP + layer * (cell + GAP) - 1, cell + 2, cell + 2);
+    }
+    if (sel.size === nH) {
+      ctx.strokeRect(LEFT - 1, TOP + layer * (cell + GAP) - 1, nH * (cell + GAP) - GAP + 2, cell + 2);
+    }
+    if (cursor.l >= 0) {
+      ctx.strokeStyle = fg;
+      ctx.lineWidth = 2;
+      ctx.strokeRect(LEFT + cursor.h * (cell + GAP) - 1, TOP + cursor.l * (cell + GAP) - 1, cell + 2, cell + 2);
+    }
+  }
+
+  /** @param {MouseEvent} e */
+  const cellAt = (e) => {
+    const r = canvas.getBoundingClientRect();
+    const x = e.clientX - r.left - LEFT;
+    const y = e.clientY - r.top - TOP;
+    if (x < 0 || y < 0) return null;
+    const hd = Math.floor(x / (g.cell + GAP));
+    const l = Math.floor(y / (g.cell + GAP));
+    if (hd >= g.nH || l >= g.nL) return null;
+    return { l, h: hd };
+  };
+
+  /** @param {number} l @param {number} hd */
+  const open = (l, hd) => {
+    app.setMany({ layer: l, heads: [hd], view: app.T <= HEAD_VIEW_MAX_TOKENS * 2 ? "head" : "matrix" });
+  };
+
+  /** @param {number} l @param {number} hd */
+  const showTip = (l, hd) => {
+    if (l < 0) {
+      tip.hidden = true;
+      return;
+    }
+    tip.textContent = `Layer ${l} · head ${hd}`;
+    tip.hidden = false;
+    tip.style.left = `${LEFT + (hd + 1) * (g.cell + GAP)}px`;
+    tip.style.top = `${TOP + (l + 1) * (g.cell + GAP)}px`;
+  };
+
+  canvas.addEventListener("pointermove", (e) => {
+    const c = cellAt(e);
+    const next = c || { l: -1, h: -1 };
+    if (next.l !== cursor.l || next.h !== cursor.h) {
+      cursor = next;
+      showTip(cursor.l, cursor.h);
+      paint();
+    }
+    canvas.style.cursor = c ? "pointer" : "default";
+  }, { signal });
+  canvas.addEventListener("pointerleave", () => {
+    cursor = { l: -1, h: -1 };
+    tip.hidden = true;
+    paint();
+  }, { signal });
+  canvas.addEventListener("click", (e) => {
+    const c = cellAt(e);
+    if (c) open(c.l, c.h);
+  }, { signal });
+  canvas.addEventListener("keydown", (e) => {
+    let { l, h: hd } = cursor;
+    if (l < 0) {
+      l = app.get("layer") | 0;
+      hd = 0;
+    }
+    switch (e.key) {
+      case "ArrowUp": l = Math.max(0, l - 1); break;
+      case "ArrowDown": l = Math.min(g.nL - 1, l + 1); break;
+      case "ArrowLeft": hd = Math.max(0, hd - 1); break;
+      case "ArrowRight": hd = Math.min(g.nH - 1, hd + 1); break;
+      case "Enter":
+      case " ":
+        e.preventDefault();
+        open(l, hd);
+        return;
+      default:
+        return;
+    }
+    e.preventDefault();
+    cursor = { l, h: hd };
+    showTip(l, hd);
+    paint();
+  }, { signal });
+
+  return {
+    el,
+    /** @param {Set<string>} d */
+    update(d) {
+      if (d.size === 1 && d.has("hover")) return;
+      paint();
+    },
+    destroy() {},
+  };
+}
+return { createModelView };
+})();
+
+// ---- views/matrix.js ----
+const __xf_views_matrix = (() => {
+const { h, fitCanvas } = __xf_views_dom;
+const { resampleMatrix, colourise, displayToken, selectedHeads, parseColour } = __xf_logic;
+// exformer widget: matrix view. Canvas heatmap of the selected layer (selected heads combined),
+// painted through ImageData at device resolution; long inputs are max-pooled down to the canvas
+// size, so nothing here is per cell DOM and T = 4096 stays responsive.
+
+
+const LABEL_MAX_TOKENS = 80; // show token labels on the axes up to this many tokens
+
+/** @param {any} app */
+function createMatrixView(app) {
+  const signal = app.signal;
+  const caption = h("span", { class: "xf-matrix-caption" });
+  const boost = /** @type {HTMLInputElement} */ (h("input", {
+    type: "checkbox", signal, "on:change": () => app.invalidate("boost"),
+  }));
+  const legend = /** @type {HTMLCanvasElement} */ (h("canvas", { class: "xf-legend", "aria-hidden": "true" }));
+  const legendMax = h("span", { class: "xf-legend-label" });
+  const bar = h(
+    "div",
+    { class: "xf-matrix-bar" },
+    caption,
+    h("span", { class: "xf-spacer" }),
+    h("label", { class: "xf-field xf-check", title: "Square-root colour scale: faint weights become visible" }, boost, h("span", { text: "Boost faint weights" })),
+    h("span", { class: "xf-legend-wrap" }, h("span", { class: "xf-legend-label", text: "0" }), legend, legendMax),
+  );
+  const heat = /** @type {HTMLCanvasElement} */ (h("canvas", { class: "xf-heat" }));
+  const overlay = /** @type {HTMLCanvasElement} */ (h("canvas", {
+    class: "xf-heat-overlay",
+    tabindex: "0",
+    role: "img",
+    "aria-label": "Attention heatmap: rows are queries (from), columns are keys (to). Arrow keys move the cursor, Enter pins the row's token.",
+  }));
+  const tip = h("div", { class: "xf-tooltip", hidden: true });
+  const stage = h("div", { class: "xf-matrix-stage" }, heat, overlay, tip);
+  const el = h("div", { class: "xf-matrixview" }, bar, stage);
+
+  /** geometry of the last paint */
+  let g = { ml: 0, mt: 0, side: 0, K: 0, w: 0, hgt: 0 };
+  let paintKey = "";
+  /** @type {ImageData|null} */
+  let cachedImg = null;
+  /** @type {{K: number, index: Int32Array, mat: Float32Array, vmax: number}|null} */
+  let shown = null;
+  /** keyboard / pointer cursor, compact coords */
+  let cursor = { a: -1, b: -1 };
+
+  function combined() {
+    const comb = app.get("combine") === "sum" ? "sum" : "mean";
+    const vd = app.viewData({ combine: comb });
+    if (!vd) return null;
+    const mat = vd.mats[0].mat;
+    let vmax = 1;
+    if (comb === "sum") {
+      vmax = 0;
+      for (let i = 0; i < mat.length; i++) if (mat[i] > vmax) vmax = mat[i];
+      vmax = vmax || 1;
+    }
+    return { K: vd.K, index: vd.index, mat, vmax };
+  }
+
+  function paint() {
+    shown = combined();
+    const avail = Math.max(200, stage.clientWidth || el.clientWidth || 600);
+    const K = shown ? shown.K : 0;
+    const labels = K > 0 && K <= LABEL_MAX_TOKENS;
+    const toks = app.tokensRaw;
+    let lab = 30;
+    if (labels && shown) {
+      let longest = 0;
+      for (let a = 0; a < K; a++) longest = Math.max(longest, displayToken(toks[shown.index[a]]?.text).length);
+      lab = Math.min(120, 14 + longest * 7);
+    }
+    const ml = lab;
+    const mt = lab;
+    const side = Math.max(120, Math.min(720, avail - ml - 12));
+    const w = ml + side + 8;
+    const hgt = mt + side + 8;
+    g = { ml, mt, side, K, w, hgt };
+
+    const heads = selectedHeads(app.get("heads"), app.nHeads);
+    const comb = app.get("combine") === "sum" ? "sum" : "mean";
+    caption.textContent = !shown
+      ? "no attention"
+      : `Layer ${app.get("attn_layer")} · ${heads.length === 1 ? `head ${heads[0]}` : `${comb} of ${heads.length === app.nHeads ? "all" : heads.length} heads`} · ${K}×${K}${K > side ? " (max-pooled)" : ""}`;
+
+    const { ctx, dpr } = fitCanvas(heat, w, hgt);
+    fitCanvas(overlay, w, hgt);
+    const css = getComputedStyle(app.root);
+    const fg = css.color;
+    const muted = css.getPropertyValue("--xf-muted").trim() || fg;
+    ctx.clearRect(0, 0, w, hgt);
+    if (!shown || K === 0) return;
+
+    // heatmap at device resolution
+    const px = Math.max(1, Math.round(side * dpr));
+    const gamma = boost.checked ? 0.5 : 1;
+    const key = JSON.stringify([app.get("attn_layer"), app.get("run_id"), app.get("heads"), comb, app.get("hide_special"), app.get("pair_filter"), app.get("threshold"), px, gamma, app.dark, K]);
+    if (key !== paintKey || !cachedImg || cachedImg.width !== px) {
+      const vals = resampleMatrix(shown.mat, K, px, px, "max");
+      if (shown.vmax !== 1) for (let i = 0; i < vals.length; i++) vals[i] /= shown.vmax;
+      const img = ctx.createImageData(px, px);
+      colourise(vals, app.ramp, img.data, gamma);
+      cachedImg = img;
+      paintKey = key;
+    }
+    ctx.putImageData(cachedImg, Math.round(ml * dpr), Math.round(mt * dpr));
+
+    // grid lines between cells when cells are big enough
+    const cell = side / K;
+    if (cell >= 9) {
+      const bg = parseColour(css.backgroundColor) || [255, 255, 255];
+      ctx.strokeStyle = `rgba(${bg.join(",")},0.7)`;
+      ctx.lineWidth = 1;
+      ctx.beginPath();
+      for (let k = 1; k < K; k++) {
+        const p = Math.round(k * cell) + 0.5;
+        ctx.moveTo(ml + p, mt);
+        ctx.lineTo(ml + p, mt + side);
+        ctx.moveTo(ml, mt + p);
+        ctx.lineTo(ml + side, mt + p);
+      }
+      ctx.stroke();
+    }
+
+    // axes
+    ctx.fillStyle = muted;
+    ctx.font = `11px ${css.getPropertyValue("--xf-mono").trim() || "monospace"}`;
+    if (labels) {
+      ctx.textBaseline = "middle";
+      ctx.textAlign = "right";
+      for (let a = 0; a < K; a++) {
+        const t = toks[shown.index[a]];
+        ctx.fillStyle = t?.special ? muted : fg;
+        ctx.fillText(clip(displayToken(t?.text), 15), ml - 5, mt + (a + 0.5) * cell);
+      }
+      ctx.save();
+      ctx.translate(ml, mt - 5);
+      ctx.rotate(-Math.PI / 2);
+      ctx.textAlign = "left";
+      for (let b = 0; b < K; b++) {
+        const t = toks[shown.index[b]];
+        ctx.fillStyle = t?.special ? muted : fg;
+        ctx.fillText(clip(displayToken(t?.text), 15), 0, (b + 0.5) * cell);
+      }
+      ctx.restore();
+    } else {
+      const step = niceStep(K);
+      ctx.textBaseline = "middle";
+      ctx.textAlign = "right";
+      for (let k = 0; k < K; k += step) ctx.fillText(String(shown.index[k]), ml - 4, mt + (k + 0.5) * cell);
+      ctx.textAlign = "center";
+      ctx.textBaseline = "bottom";
+      for (let k = 0; k < K; k += step) ctx.fillText(String(shown.index[k]), ml + (k + 0.5) * cell, mt - 3);
+    }
+    ctx.strokeStyle = css.getPropertyValue("--xf-border-strong").trim() || "#999";
+    ctx.strokeRect(ml - 0.5, mt - 0.5, side + 1, side + 1);
+
+    // legend
+    const lg = fitCanvas(legend, 96, 10);
+    const ramp = new Float32Array(96);
+    for (let i = 0; i < 96; i++) ramp[i] = i / 95;
+    const limg = lg.ctx.createImageData(96, 1);
+    colourise(ramp, app.ramp, limg.data, gamma);
+    const tmp = document.createElement("canvas");
+    tmp.width = 96;
+    tmp.height = 1;
+    /** @type {CanvasRenderingContext2D} */ (tmp.getContext("2d")).putImageData(limg, 0, 0);
+    lg.ctx.imageSmoothingEnabled = true;
+    lg.ctx.drawImage(tmp, 0, 0, 96, 10);
+    legendMax.textContent = shown.vmax === 1 ? "1" : shown.vmax.toFixed(2);
+  }
+
+  function paintOverlay() {
+    const { ctx } = fitCanvas(overlay, g.w, g.hgt);
+    ctx.clearRect(0, 0, g.w, g.hgt);
+    if (!shown || !g.K) return;
+    const cell = g.side / g.K;
+    const css = getComputedStyle(app.root);
+    const accent = css.getPropertyValue("--xf-accent").trim() || "#2f6fde";
+    const compact = (orig) => {
+      for (let a = 0; a < shown.index.length; a++) if (shown.index[a] === orig) return a;
+      return -1;
+    };
+    const f = app.get("focus");
+    const pa = f >= 0 ? compact(f) : -1;
+    ctx.lineWidth = 1.5;
+    if (pa >= 0) {
+      ctx.strokeStyle = accent;
+      if (app.pinSide === "to") ctx.strokeRect(g.ml + pa * cell, g.mt, Math.max(cell, 1.5), g.side);
+      else ctx.strokeRect(g.ml, g.mt + pa * cell, g.side, Math.max(cell, 1.5));
+    }
+    if (cursor.a >= 0 && cursor.b >= 0) {
+      ctx.strokeStyle = app.dark ? "rgba(255,255,255,0.55)" : "rgba(0,0,0,0.45)";
+      ctx.setLineDash([3, 3]);
+      ctx.strokeRect(g.ml, g.mt + cursor.a * cell, g.side, Math.max(cell, 1));
+      ctx.strokeRect(g.ml + cursor.b * cell, g.mt, Math.max(cell, 1), g.side);
+      ctx.setLineDash([]);
+      ctx.strokeStyle = accent;
+      ctx.lineWidth = 2;
+      ctx.strokeRect(g.ml + cursor.b * cell, g.mt + cursor.a * cell, Math.max(cell, 2), Math.max(cell, 2));
+    }
+  }
+
+  /** @param {number} a @param {number} b @param {number} [px] @param {number} [py] */
+  function showTip(a, b, px, py) {
+    if (!shown || a < 0 || b < 0) {
+      tip.hidden = true;
+      return;
+    }
+    const toks = app.tokensRaw;
+    const i = shown.index[a];
+    const j = shown.index[b];
+    const w = shown.mat[a * shown.K + b];
+    tip.replaceChildren(
+      h("div", { class: "xf-tip-row" }, h("span", { class: "xf-muted", text: "from " }), h("b", { text: displayToken(toks[i]?.text) }), h("span", { class: "xf-muted", text: ` #${i}` })),
+      h("div", { class: "xf-tip-row" }, h("span", { class: "xf-muted", text: "to " }), h("b", { text: displayToken(toks[j]?.text) }), h("span", { class: "xf-muted", text: ` #${j}` })),
+      h("div", { class: "xf-tip-w", text: w.toFixed(4) }),
+    );
+    tip.hidden = false;
+    const cell = g.side / g.K;
+    const x = px ?? g.ml + (b + 1) * cell;
+    const y = py ?? g.mt + (a + 1) * cell;
+    const left = Math.min(x + 14, g.w - 150);
+    tip.style.left = `${Math.max(0, left)}px`;
+    tip.style.top = `${y + 14}px`;
+  }
+
+  /** @param {PointerEvent|MouseEvent} e */
+  const cellAt = (e) => {
+    const r = overlay.getBoundingClientRect();
+    const x = e.clientX - r.left - g.ml;
+    const y = e.clientY - r.top - g.mt;
+    if (!g.K || x < 0 || y < 0 || x >= g.side || y >= g.side) return null;
+    return { a: Math.floor((y / g.side) * g.K), b: Math.floor((x / g.side) * g.K), x: x + g.ml, y: y + g.mt };
+  };
+
+  overlay.addEventListener("pointermove", (e) => {
+    const c = cellAt(e);
+    if (!c) {
+      cursor = { a: -1, b: -1 };
+      tip.hidden = true;
+      app.setHover(-1, "from");
+    } else {
+      cursor = { a: c.a, b: c.b };
+      showTip(c.a, c.b, c.x, c.y);
+      if (shown) app.setHover(shown.index[c.a], "from");
+    }
+    paintOverlay();
+  }, { signal });
+  overlay.addEventListener("pointerleave", () => {
+    cursor = { a: -1, b: -1 };
+    tip.hidden = true;
+    app.setHover(-1, "from");
+    paintOverlay();
+  }, { signal });
+  overlay.addEventListener("click", (e) => {
+    const c = cellAt(e);
+    if (c && shown) app.pin(shown.index[c.a], "from");
+  }, { signal });
+  overlay.addEventListener("keydown", (e) => {
+    if (!shown || !g.K) return;
+    const K = g.K;
+    let { a, b } = cursor;
+    if (a < 0) a = b = 0;
+    const big = Math.max(1, Math.round(K / 20));
+    switch (e.key) {
+      case "ArrowUp": a = Math.max(0, a - (e.shiftKey ? big : 1)); break;
+      case "ArrowDown": a = Math.min(K - 1, a + (e.shiftKey ? big : 1)); break;
+      case "ArrowLeft": b = Math.max(0, b - (e.shiftKey ? big : 1)); break;
+      case "ArrowRight": b = Math.min(K - 1, b + (e.shiftKey ? big : 1)); break;
+      case "Enter":
+      case " ":
+        app.pin(shown.index[a], "from");
+        break;
+      default:
+        return;
+    }
+    e.preventDefault();
+    cursor = { a, b };
+    showTip(a, b);
+    app.setHover(shown.index[a], "from");
+    paintOverlay();
+  }, { signal });
+  overlay.addEventListener("blur", () => {
+    tip.hidden = true;
+  }, { signal });
+
+  return {
+    el,
+    /** @param {Set<string>} d */
+    update(d) {
+      const onlyHover = d.size === 1 && d.has("hover");
+      if (!onlyHover) paint();
+      paintOverlay();
+    },
+    destroy() {},
+  };
+}
+
+/** @param {string} s @param {number} n */
+function clip(s, n) {
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}
+
+/** Tick step giving roughly 8–16 ticks. @param {number} K */
+function niceStep(K) {
+  const raw = K / 10;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 5, 10]) if (m * p >= raw) return m * p;
+  return 10 * p;
+}
+return { createMatrixView };
+})();
+
+// ---- views/predictions.js ----
+const __xf_views_predictions = (() => {
+const { h } = __xf_views_dom;
+const { displayToken, formatProb, predictionCaption } = __xf_logic;
+// exformer widget: predictions panel: top-k tokens with probability bars for the hovered / pinned
+// position (or the first masked token, or the last token of a causal LM).
+
+
+/** @param {any} app */
+function createPredictions(app) {
+  const title = h("div", { class: "xf-panel-title", text: "Predictions" });
+  const caption = h("div", { class: "xf-pred-caption" });
+  const list = h("ol", { class: "xf-pred-list" });
+  const el = h("aside", { class: "xf-panel", "aria-label": "Predictions" }, title, caption, list);
+  let key = "";
+
+  function position() {
+    const T = app.T;
+    const af = app.activeFocus;
+    if (af) return af.index;
+    const toks = app.tokensRaw;
+    const m = toks.findIndex((t) => t.masked);
+    if (m >= 0) return m;
+    if (app.kind === "causal_lm") {
+      for (let i = T - 1; i >= 0; i--) if (!toks[i].special) return i;
+      return T - 1;
+    }
+    return -1;
+  }
+
+  return {
+    el,
+    /** @param {Set<string>} d */
+    update(d) {
+      if (app.kind === "encoder") {
+        el.hidden = true;
+        return;
+      }
+      el.hidden = false;
+      const preds = app.get("predictions") || [];
+      const i = position();
+      const k = JSON.stringify([i, app.get("run_id"), app.kind, preds.length, app.tokensRaw[i]?.masked]);
+      if (k === key && !d.has("predictions") && !d.has("all")) return;
+      key = k;
+      const t = app.tokensRaw[i];
+      if (!t) {
+        caption.textContent = "Hover a token to see what the model predicts there.";
+        list.replaceChildren();
+        return;
+      }
+      caption.textContent = predictionCaption(app.kind, t, i);
+      const p = preds[i] || [];
+      if (!p.length) {
+        list.replaceChildren(h("li", { class: "xf-muted xf-pred-empty", text: "no predictions for this position" }));
+        return;
+      }
+      list.replaceChildren(
+        ...p.map((x, r) =>
+          h(
+            "li",
+            { class: `xf-pred${r === 0 ? " is-top" : ""}`, title: `${JSON.stringify(x.token)}: ${formatProb(x.prob)}` },
+            h("span", { class: "xf-pred-tok", text: displayToken(x.token) }),
+            h("span", { class: "xf-pred-bar", style: { "--p": String(Math.min(1, Math.max(0, x.prob))) } }),
+            h("span", { class: "xf-pred-p", text: formatProb(x.prob) }),
+          ),
+        ),
+      );
+    },
+    destroy() {},
+  };
+}
+return { createPredictions };
+})();
+
+// ---- main.js ----
+const { decodeAttention, toBytes, viewMatrices, defaultView, applyPending, availableModes, isDarkColour, buildRamp, RAMP_LIGHT, RAMP_DARK, clampInt, VIEWS, HEAD_VIEW_MAX_TOKENS } = __xf_logic;
+const { createStaticModel } = __xf_static_model;
+const { h } = __xf_views_dom;
+const { createControls } = __xf_views_controls;
+const { createHeadView } = __xf_views_head;
+const { createModelView } = __xf_views_model;
+const { createMatrixView } = __xf_views_matrix;
+const { createPredictions } = __xf_views_predictions;
+// exformer widget: entry module (anywidget AFM). `render({model, el})` builds the UI, wires model
+// events and returns a cleanup function. Bundled with logic.js, static_model.js and views/*.js into
+// the single-file module widget/exformer.js by `node widget/tools/bundle.mjs`.
+
+
+/** State keys the widget listens to. */
+const KEYS = [
+  "model_name", "kind", "n_layers", "n_heads", "seq_len", "tokens", "predictions", "layer", "heads",
+  "view", "threshold", "hide_special", "combine", "pair_filter", "mode", "focus", "attn", "attn_layer",
+  "thumbs", "thumb_size", "busy", "error", "run_id", "_static",
+];
+
+/**
+ * The widget instance: owns derived data and local UI state, and schedules redraws.
+ */
+class App {
+  /**
+   * @param {any} model anywidget model
+   * @param {HTMLElement} el
+   */
+  constructor(model, el) {
+    this.model = model;
+    this.host = el;
+    this.abort = new AbortController();
+    this.signal = this.abort.signal;
+    /** @type {[string, Function][]} */
+    this.modelHandlers = [];
+    /** local (not synced) state */
+    this.hover = /** @type {{index: number, side: "from"|"to"}|null} */ (null);
+    this.pinSide = /** @type {"from"|"to"} */ ("from");
+    /** toggles sent since the last run finished, for optimistic display */
+    this.pending = /** @type {{index: number, mode: string}[]} */ ([]);
+    this.notice = "";
+    this.dirty = new Set(["all"]);
+    this.frame = 0;
+    this.cache = new Map();
+    this.dark = false;
+    this.ramp = buildRamp(RAMP_LIGHT);
+
+    this.root = h("div", { class: "exformer", "data-xf": "1" });
+    el.classList.add("exformer-host");
+    el.append(this.root);
+
+    this.controls = createControls(this);
+    this.status = h("div", { class: "xf-status", role: "status", "aria-live": "polite" });
+    this.errorBox = h("div", { class: "xf-error", role: "alert", hidden: true });
+    this.stage = h("div", { class: "xf-stage" });
+    this.busyEl = h(
+      "div",
+      { class: "xf-busy", hidden: true, "aria-hidden": "true" },
+      h("div", { class: "xf-spinner" }),
+      h("span", { text: "re-running the model…" }),
+    );
+    this.predictions = createPredictions(this);
+    this.body = h(
+      "div",
+      { class: "xf-body" },
+      h("div", { class: "xf-main" }, this.stage, this.busyEl),
+      this.predictions.el,
+    );
+    this.root.append(this.controls.el, this.errorBox, this.body, this.status);
+
+    /** @type {Record<string, {el: HTMLElement, update: (d: Set<string>) => void, destroy: () => void}>} */
+    this.views = {};
+    this.activeView = "";
+
+    for (const k of KEYS) this.listen(`change:${k}`, () => this.onChange(k));
+    this.listen("msg:custom", (content) => this.onCustom(content));
+
+    if (typeof ResizeObserver !== "undefined") {
+      let lastW = 0;
+      this.resizeObs = new ResizeObserver((entries) => {
+        const w = Math.round(entries[0].contentRect.width);
+        if (w !== lastW) {
+          lastW = w;
+          this.invalidate("size");
+        }
+      });
+      this.resizeObs.observe(this.root);
+    }
+    const mq = globalThis.matchMedia?.("(prefers-color-scheme: dark)");
+    mq?.addEventListener?.("change", () => this.invalidate("theme"), { signal: this.signal });
+    this.root.addEventListener(
+      "keydown",
+      (e) => {
+        if (e.key === "Escape" && this.get("focus") >= 0) this.setState("focus", -1);
+      },
+      { signal: this.signal },
+    );
+    this.decode();
+    this.invalidate("all");
+  }
+
+  /** @param {string} event @param {Function} cb */
+  listen(event, cb) {
+    this.model.on(event, cb);
+    this.modelHandlers.push([event, cb]);
+  }
+
+  /** @param {string} name */
+  get(name) {
+    return this.model.get(name);
+  }
+
+  /**
+   * Set a synced state key and push it to the back end.
+   * @param {string} name
+   * @param {any} value
+   */
+  setState(name, value) {
+    this.model.set(name, value);
+    this.model.save_changes();
+  }
+
+  /** @param {Record<string, any>} values */
+  setMany(values) {
+    for (const [k, v] of Object.entries(values)) this.model.set(k, v);
+    this.model.save_changes();
+  }
+
+  // ---- derived data -----------------------------------------------------------------------
+
+  get tokensRaw() {
+    return /** @type {import("./logic.js").Token[]} */ (this.get("tokens") || []);
+  }
+  /** tokens with pending (sent, not yet run) toggles applied */
+  get tokens() {
+    return this.pending.length ? applyPending(this.tokensRaw, this.pending) : this.tokensRaw;
+  }
+  get T() {
+    return this.tokensRaw.length;
+  }
+  get nHeads() {
+    return this.get("n_heads") | 0;
+  }
+  get nLayers() {
+    return this.get("n_layers") | 0;
+  }
+  get kind() {
+    return this.get("kind") || "encoder";
+  }
+  get isStatic() {
+    return !!this.get("_static");
+  }
+  get view() {
+    const v = this.get("view");
+    return VIEWS.includes(v) ? v : defaultView(this.T);
+  }
+  get mode() {
+    const modes = availableModes(this.kind);
+    const m = this.get("mode");
+    return modes.includes(m) ? m : modes[0];
+  }
+  /** the token index whose attention is singled out: hover first, then the pinned focus */
+  get activeFocus() {
+    if (this.hover && this.hover.index >= 0) return this.hover;
+    const f = this.get("focus");
+    if (Number.isInteger(f) && f >= 0 && f < this.T) return { index: f, side: this.pinSide };
+    return null;
+  }
+
+  decode() {
+    this.attn = null;
+    this.attnError = "";
+    const buf = this.get("attn");
+    if (buf != null && this.T > 0 && this.nHeads > 0) {
+      try {
+        this.attn = decodeAttention(buf, this.nHeads, this.T);
+      } catch (e) {
+        this.attnError = String(/** @type {Error} */ (e).message || e);
+      }
+    }
+    try {
+      this.thumbs = toBytes(this.get("thumbs"));
+    } catch {
+      this.thumbs = null;
+    }
+    this.cache.clear();
+  }
+
+  /**
+   * Matrices to draw for the current settings (cached).
+   * @param {{combine?: string, threshold?: number}} [override]
+   */
+  viewData(override = {}) {
+    if (!this.attn) return null;
+    const o = {
+      heads: this.get("heads") || [],
+      combine: override.combine ?? (this.get("combine") || "each"),
+      hideSpecial: !!this.get("hide_special"),
+      pairFilter: this.get("pair_filter") || "all",
+      threshold: override.threshold ?? (Number(this.get("threshold")) || 0),
+    };
+    const key = JSON.stringify(o);
+    let v = this.cache.get(key);
+    if (!v) {
+      v = viewMatrices({ attn: this.attn, nHeads: this.nHeads, T: this.T, tokens: this.tokensRaw, ...o });
+      if (this.cache.size > 8) this.cache.clear();
+      this.cache.set(key, v);
+    }
+    return v;
+  }
+
+  // ---- events -----------------------------------------------------------------------------
+
+  /** @param {string} key */
+  onChange(key) {
+    if (key === "attn" || key === "tokens" || key === "n_heads" || key === "thumbs") this.decode();
+    if (key === "run_id" || key === "tokens") this.pending = [];
+    if (key === "busy" && !this.get("busy")) this.pending = [];
+    if (key === "tokens" || key === "hide_special") this.hover = null;
+    this.invalidate(key);
+  }
+
+  /** @param {any} content */
+  onCustom(content) {
+    if (content && content.type === "notice") {
+      this.flash(String(content.text || ""));
+    }
+  }
+
+  /** @param {string} text */
+  flash(text) {
+    this.notice = text;
+    this.invalidate("notice");
+    clearTimeout(this.noticeTimer);
+    this.noticeTimer = setTimeout(() => {
+      this.notice = "";
+      this.invalidate("notice");
+    }, 4000);
+  }
+
+  /**
+   * Mask / knock out / restore a token (what a click or Enter does), per the current mode.
+   * @param {number} index original token position
+   */
+  toggleToken(index) {
+    const t = this.tokensRaw[index];
+    if (!t) return;
+    if (this.isStatic) {
+      this.flash("This is a static snapshot: masking and knock-outs need a running kernel.");
+      return;
+    }
+    if (t.special && this.mode === "mask") {
+      this.flash("Special tokens cannot be masked.");
+      return;
+    }
+    const mode = this.mode;
+    this.pending.push({ index, mode });
+    this.model.send({ type: "toggle", index, mode });
+    this.invalidate("tokens");
+  }
+
+  clearInterventions() {
+    if (this.isStatic) return;
+    this.pending = [];
+    this.model.send({ type: "clear" });
+    this.invalidate("tokens");
+  }
+
+  /**
+   * @param {number} index original token index or -1
+   * @param {"from"|"to"} side
+   */
+  setHover(index, side) {
+    const next = index >= 0 ? { index, side } : null;
+    const cur = this.hover;
+    if ((cur && next && cur.index === next.index && cur.side === next.side) || (!cur && !next)) return;
+    this.hover = next;
+    this.invalidate("hover");
+  }
+
+  /**
+   * Pin (or unpin, if already pinned) a token.
+   * @param {number} index
+   * @param {"from"|"to"} side
+   */
+  pin(index, side) {
+    const f = this.get("focus");
+    if (f === index && this.pinSide === side) {
+      this.setState("focus", -1);
+    } else {
+      this.pinSide = side;
+      if (f === index) this.invalidate("focus");
+      else this.setState("focus", index);
+    }
+  }
+
+  /** @param {number} l */
+  setLayer(l) {
+    const L = clampInt(l, 0, Math.max(0, this.nLayers - 1));
+    if (L !== this.get("layer")) this.setState("layer", L);
+  }
+
+  /** @param {string} what */
+  invalidate(what) {
+    this.dirty.add(what);
+    if (this.frame) return;
+    const raf = globalThis.requestAnimationFrame || ((cb) => setTimeout(cb, 16));
+    this.frame = raf(() => {
+      this.frame = 0;
+      const d = this.dirty;
+      this.dirty = new Set();
+      try {
+        this.renderNow(d);
+      } catch (e) {
+        console.error("exformer: render failed", e);
+        this.errorBox.hidden = false;
+        this.errorBox.textContent = `Widget error: ${/** @type {Error} */ (e).message || e}`;
+      }
+    });
+  }
+
+  /** @param {Set<string>} d */
+  renderNow(d) {
+    if (this.signal.aborted) return;
+    const bg = getComputedStyle(this.root).backgroundColor;
+    // A transparent background tells nothing: judge by the text colour instead.
+    const transparent = /rgba\(.*,\s*0\)$/.test(bg) || bg === "transparent";
+    const dark = transparent ? !isDarkColour(getComputedStyle(this.root).color) : isDarkColour(bg);
+    if (dark !== this.dark || d.has("all")) {
+      this.dark = dark;
+      this.ramp = buildRamp(dark ? RAMP_DARK : RAMP_LIGHT);
+      d.add("theme");
+    }
+    this.root.classList.toggle("xf-dark", this.dark);
+
+    // error + status
+    const err = this.get("error") || this.attnError;
+    this.errorBox.hidden = !err;
+    this.errorBox.textContent = err || "";
+    const busy = !!this.get("busy");
+    this.busyEl.hidden = !busy;
+    this.body.classList.toggle("is-busy", busy);
+    const lag = this.attn && this.get("attn_layer") !== this.get("layer");
+    this.body.classList.toggle("is-loading", !!lag);
+    this.status.textContent = this.notice || (lag ? `loading layer ${this.get("layer")}…` : "");
+    this.status.classList.toggle("is-notice", !!this.notice);
+
+    this.controls.update(d);
+
+    const view = this.view;
+    if (view !== this.activeView) {
+      if (!this.views[view]) {
+        const make = { head: createHeadView, model: createModelView, matrix: createMatrixView }[view];
+        this.views[view] = make(this);
+      }
+      this.stage.replaceChildren(this.views[view].el);
+      this.activeView = view;
+      d.add("all");
+    }
+    this.views[view].update(d);
+    this.predictions.update(d);
+  }
+
+  destroy() {
+    this.abort.abort();
+    for (const [ev, cb] of this.modelHandlers) this.model.off(ev, cb);
+    this.modelHandlers = [];
+    this.resizeObs?.disconnect();
+    if (this.frame) (globalThis.cancelAnimationFrame || clearTimeout)(this.frame);
+    clearTimeout(this.noticeTimer);
+    for (const v of Object.values(this.views)) v.destroy();
+    this.predictions.destroy();
+    this.controls.destroy();
+    this.root.remove();
+    this.host.classList.remove("exformer-host");
+  }
+}
+
+/**
+ * anywidget entry point.
+ * @param {{model: any, el: HTMLElement}} ctx
+ * @returns {() => void} cleanup
+ */
+function render({ model, el }) {
+  const app = new App(model, el);
+  return () => app.destroy();
+}
+
+export { createStaticModel, HEAD_VIEW_MAX_TOKENS };
+export default { render };

@@ -1,0 +1,768 @@
+// exformer widget: pure logic (no DOM). Everything here is covered by `node --test widget/test/`.
+//
+// Conventions used throughout:
+// - An attention matrix is a row-major Float32Array of T*T weights: row = query ("from"),
+//   column = key ("to"). A layer is [n_heads, T, T] laid out head after head.
+// - Selected heads: an array of head indices; an EMPTY array means "all heads".
+// - Visible tokens: when special tokens are hidden, matrices are compacted to K*K and come with an
+//   `index` (Int32Array of length K) mapping compact position -> original token position.
+
+/** @typedef {{text: string, special?: boolean, segment?: number, masked?: boolean, knocked_out?: boolean}} Token */
+/** @typedef {{token: string, prob: number}} Prediction */
+/** @typedef {"each"|"mean"|"sum"} Combine */
+/** @typedef {"all"|"AA"|"AB"|"BA"|"BB"} PairFilter */
+
+/** Longest input (in tokens) for which the head view (curves) is the default view. */
+export const HEAD_VIEW_MAX_TOKENS = 60;
+
+/** Views the widget knows. */
+export const VIEWS = ["head", "model", "matrix"];
+export const COMBINES = ["each", "mean", "sum"];
+export const PAIR_FILTERS = ["all", "AA", "AB", "BA", "BB"];
+
+// ---------------------------------------------------------------------------------------------
+// Binary buffers
+// ---------------------------------------------------------------------------------------------
+
+const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const B64_INDEX = (() => {
+  const t = new Int16Array(256).fill(-1);
+  for (let i = 0; i < 64; i++) t[B64.charCodeAt(i)] = i;
+  // Also accept the URL-safe alphabet.
+  t["-".charCodeAt(0)] = 62;
+  t["_".charCodeAt(0)] = 63;
+  return t;
+})();
+
+/**
+ * Decode standard base64 (RFC 4648 §4, padding optional, ASCII whitespace ignored; the URL-safe
+ * alphabet is accepted too).
+ * @param {string} s
+ * @returns {Uint8Array}
+ */
+export function base64ToBytes(s) {
+  if (typeof s !== "string") throw new TypeError("base64ToBytes expects a string");
+  const out = new Uint8Array(Math.floor((s.length * 3) / 4) + 3);
+  let acc = 0;
+  let bits = 0;
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 61 /* = */) break;
+    if (c === 32 || c === 10 || c === 13 || c === 9) continue;
+    const v = c < 256 ? B64_INDEX[c] : -1;
+    if (v < 0) throw new Error(`invalid base64 character ${JSON.stringify(s[i])} at offset ${i}`);
+    acc = ((acc << 6) | v) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[n++] = (acc >> bits) & 0xff;
+    }
+  }
+  return out.slice(0, n);
+}
+
+/**
+ * Encode bytes as standard base64 with padding.
+ * @param {Uint8Array} bytes
+ * @returns {string}
+ */
+export function bytesToBase64(bytes) {
+  const parts = [];
+  let chunk = "";
+  for (let i = 0; i < bytes.length; i += 3) {
+    const a = bytes[i];
+    const b = i + 1 < bytes.length ? bytes[i + 1] : 0;
+    const c = i + 2 < bytes.length ? bytes[i + 2] : 0;
+    const t = (a << 16) | (b << 8) | c;
+    chunk += B64[(t >> 18) & 63] + B64[(t >> 12) & 63];
+    chunk += i + 1 < bytes.length ? B64[(t >> 6) & 63] : "=";
+    chunk += i + 2 < bytes.length ? B64[t & 63] : "=";
+    if (chunk.length > 8192) {
+      parts.push(chunk);
+      chunk = "";
+    }
+  }
+  parts.push(chunk);
+  return parts.join("");
+}
+
+/**
+ * View any binary value the widget may receive as a Uint8Array without copying when possible.
+ * anywidget hands binary traits over as DataView; tests and the static model may pass
+ * ArrayBuffer, typed arrays, plain arrays of bytes, or a base64 string.
+ * @param {unknown} buf
+ * @returns {Uint8Array|null}
+ */
+export function toBytes(buf) {
+  if (buf == null) return null;
+  if (buf instanceof Uint8Array) return buf;
+  if (ArrayBuffer.isView(buf)) return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (buf instanceof ArrayBuffer) return new Uint8Array(buf);
+  if (Array.isArray(buf)) return Uint8Array.from(buf);
+  if (typeof buf === "string") return base64ToBytes(buf);
+  // ipywidgets sometimes wraps buffers as {buffer: ArrayBuffer}
+  if (typeof buf === "object" && buf && "buffer" in buf) return toBytes(/** @type {any} */ (buf).buffer);
+  throw new TypeError(`unsupported binary value of type ${Object.prototype.toString.call(buf)}`);
+}
+
+const BYTE_TO_WEIGHT = (() => {
+  const t = new Float32Array(256);
+  for (let i = 0; i < 256; i++) t[i] = i / 255;
+  return t;
+})();
+
+/**
+ * Decode the `attn` buffer: Uint8 row-major [nHeads, T, T], weight = byte / 255.
+ * @param {unknown} buffer
+ * @param {number} nHeads
+ * @param {number} T
+ * @returns {Float32Array} length nHeads*T*T
+ */
+export function decodeAttention(buffer, nHeads, T) {
+  const bytes = toBytes(buffer);
+  const want = nHeads * T * T;
+  if (!bytes) throw new Error("no attention buffer");
+  if (!(nHeads > 0) || !(T > 0)) throw new Error(`bad attention shape: ${nHeads} heads × ${T} tokens`);
+  if (bytes.length !== want) {
+    throw new Error(
+      `attention buffer holds ${bytes.length} bytes but n_heads × T × T = ${nHeads} × ${T} × ${T} = ${want}`,
+    );
+  }
+  const out = new Float32Array(want);
+  for (let i = 0; i < want; i++) out[i] = BYTE_TO_WEIGHT[bytes[i]];
+  return out;
+}
+
+/**
+ * One head's T*T matrix (a view, not a copy).
+ * @param {Float32Array} attn [nHeads, T, T]
+ * @param {number} T
+ * @param {number} head
+ */
+export function headMatrix(attn, T, head) {
+  const n = T * T;
+  if (head < 0 || (head + 1) * n > attn.length) throw new RangeError(`head ${head} out of range`);
+  return attn.subarray(head * n, (head + 1) * n);
+}
+
+/**
+ * Thumbnail of (layer, head) from the `thumbs` buffer: Uint8 [nLayers, nHeads, S, S] (a view).
+ * @param {Uint8Array} thumbs
+ * @param {number} nHeads
+ * @param {number} S
+ * @param {number} layer
+ * @param {number} head
+ */
+export function thumbAt(thumbs, nHeads, S, layer, head) {
+  const n = S * S;
+  const off = (layer * nHeads + head) * n;
+  if (layer < 0 || head < 0 || head >= nHeads || off + n > thumbs.length) {
+    throw new RangeError(`thumbnail (${layer}, ${head}) out of range`);
+  }
+  return thumbs.subarray(off, off + n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Heads
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Concrete list of selected heads (empty selection = all heads), sorted, deduplicated, in range.
+ * @param {number[]|null|undefined} heads
+ * @param {number} nHeads
+ * @returns {number[]}
+ */
+export function selectedHeads(heads, nHeads) {
+  const all = Array.from({ length: nHeads }, (_, i) => i);
+  if (!heads || heads.length === 0) return all;
+  const set = new Set();
+  for (const h of heads) if (Number.isInteger(h) && h >= 0 && h < nHeads) set.add(h);
+  const out = [...set].sort((a, b) => a - b);
+  return out.length ? out : all;
+}
+
+/**
+ * Toggle one head in a selection; never leaves nothing selected. Returns the canonical form
+ * (empty array when every head ends up selected).
+ * @param {number[]} heads
+ * @param {number} head
+ * @param {number} nHeads
+ * @returns {number[]}
+ */
+export function toggleHead(heads, head, nHeads) {
+  const cur = new Set(selectedHeads(heads, nHeads));
+  if (cur.has(head)) {
+    if (cur.size === 1) return canonicalHeads([...cur], nHeads);
+    cur.delete(head);
+  } else if (head >= 0 && head < nHeads) {
+    cur.add(head);
+  }
+  return canonicalHeads([...cur], nHeads);
+}
+
+/**
+ * @param {number[]} heads
+ * @param {number} nHeads
+ */
+export function canonicalHeads(heads, nHeads) {
+  const s = selectedHeads(heads, nHeads);
+  return s.length === nHeads ? [] : s;
+}
+
+/**
+ * Combine heads of one layer into a single T*T matrix.
+ * @param {Float32Array} attn [nHeads, T, T]
+ * @param {number} nHeads
+ * @param {number} T
+ * @param {number[]} heads selection (empty = all)
+ * @param {"mean"|"sum"} how
+ * @returns {Float32Array}
+ */
+export function combineHeads(attn, nHeads, T, heads, how = "mean") {
+  if (how !== "mean" && how !== "sum") throw new Error(`combine must be "mean" or "sum", got ${JSON.stringify(how)}`);
+  if (attn.length !== nHeads * T * T) throw new Error("attention length does not match n_heads × T × T");
+  const hs = selectedHeads(heads, nHeads);
+  const n = T * T;
+  const out = new Float32Array(n);
+  for (const h of hs) {
+    const off = h * n;
+    for (let i = 0; i < n; i++) out[i] += attn[off + i];
+  }
+  if (how === "mean") {
+    const s = 1 / hs.length;
+    for (let i = 0; i < n; i++) out[i] *= s;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Special tokens, renormalising, thresholds, pair filters
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Which token positions stay visible.
+ * @param {Token[]} tokens
+ * @param {boolean} hideSpecial
+ * @returns {Uint8Array} 1 = keep
+ */
+export function keepMask(tokens, hideSpecial) {
+  const m = new Uint8Array(tokens.length).fill(1);
+  if (hideSpecial) tokens.forEach((t, i) => (m[i] = t && t.special ? 0 : 1));
+  // Hiding every token would leave nothing to show: keep all instead.
+  if (!m.some((v) => v === 1)) m.fill(1);
+  return m;
+}
+
+/**
+ * Drop rows/cols whose keep flag is 0 and rescale each remaining row to sum to 1 (rows whose kept
+ * weights sum to 0 stay all-zero).
+ * @param {Float32Array} mat T*T
+ * @param {number} T
+ * @param {ArrayLike<number>} keep length T, truthy = keep
+ * @returns {{mat: Float32Array, index: Int32Array, K: number}}
+ */
+export function renormaliseRows(mat, T, keep) {
+  const index = keptIndex(keep, T);
+  const K = index.length;
+  const out = new Float32Array(K * K);
+  for (let a = 0; a < K; a++) {
+    const row = index[a] * T;
+    let sum = 0;
+    for (let b = 0; b < K; b++) sum += mat[row + index[b]];
+    const s = sum > 0 ? 1 / sum : 0;
+    const o = a * K;
+    for (let b = 0; b < K; b++) out[o + b] = mat[row + index[b]] * s;
+  }
+  return { mat: out, index, K };
+}
+
+/**
+ * @param {ArrayLike<number>} keep
+ * @param {number} T
+ */
+export function keptIndex(keep, T) {
+  const idx = [];
+  for (let i = 0; i < T; i++) if (keep[i]) idx.push(i);
+  return Int32Array.from(idx);
+}
+
+/**
+ * Zero every weight below `threshold` (new array).
+ * @param {Float32Array} mat
+ * @param {number} threshold
+ */
+export function applyThreshold(mat, threshold) {
+  const out = new Float32Array(mat.length);
+  const t = Number.isFinite(threshold) ? threshold : 0;
+  for (let i = 0; i < mat.length; i++) {
+    const v = mat[i];
+    out[i] = v >= t ? v : 0;
+  }
+  return out;
+}
+
+/** Whether the input has a second segment (B). @param {Token[]} tokens */
+export function hasPair(tokens) {
+  return tokens.some((t) => t && t.segment === 1);
+}
+
+/**
+ * T*T mask of which (query, key) pairs a segment filter lets through: "AB" = queries in segment A
+ * attending to keys in segment B, and so on. "all" lets everything through.
+ * @param {Token[]} tokens
+ * @param {PairFilter} filter
+ * @returns {Uint8Array}
+ */
+export function pairFilterMask(tokens, filter) {
+  const T = tokens.length;
+  const out = new Uint8Array(T * T);
+  if (filter === "all" || filter == null || filter === "") return out.fill(1);
+  if (!PAIR_FILTERS.includes(filter)) throw new Error(`unknown pair filter ${JSON.stringify(filter)}`);
+  const qs = filter[0] === "A" ? 0 : 1;
+  const ks = filter[1] === "A" ? 0 : 1;
+  for (let i = 0; i < T; i++) {
+    if ((tokens[i].segment || 0) !== qs) continue;
+    for (let j = 0; j < T; j++) if ((tokens[j].segment || 0) === ks) out[i * T + j] = 1;
+  }
+  return out;
+}
+
+/**
+ * Full pipeline from a decoded layer to what a view draws.
+ * Order: per head, drop hidden tokens and renormalise rows → combine heads (unless "each") →
+ * pair filter (zeroes disallowed pairs; no renormalising) → threshold.
+ * @param {{attn: Float32Array, nHeads: number, T: number, tokens: Token[], heads?: number[],
+ *   combine?: Combine, hideSpecial?: boolean, pairFilter?: PairFilter, threshold?: number}} o
+ * @returns {{K: number, index: Int32Array, mats: {head: number|null, mat: Float32Array}[]}}
+ */
+export function viewMatrices(o) {
+  const { attn, nHeads, T, tokens } = o;
+  const combine = o.combine || "each";
+  if (!COMBINES.includes(combine)) throw new Error(`unknown combine ${JSON.stringify(combine)}`);
+  const hs = selectedHeads(o.heads, nHeads);
+  const keep = keepMask(tokens, !!o.hideSpecial);
+  const index = keptIndex(keep, T);
+  const K = index.length;
+  const compact = K !== T;
+  /** @param {number} h */
+  const prepared = (h) => {
+    const m = headMatrix(attn, T, h);
+    return compact ? renormaliseRows(m, T, keep).mat : m;
+  };
+  /** @type {{head: number|null, mat: Float32Array}[]} */
+  let mats;
+  if (combine === "each") {
+    mats = hs.map((h) => ({ head: h, mat: Float32Array.from(prepared(h)) }));
+  } else {
+    const acc = new Float32Array(K * K);
+    for (const h of hs) {
+      const m = prepared(h);
+      for (let i = 0; i < acc.length; i++) acc[i] += m[i];
+    }
+    if (combine === "mean") for (let i = 0; i < acc.length; i++) acc[i] /= hs.length;
+    mats = [{ head: null, mat: acc }];
+  }
+  const pf = o.pairFilter || "all";
+  if (pf !== "all") {
+    const full = pairFilterMask(tokens, pf);
+    for (const { mat } of mats) {
+      for (let a = 0; a < K; a++) {
+        const row = index[a] * T;
+        for (let b = 0; b < K; b++) if (!full[row + index[b]]) mat[a * K + b] = 0;
+      }
+    }
+  }
+  const thr = o.threshold || 0;
+  if (thr > 0) {
+    for (const m of mats) {
+      const x = m.mat;
+      for (let i = 0; i < x.length; i++) if (x[i] < thr) x[i] = 0;
+    }
+  }
+  return { K, index, mats };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resampling (heatmap and thumbnails)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Resample a K×K matrix to outW×outH pixels. Where a pixel covers several cells they are pooled
+ * ("max" keeps sparse peaks visible, "mean" keeps totals honest); where a cell covers several pixels
+ * it is repeated (nearest). Bins are [floor(p*K/out), floor((p+1)*K/out)).
+ * @param {Float32Array} mat
+ * @param {number} K
+ * @param {number} outW
+ * @param {number} outH
+ * @param {"max"|"mean"} how
+ * @returns {Float32Array} outW*outH, row-major
+ */
+export function resampleMatrix(mat, K, outW, outH = outW, how = "max") {
+  outW = Math.max(1, Math.floor(outW));
+  outH = Math.max(1, Math.floor(outH));
+  if (mat.length < K * K) throw new Error("matrix shorter than K × K");
+  const out = new Float32Array(outW * outH);
+  if (K === 0) return out;
+  const useMax = how !== "mean";
+  if (outW <= K && outH <= K) {
+    // Pool: one pass over the source, each cell lands in exactly one pixel.
+    const colBin = new Int32Array(K);
+    for (let c = 0; c < K; c++) colBin[c] = Math.min(outW - 1, Math.floor((c * outW) / K));
+    for (let r = 0; r < K; r++) {
+      const y = Math.min(outH - 1, Math.floor((r * outH) / K));
+      const o = y * outW;
+      const src = r * K;
+      if (useMax) {
+        for (let c = 0; c < K; c++) {
+          const v = mat[src + c];
+          const p = o + colBin[c];
+          if (v > out[p]) out[p] = v;
+        }
+      } else {
+        for (let c = 0; c < K; c++) out[o + colBin[c]] += mat[src + c];
+      }
+    }
+    if (!useMax) {
+      const cw = binCounts(K, outW);
+      const ch = binCounts(K, outH);
+      for (let y = 0; y < outH; y++) for (let x = 0; x < outW; x++) out[y * outW + x] /= cw[x] * ch[y] || 1;
+    }
+    return out;
+  }
+  // At least one axis is upsampled: iterate pixels, pooling over each pixel's (small) cell range.
+  const range = (p, out_) => {
+    const a = Math.floor((p * K) / out_);
+    const b = Math.max(a + 1, Math.floor(((p + 1) * K) / out_));
+    return [Math.min(a, K - 1), Math.min(b, K)];
+  };
+  const xr = Array.from({ length: outW }, (_, x) => range(x, outW));
+  for (let y = 0; y < outH; y++) {
+    const [r0, r1] = range(y, outH);
+    for (let x = 0; x < outW; x++) {
+      const [c0, c1] = xr[x];
+      let acc = 0;
+      for (let r = r0; r < r1; r++) {
+        const base = r * K;
+        for (let c = c0; c < c1; c++) {
+          const v = mat[base + c];
+          if (useMax) {
+            if (v > acc) acc = v;
+          } else acc += v;
+        }
+      }
+      out[y * outW + x] = useMax ? acc : acc / ((r1 - r0) * (c1 - c0));
+    }
+  }
+  return out;
+}
+
+/** How many of n source cells fall in each of `bins` bins. */
+function binCounts(n, bins) {
+  const cnt = new Int32Array(bins);
+  for (let i = 0; i < n; i++) cnt[Math.min(bins - 1, Math.floor((i * bins) / n))]++;
+  return cnt;
+}
+
+/**
+ * Max-pool every (layer, head) map into S×S bytes: what the back end is expected to send as
+ * `thumbs`. Provided for the static model / tests / demos; same binning as resampleMatrix.
+ * @param {Float32Array[]} layers per layer [nHeads, T, T]
+ * @param {number} nHeads
+ * @param {number} T
+ * @param {number} S
+ * @returns {Uint8Array} [nLayers, nHeads, S, S]
+ */
+export function makeThumbs(layers, nHeads, T, S) {
+  const out = new Uint8Array(layers.length * nHeads * S * S);
+  let o = 0;
+  for (const attn of layers) {
+    for (let h = 0; h < nHeads; h++) {
+      const r = resampleMatrix(headMatrix(attn, T, h), T, S, S, "max");
+      for (let i = 0; i < r.length; i++) out[o++] = Math.round(Math.min(1, Math.max(0, r[i])) * 255);
+    }
+  }
+  return out;
+}
+
+/** Suggested thumbnail side for T tokens. @param {number} T */
+export function suggestedThumbSize(T) {
+  return Math.max(1, Math.min(T, 32));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Colours
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Head colours: 16 hues chosen to stay distinguishable on white and on dark backgrounds.
+ * Heads beyond 16 reuse the palette (head h gets HEAD_COLOURS[h % 16]).
+ */
+export const HEAD_COLOURS = [
+  "#1f77b4", // blue
+  "#e6550d", // orange
+  "#2ca02c", // green
+  "#d62728", // red
+  "#9467bd", // purple
+  "#8c564b", // brown
+  "#e377c2", // pink
+  "#17becf", // cyan
+  "#bcbd22", // olive
+  "#393b79", // indigo
+  "#f0a30a", // amber
+  "#31a354", // emerald
+  "#ad494a", // brick
+  "#6baed6", // sky
+  "#7b4173", // plum
+  "#636363", // grey
+];
+
+/** @param {number} h */
+export function headColour(h) {
+  const n = HEAD_COLOURS.length;
+  return HEAD_COLOURS[((h % n) + n) % n];
+}
+
+/**
+ * Parse "#rgb", "#rrggbb", "rgb(r, g, b)" or "rgba(r, g, b, a)" into [r, g, b] (0..255), or null.
+ * @param {string} s
+ * @returns {[number, number, number]|null}
+ */
+export function parseColour(s) {
+  if (typeof s !== "string") return null;
+  s = s.trim().toLowerCase();
+  let m = /^#([0-9a-f]{3})$/.exec(s);
+  if (m) return /** @type {[number,number,number]} */ ([...m[1]].map((c) => parseInt(c + c, 16)));
+  m = /^#([0-9a-f]{6})([0-9a-f]{2})?$/.exec(s);
+  if (m) return [0, 2, 4].map((i) => parseInt(m[1].slice(i, i + 2), 16));
+  m = /^rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)/.exec(s);
+  if (m) return [1, 2, 3].map((i) => Math.round(Number(m[i])));
+  return null;
+}
+
+/** Relative luminance (0..1) of an sRGB colour. @param {[number, number, number]} rgb */
+export function luminance(rgb) {
+  const lin = rgb.map((v) => {
+    const c = v / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
+}
+
+/** Whether a CSS background colour is dark. @param {string} css */
+export function isDarkColour(css) {
+  const c = parseColour(css);
+  return c ? luminance(c) < 0.3 : false;
+}
+
+/** Heatmap ramps: weight 0 → first stop, weight 1 → last stop. */
+export const RAMP_LIGHT = ["#ffffff", "#e3eef9", "#a9cce8", "#5a9fd4", "#2166ac", "#0b2f6b"];
+export const RAMP_DARK = ["#15171c", "#1e2d4a", "#28528a", "#3d8bc4", "#8cc8e8", "#f2fbff"];
+
+/**
+ * 256-entry RGBA lookup table interpolated linearly between colour stops.
+ * @param {string[]} stops
+ * @returns {Uint8ClampedArray} 1024 bytes
+ */
+export function buildRamp(stops) {
+  const rgb = stops.map((s) => parseColour(s) || [0, 0, 0]);
+  const lut = new Uint8ClampedArray(256 * 4);
+  for (let i = 0; i < 256; i++) {
+    const t = (i / 255) * (rgb.length - 1);
+    const k = Math.min(rgb.length - 2, Math.floor(t));
+    const f = t - k;
+    for (let c = 0; c < 3; c++) lut[i * 4 + c] = Math.round(rgb[k][c] * (1 - f) + rgb[k + 1][c] * f);
+    lut[i * 4 + 3] = 255;
+  }
+  return lut;
+}
+
+/**
+ * Paint weights into RGBA pixels through a LUT. `gamma` < 1 brightens faint weights.
+ * @param {Float32Array} values outW*outH
+ * @param {Uint8ClampedArray} lut from buildRamp
+ * @param {Uint8ClampedArray} [rgba] destination (e.g. ImageData.data)
+ * @param {number} [gamma]
+ */
+export function colourise(values, lut, rgba = new Uint8ClampedArray(values.length * 4), gamma = 1) {
+  const g = gamma > 0 ? gamma : 1;
+  for (let i = 0; i < values.length; i++) {
+    let v = values[i];
+    v = v <= 0 ? 0 : v >= 1 ? 1 : v;
+    if (g !== 1) v = v ** g;
+    const k = ((v * 255 + 0.5) | 0) * 4;
+    const o = i * 4;
+    rgba[o] = lut[k];
+    rgba[o + 1] = lut[k + 1];
+    rgba[o + 2] = lut[k + 2];
+    rgba[o + 3] = lut[k + 3];
+  }
+  return rgba;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Head-view geometry
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Cubic Bézier joining a "from" token (left column) to a "to" token (right column): leaves and
+ * arrives horizontally, control points halfway across.
+ * @returns {{x1: number, y1: number, c1x: number, c1y: number, c2x: number, c2y: number, x2: number, y2: number}}
+ */
+export function curve(x1, y1, x2, y2) {
+  const dx = (x2 - x1) / 2;
+  return { x1, y1, c1x: x1 + dx, c1y: y1, c2x: x2 - dx, c2y: y2, x2, y2 };
+}
+
+/** SVG path data for `curve`. */
+export function curvePath(x1, y1, x2, y2) {
+  const c = curve(x1, y1, x2, y2);
+  const f = (v) => Math.round(v * 100) / 100;
+  return `M${f(c.x1)},${f(c.y1)} C${f(c.c1x)},${f(c.c1y)} ${f(c.c2x)},${f(c.c2y)} ${f(c.x2)},${f(c.y2)}`;
+}
+
+/**
+ * Edges worth drawing, grouped by opacity bucket so a canvas can stroke each group in one path.
+ * @param {Float32Array} mat K*K (already thresholded / filtered)
+ * @param {number} K
+ * @param {{focus?: number, side?: "from"|"to", levels?: number, minWeight?: number}} [opt]
+ *   focus: compact index whose edges alone are kept (from = its row, to = its column); -1 = all.
+ * @returns {{alpha: number, edges: number[]}[]} edges as flat [from, to, from, to, ...] pairs
+ */
+export function bucketEdges(mat, K, opt = {}) {
+  const levels = opt.levels || 24;
+  const minW = opt.minWeight ?? 1e-3;
+  const focus = opt.focus ?? -1;
+  const side = opt.side || "from";
+  /** @type {number[][]} */
+  const buckets = Array.from({ length: levels }, () => []);
+  const push = (i, j) => {
+    const w = mat[i * K + j];
+    if (!(w > minW)) return;
+    const b = Math.min(levels - 1, Math.floor(Math.min(1, w) * levels));
+    buckets[b].push(i, j);
+  };
+  if (focus >= 0 && focus < K) {
+    for (let k = 0; k < K; k++) side === "to" ? push(k, focus) : push(focus, k);
+  } else {
+    for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) push(i, j);
+  }
+  const out = [];
+  for (let b = 0; b < levels; b++) if (buckets[b].length) out.push({ alpha: (b + 1) / levels, edges: buckets[b] });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokens, predictions, interventions
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Short display form of a token's text: leading space dropped (shown by the layout), whitespace
+ * made visible, empty text shown as ∅.
+ * @param {string} text
+ */
+export function displayToken(text) {
+  if (text == null) return "∅";
+  let s = String(text);
+  if (/^\s+$/.test(s)) {
+    return s.replace(/\n/g, "↵").replace(/\t/g, "⇥").replace(/\r/g, "").replace(/ /g, "␣");
+  }
+  s = s.replace(/^ +/, "").replace(/\n/g, "↵").replace(/\t/g, "⇥").replace(/\r/g, "");
+  return s.length ? s : "∅";
+}
+
+/**
+ * Accessible label for a token button.
+ * @param {Token} t
+ * @param {number} i
+ */
+export function tokenAriaLabel(t, i) {
+  const bits = [`token ${i}: ${JSON.stringify(String(t.text ?? ""))}`];
+  if (t.special) bits.push("special");
+  if (t.segment === 1) bits.push("segment B");
+  if (t.masked) bits.push("masked");
+  if (t.knocked_out) bits.push("knocked out");
+  return bits.join(", ");
+}
+
+/** "87.3%", "<0.1%". @param {number} p */
+export function formatProb(p) {
+  if (!Number.isFinite(p)) return "–";
+  const pct = p * 100;
+  if (pct > 0 && pct < 0.1) return "<0.1%";
+  return `${pct >= 10 ? pct.toFixed(1) : pct.toFixed(2)}%`;
+}
+
+/** Default view for an input of T tokens. @param {number} T */
+export function defaultView(T) {
+  return T <= HEAD_VIEW_MAX_TOKENS ? "head" : "matrix";
+}
+
+/**
+ * Net effect of a queue of toggle clicks: two toggles of the same (index, mode) cancel out.
+ * Order of first appearance is kept.
+ * @param {{index: number, mode: string}[]} queue
+ * @returns {{index: number, mode: string}[]}
+ */
+export function coalesceToggles(queue) {
+  /** @type {Map<string, {index: number, mode: string, n: number}>} */
+  const m = new Map();
+  for (const q of queue) {
+    const k = `${q.mode}:${q.index}`;
+    const e = m.get(k);
+    if (e) e.n++;
+    else m.set(k, { index: q.index, mode: q.mode, n: 1 });
+  }
+  return [...m.values()].filter((e) => e.n % 2 === 1).map(({ index, mode }) => ({ index, mode }));
+}
+
+/**
+ * Tokens as they will look once pending toggles are applied (for optimistic display).
+ * @param {Token[]} tokens
+ * @param {{index: number, mode: string}[]} pending
+ * @returns {(Token & {pending?: boolean})[]}
+ */
+export function applyPending(tokens, pending) {
+  const out = tokens.map((t) => ({ ...t }));
+  for (const p of coalesceToggles(pending)) {
+    const t = out[p.index];
+    if (!t) continue;
+    if (p.mode === "mask") t.masked = !t.masked;
+    else if (p.mode === "knockout") t.knocked_out = !t.knocked_out;
+    t.pending = true;
+  }
+  return out;
+}
+
+/**
+ * Which click modes the model supports: masking needs a masked LM.
+ * @param {string} kind
+ */
+export function availableModes(kind) {
+  return kind === "masked_lm" ? ["mask", "knockout"] : ["knockout"];
+}
+
+/**
+ * Heading for the predictions panel.
+ * @param {string} kind
+ * @param {Token} t
+ * @param {number} i
+ */
+export function predictionCaption(kind, t, i) {
+  const shown = JSON.stringify(displayToken(t.text));
+  if (kind === "causal_lm") return `Next token after ${shown} (#${i})`;
+  if (t.masked) return `[MASK] at #${i} (was ${shown})`;
+  return `Token ${shown} (#${i})`;
+}
+
+/**
+ * Clamp an integer into [lo, hi].
+ * @param {number} v
+ * @param {number} lo
+ * @param {number} hi
+ */
+export function clampInt(v, lo, hi) {
+  v = Math.round(Number(v));
+  if (!Number.isFinite(v)) return lo;
+  return Math.max(lo, Math.min(hi, v));
+}

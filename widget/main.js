@@ -1,0 +1,404 @@
+// exformer widget: entry module (anywidget AFM). `render({model, el})` builds the UI, wires model
+// events and returns a cleanup function. Bundled with logic.js, static_model.js and views/*.js into
+// the single-file module widget/exformer.js by `node widget/tools/bundle.mjs`.
+
+import {
+  decodeAttention,
+  toBytes,
+  viewMatrices,
+  defaultView,
+  applyPending,
+  availableModes,
+  isDarkColour,
+  buildRamp,
+  RAMP_LIGHT,
+  RAMP_DARK,
+  clampInt,
+  VIEWS,
+  HEAD_VIEW_MAX_TOKENS,
+} from "./logic.js";
+import { createStaticModel } from "./static_model.js";
+import { h } from "./views/dom.js";
+import { createControls } from "./views/controls.js";
+import { createHeadView } from "./views/head.js";
+import { createModelView } from "./views/model.js";
+import { createMatrixView } from "./views/matrix.js";
+import { createPredictions } from "./views/predictions.js";
+
+/** State keys the widget listens to. */
+const KEYS = [
+  "model_name", "kind", "n_layers", "n_heads", "seq_len", "tokens", "predictions", "layer", "heads",
+  "view", "threshold", "hide_special", "combine", "pair_filter", "mode", "focus", "attn", "attn_layer",
+  "thumbs", "thumb_size", "busy", "error", "run_id", "_static",
+];
+
+/**
+ * The widget instance: owns derived data and local UI state, and schedules redraws.
+ */
+class App {
+  /**
+   * @param {any} model anywidget model
+   * @param {HTMLElement} el
+   */
+  constructor(model, el) {
+    this.model = model;
+    this.host = el;
+    this.abort = new AbortController();
+    this.signal = this.abort.signal;
+    /** @type {[string, Function][]} */
+    this.modelHandlers = [];
+    /** local (not synced) state */
+    this.hover = /** @type {{index: number, side: "from"|"to"}|null} */ (null);
+    this.pinSide = /** @type {"from"|"to"} */ ("from");
+    /** toggles sent since the last run finished, for optimistic display */
+    this.pending = /** @type {{index: number, mode: string}[]} */ ([]);
+    this.notice = "";
+    this.dirty = new Set(["all"]);
+    this.frame = 0;
+    this.cache = new Map();
+    this.dark = false;
+    this.ramp = buildRamp(RAMP_LIGHT);
+
+    this.root = h("div", { class: "exformer", "data-xf": "1" });
+    el.classList.add("exformer-host");
+    el.append(this.root);
+
+    this.controls = createControls(this);
+    this.status = h("div", { class: "xf-status", role: "status", "aria-live": "polite" });
+    this.errorBox = h("div", { class: "xf-error", role: "alert", hidden: true });
+    this.stage = h("div", { class: "xf-stage" });
+    this.busyEl = h(
+      "div",
+      { class: "xf-busy", hidden: true, "aria-hidden": "true" },
+      h("div", { class: "xf-spinner" }),
+      h("span", { text: "re-running the model…" }),
+    );
+    this.predictions = createPredictions(this);
+    this.body = h(
+      "div",
+      { class: "xf-body" },
+      h("div", { class: "xf-main" }, this.stage, this.busyEl),
+      this.predictions.el,
+    );
+    this.root.append(this.controls.el, this.errorBox, this.body, this.status);
+
+    /** @type {Record<string, {el: HTMLElement, update: (d: Set<string>) => void, destroy: () => void}>} */
+    this.views = {};
+    this.activeView = "";
+
+    for (const k of KEYS) this.listen(`change:${k}`, () => this.onChange(k));
+    this.listen("msg:custom", (content) => this.onCustom(content));
+
+    if (typeof ResizeObserver !== "undefined") {
+      let lastW = 0;
+      this.resizeObs = new ResizeObserver((entries) => {
+        const w = Math.round(entries[0].contentRect.width);
+        if (w !== lastW) {
+          lastW = w;
+          this.invalidate("size");
+        }
+      });
+      this.resizeObs.observe(this.root);
+    }
+    const mq = globalThis.matchMedia?.("(prefers-color-scheme: dark)");
+    mq?.addEventListener?.("change", () => this.invalidate("theme"), { signal: this.signal });
+    this.root.addEventListener(
+      "keydown",
+      (e) => {
+        if (e.key === "Escape" && this.get("focus") >= 0) this.setState("focus", -1);
+      },
+      { signal: this.signal },
+    );
+    this.decode();
+    this.invalidate("all");
+  }
+
+  /** @param {string} event @param {Function} cb */
+  listen(event, cb) {
+    this.model.on(event, cb);
+    this.modelHandlers.push([event, cb]);
+  }
+
+  /** @param {string} name */
+  get(name) {
+    return this.model.get(name);
+  }
+
+  /**
+   * Set a synced state key and push it to the back end.
+   * @param {string} name
+   * @param {any} value
+   */
+  setState(name, value) {
+    this.model.set(name, value);
+    this.model.save_changes();
+  }
+
+  /** @param {Record<string, any>} values */
+  setMany(values) {
+    for (const [k, v] of Object.entries(values)) this.model.set(k, v);
+    this.model.save_changes();
+  }
+
+  // ---- derived data -----------------------------------------------------------------------
+
+  get tokensRaw() {
+    return /** @type {import("./logic.js").Token[]} */ (this.get("tokens") || []);
+  }
+  /** tokens with pending (sent, not yet run) toggles applied */
+  get tokens() {
+    return this.pending.length ? applyPending(this.tokensRaw, this.pending) : this.tokensRaw;
+  }
+  get T() {
+    return this.tokensRaw.length;
+  }
+  get nHeads() {
+    return this.get("n_heads") | 0;
+  }
+  get nLayers() {
+    return this.get("n_layers") | 0;
+  }
+  get kind() {
+    return this.get("kind") || "encoder";
+  }
+  get isStatic() {
+    return !!this.get("_static");
+  }
+  get view() {
+    const v = this.get("view");
+    return VIEWS.includes(v) ? v : defaultView(this.T);
+  }
+  get mode() {
+    const modes = availableModes(this.kind);
+    const m = this.get("mode");
+    return modes.includes(m) ? m : modes[0];
+  }
+  /** the token index whose attention is singled out: hover first, then the pinned focus */
+  get activeFocus() {
+    if (this.hover && this.hover.index >= 0) return this.hover;
+    const f = this.get("focus");
+    if (Number.isInteger(f) && f >= 0 && f < this.T) return { index: f, side: this.pinSide };
+    return null;
+  }
+
+  decode() {
+    this.attn = null;
+    this.attnError = "";
+    const buf = this.get("attn");
+    if (buf != null && this.T > 0 && this.nHeads > 0) {
+      try {
+        this.attn = decodeAttention(buf, this.nHeads, this.T);
+      } catch (e) {
+        this.attnError = String(/** @type {Error} */ (e).message || e);
+      }
+    }
+    try {
+      this.thumbs = toBytes(this.get("thumbs"));
+    } catch {
+      this.thumbs = null;
+    }
+    this.cache.clear();
+  }
+
+  /**
+   * Matrices to draw for the current settings (cached).
+   * @param {{combine?: string, threshold?: number}} [override]
+   */
+  viewData(override = {}) {
+    if (!this.attn) return null;
+    const o = {
+      heads: this.get("heads") || [],
+      combine: override.combine ?? (this.get("combine") || "each"),
+      hideSpecial: !!this.get("hide_special"),
+      pairFilter: this.get("pair_filter") || "all",
+      threshold: override.threshold ?? (Number(this.get("threshold")) || 0),
+    };
+    const key = JSON.stringify(o);
+    let v = this.cache.get(key);
+    if (!v) {
+      v = viewMatrices({ attn: this.attn, nHeads: this.nHeads, T: this.T, tokens: this.tokensRaw, ...o });
+      if (this.cache.size > 8) this.cache.clear();
+      this.cache.set(key, v);
+    }
+    return v;
+  }
+
+  // ---- events -----------------------------------------------------------------------------
+
+  /** @param {string} key */
+  onChange(key) {
+    if (key === "attn" || key === "tokens" || key === "n_heads" || key === "thumbs") this.decode();
+    if (key === "run_id" || key === "tokens") this.pending = [];
+    if (key === "busy" && !this.get("busy")) this.pending = [];
+    if (key === "tokens" || key === "hide_special") this.hover = null;
+    this.invalidate(key);
+  }
+
+  /** @param {any} content */
+  onCustom(content) {
+    if (content && content.type === "notice") {
+      this.flash(String(content.text || ""));
+    }
+  }
+
+  /** @param {string} text */
+  flash(text) {
+    this.notice = text;
+    this.invalidate("notice");
+    clearTimeout(this.noticeTimer);
+    this.noticeTimer = setTimeout(() => {
+      this.notice = "";
+      this.invalidate("notice");
+    }, 4000);
+  }
+
+  /**
+   * Mask / knock out / restore a token (what a click or Enter does), per the current mode.
+   * @param {number} index original token position
+   */
+  toggleToken(index) {
+    const t = this.tokensRaw[index];
+    if (!t) return;
+    if (this.isStatic) {
+      this.flash("This is a static snapshot: masking and knock-outs need a running kernel.");
+      return;
+    }
+    if (t.special && this.mode === "mask") {
+      this.flash("Special tokens cannot be masked.");
+      return;
+    }
+    const mode = this.mode;
+    this.pending.push({ index, mode });
+    this.model.send({ type: "toggle", index, mode });
+    this.invalidate("tokens");
+  }
+
+  clearInterventions() {
+    if (this.isStatic) return;
+    this.pending = [];
+    this.model.send({ type: "clear" });
+    this.invalidate("tokens");
+  }
+
+  /**
+   * @param {number} index original token index or -1
+   * @param {"from"|"to"} side
+   */
+  setHover(index, side) {
+    const next = index >= 0 ? { index, side } : null;
+    const cur = this.hover;
+    if ((cur && next && cur.index === next.index && cur.side === next.side) || (!cur && !next)) return;
+    this.hover = next;
+    this.invalidate("hover");
+  }
+
+  /**
+   * Pin (or unpin, if already pinned) a token.
+   * @param {number} index
+   * @param {"from"|"to"} side
+   */
+  pin(index, side) {
+    const f = this.get("focus");
+    if (f === index && this.pinSide === side) {
+      this.setState("focus", -1);
+    } else {
+      this.pinSide = side;
+      if (f === index) this.invalidate("focus");
+      else this.setState("focus", index);
+    }
+  }
+
+  /** @param {number} l */
+  setLayer(l) {
+    const L = clampInt(l, 0, Math.max(0, this.nLayers - 1));
+    if (L !== this.get("layer")) this.setState("layer", L);
+  }
+
+  /** @param {string} what */
+  invalidate(what) {
+    this.dirty.add(what);
+    if (this.frame) return;
+    const raf = globalThis.requestAnimationFrame || ((cb) => setTimeout(cb, 16));
+    this.frame = raf(() => {
+      this.frame = 0;
+      const d = this.dirty;
+      this.dirty = new Set();
+      try {
+        this.renderNow(d);
+      } catch (e) {
+        console.error("exformer: render failed", e);
+        this.errorBox.hidden = false;
+        this.errorBox.textContent = `Widget error: ${/** @type {Error} */ (e).message || e}`;
+      }
+    });
+  }
+
+  /** @param {Set<string>} d */
+  renderNow(d) {
+    if (this.signal.aborted) return;
+    const bg = getComputedStyle(this.root).backgroundColor;
+    // A transparent background tells nothing: judge by the text colour instead.
+    const transparent = /rgba\(.*,\s*0\)$/.test(bg) || bg === "transparent";
+    const dark = transparent ? !isDarkColour(getComputedStyle(this.root).color) : isDarkColour(bg);
+    if (dark !== this.dark || d.has("all")) {
+      this.dark = dark;
+      this.ramp = buildRamp(dark ? RAMP_DARK : RAMP_LIGHT);
+      d.add("theme");
+    }
+    this.root.classList.toggle("xf-dark", this.dark);
+
+    // error + status
+    const err = this.get("error") || this.attnError;
+    this.errorBox.hidden = !err;
+    this.errorBox.textContent = err || "";
+    const busy = !!this.get("busy");
+    this.busyEl.hidden = !busy;
+    this.body.classList.toggle("is-busy", busy);
+    const lag = this.attn && this.get("attn_layer") !== this.get("layer");
+    this.body.classList.toggle("is-loading", !!lag);
+    this.status.textContent = this.notice || (lag ? `loading layer ${this.get("layer")}…` : "");
+    this.status.classList.toggle("is-notice", !!this.notice);
+
+    this.controls.update(d);
+
+    const view = this.view;
+    if (view !== this.activeView) {
+      if (!this.views[view]) {
+        const make = { head: createHeadView, model: createModelView, matrix: createMatrixView }[view];
+        this.views[view] = make(this);
+      }
+      this.stage.replaceChildren(this.views[view].el);
+      this.activeView = view;
+      d.add("all");
+    }
+    this.views[view].update(d);
+    this.predictions.update(d);
+  }
+
+  destroy() {
+    this.abort.abort();
+    for (const [ev, cb] of this.modelHandlers) this.model.off(ev, cb);
+    this.modelHandlers = [];
+    this.resizeObs?.disconnect();
+    if (this.frame) (globalThis.cancelAnimationFrame || clearTimeout)(this.frame);
+    clearTimeout(this.noticeTimer);
+    for (const v of Object.values(this.views)) v.destroy();
+    this.predictions.destroy();
+    this.controls.destroy();
+    this.root.remove();
+    this.host.classList.remove("exformer-host");
+  }
+}
+
+/**
+ * anywidget entry point.
+ * @param {{model: any, el: HTMLElement}} ctx
+ * @returns {() => void} cleanup
+ */
+function render({ model, el }) {
+  const app = new App(model, el);
+  return () => app.destroy();
+}
+
+export { createStaticModel, HEAD_VIEW_MAX_TOKENS };
+export default { render };

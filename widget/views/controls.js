@@ -1,0 +1,161 @@
+// exformer widget: header (model, view tabs) and toolbar (layer, heads, threshold, filters, click mode).
+
+import { h, segmented } from "./dom.js";
+import { availableModes, hasPair, clampInt } from "../logic.js";
+
+const KIND_LABEL = { masked_lm: "masked LM", causal_lm: "causal LM", encoder: "encoder" };
+
+/** @param {any} app */
+export function createControls(app) {
+  const signal = app.signal;
+
+  const title = h("span", { class: "xf-title" });
+  const kind = h("span", { class: "xf-chip" });
+  const meta = h("span", { class: "xf-meta" });
+  const views = segmented({
+    label: "View",
+    signal,
+    options: [
+      { value: "head", label: "Heads", title: "Attention curves between the tokens, one colour per head" },
+      { value: "model", label: "Model", title: "Every layer and head at a glance" },
+      { value: "matrix", label: "Matrix", title: "Heatmap of the selected layer (scales to long inputs)" },
+    ],
+    onChange: (v) => app.setState("view", v),
+  });
+  const header = h(
+    "div",
+    { class: "xf-header" },
+    h("div", { class: "xf-titleblock" }, title, kind, meta),
+    views.el,
+  );
+
+  // Layer stepper
+  const layerSel = h("select", {
+    class: "xf-select",
+    "aria-label": "Layer",
+    signal,
+    "on:change": (e) => app.setLayer(Number(e.target.value)),
+  });
+  const prev = h("button", {
+    type: "button", class: "xf-icon-btn", title: "Previous layer", "aria-label": "Previous layer", text: "‹",
+    signal, "on:click": () => app.setLayer((app.get("layer") | 0) - 1),
+  });
+  const next = h("button", {
+    type: "button", class: "xf-icon-btn", title: "Next layer", "aria-label": "Next layer", text: "›",
+    signal, "on:click": () => app.setLayer((app.get("layer") | 0) + 1),
+  });
+  const layerGroup = h("div", { class: "xf-field" }, h("span", { class: "xf-label", text: "Layer" }), h("div", { class: "xf-stepper" }, prev, layerSel, next));
+
+  // Head combination
+  const combine = segmented({
+    label: "Combine heads",
+    signal,
+    options: [
+      { value: "each", label: "each", title: "One set of curves per head" },
+      { value: "mean", label: "mean", title: "Average of the selected heads" },
+      { value: "sum", label: "sum", title: "Sum of the selected heads" },
+    ],
+    onChange: (v) => app.setState("combine", v),
+  });
+  const combineGroup = h("div", { class: "xf-field" }, h("span", { class: "xf-label", text: "Heads" }), combine.el);
+
+  // Threshold
+  const thrValue = h("output", { class: "xf-value" });
+  const thr = /** @type {HTMLInputElement} */ (h("input", {
+    type: "range", min: "0", max: "1", step: "0.01", class: "xf-range", "aria-label": "Threshold: hide weights below",
+    signal,
+    "on:input": (e) => {
+      thrValue.textContent = Number(e.target.value).toFixed(2);
+      clearTimeout(thrTimer);
+      thrTimer = setTimeout(() => app.setState("threshold", Number(e.target.value)), 60);
+    },
+  }));
+  let thrTimer = 0;
+  const thrGroup = h("label", { class: "xf-field", title: "Hide attention weights below this value" }, h("span", { class: "xf-label", text: "Threshold" }), thr, thrValue);
+
+  // Hide special tokens
+  const hide = /** @type {HTMLInputElement} */ (h("input", {
+    type: "checkbox", signal, "on:change": (e) => app.setState("hide_special", e.target.checked),
+  }));
+  const hideGroup = h("label", { class: "xf-field xf-check", title: "Drop special tokens and renormalise each row to sum to 1" }, hide, h("span", { text: "Hide special tokens" }));
+
+  // Pair filter
+  const pair = h(
+    "select",
+    { class: "xf-select", "aria-label": "Sentence pair filter", signal, "on:change": (e) => app.setState("pair_filter", e.target.value) },
+    ...[
+      ["all", "all pairs"],
+      ["AA", "A → A"],
+      ["AB", "A → B"],
+      ["BA", "B → A"],
+      ["BB", "B → B"],
+    ].map(([v, l]) => h("option", { value: v, text: l })),
+  );
+  const pairGroup = h("label", { class: "xf-field" }, h("span", { class: "xf-label", text: "Segments" }), pair);
+
+  // Click mode + clear
+  const mode = segmented({
+    label: "Click action",
+    signal,
+    options: [
+      { value: "mask", label: "mask", title: "Double-click / Enter replaces the token with [MASK] and re-runs" },
+      { value: "knockout", label: "knock out", title: "Double-click / Enter stops every query attending to the token and re-runs" },
+    ],
+    onChange: (v) => app.setState("mode", v),
+  });
+  const clear = h("button", {
+    type: "button", class: "xf-btn", text: "Clear", title: "Remove every mask and knock-out",
+    signal, "on:click": () => app.clearInterventions(),
+  });
+  const modeGroup = h("div", { class: "xf-field" }, h("span", { class: "xf-label", text: "Intervene" }), mode.el, clear);
+
+  const toolbar = h("div", { class: "xf-toolbar" }, layerGroup, combineGroup, thrGroup, hideGroup, pairGroup, modeGroup);
+  const el = h("div", { class: "xf-controls" }, header, toolbar);
+
+  let nLayersShown = -1;
+
+  return {
+    el,
+    /** @param {Set<string>} d */
+    update(d) {
+      const T = app.T;
+      title.textContent = app.get("model_name") || "model";
+      kind.textContent = KIND_LABEL[app.kind] || app.kind;
+      meta.textContent = `${T} tokens · ${app.nLayers} layers × ${app.nHeads} heads`;
+      views.set(app.view);
+
+      const nL = app.nLayers;
+      if (nL !== nLayersShown) {
+        layerSel.replaceChildren(...Array.from({ length: nL }, (_, l) => h("option", { value: String(l), text: `${l}` })));
+        nLayersShown = nL;
+      }
+      const layer = clampInt(app.get("layer") ?? 0, 0, Math.max(0, nL - 1));
+      /** @type {HTMLSelectElement} */ (layerSel).value = String(layer);
+      prev.toggleAttribute("disabled", layer <= 0);
+      next.toggleAttribute("disabled", layer >= nL - 1);
+      layerGroup.hidden = app.view === "model";
+
+      combine.set(app.get("combine") || "each");
+      combineGroup.hidden = app.view === "model";
+      const t = Number(app.get("threshold")) || 0;
+      if (document.activeElement !== thr) thr.value = String(t);
+      thrValue.textContent = t.toFixed(2);
+      thrGroup.hidden = app.view === "model";
+      hide.checked = !!app.get("hide_special");
+      hideGroup.hidden = app.view === "model";
+
+      pairGroup.hidden = !hasPair(app.tokensRaw) || app.view === "model";
+      /** @type {HTMLSelectElement} */ (pair).value = app.get("pair_filter") || "all";
+
+      const modes = availableModes(app.kind);
+      mode.show("mask", modes.includes("mask"));
+      mode.set(app.mode);
+      const anyIntervention = app.tokens.some((tk) => tk.masked || tk.knocked_out);
+      clear.toggleAttribute("disabled", !anyIntervention);
+      modeGroup.hidden = app.isStatic;
+    },
+    destroy() {
+      clearTimeout(thrTimer);
+    },
+  };
+}

@@ -1,0 +1,312 @@
+// exformer widget: matrix view. Canvas heatmap of the selected layer (selected heads combined),
+// painted through ImageData at device resolution; long inputs are max-pooled down to the canvas
+// size, so nothing here is per cell DOM and T = 4096 stays responsive.
+
+import { h, fitCanvas } from "./dom.js";
+import { resampleMatrix, colourise, displayToken, selectedHeads, parseColour } from "../logic.js";
+
+const LABEL_MAX_TOKENS = 80; // show token labels on the axes up to this many tokens
+
+/** @param {any} app */
+export function createMatrixView(app) {
+  const signal = app.signal;
+  const caption = h("span", { class: "xf-matrix-caption" });
+  const boost = /** @type {HTMLInputElement} */ (h("input", {
+    type: "checkbox", signal, "on:change": () => app.invalidate("boost"),
+  }));
+  const legend = /** @type {HTMLCanvasElement} */ (h("canvas", { class: "xf-legend", "aria-hidden": "true" }));
+  const legendMax = h("span", { class: "xf-legend-label" });
+  const bar = h(
+    "div",
+    { class: "xf-matrix-bar" },
+    caption,
+    h("span", { class: "xf-spacer" }),
+    h("label", { class: "xf-field xf-check", title: "Square-root colour scale: faint weights become visible" }, boost, h("span", { text: "Boost faint weights" })),
+    h("span", { class: "xf-legend-wrap" }, h("span", { class: "xf-legend-label", text: "0" }), legend, legendMax),
+  );
+  const heat = /** @type {HTMLCanvasElement} */ (h("canvas", { class: "xf-heat" }));
+  const overlay = /** @type {HTMLCanvasElement} */ (h("canvas", {
+    class: "xf-heat-overlay",
+    tabindex: "0",
+    role: "img",
+    "aria-label": "Attention heatmap: rows are queries (from), columns are keys (to). Arrow keys move the cursor, Enter pins the row's token.",
+  }));
+  const tip = h("div", { class: "xf-tooltip", hidden: true });
+  const stage = h("div", { class: "xf-matrix-stage" }, heat, overlay, tip);
+  const el = h("div", { class: "xf-matrixview" }, bar, stage);
+
+  /** geometry of the last paint */
+  let g = { ml: 0, mt: 0, side: 0, K: 0, w: 0, hgt: 0 };
+  let paintKey = "";
+  /** @type {ImageData|null} */
+  let cachedImg = null;
+  /** @type {{K: number, index: Int32Array, mat: Float32Array, vmax: number}|null} */
+  let shown = null;
+  /** keyboard / pointer cursor, compact coords */
+  let cursor = { a: -1, b: -1 };
+
+  function combined() {
+    const comb = app.get("combine") === "sum" ? "sum" : "mean";
+    const vd = app.viewData({ combine: comb });
+    if (!vd) return null;
+    const mat = vd.mats[0].mat;
+    let vmax = 1;
+    if (comb === "sum") {
+      vmax = 0;
+      for (let i = 0; i < mat.length; i++) if (mat[i] > vmax) vmax = mat[i];
+      vmax = vmax || 1;
+    }
+    return { K: vd.K, index: vd.index, mat, vmax };
+  }
+
+  function paint() {
+    shown = combined();
+    const avail = Math.max(200, stage.clientWidth || el.clientWidth || 600);
+    const K = shown ? shown.K : 0;
+    const labels = K > 0 && K <= LABEL_MAX_TOKENS;
+    const toks = app.tokensRaw;
+    let lab = 30;
+    if (labels && shown) {
+      let longest = 0;
+      for (let a = 0; a < K; a++) longest = Math.max(longest, displayToken(toks[shown.index[a]]?.text).length);
+      lab = Math.min(120, 14 + longest * 7);
+    }
+    const ml = lab;
+    const mt = lab;
+    const side = Math.max(120, Math.min(720, avail - ml - 12));
+    const w = ml + side + 8;
+    const hgt = mt + side + 8;
+    g = { ml, mt, side, K, w, hgt };
+
+    const heads = selectedHeads(app.get("heads"), app.nHeads);
+    const comb = app.get("combine") === "sum" ? "sum" : "mean";
+    caption.textContent = !shown
+      ? "no attention"
+      : `Layer ${app.get("attn_layer")} · ${heads.length === 1 ? `head ${heads[0]}` : `${comb} of ${heads.length === app.nHeads ? "all" : heads.length} heads`} · ${K}×${K}${K > side ? " (max-pooled)" : ""}`;
+
+    const { ctx, dpr } = fitCanvas(heat, w, hgt);
+    fitCanvas(overlay, w, hgt);
+    const css = getComputedStyle(app.root);
+    const fg = css.color;
+    const muted = css.getPropertyValue("--xf-muted").trim() || fg;
+    ctx.clearRect(0, 0, w, hgt);
+    if (!shown || K === 0) return;
+
+    // heatmap at device resolution
+    const px = Math.max(1, Math.round(side * dpr));
+    const gamma = boost.checked ? 0.5 : 1;
+    const key = JSON.stringify([app.get("attn_layer"), app.get("run_id"), app.get("heads"), comb, app.get("hide_special"), app.get("pair_filter"), app.get("threshold"), px, gamma, app.dark, K]);
+    if (key !== paintKey || !cachedImg || cachedImg.width !== px) {
+      const vals = resampleMatrix(shown.mat, K, px, px, "max");
+      if (shown.vmax !== 1) for (let i = 0; i < vals.length; i++) vals[i] /= shown.vmax;
+      const img = ctx.createImageData(px, px);
+      colourise(vals, app.ramp, img.data, gamma);
+      cachedImg = img;
+      paintKey = key;
+    }
+    ctx.putImageData(cachedImg, Math.round(ml * dpr), Math.round(mt * dpr));
+
+    // grid lines between cells when cells are big enough
+    const cell = side / K;
+    if (cell >= 9) {
+      const bg = parseColour(css.backgroundColor) || [255, 255, 255];
+      ctx.strokeStyle = `rgba(${bg.join(",")},0.7)`;
+      ctx.lineWidth = 1;
+      ctx.beginPath();
+      for (let k = 1; k < K; k++) {
+        const p = Math.round(k * cell) + 0.5;
+        ctx.moveTo(ml + p, mt);
+        ctx.lineTo(ml + p, mt + side);
+        ctx.moveTo(ml, mt + p);
+        ctx.lineTo(ml + side, mt + p);
+      }
+      ctx.stroke();
+    }
+
+    // axes
+    ctx.fillStyle = muted;
+    ctx.font = `11px ${css.getPropertyValue("--xf-mono").trim() || "monospace"}`;
+    if (labels) {
+      ctx.textBaseline = "middle";
+      ctx.textAlign = "right";
+      for (let a = 0; a < K; a++) {
+        const t = toks[shown.index[a]];
+        ctx.fillStyle = t?.special ? muted : fg;
+        ctx.fillText(clip(displayToken(t?.text), 15), ml - 5, mt + (a + 0.5) * cell);
+      }
+      ctx.save();
+      ctx.translate(ml, mt - 5);
+      ctx.rotate(-Math.PI / 2);
+      ctx.textAlign = "left";
+      for (let b = 0; b < K; b++) {
+        const t = toks[shown.index[b]];
+        ctx.fillStyle = t?.special ? muted : fg;
+        ctx.fillText(clip(displayToken(t?.text), 15), 0, (b + 0.5) * cell);
+      }
+      ctx.restore();
+    } else {
+      const step = niceStep(K);
+      ctx.textBaseline = "middle";
+      ctx.textAlign = "right";
+      for (let k = 0; k < K; k += step) ctx.fillText(String(shown.index[k]), ml - 4, mt + (k + 0.5) * cell);
+      ctx.textAlign = "center";
+      ctx.textBaseline = "bottom";
+      for (let k = 0; k < K; k += step) ctx.fillText(String(shown.index[k]), ml + (k + 0.5) * cell, mt - 3);
+    }
+    ctx.strokeStyle = css.getPropertyValue("--xf-border-strong").trim() || "#999";
+    ctx.strokeRect(ml - 0.5, mt - 0.5, side + 1, side + 1);
+
+    // legend
+    const lg = fitCanvas(legend, 96, 10);
+    const ramp = new Float32Array(96);
+    for (let i = 0; i < 96; i++) ramp[i] = i / 95;
+    const limg = lg.ctx.createImageData(96, 1);
+    colourise(ramp, app.ramp, limg.data, gamma);
+    const tmp = document.createElement("canvas");
+    tmp.width = 96;
+    tmp.height = 1;
+    /** @type {CanvasRenderingContext2D} */ (tmp.getContext("2d")).putImageData(limg, 0, 0);
+    lg.ctx.imageSmoothingEnabled = true;
+    lg.ctx.drawImage(tmp, 0, 0, 96, 10);
+    legendMax.textContent = shown.vmax === 1 ? "1" : shown.vmax.toFixed(2);
+  }
+
+  function paintOverlay() {
+    const { ctx } = fitCanvas(overlay, g.w, g.hgt);
+    ctx.clearRect(0, 0, g.w, g.hgt);
+    if (!shown || !g.K) return;
+    const cell = g.side / g.K;
+    const css = getComputedStyle(app.root);
+    const accent = css.getPropertyValue("--xf-accent").trim() || "#2f6fde";
+    const compact = (orig) => {
+      for (let a = 0; a < shown.index.length; a++) if (shown.index[a] === orig) return a;
+      return -1;
+    };
+    const f = app.get("focus");
+    const pa = f >= 0 ? compact(f) : -1;
+    ctx.lineWidth = 1.5;
+    if (pa >= 0) {
+      ctx.strokeStyle = accent;
+      if (app.pinSide === "to") ctx.strokeRect(g.ml + pa * cell, g.mt, Math.max(cell, 1.5), g.side);
+      else ctx.strokeRect(g.ml, g.mt + pa * cell, g.side, Math.max(cell, 1.5));
+    }
+    if (cursor.a >= 0 && cursor.b >= 0) {
+      ctx.strokeStyle = app.dark ? "rgba(255,255,255,0.55)" : "rgba(0,0,0,0.45)";
+      ctx.setLineDash([3, 3]);
+      ctx.strokeRect(g.ml, g.mt + cursor.a * cell, g.side, Math.max(cell, 1));
+      ctx.strokeRect(g.ml + cursor.b * cell, g.mt, Math.max(cell, 1), g.side);
+      ctx.setLineDash([]);
+      ctx.strokeStyle = accent;
+      ctx.lineWidth = 2;
+      ctx.strokeRect(g.ml + cursor.b * cell, g.mt + cursor.a * cell, Math.max(cell, 2), Math.max(cell, 2));
+    }
+  }
+
+  /** @param {number} a @param {number} b @param {number} [px] @param {number} [py] */
+  function showTip(a, b, px, py) {
+    if (!shown || a < 0 || b < 0) {
+      tip.hidden = true;
+      return;
+    }
+    const toks = app.tokensRaw;
+    const i = shown.index[a];
+    const j = shown.index[b];
+    const w = shown.mat[a * shown.K + b];
+    tip.replaceChildren(
+      h("div", { class: "xf-tip-row" }, h("span", { class: "xf-muted", text: "from " }), h("b", { text: displayToken(toks[i]?.text) }), h("span", { class: "xf-muted", text: ` #${i}` })),
+      h("div", { class: "xf-tip-row" }, h("span", { class: "xf-muted", text: "to " }), h("b", { text: displayToken(toks[j]?.text) }), h("span", { class: "xf-muted", text: ` #${j}` })),
+      h("div", { class: "xf-tip-w", text: w.toFixed(4) }),
+    );
+    tip.hidden = false;
+    const cell = g.side / g.K;
+    const x = px ?? g.ml + (b + 1) * cell;
+    const y = py ?? g.mt + (a + 1) * cell;
+    const left = Math.min(x + 14, g.w - 150);
+    tip.style.left = `${Math.max(0, left)}px`;
+    tip.style.top = `${y + 14}px`;
+  }
+
+  /** @param {PointerEvent|MouseEvent} e */
+  const cellAt = (e) => {
+    const r = overlay.getBoundingClientRect();
+    const x = e.clientX - r.left - g.ml;
+    const y = e.clientY - r.top - g.mt;
+    if (!g.K || x < 0 || y < 0 || x >= g.side || y >= g.side) return null;
+    return { a: Math.floor((y / g.side) * g.K), b: Math.floor((x / g.side) * g.K), x: x + g.ml, y: y + g.mt };
+  };
+
+  overlay.addEventListener("pointermove", (e) => {
+    const c = cellAt(e);
+    if (!c) {
+      cursor = { a: -1, b: -1 };
+      tip.hidden = true;
+      app.setHover(-1, "from");
+    } else {
+      cursor = { a: c.a, b: c.b };
+      showTip(c.a, c.b, c.x, c.y);
+      if (shown) app.setHover(shown.index[c.a], "from");
+    }
+    paintOverlay();
+  }, { signal });
+  overlay.addEventListener("pointerleave", () => {
+    cursor = { a: -1, b: -1 };
+    tip.hidden = true;
+    app.setHover(-1, "from");
+    paintOverlay();
+  }, { signal });
+  overlay.addEventListener("click", (e) => {
+    const c = cellAt(e);
+    if (c && shown) app.pin(shown.index[c.a], "from");
+  }, { signal });
+  overlay.addEventListener("keydown", (e) => {
+    if (!shown || !g.K) return;
+    const K = g.K;
+    let { a, b } = cursor;
+    if (a < 0) a = b = 0;
+    const big = Math.max(1, Math.round(K / 20));
+    switch (e.key) {
+      case "ArrowUp": a = Math.max(0, a - (e.shiftKey ? big : 1)); break;
+      case "ArrowDown": a = Math.min(K - 1, a + (e.shiftKey ? big : 1)); break;
+      case "ArrowLeft": b = Math.max(0, b - (e.shiftKey ? big : 1)); break;
+      case "ArrowRight": b = Math.min(K - 1, b + (e.shiftKey ? big : 1)); break;
+      case "Enter":
+      case " ":
+        app.pin(shown.index[a], "from");
+        break;
+      default:
+        return;
+    }
+    e.preventDefault();
+    cursor = { a, b };
+    showTip(a, b);
+    app.setHover(shown.index[a], "from");
+    paintOverlay();
+  }, { signal });
+  overlay.addEventListener("blur", () => {
+    tip.hidden = true;
+  }, { signal });
+
+  return {
+    el,
+    /** @param {Set<string>} d */
+    update(d) {
+      const onlyHover = d.size === 1 && d.has("hover");
+      if (!onlyHover) paint();
+      paintOverlay();
+    },
+    destroy() {},
+  };
+}
+
+/** @param {string} s @param {number} n */
+function clip(s, n) {
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}
+
+/** Tick step giving roughly 8–16 ticks. @param {number} K */
+function niceStep(K) {
+  const raw = K / 10;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 5, 10]) if (m * p >= raw) return m * p;
+  return 10 * p;
+}
