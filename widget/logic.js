@@ -106,6 +106,28 @@ export function toBytes(buf) {
   throw new TypeError(`unsupported binary value of type ${Object.prototype.toString.call(buf)}`);
 }
 
+/**
+ * Validate the `attn` buffer's size and view it as bytes without copying: Uint8 row-major
+ * [nHeads, T, T], weight = byte / 255. Long inputs stay as bytes (T = 4096 with 12 heads is 200 MB
+ * of bytes but would be 800 MB as floats).
+ * @param {unknown} buffer
+ * @param {number} nHeads
+ * @param {number} T
+ * @returns {Uint8Array}
+ */
+export function attentionBytes(buffer, nHeads, T) {
+  const bytes = toBytes(buffer);
+  const want = nHeads * T * T;
+  if (!bytes) throw new Error("no attention buffer");
+  if (!(nHeads > 0) || !(T > 0)) throw new Error(`bad attention shape: ${nHeads} heads × ${T} tokens`);
+  if (bytes.length !== want) {
+    throw new Error(
+      `attention buffer holds ${bytes.length} bytes but n_heads × T × T = ${nHeads} × ${T} × ${T} = ${want}`,
+    );
+  }
+  return bytes;
+}
+
 const BYTE_TO_WEIGHT = (() => {
   const t = new Float32Array(256);
   for (let i = 0; i < 256; i++) t[i] = i / 255;
@@ -120,23 +142,16 @@ const BYTE_TO_WEIGHT = (() => {
  * @returns {Float32Array} length nHeads*T*T
  */
 export function decodeAttention(buffer, nHeads, T) {
-  const bytes = toBytes(buffer);
-  const want = nHeads * T * T;
-  if (!bytes) throw new Error("no attention buffer");
-  if (!(nHeads > 0) || !(T > 0)) throw new Error(`bad attention shape: ${nHeads} heads × ${T} tokens`);
-  if (bytes.length !== want) {
-    throw new Error(
-      `attention buffer holds ${bytes.length} bytes but n_heads × T × T = ${nHeads} × ${T} × ${T} = ${want}`,
-    );
-  }
-  const out = new Float32Array(want);
-  for (let i = 0; i < want; i++) out[i] = BYTE_TO_WEIGHT[bytes[i]];
+  const bytes = attentionBytes(buffer, nHeads, T);
+  const out = new Float32Array(bytes.length);
+  for (let i = 0; i < bytes.length; i++) out[i] = BYTE_TO_WEIGHT[bytes[i]];
   return out;
 }
 
 /**
  * One head's T*T matrix (a view, not a copy).
- * @param {Float32Array} attn [nHeads, T, T]
+ * @template {Float32Array|Uint8Array} A
+ * @param {A} attn [nHeads, T, T]
  * @param {number} T
  * @param {number} head
  */
@@ -329,10 +344,12 @@ export function pairFilterMask(tokens, filter) {
 }
 
 /**
- * Full pipeline from a decoded layer to what a view draws.
+ * Full pipeline from a layer to what a view draws.
  * Order: per head, drop hidden tokens and renormalise rows → combine heads (unless "each") →
  * pair filter (zeroes disallowed pairs; no renormalising) → threshold.
- * @param {{attn: Float32Array, nHeads: number, T: number, tokens: Token[], heads?: number[],
+ * `attn` may be the decoded Float32Array or the raw bytes (Uint8Array, weight = byte/255): long
+ * inputs are processed straight from the bytes without a float copy of the whole layer.
+ * @param {{attn: Float32Array|Uint8Array, nHeads: number, T: number, tokens: Token[], heads?: number[],
  *   combine?: Combine, hideSpecial?: boolean, pairFilter?: PairFilter, threshold?: number}} o
  * @returns {{K: number, index: Int32Array, mats: {head: number|null, mat: Float32Array}[]}}
  */
@@ -340,27 +357,50 @@ export function viewMatrices(o) {
   const { attn, nHeads, T, tokens } = o;
   const combine = o.combine || "each";
   if (!COMBINES.includes(combine)) throw new Error(`unknown combine ${JSON.stringify(combine)}`);
+  if (attn.length !== nHeads * T * T) throw new Error("attention length does not match n_heads × T × T");
+  const scale = attn instanceof Uint8Array ? 1 / 255 : 1;
   const hs = selectedHeads(o.heads, nHeads);
   const keep = keepMask(tokens, !!o.hideSpecial);
   const index = keptIndex(keep, T);
   const K = index.length;
   const compact = K !== T;
-  /** @param {number} h */
-  const prepared = (h) => {
-    const m = headMatrix(attn, T, h);
-    return compact ? renormaliseRows(m, T, keep).mat : m;
+  const n = K * K;
+
+  /**
+   * Add head h (renormalised over kept tokens when compacting) times `w` into acc.
+   * @param {Float32Array} acc
+   * @param {number} h
+   * @param {number} w
+   */
+  const addHead = (acc, h, w) => {
+    const off = h * T * T;
+    if (!compact) {
+      const s = w * scale;
+      for (let i = 0; i < n; i++) acc[i] += attn[off + i] * s;
+      return;
+    }
+    for (let a = 0; a < K; a++) {
+      const row = off + index[a] * T;
+      let sum = 0;
+      for (let b = 0; b < K; b++) sum += attn[row + index[b]];
+      if (!(sum > 0)) continue;
+      const s = w / sum;
+      const o2 = a * K;
+      for (let b = 0; b < K; b++) acc[o2 + b] += attn[row + index[b]] * s;
+    }
   };
   /** @type {{head: number|null, mat: Float32Array}[]} */
   let mats;
   if (combine === "each") {
-    mats = hs.map((h) => ({ head: h, mat: Float32Array.from(prepared(h)) }));
+    mats = hs.map((h) => {
+      const m = new Float32Array(n);
+      addHead(m, h, 1);
+      return { head: h, mat: m };
+    });
   } else {
-    const acc = new Float32Array(K * K);
-    for (const h of hs) {
-      const m = prepared(h);
-      for (let i = 0; i < acc.length; i++) acc[i] += m[i];
-    }
-    if (combine === "mean") for (let i = 0; i < acc.length; i++) acc[i] /= hs.length;
+    const acc = new Float32Array(n);
+    const w = combine === "mean" ? 1 / hs.length : 1;
+    for (const h of hs) addHead(acc, h, w);
     mats = [{ head: null, mat: acc }];
   }
   const pf = o.pairFilter || "all";
@@ -495,12 +535,13 @@ export function suggestedThumbSize(T) {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Head colours: 16 hues chosen to stay distinguishable on white and on dark backgrounds.
+ * Head colours: 16 hues chosen to stay distinguishable on white and on dark backgrounds (the first
+ * 12, enough for BERT-base, are pairwise furthest apart).
  * Heads beyond 16 reuse the palette (head h gets HEAD_COLOURS[h % 16]).
  */
 export const HEAD_COLOURS = [
   "#1f77b4", // blue
-  "#e6550d", // orange
+  "#ff7f0e", // orange
   "#2ca02c", // green
   "#d62728", // red
   "#9467bd", // purple
@@ -509,12 +550,12 @@ export const HEAD_COLOURS = [
   "#17becf", // cyan
   "#bcbd22", // olive
   "#393b79", // indigo
-  "#f0a30a", // amber
-  "#31a354", // emerald
-  "#ad494a", // brick
+  "#00a087", // teal
+  "#c51b7d", // magenta
   "#6baed6", // sky
-  "#7b4173", // plum
   "#636363", // grey
+  "#7fbf3f", // lime
+  "#fdb462", // apricot
 ];
 
 /** @param {number} h */

@@ -3,7 +3,7 @@
 // the single-file module widget/exformer.js by `node widget/tools/bundle.mjs`.
 
 import {
-  decodeAttention,
+  attentionBytes,
   toBytes,
   viewMatrices,
   defaultView,
@@ -187,7 +187,7 @@ class App {
     const buf = this.get("attn");
     if (buf != null && this.T > 0 && this.nHeads > 0) {
       try {
-        this.attn = decodeAttention(buf, this.nHeads, this.T);
+        this.attn = attentionBytes(buf, this.nHeads, this.T); // bytes, no float copy
       } catch (e) {
         this.attnError = String(/** @type {Error} */ (e).message || e);
       }
