@@ -571,6 +571,32 @@ function headColour(h) {
 }
 
 /**
+ * Mix a colour toward another: t = 0 gives `a`, 1 gives `b`. Returns "#rrggbb".
+ * @param {string} a
+ * @param {string} b
+ * @param {number} t
+ */
+function mixColour(a, b, t) {
+  const x = parseColour(a) || [0, 0, 0];
+  const y = parseColour(b) || [0, 0, 0];
+  const hex = (v) => Math.round(v).toString(16).padStart(2, "0");
+  return `#${[0, 1, 2].map((k) => hex(x[k] + (y[k] - x[k]) * t)).join("")}`;
+}
+
+/**
+ * Head colour for the current theme: on dark backgrounds the palette is lifted toward white so the
+ * darker hues (indigo, brown, grey) stay visible.
+ * @param {number} h
+ * @param {boolean} dark
+ */
+function headColourFor(h, dark) {
+  const c = headColour(h);
+  if (!dark) return c;
+  const lum = luminance(parseColour(c) || [0, 0, 0]);
+  return mixColour(c, "#ffffff", lum < 0.1 ? 0.45 : lum < 0.2 ? 0.3 : 0.15);
+}
+
+/**
  * Parse "#rgb", "#rrggbb", "rgb(r, g, b)" or "rgba(r, g, b, a)" into [r, g, b] (0..255), or null.
  * @param {string} s
  * @returns {[number, number, number]|null}
@@ -813,7 +839,7 @@ function clampInt(v, lo, hi) {
   if (!Number.isFinite(v)) return lo;
   return Math.max(lo, Math.min(hi, v));
 }
-return { base64ToBytes, bytesToBase64, toBytes, attentionBytes, decodeAttention, headMatrix, thumbAt, selectedHeads, toggleHead, canonicalHeads, combineHeads, keepMask, renormaliseRows, keptIndex, applyThreshold, hasPair, pairFilterMask, viewMatrices, resampleMatrix, makeThumbs, suggestedThumbSize, headColour, parseColour, luminance, isDarkColour, buildRamp, colourise, curve, curvePath, bucketEdges, displayToken, tokenAriaLabel, formatProb, defaultView, coalesceToggles, applyPending, availableModes, predictionCaption, clampInt, HEAD_VIEW_MAX_TOKENS, VIEWS, COMBINES, PAIR_FILTERS, HEAD_COLOURS, RAMP_LIGHT, RAMP_DARK };
+return { base64ToBytes, bytesToBase64, toBytes, attentionBytes, decodeAttention, headMatrix, thumbAt, selectedHeads, toggleHead, canonicalHeads, combineHeads, keepMask, renormaliseRows, keptIndex, applyThreshold, hasPair, pairFilterMask, viewMatrices, resampleMatrix, makeThumbs, suggestedThumbSize, headColour, mixColour, headColourFor, parseColour, luminance, isDarkColour, buildRamp, colourise, curve, curvePath, bucketEdges, displayToken, tokenAriaLabel, formatProb, defaultView, coalesceToggles, applyPending, availableModes, predictionCaption, clampInt, HEAD_VIEW_MAX_TOKENS, VIEWS, COMBINES, PAIR_FILTERS, HEAD_COLOURS, RAMP_LIGHT, RAMP_DARK };
 })();
 
 // ---- static_model.js ----
@@ -1244,7 +1270,7 @@ return { createControls };
 // ---- views/head.js ----
 const __xf_views_head = (() => {
 const { h, fitCanvas } = __xf_views_dom;
-const { bucketEdges, curve, displayToken, tokenAriaLabel, headColour, parseColour, selectedHeads, toggleHead, thumbAt } = __xf_logic;
+const { bucketEdges, curve, displayToken, tokenAriaLabel, headColourFor, parseColour, selectedHeads, toggleHead, thumbAt } = __xf_logic;
 // exformer widget: head view. Two token columns (left = queries / "from", right = keys / "to")
 // joined by curves whose opacity is the attention weight, one colour per head; head boxes above
 // (thumbnails from `thumbs`) select heads.
@@ -1437,7 +1463,7 @@ function createHeadView(app) {
         {
           type: "button",
           class: "xf-headbox",
-          style: { "--xf-head": headColour(hd) },
+          style: { "--xf-head": headColourFor(hd, app.dark) },
           title: `Head ${hd}: click to toggle, double-click to show only this head`,
           "aria-label": `head ${hd}`,
           "aria-pressed": "true",
@@ -1474,7 +1500,7 @@ function createHeadView(app) {
     } catch {
       return;
     }
-    const col = parseColour(headColour(hd)) || [0, 0, 0];
+    const col = parseColour(headColourFor(hd, app.dark)) || [0, 0, 0];
     const off = document.createElement("canvas");
     off.width = S;
     off.height = S;
@@ -1518,7 +1544,7 @@ function createHeadView(app) {
     const focused = fa >= 0;
     ctx.lineWidth = focused ? 2.2 : 1.6;
     for (const { head, mat } of vd.mats) {
-      ctx.strokeStyle = head == null ? accent : headColour(head);
+      ctx.strokeStyle = head == null ? accent : headColourFor(head, app.dark);
       for (const { alpha, edges } of bucketEdges(mat, K, { focus: fa, side, levels: 24 })) {
         ctx.globalAlpha = Math.min(1, alpha * (focused ? 1 : 0.9));
         ctx.beginPath();
@@ -1583,7 +1609,7 @@ return { createHeadView };
 // ---- views/model.js ----
 const __xf_views_model = (() => {
 const { h, fitCanvas } = __xf_views_dom;
-const { colourise, headColour, HEAD_VIEW_MAX_TOKENS, selectedHeads } = __xf_logic;
+const { colourise, headColourFor, HEAD_VIEW_MAX_TOKENS, selectedHeads } = __xf_logic;
 // exformer widget: model view. Every layer × head thumbnail (from `thumbs`) on one canvas;
 // clicking one selects that layer and head and opens the head view.
 
@@ -1666,7 +1692,7 @@ function createModelView(app) {
     ctx.textBaseline = "middle";
     ctx.textAlign = "center";
     for (let hd = 0; hd < nH; hd++) {
-      ctx.fillStyle = headColour(hd);
+      ctx.fillStyle = headColourFor(hd, app.dark);
       ctx.fillRect(LEFT + hd * (cell + GAP), TOP - 6, cell, 3);
       ctx.fillStyle = muted;
       ctx.fillText(String(hd), LEFT + hd * (cell + GAP) + cell / 2, TOP - 13);
@@ -1814,6 +1840,7 @@ function createMatrixView(app) {
   const boost = /** @type {HTMLInputElement} */ (h("input", {
     type: "checkbox", signal, "on:change": () => app.invalidate("boost"),
   }));
+  boost.checked = true; // square-root scale by default: mean attention is mostly faint
   const legend = /** @type {HTMLCanvasElement} */ (h("canvas", { class: "xf-legend", "aria-hidden": "true" }));
   const legendMax = h("span", { class: "xf-legend-label" });
   const bar = h(
@@ -1873,7 +1900,8 @@ function createMatrixView(app) {
     }
     const ml = lab;
     const mt = lab;
-    const side = Math.max(120, Math.min(720, avail - ml - 12));
+    // small inputs get comfortable cells (≤ 28 px), long ones up to 640 px
+    const side = Math.max(160, Math.min(640, avail - ml - 12, Math.max(240, K * 28)));
     const w = ml + side + 8;
     const hgt = mt + side + 8;
     g = { ml, mt, side, K, w, hgt };
@@ -1968,7 +1996,7 @@ function createMatrixView(app) {
     /** @type {CanvasRenderingContext2D} */ (tmp.getContext("2d")).putImageData(limg, 0, 0);
     lg.ctx.imageSmoothingEnabled = true;
     lg.ctx.drawImage(tmp, 0, 0, 96, 10);
-    legendMax.textContent = shown.vmax === 1 ? "1" : shown.vmax.toFixed(2);
+    legendMax.textContent = `${shown.vmax === 1 ? "1" : shown.vmax.toFixed(2)}${gamma !== 1 ? " (√ scale)" : ""}`;
   }
 
   function paintOverlay() {
@@ -2500,7 +2528,11 @@ class App {
       const d = this.dirty;
       this.dirty = new Set();
       try {
+        const t0 = performance.now();
         this.renderNow(d);
+        // exposed for benchmarks / headless checks
+        this.root.dataset.renderMs = (performance.now() - t0).toFixed(1);
+        if (globalThis.EXFORMER_DEBUG) console.log(`exformer render ${[...d].join(",")}: ${this.root.dataset.renderMs} ms`);
       } catch (e) {
         console.error("exformer: render failed", e);
         this.errorBox.hidden = false;

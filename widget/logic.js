@@ -565,6 +565,32 @@ export function headColour(h) {
 }
 
 /**
+ * Mix a colour toward another: t = 0 gives `a`, 1 gives `b`. Returns "#rrggbb".
+ * @param {string} a
+ * @param {string} b
+ * @param {number} t
+ */
+export function mixColour(a, b, t) {
+  const x = parseColour(a) || [0, 0, 0];
+  const y = parseColour(b) || [0, 0, 0];
+  const hex = (v) => Math.round(v).toString(16).padStart(2, "0");
+  return `#${[0, 1, 2].map((k) => hex(x[k] + (y[k] - x[k]) * t)).join("")}`;
+}
+
+/**
+ * Head colour for the current theme: on dark backgrounds the palette is lifted toward white so the
+ * darker hues (indigo, brown, grey) stay visible.
+ * @param {number} h
+ * @param {boolean} dark
+ */
+export function headColourFor(h, dark) {
+  const c = headColour(h);
+  if (!dark) return c;
+  const lum = luminance(parseColour(c) || [0, 0, 0]);
+  return mixColour(c, "#ffffff", lum < 0.1 ? 0.45 : lum < 0.2 ? 0.3 : 0.15);
+}
+
+/**
  * Parse "#rgb", "#rrggbb", "rgb(r, g, b)" or "rgba(r, g, b, a)" into [r, g, b] (0..255), or null.
  * @param {string} s
  * @returns {[number, number, number]|null}

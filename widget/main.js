@@ -324,7 +324,11 @@ class App {
       const d = this.dirty;
       this.dirty = new Set();
       try {
+        const t0 = performance.now();
         this.renderNow(d);
+        // exposed for benchmarks / headless checks
+        this.root.dataset.renderMs = (performance.now() - t0).toFixed(1);
+        if (globalThis.EXFORMER_DEBUG) console.log(`exformer render ${[...d].join(",")}: ${this.root.dataset.renderMs} ms`);
       } catch (e) {
         console.error("exformer: render failed", e);
         this.errorBox.hidden = false;

@@ -65,7 +65,8 @@ export function syntheticState(o = {}) {
     const attn = new Float32Array(nHeads * T * T);
     for (let h = 0; h < nHeads; h++) {
       const pattern = (h + l * 5) % 9;
-      const sharp = 2.5 + 3 * Math.sin(((l + 1) / (nLayers + 1)) * Math.PI) + (h % 3);
+      // longer inputs need sharper logits for the peaks to survive the softmax over T keys
+      const sharp = 2.5 + 3 * Math.sin(((l + 1) / (nLayers + 1)) * Math.PI) + (h % 3) + Math.max(0, Math.log(T / 20));
       const off = h * T * T;
       for (let i = 0; i < T; i++) {
         let max = -Infinity;
@@ -131,7 +132,7 @@ export function syntheticState(o = {}) {
     layer,
     heads: [],
     view: o.view || (T <= 60 ? "head" : "matrix"),
-    threshold: 0.05,
+    threshold: T <= 60 ? 0.05 : 0,
     hide_special: false,
     combine: "each",
     pair_filter: "all",

@@ -322,6 +322,18 @@ test("head palette: at least 12 distinct, distinguishable colours that cycle", (
   assert.equal(L.headColour(-1), P[P.length - 1]);
 });
 
+test("dark theme lifts head colours so every one stands out from a dark background", () => {
+  assert.equal(L.mixColour("#000000", "#ffffff", 0.5), "#808080");
+  assert.equal(L.mixColour("#102030", "#102030", 0.7), "#102030");
+  const bg = L.luminance(L.parseColour("#16181d"));
+  for (let h = 0; h < L.HEAD_COLOURS.length; h++) {
+    assert.equal(L.headColourFor(h, false), L.headColour(h));
+    const lum = L.luminance(L.parseColour(L.headColourFor(h, true)));
+    const contrast = (lum + 0.05) / (bg + 0.05);
+    assert.ok(contrast >= 3, `head ${h} contrast ${contrast.toFixed(2)} on dark`);
+  }
+});
+
 test("colour parsing, luminance, dark detection, ramps", () => {
   assert.deepEqual(L.parseColour("#fff"), [255, 255, 255]);
   assert.deepEqual(L.parseColour("#102030"), [16, 32, 48]);

@@ -8,7 +8,7 @@ import {
   curve,
   displayToken,
   tokenAriaLabel,
-  headColour,
+  headColourFor,
   parseColour,
   selectedHeads,
   toggleHead,
@@ -202,7 +202,7 @@ export function createHeadView(app) {
         {
           type: "button",
           class: "xf-headbox",
-          style: { "--xf-head": headColour(hd) },
+          style: { "--xf-head": headColourFor(hd, app.dark) },
           title: `Head ${hd}: click to toggle, double-click to show only this head`,
           "aria-label": `head ${hd}`,
           "aria-pressed": "true",
@@ -239,7 +239,7 @@ export function createHeadView(app) {
     } catch {
       return;
     }
-    const col = parseColour(headColour(hd)) || [0, 0, 0];
+    const col = parseColour(headColourFor(hd, app.dark)) || [0, 0, 0];
     const off = document.createElement("canvas");
     off.width = S;
     off.height = S;
@@ -283,7 +283,7 @@ export function createHeadView(app) {
     const focused = fa >= 0;
     ctx.lineWidth = focused ? 2.2 : 1.6;
     for (const { head, mat } of vd.mats) {
-      ctx.strokeStyle = head == null ? accent : headColour(head);
+      ctx.strokeStyle = head == null ? accent : headColourFor(head, app.dark);
       for (const { alpha, edges } of bucketEdges(mat, K, { focus: fa, side, levels: 24 })) {
         ctx.globalAlpha = Math.min(1, alpha * (focused ? 1 : 0.9));
         ctx.beginPath();

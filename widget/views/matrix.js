@@ -14,6 +14,7 @@ export function createMatrixView(app) {
   const boost = /** @type {HTMLInputElement} */ (h("input", {
     type: "checkbox", signal, "on:change": () => app.invalidate("boost"),
   }));
+  boost.checked = true; // square-root scale by default: mean attention is mostly faint
   const legend = /** @type {HTMLCanvasElement} */ (h("canvas", { class: "xf-legend", "aria-hidden": "true" }));
   const legendMax = h("span", { class: "xf-legend-label" });
   const bar = h(
@@ -73,7 +74,8 @@ export function createMatrixView(app) {
     }
     const ml = lab;
     const mt = lab;
-    const side = Math.max(120, Math.min(720, avail - ml - 12));
+    // small inputs get comfortable cells (≤ 28 px), long ones up to 640 px
+    const side = Math.max(160, Math.min(640, avail - ml - 12, Math.max(240, K * 28)));
     const w = ml + side + 8;
     const hgt = mt + side + 8;
     g = { ml, mt, side, K, w, hgt };
@@ -168,7 +170,7 @@ export function createMatrixView(app) {
     /** @type {CanvasRenderingContext2D} */ (tmp.getContext("2d")).putImageData(limg, 0, 0);
     lg.ctx.imageSmoothingEnabled = true;
     lg.ctx.drawImage(tmp, 0, 0, 96, 10);
-    legendMax.textContent = shown.vmax === 1 ? "1" : shown.vmax.toFixed(2);
+    legendMax.textContent = `${shown.vmax === 1 ? "1" : shown.vmax.toFixed(2)}${gamma !== 1 ? " (√ scale)" : ""}`;
   }
 
   function paintOverlay() {

@@ -2,7 +2,7 @@
 // clicking one selects that layer and head and opens the head view.
 
 import { h, fitCanvas } from "./dom.js";
-import { colourise, headColour, HEAD_VIEW_MAX_TOKENS, selectedHeads } from "../logic.js";
+import { colourise, headColourFor, HEAD_VIEW_MAX_TOKENS, selectedHeads } from "../logic.js";
 
 const GAP = 4;
 const LEFT = 34;
@@ -82,7 +82,7 @@ export function createModelView(app) {
     ctx.textBaseline = "middle";
     ctx.textAlign = "center";
     for (let hd = 0; hd < nH; hd++) {
-      ctx.fillStyle = headColour(hd);
+      ctx.fillStyle = headColourFor(hd, app.dark);
       ctx.fillRect(LEFT + hd * (cell + GAP), TOP - 6, cell, 3);
       ctx.fillStyle = muted;
       ctx.fillText(String(hd), LEFT + hd * (cell + GAP) + cell / 2, TOP - 13);
