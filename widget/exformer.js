@@ -1542,11 +1542,12 @@ function createHeadView(app) {
     const y = (a) => PAD + a * ROW + ROW / 2;
     ctx.lineCap = "round";
     const focused = fa >= 0;
-    ctx.lineWidth = focused ? 2.2 : 1.6;
+    ctx.lineWidth = focused ? 2.2 : vd.mats.length === 1 ? 2 : 1.6;
     for (const { head, mat } of vd.mats) {
       ctx.strokeStyle = head == null ? accent : headColourFor(head, app.dark);
       for (const { alpha, edges } of bucketEdges(mat, K, { focus: fa, side, levels: 24 })) {
-        ctx.globalAlpha = Math.min(1, alpha * (focused ? 1 : 0.9));
+        // opacity follows the weight, with a floor so every edge above the threshold stays visible
+        ctx.globalAlpha = Math.min(1, 0.1 + 0.9 * alpha);
         ctx.beginPath();
         for (let e = 0; e < edges.length; e += 2) {
           const c = curve(x1, y(edges[e]), x2, y(edges[e + 1]));

@@ -118,7 +118,7 @@ export function syntheticState(o = {}) {
       const p = k === 4 ? rest * 0.5 : rest * (k === 0 ? 0.55 + r() * 0.3 : 0.3 + r() * 0.3);
       rest -= p;
       return { token: (causal ? " " : "") + c, prob: p };
-    });
+    }).sort((a, b) => b.prob - a.prob);
   });
 
   const state = {
