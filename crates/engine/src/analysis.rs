@@ -1,0 +1,136 @@
+//! Plain data that leaves the engine: inputs, interventions and the analysis of one run.
+//! Nothing here holds a tensor.
+
+use serde::{Deserialize, Serialize};
+
+/// What kind of head a model has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// Encoder with a masked-language-model head (BERT-style): predictions are the distribution at each position.
+    MaskedLm,
+    /// Decoder with a language-model head: predictions are the next token after each position.
+    CausalLm,
+    /// Encoder without an LM head: predictions are empty.
+    Encoder,
+}
+
+impl ModelKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ModelKind::MaskedLm => "maskedlm",
+            ModelKind::CausalLm => "causallm",
+            ModelKind::Encoder => "encoder",
+        }
+    }
+}
+
+/// The text to analyse; `text_pair` is segment B (encoders only).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Input {
+    pub text: String,
+    #[serde(default)]
+    pub text_pair: Option<String>,
+}
+
+impl Input {
+    pub fn new(text: impl Into<String>) -> Self {
+        Input { text: text.into(), text_pair: None }
+    }
+    /// Adds a second segment (sentence B).
+    pub fn with_pair(mut self, pair: impl Into<String>) -> Self {
+        self.text_pair = Some(pair.into());
+        self
+    }
+}
+
+fn default_top_k() -> usize {
+    5
+}
+
+/// Changes applied to one run. Positions are token indices (including special tokens).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interventions {
+    /// Token positions replaced by the mask token (masked LMs only).
+    #[serde(default)]
+    pub mask: Vec<usize>,
+    /// Key positions no query may attend to, in every layer and head.
+    #[serde(default)]
+    pub knockout: Vec<usize>,
+    /// (layer, head) pairs whose context vector is zeroed before the output projection.
+    #[serde(default)]
+    pub ablate_heads: Vec<(usize, usize)>,
+    /// How many predictions to keep per position.
+    #[serde(default = "default_top_k")]
+    pub top_k: usize,
+    /// Whether to return the hidden states (embeddings + every layer).
+    #[serde(default)]
+    pub hidden_states: bool,
+}
+
+impl Default for Interventions {
+    fn default() -> Self {
+        Interventions { mask: vec![], knockout: vec![], ablate_heads: vec![], top_k: 5, hidden_states: false }
+    }
+}
+
+/// One token of the input as the model saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Token {
+    pub id: u32,
+    /// Display text: the piece as a human reads it (" Paris" for byte-level BPE, "##ing" kept).
+    pub text: String,
+    /// Byte offsets into the text of its segment (`text` for segment 0, `text_pair` for segment 1); 0,0 for specials.
+    pub start: usize,
+    pub end: usize,
+    pub special: bool,
+    /// 0 = sentence A, 1 = sentence B.
+    pub segment: u8,
+    pub masked: bool,
+    pub knocked_out: bool,
+}
+
+/// One predicted token with its probability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    pub id: u32,
+    pub token: String,
+    pub prob: f32,
+}
+
+/// Everything one run produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Analysis {
+    pub model: String,
+    pub architecture: String,
+    pub kind: ModelKind,
+    pub tokens: Vec<Token>,
+    pub n_layers: usize,
+    pub n_heads: usize,
+    /// Per layer, row-major [n_heads, T, T], post-softmax.
+    #[serde(default)]
+    pub attention: Vec<Vec<f32>>,
+    /// Per position, top_k predictions in descending probability. For `ModelKind::Encoder` every
+    /// position's list is empty (the outer vector still has one entry per token).
+    pub predictions: Vec<Vec<Prediction>>,
+    /// n_layers+1 entries of row-major [T, hidden] when requested.
+    #[serde(default)]
+    pub hidden_states: Option<Vec<Vec<f32>>>,
+    pub interventions: Interventions,
+}
+
+impl Analysis {
+    /// Number of tokens T.
+    pub fn seq_len(&self) -> usize {
+        self.tokens.len()
+    }
+    /// Attention probability of `query` on `key` in one head of one layer.
+    pub fn attention_at(&self, layer: usize, head: usize, query: usize, key: usize) -> f32 {
+        let t = self.seq_len();
+        self.attention[layer][(head * t + query) * t + key]
+    }
+    /// One layer's attention, row-major [n_heads, T, T].
+    pub fn layer(&self, l: usize) -> &[f32] {
+        &self.attention[l]
+    }
+}

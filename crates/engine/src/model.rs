@@ -1,0 +1,397 @@
+//! `Model`: load (resolve → weights → architecture + tokenizer), run (tokenize → interventions → forward →
+//! Analysis), and the `Architecture` trait every `models/<arch>.rs` implements.
+//!
+//! Adding an architecture: implement [`Architecture`] in `models/<arch>.rs` with a
+//! `pub(crate) fn load(cfg: &serde_json::Value, w: &Weights, ctx: &LoadContext) -> Result<Built>` and add one arm
+//! to [`load_hf_architecture`] (HF folders) — GGUF files go through [`load_gguf`].
+
+use crate::analysis::{Analysis, Input, Interventions, ModelKind, Prediction};
+use crate::attention;
+use crate::device::{device_name, DTypeSpec, DeviceSpec};
+use crate::error::{EngineError, Result};
+use crate::source::{self, ResolvedSource, SourceKind};
+use crate::tokenize::{Encoded, TextTokenizer};
+use crate::weights::Weights;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use tch::{Kind, Tensor};
+
+/// Progress of a load, reported through [`LoadOptions::progress`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadProgress {
+    /// What is happening ("resolving", "weights", "tokenizer", "ready", ...).
+    pub stage: String,
+    /// A sentence for humans.
+    pub message: String,
+    /// 0.0 ..= 1.0.
+    pub fraction: f32,
+}
+
+/// Progress callback.
+pub type ProgressFn = Arc<dyn Fn(LoadProgress) + Send + Sync>;
+
+/// How to load a model.
+#[derive(Clone, Default)]
+pub struct LoadOptions {
+    pub device: DeviceSpec,
+    pub dtype: DTypeSpec,
+    pub progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for LoadOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadOptions").field("device", &self.device).field("dtype", &self.dtype).field("progress", &self.progress.is_some()).finish()
+    }
+}
+
+/// What a loaded model is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub name: String,
+    /// Path or id it came from.
+    pub source: String,
+    /// "bert", "roberta", "llama", ...
+    pub architecture: String,
+    pub kind: ModelKind,
+    pub n_layers: usize,
+    /// Query heads.
+    pub n_heads: usize,
+    pub n_kv_heads: usize,
+    pub hidden_size: usize,
+    pub vocab_size: usize,
+    pub max_positions: usize,
+    pub mask_token: Option<String>,
+    pub device: String,
+    pub dtype: String,
+}
+
+impl ModelInfo {
+    /// Architecture-level info; name, source, device, dtype and mask token are filled in by `Model::load`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn arch(architecture: &str, kind: ModelKind, n_layers: usize, n_heads: usize, n_kv_heads: usize, hidden_size: usize, vocab_size: usize, max_positions: usize) -> Self {
+        ModelInfo {
+            name: String::new(),
+            source: String::new(),
+            architecture: architecture.to_string(),
+            kind,
+            n_layers,
+            n_heads,
+            n_kv_heads,
+            hidden_size,
+            vocab_size,
+            max_positions,
+            mask_token: None,
+            device: String::new(),
+            dtype: String::new(),
+        }
+    }
+}
+
+/// Device and dtype an architecture is built for.
+pub(crate) struct LoadContext {
+    pub device: tch::Device,
+    pub kind: Kind,
+    pub progress: Option<ProgressFn>,
+}
+
+impl LoadContext {
+    pub fn report(&self, stage: &str, message: &str, fraction: f32) {
+        if let Some(p) = &self.progress {
+            p(LoadProgress { stage: stage.into(), message: message.into(), fraction });
+        }
+    }
+}
+
+/// One forward pass's input (batch of one sequence).
+#[derive(Debug, Clone)]
+pub(crate) struct Batch {
+    /// Token ids [T] (mask substitution already applied).
+    pub ids: Vec<i64>,
+    /// Segment / token-type ids [T].
+    pub type_ids: Vec<i64>,
+}
+
+impl Batch {
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+    /// Ids as an int64 tensor [T] on `device`.
+    pub fn ids_tensor(&self, device: tch::Device) -> Tensor {
+        Tensor::from_slice(&self.ids).to_device(device)
+    }
+    pub fn type_ids_tensor(&self, device: tch::Device) -> Tensor {
+        Tensor::from_slice(&self.type_ids).to_device(device)
+    }
+}
+
+/// Interventions in the form architectures use.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TensorInterventions {
+    /// Key positions hidden from every query.
+    pub knockout: Vec<usize>,
+    /// Per layer, heads whose context is zeroed.
+    pub ablate: Vec<Vec<usize>>,
+    /// Collect hidden states (embeddings + every layer output).
+    pub hidden_states: bool,
+}
+
+impl TensorInterventions {
+    pub fn heads_for(&self, layer: usize) -> &[usize] {
+        self.ablate.get(layer).map(|v| v.as_slice()).unwrap_or(&[])
+    }
+    /// An attention spec with knockout and this layer's ablations filled in.
+    pub fn spec(&self, layer: usize, scale: f64) -> attention::AttentionSpec<'_> {
+        attention::AttentionSpec { knockout: &self.knockout, ablate_heads: self.heads_for(layer), ..attention::AttentionSpec::new(scale) }
+    }
+}
+
+/// What one forward pass returns.
+pub(crate) struct ForwardOut {
+    /// [T, vocab] when the model has an LM head.
+    pub logits: Option<Tensor>,
+    /// Per layer, post-softmax [H, T, T].
+    pub attentions: Vec<Tensor>,
+    /// n_layers+1 tensors [T, hidden] when requested, else empty.
+    pub hidden_states: Vec<Tensor>,
+}
+
+/// Implemented once per architecture (models/<arch>.rs).
+pub(crate) trait Architecture: Send {
+    /// Runs the whole model on one sequence. Must compute attention through `attention::attention`.
+    fn forward(&self, batch: &Batch, iv: &TensorInterventions) -> Result<ForwardOut>;
+}
+
+/// An architecture with its info.
+pub(crate) struct Built {
+    pub arch: Box<dyn Architecture>,
+    pub info: ModelInfo,
+}
+
+/// A loaded model. `Send + Sync`: runs are serialised by an internal mutex.
+pub struct Model {
+    arch: Mutex<Box<dyn Architecture>>,
+    tokenizer: TextTokenizer,
+    info: ModelInfo,
+}
+
+/// Output of [`Model::run_with_logits`].
+pub struct RunOutput {
+    pub analysis: Analysis,
+    /// Row-major [T, vocab] f32 logits (None for encoders without an LM head).
+    pub logits: Option<Vec<f32>>,
+    pub vocab_size: usize,
+}
+
+fn read_config(dir: &Path) -> Result<serde_json::Value> {
+    let p = dir.join("config.json");
+    if !p.is_file() {
+        return Err(EngineError::MissingFile(p));
+    }
+    let text = std::fs::read_to_string(&p)?;
+    serde_json::from_str(&text).map_err(|e| EngineError::CorruptWeights { path: p, reason: format!("config.json is not valid JSON ({e})") })
+}
+
+/// Dispatch on `model_type` of an HF config. One arm per models/<arch>.rs.
+pub(crate) fn load_hf_architecture(model_type: &str, cfg: &serde_json::Value, w: &Weights, ctx: &LoadContext) -> Result<Built> {
+    use crate::models;
+    match model_type {
+        "bert" => models::bert::load(cfg, w, ctx),
+        "roberta" | "xlm-roberta" | "camembert" => models::roberta::load(cfg, w, ctx),
+        "distilbert" => models::distilbert::load(cfg, w, ctx),
+        "albert" => models::albert::load(cfg, w, ctx),
+        "electra" => models::electra::load(cfg, w, ctx),
+        "llama" | "mistral" | "qwen2" => models::llama::load(cfg, w, ctx),
+        "gpt2" => models::gpt2::load(cfg, w, ctx),
+        "gemma3_text" | "gemma3" => models::gemma3::load(cfg, w, ctx),
+        other => Err(EngineError::UnsupportedArchitecture(format!(
+            "'{other}' (supported: bert, roberta, distilbert, albert, electra{})",
+            models::EXTRA_ARCHITECTURES
+        ))),
+    }
+}
+
+/// Loads a GGUF file: architecture and tokenizer from its metadata.
+#[allow(unused_variables)]
+pub(crate) fn load_gguf(path: &Path, ctx: &LoadContext) -> Result<(Built, TextTokenizer)> {
+    crate::models::load_gguf(path, ctx)
+}
+
+fn load_resolved(r: &ResolvedSource, ctx: &LoadContext) -> Result<(Built, TextTokenizer)> {
+    match &r.kind {
+        SourceKind::Gguf(p) => load_gguf(p, ctx),
+        SourceKind::HfDir(dir) => {
+            let cfg = read_config(dir)?;
+            let model_type = cfg.get("model_type").and_then(|m| m.as_str()).unwrap_or("").to_string();
+            if model_type.is_empty() {
+                return Err(EngineError::UnsupportedArchitecture(format!("{} has no model_type", dir.join("config.json").display())));
+            }
+            let tok_path = dir.join("tokenizer.json");
+            if !tok_path.is_file() {
+                return Err(EngineError::MissingFile(tok_path));
+            }
+            ctx.report("weights", "reading weights", 0.1);
+            let w = Weights::from_hf_dir(dir, ctx.device, ctx.kind)?;
+            ctx.report("building", "building the model", 0.7);
+            let built = load_hf_architecture(&model_type, &cfg, &w, ctx)?;
+            ctx.report("tokenizer", "reading the tokenizer", 0.9);
+            let tok = TextTokenizer::from_file(&tok_path)?;
+            Ok((built, tok))
+        }
+    }
+}
+
+fn top_k(probs: &Tensor, k: usize, tok: &TextTokenizer) -> Result<Vec<Vec<Prediction>>> {
+    let (t, v) = probs.size2()?;
+    let k = (k as i64).min(v);
+    if k == 0 {
+        return Ok(vec![vec![]; t as usize]);
+    }
+    let (vals, idx) = probs.f_topk(k, -1, true, true)?;
+    let vals = Vec::<f32>::try_from(&vals.to_kind(Kind::Float).to_device(tch::Device::Cpu).contiguous().view([-1]))?;
+    let idx = Vec::<i64>::try_from(&idx.to_device(tch::Device::Cpu).contiguous().view([-1]))?;
+    let k = k as usize;
+    Ok((0..t as usize)
+        .map(|i| (0..k).map(|j| {
+            let id = idx[i * k + j] as u32;
+            Prediction { id, token: tok.display_id(id), prob: vals[i * k + j] }
+        }).collect())
+        .collect())
+}
+
+fn to_vec_f32(t: &Tensor) -> Result<Vec<f32>> {
+    Ok(Vec::<f32>::try_from(&t.to_kind(Kind::Float).to_device(tch::Device::Cpu).contiguous().view([-1]))?)
+}
+
+impl Model {
+    /// Loads a model by short name, HF folder, .gguf file, or HF hub id (offline cache).
+    pub fn load(spec: &str, opts: &LoadOptions) -> Result<Model> {
+        let ctx = LoadContext { device: opts.device.resolve()?, kind: opts.dtype.kind(), progress: opts.progress.clone() };
+        ctx.report("resolving", &format!("looking for {spec}"), 0.0);
+        let resolved = source::resolve(spec)?;
+        let (built, tokenizer) = catch(|| load_resolved(&resolved, &ctx))?;
+        let mut info = built.info;
+        info.name = resolved.name.clone();
+        info.source = resolved.source.clone();
+        info.device = device_name(ctx.device);
+        info.dtype = opts.dtype.to_string();
+        info.mask_token = tokenizer.mask_token().map(|m| m.0);
+        ctx.report("ready", "model ready", 1.0);
+        Ok(Model { arch: Mutex::new(built.arch), tokenizer, info })
+    }
+
+    /// What was loaded.
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// The tokenizer.
+    pub fn tokenizer(&self) -> &TextTokenizer {
+        &self.tokenizer
+    }
+
+    /// Tokenizes without running the model.
+    pub fn tokenize(&self, input: &Input) -> Result<Vec<crate::analysis::Token>> {
+        self.encode_checked(input).map(|e| e.tokens)
+    }
+
+    fn encode_checked(&self, input: &Input) -> Result<Encoded> {
+        if input.text_pair.is_some() && self.info.kind == ModelKind::CausalLm {
+            return Err(EngineError::Unsupported(format!("{} is a decoder: sentence pairs are for encoders only", self.info.name)));
+        }
+        let enc = self.tokenizer.encode(input)?;
+        if self.info.max_positions > 0 && enc.ids.len() > self.info.max_positions {
+            return Err(EngineError::TooLong { tokens: enc.ids.len(), max: self.info.max_positions });
+        }
+        Ok(enc)
+    }
+
+    /// Runs the model on one input with interventions.
+    pub fn run(&self, input: &Input, iv: &Interventions) -> Result<Analysis> {
+        self.run_with_logits(input, iv, false).map(|o| o.analysis)
+    }
+
+    /// Like [`Model::run`], optionally also returning the raw logits.
+    pub fn run_with_logits(&self, input: &Input, iv: &Interventions, want_logits: bool) -> Result<RunOutput> {
+        let mut enc = self.encode_checked(input)?;
+        let t = enc.ids.len();
+        let info = &self.info;
+        for &p in iv.mask.iter().chain(iv.knockout.iter()) {
+            if p >= t {
+                return Err(EngineError::BadIntervention(format!("position {p} is out of range: the input has {t} tokens (0..{})", t - 1)));
+            }
+        }
+        if !iv.mask.is_empty() {
+            let mask_id = match (info.kind, self.tokenizer.mask_token()) {
+                (ModelKind::MaskedLm, Some((_, id))) => id,
+                _ => return Err(EngineError::Unsupported(format!("{} has no masked-language-model head with a mask token, so tokens cannot be masked", info.name))),
+            };
+            for &p in &iv.mask {
+                enc.ids[p] = mask_id as i64;
+                enc.tokens[p].masked = true;
+            }
+        }
+        for &p in &iv.knockout {
+            enc.tokens[p].knocked_out = true;
+        }
+        let mut ablate = vec![vec![]; info.n_layers];
+        for &(l, h) in &iv.ablate_heads {
+            if l >= info.n_layers || h >= info.n_heads {
+                return Err(EngineError::BadIntervention(format!(
+                    "head {l}:{h} does not exist: the model has {} layers of {} heads",
+                    info.n_layers, info.n_heads
+                )));
+            }
+            if !ablate[l].contains(&h) {
+                ablate[l].push(h);
+            }
+        }
+        let mut knockout = iv.knockout.clone();
+        knockout.sort_unstable();
+        knockout.dedup();
+        let tiv = TensorInterventions { knockout, ablate, hidden_states: iv.hidden_states };
+        let batch = Batch { ids: enc.ids.clone(), type_ids: enc.type_ids.clone() };
+        let arch = self.arch.lock().map_err(|_| EngineError::Torch("a previous run crashed; reload the model".into()))?;
+        let out = catch(|| tch::no_grad(|| arch.forward(&batch, &tiv)))?;
+        drop(arch);
+        let n_layers = out.attentions.len();
+        let attention = out.attentions.iter().map(to_vec_f32).collect::<Result<Vec<_>>>()?;
+        let mut logits_vec = None;
+        let predictions = match &out.logits {
+            Some(l) => {
+                let l = l.to_kind(Kind::Float);
+                if want_logits {
+                    logits_vec = Some(to_vec_f32(&l)?);
+                }
+                top_k(&l.softmax(-1, Kind::Float), iv.top_k, &self.tokenizer)?
+            }
+            None => vec![vec![]; t],
+        };
+        let hidden_states = if iv.hidden_states { Some(out.hidden_states.iter().map(to_vec_f32).collect::<Result<Vec<_>>>()?) } else { None };
+        let vocab_size = out.logits.as_ref().and_then(|l| l.size().last().copied()).unwrap_or(0) as usize;
+        let analysis = Analysis {
+            model: info.name.clone(),
+            architecture: info.architecture.clone(),
+            kind: info.kind,
+            tokens: enc.tokens,
+            n_layers,
+            n_heads: info.n_heads,
+            attention,
+            predictions,
+            hidden_states,
+            interventions: iv.clone(),
+        };
+        Ok(RunOutput { analysis, logits: logits_vec, vocab_size })
+    }
+}
+
+/// Runs `f`, turning a panic inside libtorch bindings into an error.
+fn catch<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(p) => {
+            let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_else(|| "unknown failure".into());
+            Err(EngineError::Torch(msg))
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! ALBERT: factorised embeddings (`embedding_size` → `encoder.embedding_hidden_mapping_in`), layers shared in
+//! `num_hidden_groups` groups of `inner_group_num` layers (`encoder.albert_layer_groups.{g}.albert_layers.{j}.`),
+//! masked-LM head `predictions.{dense,LayerNorm,decoder,bias}`. Every attention call is reported as one layer,
+//! so n_layers = num_hidden_layers * inner_group_num (as HF reports attentions).
+
+use super::bert::{cfg_usize_or, BertConfig, Embeddings, MlmHead};
+use crate::analysis::ModelKind;
+use crate::attention::{attention, split_heads};
+use crate::error::{EngineError, Result};
+use crate::model::{Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions};
+use crate::weights::{activation, LayerNorm, Linear, Weights};
+use serde_json::Value;
+use tch::Tensor;
+
+struct AlbertLayer {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    dense: Linear,
+    attn_ln: LayerNorm,
+    ffn: Linear,
+    ffn_out: Linear,
+    full_ln: LayerNorm,
+}
+
+pub(crate) struct Albert {
+    emb: Embeddings,
+    mapping_in: Linear,
+    groups: Vec<Vec<AlbertLayer>>,
+    num_hidden_layers: usize,
+    head: Option<MlmHead>,
+    heads: i64,
+    scale: f64,
+    act: String,
+}
+
+impl Architecture for Albert {
+    fn forward(&self, b: &Batch, iv: &TensorInterventions) -> Result<ForwardOut> {
+        let device = self.emb.word.device();
+        let pos = Tensor::arange(b.len() as i64, (tch::Kind::Int64, device));
+        let e = self.emb.forward(b, &pos);
+        let mut hidden = vec![];
+        if iv.hidden_states {
+            hidden.push(e.shallow_clone());
+        }
+        let mut x = self.mapping_in.forward(&e);
+        let mut attentions = vec![];
+        let n_groups = self.groups.len();
+        for i in 0..self.num_hidden_layers {
+            let g = i * n_groups / self.num_hidden_layers;
+            for l in &self.groups[g] {
+                let li = attentions.len();
+                let q = split_heads(&l.q.forward(&x), self.heads);
+                let k = split_heads(&l.k.forward(&x), self.heads);
+                let v = split_heads(&l.v.forward(&x), self.heads);
+                let a = attention(&q, &k, &v, &iv.spec(li, self.scale))?;
+                let ao = l.attn_ln.forward(&(&x + l.dense.forward(&a.context)));
+                let f = l.ffn_out.forward(&activation(&self.act, &l.ffn.forward(&ao))?);
+                x = l.full_ln.forward(&(f + &ao));
+                attentions.push(a.probs);
+                if iv.hidden_states {
+                    hidden.push(x.shallow_clone());
+                }
+            }
+        }
+        let logits = match &self.head {
+            Some(h) => Some(h.forward(&x)?),
+            None => None,
+        };
+        Ok(ForwardOut { logits, attentions, hidden_states: hidden })
+    }
+}
+
+pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built> {
+    let c = BertConfig::from_json(cfg)?;
+    let n_groups = cfg_usize_or(cfg, "num_hidden_groups", 1);
+    let inner = cfg_usize_or(cfg, "inner_group_num", 1);
+    if n_groups <= 0 || inner <= 0 || c.num_hidden_layers % n_groups != 0 {
+        return Err(EngineError::UnsupportedArchitecture(format!(
+            "num_hidden_layers {} must be a multiple of num_hidden_groups {n_groups}",
+            c.num_hidden_layers
+        )));
+    }
+    let p = w.find_prefix(&["albert.", ""], "embeddings.word_embeddings.weight").unwrap_or_else(|| "albert.".to_string());
+    let emb = Embeddings::load(w, &format!("{p}embeddings."), &c)?;
+    let (h, e, ff) = (c.hidden_size, c.embedding_size, c.intermediate_size);
+    let mapping_in = Linear::load(w, &format!("{p}encoder.embedding_hidden_mapping_in"), e, h)?;
+    let groups = (0..n_groups)
+        .map(|g| {
+            (0..inner)
+                .map(|j| {
+                    let l = format!("{p}encoder.albert_layer_groups.{g}.albert_layers.{j}.");
+                    Ok(AlbertLayer {
+                        q: Linear::load(w, &format!("{l}attention.query"), h, h)?,
+                        k: Linear::load(w, &format!("{l}attention.key"), h, h)?,
+                        v: Linear::load(w, &format!("{l}attention.value"), h, h)?,
+                        dense: Linear::load(w, &format!("{l}attention.dense"), h, h)?,
+                        attn_ln: LayerNorm::load(w, &format!("{l}attention.LayerNorm"), h, c.layer_norm_eps)?,
+                        ffn: Linear::load(w, &format!("{l}ffn"), h, ff)?,
+                        ffn_out: Linear::load(w, &format!("{l}ffn_output"), ff, h)?,
+                        full_ln: LayerNorm::load(w, &format!("{l}full_layer_layer_norm"), h, c.layer_norm_eps)?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let head = if w.contains("predictions.dense.weight") {
+        let decoder = w.get_opt("predictions.decoder.weight", &[c.vocab_size, e])?.unwrap_or_else(|| emb.word.shallow_clone());
+        let bias = match w.get_opt("predictions.decoder.bias", &[c.vocab_size])? {
+            Some(b) => b,
+            None => w.get_shape("predictions.bias", &[c.vocab_size])?,
+        };
+        Some(MlmHead {
+            dense: Linear::load(w, "predictions.dense", h, e)?,
+            act: c.hidden_act.clone(),
+            ln: LayerNorm::load(w, "predictions.LayerNorm", e, c.layer_norm_eps)?,
+            decoder,
+            bias,
+        })
+    } else {
+        None
+    };
+    let kind = if head.is_some() { ModelKind::MaskedLm } else { ModelKind::Encoder };
+    let n = c.num_attention_heads as usize;
+    let n_layers = (c.num_hidden_layers * inner) as usize;
+    let info = ModelInfo::arch("albert", kind, n_layers, n, n, h as usize, c.vocab_size as usize, c.max_position_embeddings as usize);
+    let scale = 1.0 / ((h / c.num_attention_heads) as f64).sqrt();
+    Ok(Built {
+        arch: Box::new(Albert { emb, mapping_in, groups, num_hidden_layers: c.num_hidden_layers as usize, head, heads: c.num_attention_heads, scale, act: c.hidden_act }),
+        info,
+    })
+}

@@ -1,0 +1,278 @@
+//! BERT (bert-base and friends): embeddings, post-LN encoder layers, optional masked-LM head.
+//! Checkpoint names as in `BertForMaskedLM` / `BertModel` (with or without the `bert.` prefix;
+//! old `LayerNorm.gamma/beta` names are accepted). The encoder pieces are reused by RoBERTa and ELECTRA.
+
+use crate::analysis::ModelKind;
+use crate::attention::{attention, split_heads};
+use crate::error::{EngineError, Result};
+use crate::model::{Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions};
+use crate::weights::{activation, check_activation, LayerNorm, Linear, Weights};
+use serde_json::Value;
+use tch::Tensor;
+
+/// Reads a required integer from a config.
+pub(crate) fn cfg_usize(cfg: &Value, key: &str) -> Result<i64> {
+    cfg.get(key)
+        .and_then(|v| v.as_u64())
+        .map(|v| v as i64)
+        .ok_or_else(|| EngineError::UnsupportedArchitecture(format!("config.json lacks the integer '{key}'")))
+}
+
+/// Reads an optional integer.
+pub(crate) fn cfg_usize_or(cfg: &Value, key: &str, default: i64) -> i64 {
+    cfg.get(key).and_then(|v| v.as_i64()).unwrap_or(default)
+}
+
+pub(crate) fn cfg_f64_or(cfg: &Value, key: &str, default: f64) -> f64 {
+    cfg.get(key).and_then(|v| v.as_f64()).unwrap_or(default)
+}
+
+pub(crate) fn cfg_str_or(cfg: &Value, key: &str, default: &str) -> String {
+    cfg.get(key).and_then(|v| v.as_str()).unwrap_or(default).to_string()
+}
+
+/// The fields BERT-like configs share.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct BertConfig {
+    pub vocab_size: i64,
+    pub hidden_size: i64,
+    /// Embedding width (ELECTRA/ALBERT may differ from hidden_size).
+    pub embedding_size: i64,
+    pub num_hidden_layers: i64,
+    pub num_attention_heads: i64,
+    pub intermediate_size: i64,
+    pub hidden_act: String,
+    pub max_position_embeddings: i64,
+    pub type_vocab_size: i64,
+    pub layer_norm_eps: f64,
+    pub pad_token_id: i64,
+}
+
+impl BertConfig {
+    pub fn from_json(cfg: &Value) -> Result<Self> {
+        let hidden_size = cfg_usize(cfg, "hidden_size")?;
+        let c = BertConfig {
+            vocab_size: cfg_usize(cfg, "vocab_size")?,
+            hidden_size,
+            embedding_size: cfg_usize_or(cfg, "embedding_size", hidden_size),
+            num_hidden_layers: cfg_usize(cfg, "num_hidden_layers")?,
+            num_attention_heads: cfg_usize(cfg, "num_attention_heads")?,
+            intermediate_size: cfg_usize(cfg, "intermediate_size")?,
+            hidden_act: cfg_str_or(cfg, "hidden_act", "gelu"),
+            max_position_embeddings: cfg_usize_or(cfg, "max_position_embeddings", 512),
+            type_vocab_size: cfg_usize_or(cfg, "type_vocab_size", 2),
+            layer_norm_eps: cfg_f64_or(cfg, "layer_norm_eps", 1e-12),
+            pad_token_id: cfg_usize_or(cfg, "pad_token_id", 0),
+        };
+        if c.num_attention_heads <= 0 || c.hidden_size % c.num_attention_heads != 0 {
+            return Err(EngineError::UnsupportedArchitecture(format!(
+                "hidden_size {} is not a multiple of num_attention_heads {}",
+                c.hidden_size, c.num_attention_heads
+            )));
+        }
+        let pe = cfg_str_or(cfg, "position_embedding_type", "absolute");
+        if pe != "absolute" {
+            return Err(EngineError::UnsupportedArchitecture(format!("position_embedding_type '{pe}' (only 'absolute' is supported)")));
+        }
+        check_activation(&c.hidden_act)?;
+        Ok(c)
+    }
+}
+
+/// Word + position + token-type embeddings, LayerNorm, optional projection to the hidden size.
+pub(crate) struct Embeddings {
+    pub word: Tensor,
+    pub position: Tensor,
+    pub token_type: Option<Tensor>,
+    pub ln: LayerNorm,
+    pub project: Option<Linear>,
+}
+
+impl Embeddings {
+    /// Loads `{p}word_embeddings.weight`, `{p}position_embeddings.weight`, `{p}token_type_embeddings.weight`, `{p}LayerNorm`.
+    pub fn load(w: &Weights, p: &str, c: &BertConfig) -> Result<Self> {
+        let e = c.embedding_size;
+        Ok(Embeddings {
+            word: w.get_shape(&format!("{p}word_embeddings.weight"), &[c.vocab_size, e])?,
+            position: w.get_shape(&format!("{p}position_embeddings.weight"), &[c.max_position_embeddings, e])?,
+            token_type: w.get_opt(&format!("{p}token_type_embeddings.weight"), &[c.type_vocab_size, e])?,
+            ln: LayerNorm::load(w, &format!("{p}LayerNorm"), e, c.layer_norm_eps)?,
+            project: None,
+        })
+    }
+
+    /// `position_ids` [T].
+    pub fn forward(&self, b: &Batch, position_ids: &Tensor) -> Tensor {
+        let device = self.word.device();
+        let mut x = self.word.index_select(0, &b.ids_tensor(device));
+        if let Some(tt) = &self.token_type {
+            let n = tt.size()[0];
+            let types = b.type_ids_tensor(device).clamp(0, n - 1);
+            x = x + tt.index_select(0, &types);
+        }
+        x = x + self.position.index_select(0, position_ids);
+        let x = self.ln.forward(&x);
+        match &self.project {
+            Some(p) => p.forward(&x),
+            None => x,
+        }
+    }
+}
+
+/// One post-LN transformer encoder layer (BERT naming).
+pub(crate) struct BertLayer {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    attn_out: Linear,
+    attn_ln: LayerNorm,
+    inter: Linear,
+    out: Linear,
+    out_ln: LayerNorm,
+    heads: i64,
+    scale: f64,
+    act: String,
+}
+
+impl BertLayer {
+    /// `p` is e.g. "bert.encoder.layer.3.".
+    pub fn load(w: &Weights, p: &str, c: &BertConfig) -> Result<Self> {
+        let h = c.hidden_size;
+        Ok(BertLayer {
+            q: Linear::load(w, &format!("{p}attention.self.query"), h, h)?,
+            k: Linear::load(w, &format!("{p}attention.self.key"), h, h)?,
+            v: Linear::load(w, &format!("{p}attention.self.value"), h, h)?,
+            attn_out: Linear::load(w, &format!("{p}attention.output.dense"), h, h)?,
+            attn_ln: LayerNorm::load(w, &format!("{p}attention.output.LayerNorm"), h, c.layer_norm_eps)?,
+            inter: Linear::load(w, &format!("{p}intermediate.dense"), h, c.intermediate_size)?,
+            out: Linear::load(w, &format!("{p}output.dense"), c.intermediate_size, h)?,
+            out_ln: LayerNorm::load(w, &format!("{p}output.LayerNorm"), h, c.layer_norm_eps)?,
+            heads: c.num_attention_heads,
+            scale: 1.0 / ((h / c.num_attention_heads) as f64).sqrt(),
+            act: c.hidden_act.clone(),
+        })
+    }
+
+    /// x [T, H] -> (x', probs [heads, T, T]).
+    pub fn forward(&self, x: &Tensor, layer: usize, iv: &TensorInterventions) -> Result<(Tensor, Tensor)> {
+        let q = split_heads(&self.q.forward(x), self.heads);
+        let k = split_heads(&self.k.forward(x), self.heads);
+        let v = split_heads(&self.v.forward(x), self.heads);
+        let a = attention(&q, &k, &v, &iv.spec(layer, self.scale))?;
+        let x = self.attn_ln.forward(&(self.attn_out.forward(&a.context) + x));
+        let i = activation(&self.act, &self.inter.forward(&x))?;
+        let x = self.out_ln.forward(&(self.out.forward(&i) + &x));
+        Ok((x, a.probs))
+    }
+}
+
+/// Runs a stack of layers, collecting attention and (optionally) hidden states.
+pub(crate) fn run_layers(layers: &[BertLayer], x: Tensor, iv: &TensorInterventions) -> Result<(Tensor, Vec<Tensor>, Vec<Tensor>)> {
+    let mut hidden = vec![];
+    if iv.hidden_states {
+        hidden.push(x.shallow_clone());
+    }
+    let mut attn = Vec::with_capacity(layers.len());
+    let mut x = x;
+    for (i, l) in layers.iter().enumerate() {
+        let (y, p) = l.forward(&x, i, iv)?;
+        x = y;
+        attn.push(p);
+        if iv.hidden_states {
+            hidden.push(x.shallow_clone());
+        }
+    }
+    Ok((x, attn, hidden))
+}
+
+/// transform (dense, act, LayerNorm) then decoder to the vocabulary.
+pub(crate) struct MlmHead {
+    pub dense: Linear,
+    pub act: String,
+    pub ln: LayerNorm,
+    pub decoder: Tensor,
+    pub bias: Tensor,
+}
+
+impl MlmHead {
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let y = self.ln.forward(&activation(&self.act, &self.dense.forward(x))?);
+        Ok(y.linear(&self.decoder, Some(&self.bias)))
+    }
+}
+
+/// A BERT model.
+pub(crate) struct Bert {
+    emb: Embeddings,
+    layers: Vec<BertLayer>,
+    head: Option<MlmHead>,
+}
+
+impl Architecture for Bert {
+    fn forward(&self, b: &Batch, iv: &TensorInterventions) -> Result<ForwardOut> {
+        let device = self.emb.word.device();
+        let pos = Tensor::arange(b.len() as i64, (tch::Kind::Int64, device));
+        let x = self.emb.forward(b, &pos);
+        let (x, attentions, hidden_states) = run_layers(&self.layers, x, iv)?;
+        let logits = match &self.head {
+            Some(h) => Some(h.forward(&x)?),
+            None => None,
+        };
+        Ok(ForwardOut { logits, attentions, hidden_states })
+    }
+}
+
+/// Loads the encoder layers `{p}encoder.layer.{i}.`.
+pub(crate) fn load_layers(w: &Weights, p: &str, c: &BertConfig) -> Result<Vec<BertLayer>> {
+    (0..c.num_hidden_layers).map(|i| BertLayer::load(w, &format!("{p}encoder.layer.{i}."), c)).collect()
+}
+
+pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built> {
+    let c = BertConfig::from_json(cfg)?;
+    let p = w.find_prefix(&["bert.", ""], "embeddings.word_embeddings.weight").unwrap_or_else(|| "bert.".to_string());
+    let emb = Embeddings::load(w, &format!("{p}embeddings."), &c)?;
+    let layers = load_layers(w, &p, &c)?;
+    let h = c.hidden_size;
+    let head = if w.contains("cls.predictions.transform.dense.weight") {
+        let decoder = match w.get_opt("cls.predictions.decoder.weight", &[c.vocab_size, h])? {
+            Some(d) => d,
+            None => emb.word.shallow_clone(),
+        };
+        let bias = if w.contains("cls.predictions.bias") {
+            w.get_shape("cls.predictions.bias", &[c.vocab_size])?
+        } else {
+            w.get_shape("cls.predictions.decoder.bias", &[c.vocab_size])?
+        };
+        Some(MlmHead {
+            dense: Linear::load(w, "cls.predictions.transform.dense", h, h)?,
+            act: c.hidden_act.clone(),
+            ln: LayerNorm::load(w, "cls.predictions.transform.LayerNorm", h, c.layer_norm_eps)?,
+            decoder,
+            bias,
+        })
+    } else {
+        None
+    };
+    let kind = if head.is_some() { ModelKind::MaskedLm } else { ModelKind::Encoder };
+    let n = c.num_attention_heads as usize;
+    let info = ModelInfo::arch("bert", kind, c.num_hidden_layers as usize, n, n, h as usize, c.vocab_size as usize, c.max_position_embeddings as usize);
+    Ok(Built { arch: Box::new(Bert { emb, layers, head }), info })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn config_parsing_and_errors() {
+        let v: Value = serde_json::json!({"vocab_size": 10, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 16});
+        let c = BertConfig::from_json(&v).unwrap();
+        assert_eq!(c.embedding_size, 8);
+        assert_eq!(c.type_vocab_size, 2);
+        let bad = serde_json::json!({"vocab_size": 10, "hidden_size": 9, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 16});
+        assert!(matches!(BertConfig::from_json(&bad), Err(EngineError::UnsupportedArchitecture(_))));
+        let missing = serde_json::json!({"hidden_size": 8});
+        assert!(BertConfig::from_json(&missing).is_err());
+        let rel = serde_json::json!({"vocab_size": 10, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 16, "position_embedding_type": "relative_key"});
+        assert!(BertConfig::from_json(&rel).is_err());
+    }
+}

@@ -1,0 +1,132 @@
+//! DistilBERT: word + position embeddings (no token types), post-LN blocks named
+//! `transformer.layer.{i}.{attention.{q,k,v,out}_lin, sa_layer_norm, ffn.lin{1,2}, output_layer_norm}`,
+//! masked-LM head `vocab_transform`, `vocab_layer_norm`, `vocab_projector`.
+
+use super::bert::{cfg_str_or, cfg_usize, cfg_usize_or};
+use crate::analysis::ModelKind;
+use crate::attention::{attention, split_heads};
+use crate::error::{EngineError, Result};
+use crate::model::{Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions};
+use crate::weights::{activation, check_activation, LayerNorm, Linear, Weights};
+use serde_json::Value;
+use tch::Tensor;
+
+const EPS: f64 = 1e-12;
+
+#[derive(Debug, Clone)]
+pub(crate) struct DistilBertConfig {
+    pub vocab_size: i64,
+    pub dim: i64,
+    pub n_layers: i64,
+    pub n_heads: i64,
+    pub hidden_dim: i64,
+    pub activation: String,
+    pub max_position_embeddings: i64,
+}
+
+impl DistilBertConfig {
+    pub fn from_json(cfg: &Value) -> Result<Self> {
+        let c = DistilBertConfig {
+            vocab_size: cfg_usize(cfg, "vocab_size")?,
+            dim: cfg_usize(cfg, "dim")?,
+            n_layers: cfg_usize(cfg, "n_layers")?,
+            n_heads: cfg_usize(cfg, "n_heads")?,
+            hidden_dim: cfg_usize(cfg, "hidden_dim")?,
+            activation: cfg_str_or(cfg, "activation", "gelu"),
+            max_position_embeddings: cfg_usize_or(cfg, "max_position_embeddings", 512),
+        };
+        if c.n_heads <= 0 || c.dim % c.n_heads != 0 {
+            return Err(EngineError::UnsupportedArchitecture(format!("dim {} is not a multiple of n_heads {}", c.dim, c.n_heads)));
+        }
+        check_activation(&c.activation)?;
+        Ok(c)
+    }
+}
+
+struct Block {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    out: Linear,
+    sa_ln: LayerNorm,
+    lin1: Linear,
+    lin2: Linear,
+    out_ln: LayerNorm,
+}
+
+pub(crate) struct DistilBert {
+    word: Tensor,
+    position: Tensor,
+    emb_ln: LayerNorm,
+    blocks: Vec<Block>,
+    head: Option<(Linear, LayerNorm, Tensor, Tensor)>,
+    heads: i64,
+    scale: f64,
+    act: String,
+}
+
+impl Architecture for DistilBert {
+    fn forward(&self, b: &Batch, iv: &TensorInterventions) -> Result<ForwardOut> {
+        let device = self.word.device();
+        let pos = Tensor::arange(b.len() as i64, (tch::Kind::Int64, device));
+        let mut x = self.emb_ln.forward(&(self.word.index_select(0, &b.ids_tensor(device)) + self.position.index_select(0, &pos)));
+        let mut hidden = vec![];
+        if iv.hidden_states {
+            hidden.push(x.shallow_clone());
+        }
+        let mut attentions = vec![];
+        for (i, bl) in self.blocks.iter().enumerate() {
+            let q = split_heads(&bl.q.forward(&x), self.heads);
+            let k = split_heads(&bl.k.forward(&x), self.heads);
+            let v = split_heads(&bl.v.forward(&x), self.heads);
+            let a = attention(&q, &k, &v, &iv.spec(i, self.scale))?;
+            let sa = bl.sa_ln.forward(&(bl.out.forward(&a.context) + &x));
+            let f = bl.lin2.forward(&activation(&self.act, &bl.lin1.forward(&sa))?);
+            x = bl.out_ln.forward(&(f + &sa));
+            attentions.push(a.probs);
+            if iv.hidden_states {
+                hidden.push(x.shallow_clone());
+            }
+        }
+        let logits = match &self.head {
+            Some((t, ln, proj, bias)) => Some(ln.forward(&activation(&self.act, &t.forward(&x))?).linear(proj, Some(bias))),
+            None => None,
+        };
+        Ok(ForwardOut { logits, attentions, hidden_states: hidden })
+    }
+}
+
+pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built> {
+    let c = DistilBertConfig::from_json(cfg)?;
+    let p = w.find_prefix(&["distilbert.", ""], "embeddings.word_embeddings.weight").unwrap_or_else(|| "distilbert.".to_string());
+    let d = c.dim;
+    let word = w.get_shape(&format!("{p}embeddings.word_embeddings.weight"), &[c.vocab_size, d])?;
+    let position = w.get_shape(&format!("{p}embeddings.position_embeddings.weight"), &[c.max_position_embeddings, d])?;
+    let emb_ln = LayerNorm::load(w, &format!("{p}embeddings.LayerNorm"), d, EPS)?;
+    let blocks = (0..c.n_layers)
+        .map(|i| {
+            let l = format!("{p}transformer.layer.{i}.");
+            Ok(Block {
+                q: Linear::load(w, &format!("{l}attention.q_lin"), d, d)?,
+                k: Linear::load(w, &format!("{l}attention.k_lin"), d, d)?,
+                v: Linear::load(w, &format!("{l}attention.v_lin"), d, d)?,
+                out: Linear::load(w, &format!("{l}attention.out_lin"), d, d)?,
+                sa_ln: LayerNorm::load(w, &format!("{l}sa_layer_norm"), d, EPS)?,
+                lin1: Linear::load(w, &format!("{l}ffn.lin1"), d, c.hidden_dim)?,
+                lin2: Linear::load(w, &format!("{l}ffn.lin2"), c.hidden_dim, d)?,
+                out_ln: LayerNorm::load(w, &format!("{l}output_layer_norm"), d, EPS)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let head = if w.contains("vocab_transform.weight") {
+        let proj = w.get_opt("vocab_projector.weight", &[c.vocab_size, d])?.unwrap_or_else(|| word.shallow_clone());
+        Some((Linear::load(w, "vocab_transform", d, d)?, LayerNorm::load(w, "vocab_layer_norm", d, EPS)?, proj, w.get_shape("vocab_projector.bias", &[c.vocab_size])?))
+    } else {
+        None
+    };
+    let kind = if head.is_some() { ModelKind::MaskedLm } else { ModelKind::Encoder };
+    let n = c.n_heads as usize;
+    let info = ModelInfo::arch("distilbert", kind, c.n_layers as usize, n, n, d as usize, c.vocab_size as usize, c.max_position_embeddings as usize);
+    let scale = 1.0 / ((d / c.n_heads) as f64).sqrt();
+    Ok(Built { arch: Box::new(DistilBert { word, position, emb_ln, blocks, head, heads: c.n_heads, scale, act: c.activation }), info })
+}

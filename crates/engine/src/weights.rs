@@ -1,0 +1,227 @@
+//! Checkpoint tensors by name: safetensors (single or sharded, memory-mapped), pytorch_model.bin (via libtorch),
+//! or any map of tensors (the GGUF loader builds one). Floating tensors are converted to the requested dtype
+//! and moved to the device at load.
+
+use crate::error::{EngineError, Result};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use tch::{Device, Kind, Tensor};
+
+/// Named tensors of one checkpoint.
+pub struct Weights {
+    tensors: HashMap<String, Tensor>,
+    /// Where they came from (for error messages).
+    pub path: PathBuf,
+}
+
+fn corrupt(path: &Path, reason: impl Into<String>) -> EngineError {
+    EngineError::CorruptWeights { path: path.to_path_buf(), reason: reason.into() }
+}
+
+fn st_kind(d: safetensors::Dtype) -> Option<Kind> {
+    use safetensors::Dtype as D;
+    Some(match d {
+        D::F32 => Kind::Float,
+        D::F16 => Kind::Half,
+        D::BF16 => Kind::BFloat16,
+        D::F64 => Kind::Double,
+        D::I64 => Kind::Int64,
+        D::I32 => Kind::Int,
+        D::I16 => Kind::Int16,
+        D::I8 => Kind::Int8,
+        D::U8 => Kind::Uint8,
+        D::BOOL => Kind::Bool,
+        _ => return None,
+    })
+}
+
+fn place(t: Tensor, device: Device, kind: Kind) -> Tensor {
+    if t.is_floating_point() {
+        t.to_device(device).to_kind(kind)
+    } else {
+        t.to_device(device)
+    }
+}
+
+impl Weights {
+    /// Wraps an existing map of tensors.
+    pub fn from_map(tensors: HashMap<String, Tensor>, path: impl Into<PathBuf>) -> Self {
+        Weights { tensors, path: path.into() }
+    }
+
+    /// Loads the weights of a Hugging Face model folder: model.safetensors, a sharded
+    /// model.safetensors.index.json, or pytorch_model.bin.
+    pub fn from_hf_dir(dir: &Path, device: Device, kind: Kind) -> Result<Self> {
+        let single = dir.join("model.safetensors");
+        if single.is_file() {
+            return Self::from_safetensors(&[single], device, kind);
+        }
+        let index = dir.join("model.safetensors.index.json");
+        if index.is_file() {
+            let text = std::fs::read_to_string(&index)?;
+            let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| corrupt(&index, format!("invalid JSON: {e}")))?;
+            let map = v.get("weight_map").and_then(|m| m.as_object()).ok_or_else(|| corrupt(&index, "no weight_map"))?;
+            let mut files: Vec<String> = map.values().filter_map(|f| f.as_str().map(String::from)).collect();
+            files.sort();
+            files.dedup();
+            let paths: Vec<PathBuf> = files.iter().map(|f| dir.join(f)).collect();
+            let mut w = Self::from_safetensors(&paths, device, kind)?;
+            w.path = index;
+            return Ok(w);
+        }
+        let bin = dir.join("pytorch_model.bin");
+        if bin.is_file() {
+            return Self::from_pytorch_bin(&bin, device, kind);
+        }
+        Err(EngineError::MissingFile(single))
+    }
+
+    /// Memory-maps and reads one or more safetensors files.
+    pub fn from_safetensors(paths: &[PathBuf], device: Device, kind: Kind) -> Result<Self> {
+        let mut tensors = HashMap::new();
+        for path in paths {
+            if !path.is_file() {
+                return Err(EngineError::MissingFile(path.clone()));
+            }
+            let file = std::fs::File::open(path)?;
+            // SAFETY: the file is opened read-only and the map lives only while we copy tensors out of it.
+            let mmap = unsafe { memmap2::Mmap::map(&file)? };
+            let st = safetensors::SafeTensors::deserialize(&mmap).map_err(|e| corrupt(path, format!("not a valid safetensors file ({e})")))?;
+            for (name, view) in st.tensors() {
+                let k = st_kind(view.dtype()).ok_or_else(|| corrupt(path, format!("tensor {name} has unsupported dtype {:?}", view.dtype())))?;
+                let shape: Vec<i64> = view.shape().iter().map(|&s| s as i64).collect();
+                let t = Tensor::f_from_data_size(view.data(), &shape, k).map_err(|e| corrupt(path, format!("tensor {name}: {e}")))?;
+                tensors.insert(name, place(t, device, kind));
+            }
+        }
+        let path = paths.first().cloned().unwrap_or_default();
+        Ok(Weights { tensors, path })
+    }
+
+    /// Reads a PyTorch zip checkpoint (pytorch_model.bin) with libtorch.
+    pub fn from_pytorch_bin(path: &Path, device: Device, kind: Kind) -> Result<Self> {
+        let list = Tensor::loadz_multi(path).map_err(|e| corrupt(path, format!("not a readable PyTorch checkpoint ({e})")))?;
+        let tensors = list.into_iter().map(|(n, t)| (n, place(t, device, kind))).collect();
+        Ok(Weights { tensors, path: path.to_path_buf() })
+    }
+
+    /// Tensor names (unordered).
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.tensors.keys().map(|s| s.as_str())
+    }
+
+    pub fn len(&self) -> usize {
+        self.tensors.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tensors.is_empty()
+    }
+
+    fn lookup(&self, name: &str) -> Option<&Tensor> {
+        if let Some(t) = self.tensors.get(name) {
+            return Some(t);
+        }
+        // Old checkpoints name LayerNorm parameters gamma/beta.
+        let alt = if let Some(p) = name.strip_suffix(".weight") {
+            format!("{p}.gamma")
+        } else if let Some(p) = name.strip_suffix(".bias") {
+            format!("{p}.beta")
+        } else if let Some(p) = name.strip_suffix(".gamma") {
+            format!("{p}.weight")
+        } else if let Some(p) = name.strip_suffix(".beta") {
+            format!("{p}.bias")
+        } else {
+            return None;
+        };
+        self.tensors.get(&alt)
+    }
+
+    /// Whether a tensor exists (gamma/beta aliases included).
+    pub fn contains(&self, name: &str) -> bool {
+        self.lookup(name).is_some()
+    }
+
+    /// A tensor by checkpoint name.
+    pub fn get(&self, name: &str) -> Result<Tensor> {
+        self.lookup(name).map(|t| t.shallow_clone()).ok_or_else(|| corrupt(&self.path, format!("tensor '{name}' is missing")))
+    }
+
+    /// A tensor that must have exactly this shape.
+    pub fn get_shape(&self, name: &str, shape: &[i64]) -> Result<Tensor> {
+        let t = self.get(name)?;
+        if t.size() != shape {
+            return Err(corrupt(&self.path, format!("tensor '{name}' has shape {:?}, expected {:?}", t.size(), shape)));
+        }
+        Ok(t)
+    }
+
+    /// An optional tensor that, if present, must have this shape.
+    pub fn get_opt(&self, name: &str, shape: &[i64]) -> Result<Option<Tensor>> {
+        if self.contains(name) {
+            self.get_shape(name, shape).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The first prefix p in `candidates` for which `p + probe` exists.
+    pub fn find_prefix(&self, candidates: &[&str], probe: &str) -> Option<String> {
+        candidates.iter().find(|p| self.contains(&format!("{p}{probe}"))).map(|p| p.to_string())
+    }
+}
+
+/// A linear layer y = x W^T + b with weights stored as in PyTorch ([out, in]).
+pub(crate) struct Linear {
+    pub weight: Tensor,
+    pub bias: Option<Tensor>,
+}
+
+impl Linear {
+    /// Loads `{name}.weight` [out, in] and `{name}.bias` [out] (the bias is required).
+    pub fn load(w: &Weights, name: &str, in_dim: i64, out_dim: i64) -> Result<Self> {
+        Ok(Linear { weight: w.get_shape(&format!("{name}.weight"), &[out_dim, in_dim])?, bias: Some(w.get_shape(&format!("{name}.bias"), &[out_dim])?) })
+    }
+    /// Loads `{name}.weight` and an optional bias.
+    pub fn load_opt_bias(w: &Weights, name: &str, in_dim: i64, out_dim: i64) -> Result<Self> {
+        Ok(Linear { weight: w.get_shape(&format!("{name}.weight"), &[out_dim, in_dim])?, bias: w.get_opt(&format!("{name}.bias"), &[out_dim])? })
+    }
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        x.linear(&self.weight, self.bias.as_ref())
+    }
+}
+
+/// LayerNorm with weight and bias.
+pub(crate) struct LayerNorm {
+    pub weight: Tensor,
+    pub bias: Option<Tensor>,
+    pub eps: f64,
+    pub dim: i64,
+}
+
+impl LayerNorm {
+    pub fn load(w: &Weights, name: &str, dim: i64, eps: f64) -> Result<Self> {
+        Ok(LayerNorm { weight: w.get_shape(&format!("{name}.weight"), &[dim])?, bias: w.get_opt(&format!("{name}.bias"), &[dim])?, eps, dim })
+    }
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        x.layer_norm([self.dim].as_slice(), Some(&self.weight), self.bias.as_ref(), self.eps, false)
+    }
+}
+
+/// Activation functions named as in HF configs.
+pub(crate) fn activation(name: &str, x: &Tensor) -> Result<Tensor> {
+    Ok(match name {
+        "gelu" | "gelu_python" => x.gelu("none"),
+        "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" | "gelu_approximate" => x.gelu("tanh"),
+        "relu" => x.relu(),
+        "silu" | "swish" => x.silu(),
+        "tanh" => x.tanh(),
+        other => return Err(EngineError::UnsupportedArchitecture(format!("activation function '{other}'"))),
+    })
+}
+
+/// Validates an activation name at load time.
+pub(crate) fn check_activation(name: &str) -> Result<()> {
+    let t = Tensor::zeros([1], (Kind::Float, Device::Cpu));
+    activation(name, &t).map(|_| ())
+}

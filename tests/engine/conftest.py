@@ -1,0 +1,83 @@
+"""Fixtures for the engine's parity tests. Nothing is built here: build first with
+`cargo build --release -p exformer-engine --examples` (or set EXFORMER_BIN to an `exformer` binary)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def engine_binary() -> Path:
+    env = os.environ.get("EXFORMER_BIN")
+    if env and Path(env).is_file():
+        return Path(env)
+    return ROOT / "target" / "release" / "examples" / "exformer-engine"
+
+
+class Engine:
+    """Runs the CLI and reads its outputs."""
+
+    def __init__(self, binary: Path, workdir: Path):
+        self.binary = binary
+        self.workdir = workdir
+        self.n = 0
+
+    def run(self, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+        e = dict(os.environ)
+        e.pop("RUST_BACKTRACE", None)
+        if env:
+            e.update(env)
+        p = subprocess.run([str(self.binary), *args], capture_output=True, text=True, env=e, timeout=600)
+        if check and p.returncode != 0:
+            raise AssertionError(f"engine failed ({p.returncode}): {p.stderr}")
+        return p
+
+    def attend(self, model: str, text: str, *extra: str, logits: bool = True) -> dict:
+        """Runs `attend` into a safetensors file and returns {"analysis", "info", "layers", "logits"}."""
+        from safetensors import safe_open
+
+        self.n += 1
+        out = self.workdir / f"run{self.n}.safetensors"
+        args = ["attend", "--model", model, "--text", text, "--device", "cpu", "--out", str(out), *extra]
+        if logits:
+            args.append("--logits")
+        self.run(*args)
+        with safe_open(str(out), "pt") as f:
+            meta = f.metadata()
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+        analysis = json.loads(meta["analysis"])
+        layers = [tensors[f"layer.{i}"] for i in range(analysis["n_layers"])]
+        return {"analysis": analysis, "info": json.loads(meta["info"]), "layers": layers, "logits": tensors.get("logits"), "tensors": tensors}
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory) -> Engine:
+    b = engine_binary()
+    if not b.is_file():
+        pytest.fail(f"engine binary {b} not found: run `cargo build --release -p exformer-engine --examples` first")
+    return Engine(b, tmp_path_factory.mktemp("engine-out"))
+
+
+@pytest.fixture(scope="session")
+def checkpoints(tmp_path_factory) -> Path:
+    """Tiny random-weight checkpoints generated with transformers for this test session."""
+    import gen_checkpoints
+
+    out = tmp_path_factory.mktemp("checkpoints")
+    for n in gen_checkpoints.ALL:
+        gen_checkpoints.make(n, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def site_packages() -> Path:
+    import torch
+
+    return Path(torch.__file__).resolve().parent.parent
