@@ -1,0 +1,682 @@
+//! GGUF v2/v3 parser over a memory-mapped file.
+//!
+//! Layout (little endian): magic `GGUF`, version u32, tensor count u64, metadata count u64, the metadata
+//! key/value pairs, the tensor infos (name, dims, ggml type, offset relative to the data section), padding
+//! to `general.alignment` (default 32), then the tensor data. Every read is bounds-checked: a file that
+//! ends early gives [`EngineError::TruncatedGguf`], one with impossible contents gives
+//! [`EngineError::CorruptWeights`]; nothing here panics or reads outside the mapping.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::{EngineError, Result};
+
+const MAGIC: &[u8; 4] = b"GGUF";
+const DEFAULT_ALIGNMENT: u64 = 32;
+/// ggml tensors have at most four dimensions.
+const MAX_DIMS: u32 = 4;
+
+/// One metadata value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GgufValue {
+    U8(u8),
+    I8(i8),
+    U16(u16),
+    I16(i16),
+    U32(u32),
+    I32(i32),
+    F32(f32),
+    Bool(bool),
+    String(String),
+    Array(Vec<GgufValue>),
+    U64(u64),
+    I64(i64),
+    F64(f64),
+}
+
+impl GgufValue {
+    /// Any integer (or bool) as i64; None for floats, strings and arrays.
+    pub fn as_i64(&self) -> Option<i64> {
+        Some(match *self {
+            GgufValue::U8(v) => v as i64,
+            GgufValue::I8(v) => v as i64,
+            GgufValue::U16(v) => v as i64,
+            GgufValue::I16(v) => v as i64,
+            GgufValue::U32(v) => v as i64,
+            GgufValue::I32(v) => v as i64,
+            GgufValue::U64(v) => i64::try_from(v).ok()?,
+            GgufValue::I64(v) => v,
+            GgufValue::Bool(v) => v as i64,
+            _ => return None,
+        })
+    }
+    /// A non-negative integer as u64.
+    pub fn as_u64(&self) -> Option<u64> {
+        match *self {
+            GgufValue::U64(v) => Some(v),
+            _ => self.as_i64().and_then(|v| u64::try_from(v).ok()),
+        }
+    }
+    /// Any number as f64.
+    pub fn as_f64(&self) -> Option<f64> {
+        match *self {
+            GgufValue::F32(v) => Some(v as f64),
+            GgufValue::F64(v) => Some(v),
+            _ => self.as_i64().map(|v| v as f64),
+        }
+    }
+    pub fn as_bool(&self) -> Option<bool> {
+        match *self {
+            GgufValue::Bool(v) => Some(v),
+            _ => self.as_i64().map(|v| v != 0),
+        }
+    }
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            GgufValue::String(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn as_array(&self) -> Option<&[GgufValue]> {
+        match self {
+            GgufValue::Array(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// A ggml tensor type id with its block geometry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GgmlType(pub u32);
+
+impl GgmlType {
+    pub const F32: GgmlType = GgmlType(0);
+    pub const F16: GgmlType = GgmlType(1);
+    pub const Q4_0: GgmlType = GgmlType(2);
+    pub const Q4_1: GgmlType = GgmlType(3);
+    pub const Q5_0: GgmlType = GgmlType(6);
+    pub const Q5_1: GgmlType = GgmlType(7);
+    pub const Q8_0: GgmlType = GgmlType(8);
+    pub const Q2_K: GgmlType = GgmlType(10);
+    pub const Q3_K: GgmlType = GgmlType(11);
+    pub const Q4_K: GgmlType = GgmlType(12);
+    pub const Q5_K: GgmlType = GgmlType(13);
+    pub const Q6_K: GgmlType = GgmlType(14);
+    pub const I8: GgmlType = GgmlType(24);
+    pub const I16: GgmlType = GgmlType(25);
+    pub const I32: GgmlType = GgmlType(26);
+    pub const F64: GgmlType = GgmlType(28);
+    pub const BF16: GgmlType = GgmlType(30);
+
+    /// (name, elements per block, bytes per block) as in ggml's type table.
+    fn traits(self) -> Option<(&'static str, u64, u64)> {
+        Some(match self.0 {
+            0 => ("F32", 1, 4),
+            1 => ("F16", 1, 2),
+            2 => ("Q4_0", 32, 18),
+            3 => ("Q4_1", 32, 20),
+            6 => ("Q5_0", 32, 22),
+            7 => ("Q5_1", 32, 24),
+            8 => ("Q8_0", 32, 34),
+            9 => ("Q8_1", 32, 40),
+            10 => ("Q2_K", 256, 84),
+            11 => ("Q3_K", 256, 110),
+            12 => ("Q4_K", 256, 144),
+            13 => ("Q5_K", 256, 176),
+            14 => ("Q6_K", 256, 210),
+            15 => ("Q8_K", 256, 292),
+            16 => ("IQ2_XXS", 256, 66),
+            17 => ("IQ2_XS", 256, 74),
+            18 => ("IQ3_XXS", 256, 98),
+            19 => ("IQ1_S", 256, 50),
+            20 => ("IQ4_NL", 32, 18),
+            21 => ("IQ3_S", 256, 110),
+            22 => ("IQ2_S", 256, 82),
+            23 => ("IQ4_XS", 256, 136),
+            24 => ("I8", 1, 1),
+            25 => ("I16", 1, 2),
+            26 => ("I32", 1, 4),
+            27 => ("I64", 1, 8),
+            28 => ("F64", 1, 8),
+            29 => ("IQ1_M", 256, 56),
+            30 => ("BF16", 1, 2),
+            34 => ("TQ1_0", 256, 54),
+            35 => ("TQ2_0", 256, 66),
+            39 => ("MXFP4", 32, 17),
+            _ => return None,
+        })
+    }
+
+    /// ggml's name for the type ("Q4_K"), or "type N" for ids this reader does not know.
+    pub fn name(self) -> String {
+        match self.traits() {
+            Some((n, _, _)) => n.to_string(),
+            None => format!("unknown ggml type {}", self.0),
+        }
+    }
+    /// Elements per quantisation block, if the type is known.
+    pub fn block_size(self) -> Option<u64> {
+        self.traits().map(|t| t.1)
+    }
+    /// Bytes per quantisation block, if the type is known.
+    pub fn type_size(self) -> Option<u64> {
+        self.traits().map(|t| t.2)
+    }
+}
+
+impl std::fmt::Display for GgmlType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// Where one tensor lives in the file.
+#[derive(Debug, Clone)]
+pub struct TensorInfo {
+    pub name: String,
+    /// ggml order: `dims[0]` is the fastest-varying (row length). PyTorch shape is the reverse.
+    pub dims: Vec<u64>,
+    pub ggml_type: GgmlType,
+    /// Offset relative to the start of the data section.
+    pub offset: u64,
+    /// Bytes of data; None when the type is unknown (its size cannot be computed).
+    pub n_bytes: Option<u64>,
+}
+
+impl TensorInfo {
+    pub fn n_elements(&self) -> u64 {
+        self.dims.iter().product()
+    }
+    /// Shape in PyTorch order (slowest dimension first).
+    pub fn shape(&self) -> Vec<i64> {
+        self.dims.iter().rev().map(|&d| d as i64).collect()
+    }
+}
+
+enum Storage {
+    Mmap(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+impl Storage {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Storage::Mmap(m) => m,
+            Storage::Owned(v) => v,
+        }
+    }
+}
+
+/// A parsed GGUF file; tensor data stays in the mapping until asked for.
+pub struct GgufFile {
+    pub path: PathBuf,
+    storage: Storage,
+    pub version: u32,
+    /// Metadata in file order.
+    pub metadata: Vec<(String, GgufValue)>,
+    meta_index: HashMap<String, usize>,
+    pub tensors: Vec<TensorInfo>,
+    tensor_index: HashMap<String, usize>,
+    pub alignment: u64,
+    pub data_offset: u64,
+}
+
+impl std::fmt::Debug for GgufFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GgufFile")
+            .field("path", &self.path)
+            .field("version", &self.version)
+            .field("metadata", &self.metadata.len())
+            .field("tensors", &self.tensors.len())
+            .finish()
+    }
+}
+
+struct Cursor<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    path: &'a Path,
+}
+
+impl<'a> Cursor<'a> {
+    fn corrupt(&self, reason: impl Into<String>) -> EngineError {
+        EngineError::CorruptWeights { path: self.path.to_path_buf(), reason: reason.into() }
+    }
+    fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        if n > self.remaining() {
+            return Err(EngineError::TruncatedGguf);
+        }
+        let s = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+    fn arr<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let s = self.take(N)?;
+        let mut a = [0u8; N];
+        a.copy_from_slice(s);
+        Ok(a)
+    }
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.arr::<1>()?[0])
+    }
+    fn u16(&mut self) -> Result<u16> {
+        Ok(u16::from_le_bytes(self.arr()?))
+    }
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(self.arr()?))
+    }
+    fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_le_bytes(self.arr()?))
+    }
+    /// A length or count, checked against what is left so a corrupt count cannot trigger a huge allocation.
+    fn count(&mut self, version: u32, min_item_bytes: usize, what: &str) -> Result<usize> {
+        let n = if version == 1 { self.u32()? as u64 } else { self.u64()? };
+        let n = usize::try_from(n).map_err(|_| self.corrupt(format!("{what} count {n} is impossible")))?;
+        if n.checked_mul(min_item_bytes.max(1)).map_or(true, |b| b > self.remaining()) {
+            // More items than bytes left: either a truncated file or a garbage count.
+            if n > (1usize << 40) {
+                return Err(self.corrupt(format!("{what} count {n} is impossible")));
+            }
+            return Err(EngineError::TruncatedGguf);
+        }
+        Ok(n)
+    }
+    fn string(&mut self, version: u32) -> Result<String> {
+        let n = self.count(version, 1, "string length")?;
+        let bytes = self.take(n)?;
+        // Token lists hold arbitrary bytes in some files; keep them readable rather than failing.
+        Ok(match std::str::from_utf8(bytes) {
+            Ok(s) => s.to_string(),
+            Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+        })
+    }
+    fn value(&mut self, ty: u32, version: u32, depth: usize) -> Result<GgufValue> {
+        Ok(match ty {
+            0 => GgufValue::U8(self.u8()?),
+            1 => GgufValue::I8(self.u8()? as i8),
+            2 => GgufValue::U16(self.u16()?),
+            3 => GgufValue::I16(self.u16()? as i16),
+            4 => GgufValue::U32(self.u32()?),
+            5 => GgufValue::I32(self.u32()? as i32),
+            6 => GgufValue::F32(f32::from_bits(self.u32()?)),
+            7 => {
+                let b = self.u8()?;
+                if b > 1 {
+                    return Err(self.corrupt(format!("boolean metadata value {b} is neither 0 nor 1")));
+                }
+                GgufValue::Bool(b == 1)
+            }
+            8 => GgufValue::String(self.string(version)?),
+            9 => {
+                if depth > 4 {
+                    return Err(self.corrupt("metadata arrays are nested too deeply"));
+                }
+                let item_ty = self.u32()?;
+                let min = min_value_bytes(item_ty).ok_or_else(|| self.corrupt(format!("unknown metadata value type {item_ty}")))?;
+                let n = self.count(version, min, "array")?;
+                let mut v = Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(self.value(item_ty, version, depth + 1)?);
+                }
+                GgufValue::Array(v)
+            }
+            10 => GgufValue::U64(self.u64()?),
+            11 => GgufValue::I64(self.u64()? as i64),
+            12 => GgufValue::F64(f64::from_bits(self.u64()?)),
+            t => return Err(self.corrupt(format!("unknown metadata value type {t}"))),
+        })
+    }
+}
+
+/// Smallest encoding of one value of a type (used to bound counts).
+fn min_value_bytes(ty: u32) -> Option<usize> {
+    Some(match ty {
+        0 | 1 | 7 => 1,
+        2 | 3 => 2,
+        4 | 5 | 6 => 4,
+        8 => 8,
+        9 => 12,
+        10..=12 => 8,
+        _ => return None,
+    })
+}
+
+impl GgufFile {
+    /// Memory-map and parse a GGUF file.
+    pub fn open(path: impl AsRef<Path>) -> Result<GgufFile> {
+        let path = path.as_ref();
+        let file = std::fs::File::open(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                EngineError::MissingFile(path.to_path_buf())
+            } else {
+                EngineError::Io(e)
+            }
+        })?;
+        // SAFETY: the mapping is read-only; the file is not expected to change while the model is loaded.
+        let mmap = unsafe { memmap2::Mmap::map(&file)? };
+        Self::parse(path.to_path_buf(), Storage::Mmap(mmap))
+    }
+
+    /// Parse GGUF bytes held in memory (tests, downloads).
+    pub fn from_bytes(bytes: Vec<u8>, path: impl Into<PathBuf>) -> Result<GgufFile> {
+        Self::parse(path.into(), Storage::Owned(bytes))
+    }
+
+    fn parse(path: PathBuf, storage: Storage) -> Result<GgufFile> {
+        let buf = storage.bytes();
+        let mut c = Cursor { buf, pos: 0, path: &path };
+        let magic = c.take(4)?;
+        if magic != MAGIC {
+            return Err(c.corrupt("it is not a GGUF file (the first four bytes are not 'GGUF')"));
+        }
+        let version = c.u32()?;
+        if !(1..=3).contains(&version) {
+            return Err(c.corrupt(format!("GGUF version {version} is not supported (1 to 3 are)")));
+        }
+        if version == 1 {
+            return Err(c.corrupt("GGUF version 1 is obsolete; convert the file again with a current llama.cpp"));
+        }
+        let n_tensors = c.count(version, 24, "tensor")?;
+        let n_kv = c.count(version, 13, "metadata")?;
+        let mut metadata = Vec::with_capacity(n_kv);
+        let mut meta_index = HashMap::with_capacity(n_kv);
+        for _ in 0..n_kv {
+            let key = c.string(version)?;
+            let ty = c.u32()?;
+            let value = c.value(ty, version, 0)?;
+            meta_index.insert(key.clone(), metadata.len());
+            metadata.push((key, value));
+        }
+        let alignment = match meta_index.get("general.alignment").map(|&i| &metadata[i].1) {
+            None => DEFAULT_ALIGNMENT,
+            Some(v) => match v.as_u64() {
+                Some(a) if a > 0 && a.is_power_of_two() => a,
+                _ => return Err(c.corrupt(format!("general.alignment {v:?} is not a power of two"))),
+            },
+        };
+        let mut tensors = Vec::with_capacity(n_tensors);
+        let mut tensor_index = HashMap::with_capacity(n_tensors);
+        for _ in 0..n_tensors {
+            let name = c.string(version)?;
+            let n_dims = c.u32()?;
+            if n_dims > MAX_DIMS {
+                return Err(c.corrupt(format!("tensor '{name}' has {n_dims} dimensions (at most {MAX_DIMS} allowed)")));
+            }
+            let mut dims = Vec::with_capacity(n_dims as usize);
+            for _ in 0..n_dims {
+                dims.push(if version == 1 { c.u32()? as u64 } else { c.u64()? });
+            }
+            let ggml_type = GgmlType(c.u32()?);
+            let offset = c.u64()?;
+            let n_elements = dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d));
+            let Some(n_elements) = n_elements.filter(|&n| n < (1u64 << 50)) else {
+                return Err(c.corrupt(format!("tensor '{name}' has impossible dimensions {dims:?}")));
+            };
+            let n_bytes = match (ggml_type.block_size(), ggml_type.type_size()) {
+                (Some(bs), Some(ts)) => {
+                    let row = dims.first().copied().unwrap_or(1);
+                    if row % bs != 0 {
+                        return Err(c.corrupt(format!(
+                            "tensor '{name}' has rows of {row} values, not a multiple of the {} block size {bs}",
+                            ggml_type.name()
+                        )));
+                    }
+                    Some(n_elements / bs * ts)
+                }
+                _ => None,
+            };
+            if offset % alignment != 0 {
+                return Err(c.corrupt(format!("tensor '{name}' starts at offset {offset}, not aligned to {alignment} bytes")));
+            }
+            if tensor_index.insert(name.clone(), tensors.len()).is_some() {
+                return Err(c.corrupt(format!("tensor '{name}' appears twice")));
+            }
+            tensors.push(TensorInfo { name, dims, ggml_type, offset, n_bytes });
+        }
+        let pos = c.pos as u64;
+        let data_offset = pos.div_ceil(alignment) * alignment;
+        let file_len = buf.len() as u64;
+        for t in &tensors {
+            if let Some(n) = t.n_bytes {
+                let end = data_offset.checked_add(t.offset).and_then(|s| s.checked_add(n));
+                match end {
+                    Some(end) if end <= file_len => {}
+                    Some(_) => return Err(EngineError::TruncatedGguf),
+                    None => {
+                        return Err(EngineError::CorruptWeights {
+                            path: path.clone(),
+                            reason: format!("tensor '{}' has an impossible offset", t.name),
+                        })
+                    }
+                }
+            }
+        }
+        Ok(GgufFile { path, storage, version, metadata, meta_index, tensors, tensor_index, alignment, data_offset })
+    }
+
+    /// The raw bytes of the whole file.
+    pub fn bytes(&self) -> &[u8] {
+        self.storage.bytes()
+    }
+
+    pub fn get(&self, key: &str) -> Option<&GgufValue> {
+        self.meta_index.get(key).map(|&i| &self.metadata[i].1)
+    }
+    pub fn get_str(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(|v| v.as_str())
+    }
+    pub fn get_u64(&self, key: &str) -> Option<u64> {
+        self.get(key).and_then(|v| v.as_u64())
+    }
+    pub fn get_f64(&self, key: &str) -> Option<f64> {
+        self.get(key).and_then(|v| v.as_f64())
+    }
+    pub fn get_bool(&self, key: &str) -> Option<bool> {
+        self.get(key).and_then(|v| v.as_bool())
+    }
+    /// `general.architecture`, e.g. "llama".
+    pub fn architecture(&self) -> Option<&str> {
+        self.get_str("general.architecture")
+    }
+    /// A metadata value that must be present, as an error the user can read when it is not.
+    pub fn require_u64(&self, key: &str) -> Result<u64> {
+        self.get_u64(key).ok_or_else(|| self.corrupt(format!("the metadata key '{key}' is missing or not an integer")))
+    }
+
+    pub fn corrupt(&self, reason: impl Into<String>) -> EngineError {
+        EngineError::CorruptWeights { path: self.path.clone(), reason: reason.into() }
+    }
+
+    pub fn tensor_info(&self, name: &str) -> Option<&TensorInfo> {
+        self.tensor_index.get(name).map(|&i| &self.tensors[i])
+    }
+
+    /// The stored bytes of a tensor (bounds were checked at open).
+    pub fn tensor_bytes(&self, info: &TensorInfo) -> Result<&[u8]> {
+        let n = info.n_bytes.ok_or_else(|| EngineError::UnsupportedQuant(info.ggml_type.name()))?;
+        let start = self.data_offset.checked_add(info.offset).ok_or(EngineError::TruncatedGguf)?;
+        let end = start.checked_add(n).ok_or(EngineError::TruncatedGguf)?;
+        let buf = self.bytes();
+        if end > buf.len() as u64 {
+            return Err(EngineError::TruncatedGguf);
+        }
+        Ok(&buf[start as usize..end as usize])
+    }
+
+    /// A tensor dequantised to f32, with its PyTorch-order shape.
+    pub fn tensor_f32(&self, name: &str) -> Result<(Vec<f32>, Vec<i64>)> {
+        let info = self
+            .tensor_info(name)
+            .ok_or_else(|| self.corrupt(format!("the tensor '{name}' is missing")))?;
+        let bytes = self.tensor_bytes(info)?;
+        let data = super::dequant::dequantize(info.ggml_type, bytes, info.n_elements() as usize)?;
+        Ok((data, info.shape()))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Minimal GGUF writer for tests.
+    pub struct Writer {
+        pub version: u32,
+        pub alignment: u64,
+        pub kv: Vec<(String, u32, Vec<u8>)>,
+        pub tensors: Vec<(String, Vec<u64>, u32, Vec<u8>)>,
+    }
+
+    pub fn enc_str(s: &str) -> Vec<u8> {
+        let mut v = (s.len() as u64).to_le_bytes().to_vec();
+        v.extend_from_slice(s.as_bytes());
+        v
+    }
+
+    impl Writer {
+        pub fn new() -> Self {
+            Writer { version: 3, alignment: 32, kv: vec![], tensors: vec![] }
+        }
+        pub fn kv(&mut self, k: &str, ty: u32, payload: Vec<u8>) -> &mut Self {
+            self.kv.push((k.to_string(), ty, payload));
+            self
+        }
+        pub fn kv_str(&mut self, k: &str, v: &str) -> &mut Self {
+            self.kv(k, 8, enc_str(v))
+        }
+        pub fn kv_u32(&mut self, k: &str, v: u32) -> &mut Self {
+            self.kv(k, 4, v.to_le_bytes().to_vec())
+        }
+        pub fn tensor(&mut self, name: &str, dims: Vec<u64>, ty: u32, data: Vec<u8>) -> &mut Self {
+            self.tensors.push((name.to_string(), dims, ty, data));
+            self
+        }
+        pub fn build(&self) -> Vec<u8> {
+            let mut out = b"GGUF".to_vec();
+            out.extend(self.version.to_le_bytes());
+            out.extend((self.tensors.len() as u64).to_le_bytes());
+            out.extend((self.kv.len() as u64).to_le_bytes());
+            for (k, ty, p) in &self.kv {
+                out.extend(enc_str(k));
+                out.extend(ty.to_le_bytes());
+                out.extend(p);
+            }
+            let a = self.alignment;
+            let mut off = 0u64;
+            let mut offsets = vec![];
+            for (name, dims, ty, data) in &self.tensors {
+                out.extend(enc_str(name));
+                out.extend((dims.len() as u32).to_le_bytes());
+                for d in dims {
+                    out.extend(d.to_le_bytes());
+                }
+                out.extend(ty.to_le_bytes());
+                out.extend(off.to_le_bytes());
+                offsets.push(off);
+                off = (off + data.len() as u64).div_ceil(a) * a;
+            }
+            while out.len() as u64 % a != 0 {
+                out.push(0);
+            }
+            let base = out.len();
+            for ((_, _, _, data), o) in self.tensors.iter().zip(offsets) {
+                out.resize(base + o as usize, 0);
+                out.extend(data);
+            }
+            out
+        }
+    }
+
+    fn sample() -> Vec<u8> {
+        let mut w = Writer::new();
+        w.kv_str("general.architecture", "llama").kv_u32("llama.block_count", 2);
+        // array of strings
+        let mut arr = 8u32.to_le_bytes().to_vec();
+        arr.extend(2u64.to_le_bytes());
+        arr.extend(enc_str("a"));
+        arr.extend(enc_str("bc"));
+        w.kv("tokenizer.ggml.tokens", 9, arr);
+        w.kv("f", 6, 1.5f32.to_le_bytes().to_vec());
+        w.kv("b", 7, vec![1]);
+        w.kv("i64", 11, (-7i64).to_le_bytes().to_vec());
+        w.kv("f64", 12, 2.25f64.to_le_bytes().to_vec());
+        let data: Vec<u8> = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0].iter().flat_map(|x| x.to_le_bytes()).collect();
+        w.tensor("w", vec![3, 2], 0, data);
+        let h: Vec<u8> = [0.5f32, -1.0].iter().flat_map(|&x| half::f16::from_f32(x).to_le_bytes()).collect();
+        w.tensor("h", vec![2], 1, h);
+        w.build()
+    }
+
+    #[test]
+    fn parses_metadata_and_tensors() {
+        let g = GgufFile::from_bytes(sample(), "mem.gguf").unwrap();
+        assert_eq!(g.version, 3);
+        assert_eq!(g.architecture(), Some("llama"));
+        assert_eq!(g.get_u64("llama.block_count"), Some(2));
+        assert_eq!(g.get_f64("f"), Some(1.5));
+        assert_eq!(g.get_bool("b"), Some(true));
+        assert_eq!(g.get("i64").unwrap().as_i64(), Some(-7));
+        assert_eq!(g.get_f64("f64"), Some(2.25));
+        let toks = g.get("tokenizer.ggml.tokens").unwrap().as_array().unwrap();
+        assert_eq!(toks.iter().map(|t| t.as_str().unwrap()).collect::<Vec<_>>(), ["a", "bc"]);
+        let (w, shape) = g.tensor_f32("w").unwrap();
+        assert_eq!(shape, vec![2, 3]);
+        assert_eq!(w, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let (h, _) = g.tensor_f32("h").unwrap();
+        assert_eq!(h, vec![0.5, -1.0]);
+        assert_eq!(g.data_offset % 32, 0);
+    }
+
+    #[test]
+    fn every_truncation_is_an_error_not_a_panic() {
+        let bytes = sample();
+        for n in 0..bytes.len() {
+            match GgufFile::from_bytes(bytes[..n].to_vec(), "cut.gguf") {
+                Err(EngineError::TruncatedGguf) => {}
+                Err(EngineError::CorruptWeights { .. }) if n < 4 => {}
+                other => panic!("cut at {n}: expected TruncatedGguf, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn corrupt_bytes_give_typed_errors() {
+        let bytes = sample();
+        // Flip every byte in the header/metadata region in turn: any outcome but a panic is fine.
+        for i in 0..bytes.len().min(400) {
+            let mut b = bytes.clone();
+            b[i] ^= 0xff;
+            let _ = GgufFile::from_bytes(b, "flip.gguf").map(|g| {
+                for t in g.tensors.clone() {
+                    let _ = g.tensor_f32(&t.name);
+                }
+            });
+        }
+        let mut bad = bytes.clone();
+        bad[0] = b'X';
+        assert!(matches!(GgufFile::from_bytes(bad, "x"), Err(EngineError::CorruptWeights { .. })));
+        let mut huge = bytes.clone();
+        huge[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(GgufFile::from_bytes(huge, "x").is_err());
+    }
+
+    #[test]
+    fn unknown_type_is_unsupported_quant() {
+        let mut w = Writer::new();
+        w.tensor("q", vec![32], 16, vec![0u8; 66 * 1]); // IQ2_XXS with a 32-wide row: not a block multiple
+        assert!(matches!(GgufFile::from_bytes(w.build(), "x"), Err(EngineError::CorruptWeights { .. })));
+        let mut w = Writer::new();
+        w.tensor("q", vec![256], 16, vec![0u8; 66]);
+        let g = GgufFile::from_bytes(w.build(), "x").unwrap();
+        match g.tensor_f32("q") {
+            Err(EngineError::UnsupportedQuant(n)) => assert_eq!(n, "IQ2_XXS"),
+            other => panic!("{other:?}"),
+        }
+        let mut w = Writer::new();
+        w.tensor("q", vec![4], 99, vec![0u8; 16]);
+        let g = GgufFile::from_bytes(w.build(), "x").unwrap();
+        assert!(matches!(g.tensor_f32("q"), Err(EngineError::UnsupportedQuant(_))));
+    }
+}

@@ -1,0 +1,186 @@
+//! A `tokenizers::Tokenizer` rebuilt from GGUF metadata.
+//!
+//! A GGUF carries no `tokenizer.json`: the vocabulary (`tokenizer.ggml.tokens`), the merges, the token
+//! types (3 = control, 4 = user defined) and the special ids are metadata. For `tokenizer.ggml.model =
+//! "gpt2"` (byte-level BPE) we write the equivalent `tokenizer.json` and load it, choosing the
+//! pre-tokenizer split from `tokenizer.ggml.pre` the way llama.cpp does.
+
+use std::collections::HashSet;
+
+use serde_json::{json, Value};
+
+use super::reader::{GgufFile, GgufValue};
+use crate::error::{EngineError, Result};
+
+/// GPT-2's byte to printable-character table.
+pub fn bytes_to_unicode() -> [char; 256] {
+    let mut out = ['\0'; 256];
+    let mut n = 0u32;
+    for b in 0..256u32 {
+        let printable = (b'!' as u32..=b'~' as u32).contains(&b) || (0xA1..=0xAC).contains(&b) || (0xAE..=0xFF).contains(&b);
+        out[b as usize] = if printable {
+            char::from_u32(b).unwrap()
+        } else {
+            let c = char::from_u32(256 + n).unwrap();
+            n += 1;
+            c
+        };
+    }
+    out
+}
+
+const LLAMA3_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const QWEN2_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
+fn byte_level(use_regex: bool) -> Value {
+    json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": use_regex})
+}
+
+fn split_then_bytes(regex: &str) -> Value {
+    json!({"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": regex}, "behavior": "Isolated", "invert": false},
+        byte_level(false),
+    ]})
+}
+
+/// The pre-tokenizer for a `tokenizer.ggml.pre` value.
+pub fn pre_tokenizer_for(pre: Option<&str>) -> Value {
+    match pre.unwrap_or("default") {
+        // SmolLM: every digit on its own, then GPT-2's split (as in SmolLM2's own tokenizer.json).
+        "smollm" => json!({"type": "Sequence", "pretokenizers": [
+            {"type": "Digits", "individual_digits": true},
+            byte_level(true),
+        ]}),
+        "llama3" | "llama-v3" | "llama-bpe" | "falcon3" | "smaug-bpe" | "dbrx" | "pixtral" => split_then_bytes(LLAMA3_SPLIT),
+        "qwen2" | "deepseek-r1-qwen" | "megrez" => split_then_bytes(QWEN2_SPLIT),
+        // "gpt2", "default" and anything unrecognised: GPT-2's own regex inside ByteLevel.
+        _ => byte_level(true),
+    }
+}
+
+fn str_array<'a>(g: &'a GgufFile, key: &str) -> Result<Vec<&'a str>> {
+    let arr = g
+        .get(key)
+        .and_then(GgufValue::as_array)
+        .ok_or_else(|| EngineError::Tokenizer(format!("the GGUF file has no '{key}' list, so its tokenizer cannot be built")))?;
+    arr.iter()
+        .map(|v| v.as_str().ok_or_else(|| EngineError::Tokenizer(format!("'{key}' holds something other than strings"))))
+        .collect()
+}
+
+/// What a GGUF says about its special tokens.
+#[derive(Debug, Clone, Default)]
+pub struct GgufSpecials {
+    pub bos: Option<u32>,
+    pub eos: Option<u32>,
+    pub unk: Option<u32>,
+    pub pad: Option<u32>,
+    pub add_bos: bool,
+    pub add_eos: bool,
+}
+
+/// The `tokenizer.json` (as JSON) equivalent to the GGUF's tokenizer metadata.
+pub fn tokenizer_json(g: &GgufFile) -> Result<(Value, GgufSpecials)> {
+    let model = g.get_str("tokenizer.ggml.model").unwrap_or("");
+    if model != "gpt2" {
+        return Err(EngineError::Tokenizer(format!(
+            "the GGUF tokenizer type '{model}' is not supported yet (only byte-level BPE, 'gpt2', is)"
+        )));
+    }
+    let tokens = str_array(g, "tokenizer.ggml.tokens")?;
+    let merges = str_array(g, "tokenizer.ggml.merges")?;
+    let types: Vec<i64> = match g.get("tokenizer.ggml.token_type").and_then(GgufValue::as_array) {
+        Some(a) => a.iter().map(|v| v.as_i64().unwrap_or(1)).collect(),
+        None => vec![],
+    };
+    let id = |k: &str| -> Result<Option<u32>> {
+        match g.get_u64(k) {
+            None => Ok(None),
+            Some(i) if (i as usize) < tokens.len() => Ok(Some(i as u32)),
+            Some(i) => Err(EngineError::Tokenizer(format!("'{k}' is {i}, outside the vocabulary of {}", tokens.len()))),
+        }
+    };
+    let specials = GgufSpecials {
+        bos: id("tokenizer.ggml.bos_token_id")?,
+        eos: id("tokenizer.ggml.eos_token_id")?,
+        unk: id("tokenizer.ggml.unknown_token_id")?,
+        pad: id("tokenizer.ggml.padding_token_id")?,
+        add_bos: g.get_bool("tokenizer.ggml.add_bos_token").unwrap_or(false),
+        add_eos: g.get_bool("tokenizer.ggml.add_eos_token").unwrap_or(false),
+    };
+
+    let table = bytes_to_unicode();
+    let alphabet: HashSet<char> = table.iter().copied().collect();
+    let spell = |t: &str| -> (String, bool) {
+        if t.chars().all(|c| alphabet.contains(&c)) {
+            (t.to_string(), true)
+        } else {
+            (t.bytes().map(|b| table[b as usize]).collect(), false)
+        }
+    };
+    let mut vocab = serde_json::Map::with_capacity(tokens.len());
+    let mut added = vec![];
+    for (i, t) in tokens.iter().enumerate() {
+        let (spelled, in_alphabet) = spell(t);
+        vocab.insert(spelled.clone(), json!(i));
+        let ty = types.get(i).copied().unwrap_or(1);
+        // 3 = CONTROL (special), 4 = USER_DEFINED (matched whole, not special).
+        if (ty == 3 || ty == 4) && in_alphabet {
+            added.push(json!({"id": i, "content": t, "single_word": false, "lstrip": false, "rstrip": false,
+                              "normalized": false, "special": ty == 3}));
+        }
+    }
+    let merges: Vec<Value> = merges
+        .iter()
+        .map(|m| {
+            let mut it = m.splitn(2, ' ');
+            json!([it.next().unwrap_or(""), it.next().unwrap_or("")])
+        })
+        .collect();
+
+    let mut single = vec![];
+    let mut special_tokens = serde_json::Map::new();
+    let mut add_special = |which: Option<u32>, seq: &mut Vec<Value>| {
+        if let Some(i) = which {
+            let t = tokens[i as usize];
+            seq.push(json!({"SpecialToken": {"id": t, "type_id": 0}}));
+            special_tokens.insert(t.to_string(), json!({"id": t, "ids": [i], "tokens": [t]}));
+        }
+    };
+    if specials.add_bos {
+        add_special(specials.bos, &mut single);
+    }
+    single.push(json!({"Sequence": {"id": "A", "type_id": 0}}));
+    let mut pair = single.clone();
+    pair.push(json!({"Sequence": {"id": "B", "type_id": 1}}));
+    if specials.add_eos {
+        add_special(specials.eos, &mut single);
+        add_special(specials.eos, &mut pair);
+    }
+    let post = json!({"type": "TemplateProcessing", "single": single, "pair": pair, "special_tokens": special_tokens});
+
+    let json = json!({
+        "version": "1.0",
+        "truncation": null,
+        "padding": null,
+        "added_tokens": added,
+        "normalizer": null,
+        "pre_tokenizer": pre_tokenizer_for(g.get_str("tokenizer.ggml.pre")),
+        "post_processor": post,
+        "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
+        "model": {"type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": null,
+                  "end_of_word_suffix": null, "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
+                  "vocab": vocab, "merges": merges},
+    });
+    Ok((json, specials))
+}
+
+/// Build the tokenizer a GGUF describes.
+pub fn tokenizer_from_gguf(g: &GgufFile) -> Result<(tokenizers::Tokenizer, GgufSpecials)> {
+    let (json, specials) = tokenizer_json(g)?;
+    let text = serde_json::to_string(&json).map_err(|e| EngineError::Tokenizer(e.to_string()))?;
+    let tok: tokenizers::Tokenizer = text
+        .parse()
+        .map_err(|e| EngineError::Tokenizer(format!("the tokenizer in {} could not be built: {e}", g.path.display())))?;
+    Ok((tok, specials))
+}

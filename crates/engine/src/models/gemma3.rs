@@ -1,0 +1,195 @@
+//! Gemma 3 text decoder (`gemma3_text`, and the language model inside `gemma3` checkpoints).
+//!
+//! Differences from Llama: embeddings scaled by sqrt(hidden); (1 + w) RMSNorm, also on q and k per head;
+//! norms after attention and around the MLP; GeGLU (tanh GELU) MLP; attention scale
+//! `query_pre_attn_scalar^-0.5`; sliding-window and global layers (`layer_types`, or legacy
+//! `sliding_window_pattern`) with separate RoPE bases (`rope_local_base_freq` for local layers);
+//! optional attention and final logit soft-capping.
+
+use serde_json::{json, Value};
+use tch::{Device, Kind, Tensor};
+
+use super::llama::{apply_rope, cfg_f, cfg_i, cfg_s, need_i, rope_params, RmsNorm, Rope};
+use crate::analysis::ModelKind;
+use crate::attention::{self, split_heads};
+use crate::error::{EngineError, Result};
+use crate::model::{Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions};
+use crate::weights::{activation, check_activation, Linear, Weights};
+
+struct Layer {
+    in_norm: RmsNorm,
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    o: Linear,
+    q_norm: RmsNorm,
+    k_norm: RmsNorm,
+    post_attn_norm: RmsNorm,
+    pre_ff_norm: RmsNorm,
+    post_ff_norm: RmsNorm,
+    gate: Linear,
+    up: Linear,
+    down: Linear,
+    /// Sliding-window (local) layer: window size.
+    sliding_window: Option<usize>,
+}
+
+pub(crate) struct Gemma3 {
+    embed: Tensor,
+    embed_scale: f64,
+    layers: Vec<Layer>,
+    norm: RmsNorm,
+    lm_head: Tensor,
+    rope_global: Rope,
+    rope_local: Rope,
+    n_heads: i64,
+    n_kv_heads: i64,
+    scale: f64,
+    act: String,
+    attn_softcap: Option<f64>,
+    final_softcap: Option<f64>,
+    device: Device,
+    kind: Kind,
+}
+
+pub(crate) fn load(cfg_in: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built> {
+    // A full `gemma3` (multimodal) config keeps the text model under `text_config`.
+    let cfg = cfg_in.get("text_config").filter(|c| c.is_object()).unwrap_or(cfg_in);
+    let hidden = need_i(cfg, "hidden_size")?;
+    let n_layers = need_i(cfg, "num_hidden_layers")?;
+    let n_heads = need_i(cfg, "num_attention_heads")?;
+    let n_kv_heads = cfg_i(cfg, "num_key_value_heads").filter(|&v| v > 0).unwrap_or(n_heads);
+    let head_dim = cfg_i(cfg, "head_dim").filter(|&v| v > 0).unwrap_or(256);
+    let inter = need_i(cfg, "intermediate_size")?;
+    let eps = cfg_f(cfg, "rms_norm_eps").unwrap_or(1e-6);
+    let max_pos = cfg_i(cfg, "max_position_embeddings").unwrap_or(131072);
+    let act = cfg_s(cfg, "hidden_activation").or_else(|| cfg_s(cfg, "hidden_act")).unwrap_or("gelu_pytorch_tanh").to_string();
+    check_activation(&act)?;
+    let qpas = cfg_f(cfg, "query_pre_attn_scalar").unwrap_or(head_dim as f64);
+    let window = cfg_i(cfg, "sliding_window").filter(|&w| w > 0).map(|w| w as usize);
+    let types: Vec<bool> = match cfg.get("layer_types").and_then(|t| t.as_array()) {
+        Some(t) => (0..n_layers as usize).map(|i| t.get(i).and_then(|x| x.as_str()) == Some("sliding_attention")).collect(),
+        None => {
+            let pattern = cfg_i(cfg, "sliding_window_pattern").or_else(|| cfg_i(cfg, "_sliding_window_pattern")).unwrap_or(6).max(1);
+            (0..n_layers).map(|i| (i + 1) % pattern != 0).collect()
+        }
+    };
+    // RoPE: transformers 5 keeps one parameter set per layer type; older configs have
+    // rope_theta (+ rope_scaling) for global layers and rope_local_base_freq for local ones.
+    let (global_p, local_p) = match cfg.get("rope_parameters") {
+        Some(p) if p.get("full_attention").is_some() || p.get("sliding_attention").is_some() => (
+            p.get("full_attention").cloned().unwrap_or_else(|| json!({"rope_theta": 1_000_000.0})),
+            p.get("sliding_attention").cloned().unwrap_or_else(|| json!({"rope_theta": 10_000.0})),
+        ),
+        _ => (
+            rope_params(cfg, 1_000_000.0),
+            json!({"rope_type": "default", "rope_theta": cfg_f(cfg, "rope_local_base_freq").unwrap_or(10_000.0)}),
+        ),
+    };
+    let rope_global = Rope::from_params(&global_p, head_dim, max_pos)?;
+    let rope_local = Rope::from_params(&local_p, head_dim, max_pos)?;
+
+    let prefix = w
+        .find_prefix(&["model.", "model.language_model.", "language_model.model.", ""], "embed_tokens.weight")
+        .ok_or_else(|| EngineError::CorruptWeights {
+            path: w.path.clone(),
+            reason: "no 'model.embed_tokens.weight' tensor: this is not a Gemma 3 checkpoint".into(),
+        })?;
+    let embed = w.get(&format!("{prefix}embed_tokens.weight"))?;
+    let vocab = embed.size()[0];
+    if embed.size() != [vocab, hidden] {
+        return Err(EngineError::CorruptWeights { path: w.path.clone(), reason: format!("embed_tokens has shape {:?}", embed.size()) });
+    }
+    let mut layers = Vec::with_capacity(n_layers as usize);
+    for i in 0..n_layers {
+        let p = format!("{prefix}layers.{i}.");
+        let qd = n_heads * head_dim;
+        let kvd = n_kv_heads * head_dim;
+        let sliding = types[i as usize];
+        if sliding && window.is_none() {
+            return Err(EngineError::UnsupportedArchitecture("Gemma 3 sliding layers without a 'sliding_window'".into()));
+        }
+        layers.push(Layer {
+            in_norm: RmsNorm::load(w, &format!("{p}input_layernorm"), hidden, eps, true)?,
+            q: Linear::load_opt_bias(w, &format!("{p}self_attn.q_proj"), hidden, qd)?,
+            k: Linear::load_opt_bias(w, &format!("{p}self_attn.k_proj"), hidden, kvd)?,
+            v: Linear::load_opt_bias(w, &format!("{p}self_attn.v_proj"), hidden, kvd)?,
+            o: Linear::load_opt_bias(w, &format!("{p}self_attn.o_proj"), qd, hidden)?,
+            q_norm: RmsNorm::load(w, &format!("{p}self_attn.q_norm"), head_dim, eps, true)?,
+            k_norm: RmsNorm::load(w, &format!("{p}self_attn.k_norm"), head_dim, eps, true)?,
+            post_attn_norm: RmsNorm::load(w, &format!("{p}post_attention_layernorm"), hidden, eps, true)?,
+            pre_ff_norm: RmsNorm::load(w, &format!("{p}pre_feedforward_layernorm"), hidden, eps, true)?,
+            post_ff_norm: RmsNorm::load(w, &format!("{p}post_feedforward_layernorm"), hidden, eps, true)?,
+            gate: Linear::load_opt_bias(w, &format!("{p}mlp.gate_proj"), hidden, inter)?,
+            up: Linear::load_opt_bias(w, &format!("{p}mlp.up_proj"), hidden, inter)?,
+            down: Linear::load_opt_bias(w, &format!("{p}mlp.down_proj"), inter, hidden)?,
+            sliding_window: if sliding { window } else { None },
+        });
+    }
+    let norm = RmsNorm::load(w, &format!("{prefix}norm"), hidden, eps, true)?;
+    let lm_head = w.get_opt("lm_head.weight", &[vocab, hidden])?.unwrap_or_else(|| embed.shallow_clone());
+    let info = ModelInfo::arch("gemma3_text", ModelKind::CausalLm, n_layers as usize, n_heads as usize, n_kv_heads as usize, hidden as usize, vocab as usize, max_pos as usize);
+    let model = Gemma3 {
+        embed,
+        embed_scale: (hidden as f64).sqrt(),
+        layers,
+        norm,
+        lm_head,
+        rope_global,
+        rope_local,
+        n_heads,
+        n_kv_heads,
+        scale: qpas.powf(-0.5),
+        act,
+        attn_softcap: cfg_f(cfg, "attn_logit_softcapping").filter(|&c| c > 0.0),
+        final_softcap: cfg_f(cfg, "final_logit_softcapping").filter(|&c| c > 0.0),
+        device: ctx.device,
+        kind: ctx.kind,
+    };
+    Ok(Built { arch: Box::new(model), info })
+}
+
+impl Architecture for Gemma3 {
+    fn forward(&self, batch: &Batch, iv: &TensorInterventions) -> Result<ForwardOut> {
+        let t = batch.len() as i64;
+        let ids = batch.ids_tensor(self.device);
+        // HF multiplies by the scale held as a tensor of the embedding dtype.
+        let scale = Tensor::from(self.embed_scale as f32).to_kind(self.kind).to_device(self.device);
+        let mut x = self.embed.index_select(0, &ids) * scale;
+        let (gcos, gsin) = self.rope_global.cos_sin(t, self.device, self.kind);
+        let (lcos, lsin) = self.rope_local.cos_sin(t, self.device, self.kind);
+        let mut attentions = Vec::with_capacity(self.layers.len());
+        let mut hidden_states = vec![];
+        if iv.hidden_states {
+            hidden_states.push(x.shallow_clone());
+        }
+        for (l, layer) in self.layers.iter().enumerate() {
+            let (cos, sin) = if layer.sliding_window.is_some() { (&lcos, &lsin) } else { (&gcos, &gsin) };
+            let h = layer.in_norm.forward(&x);
+            let q = layer.q_norm.forward(&split_heads(&layer.q.forward(&h), self.n_heads));
+            let k = layer.k_norm.forward(&split_heads(&layer.k.forward(&h), self.n_kv_heads));
+            let v = split_heads(&layer.v.forward(&h), self.n_kv_heads);
+            let q = apply_rope(&q, cos, sin);
+            let k = apply_rope(&k, cos, sin);
+            let mut spec = iv.spec(l, self.scale);
+            spec.causal = true;
+            spec.sliding_window = layer.sliding_window;
+            spec.softcap = self.attn_softcap;
+            let out = attention::attention(&q, &k, &v, &spec)?;
+            x = x + layer.post_attn_norm.forward(&layer.o.forward(&out.context));
+            let h = layer.pre_ff_norm.forward(&x);
+            let g = activation(&self.act, &layer.gate.forward(&h))?;
+            x = x + layer.post_ff_norm.forward(&layer.down.forward(&(g * layer.up.forward(&h))));
+            attentions.push(out.probs);
+            if iv.hidden_states {
+                hidden_states.push(x.shallow_clone());
+            }
+        }
+        let x = self.norm.forward(&x);
+        let mut logits = x.linear::<Tensor>(&self.lm_head, None);
+        if let Some(cap) = self.final_softcap {
+            logits = (logits / cap).tanh() * cap;
+        }
+        Ok(ForwardOut { logits: Some(logits), attentions, hidden_states })
+    }
+}

@@ -1,0 +1,136 @@
+//! GPT-2: learned positions, pre-LayerNorm blocks, fused `c_attn` projection. Checkpoints store the
+//! projections as `Conv1D` weights [in, out]; they are transposed to PyTorch's [out, in] at load.
+
+use serde_json::Value;
+use tch::{Device, Kind, Tensor};
+
+use super::llama::{cfg_b, cfg_f, cfg_i, cfg_s, need_i};
+use crate::analysis::ModelKind;
+use crate::attention::{self, split_heads};
+use crate::error::{EngineError, Result};
+use crate::model::{Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions};
+use crate::weights::{activation, check_activation, LayerNorm, Linear, Weights};
+
+struct Block {
+    ln_1: LayerNorm,
+    c_attn: Linear,
+    c_proj: Linear,
+    ln_2: LayerNorm,
+    c_fc: Linear,
+    mlp_proj: Linear,
+}
+
+pub(crate) struct Gpt2 {
+    wte: Tensor,
+    wpe: Tensor,
+    blocks: Vec<Block>,
+    ln_f: LayerNorm,
+    lm_head: Tensor,
+    n_heads: i64,
+    hidden: i64,
+    act: String,
+    scale_weights: bool,
+    inverse_layer_idx: bool,
+    device: Device,
+}
+
+/// A Conv1D layer ([in, out] weight) as a Linear ([out, in]).
+fn conv1d(w: &Weights, name: &str, in_dim: i64, out_dim: i64) -> Result<Linear> {
+    let weight = w.get_shape(&format!("{name}.weight"), &[in_dim, out_dim])?.transpose(0, 1).contiguous();
+    let bias = w.get_opt(&format!("{name}.bias"), &[out_dim])?;
+    Ok(Linear { weight, bias })
+}
+
+pub(crate) fn load(cfg: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built> {
+    let hidden = cfg_i(cfg, "n_embd").or_else(|| cfg_i(cfg, "hidden_size")).unwrap_or(0);
+    if hidden <= 0 {
+        return Err(EngineError::UnsupportedArchitecture("the GPT-2 config has no 'n_embd'".into()));
+    }
+    let n_layers = cfg_i(cfg, "n_layer").map(Ok).unwrap_or_else(|| need_i(cfg, "num_hidden_layers"))?;
+    let n_heads = cfg_i(cfg, "n_head").map(Ok).unwrap_or_else(|| need_i(cfg, "num_attention_heads"))?;
+    let inner = cfg_i(cfg, "n_inner").filter(|&v| v > 0).unwrap_or(4 * hidden);
+    let eps = cfg_f(cfg, "layer_norm_epsilon").unwrap_or(1e-5);
+    let act = cfg_s(cfg, "activation_function").unwrap_or("gelu_new").to_string();
+    check_activation(&act)?;
+    if hidden % n_heads != 0 {
+        return Err(EngineError::UnsupportedArchitecture(format!("hidden size {hidden} is not a multiple of {n_heads} heads")));
+    }
+    let prefix = w.find_prefix(&["transformer.", ""], "wte.weight").ok_or_else(|| EngineError::CorruptWeights {
+        path: w.path.clone(),
+        reason: "no 'transformer.wte.weight' tensor: this is not a GPT-2 checkpoint".into(),
+    })?;
+    let wte = w.get(&format!("{prefix}wte.weight"))?;
+    let vocab = wte.size()[0];
+    let wpe = w.get(&format!("{prefix}wpe.weight"))?;
+    let max_pos = wpe.size()[0];
+    if wte.size() != [vocab, hidden] || wpe.size() != [max_pos, hidden] {
+        return Err(EngineError::CorruptWeights { path: w.path.clone(), reason: "wte/wpe shapes do not match n_embd".into() });
+    }
+    let mut blocks = Vec::with_capacity(n_layers as usize);
+    for i in 0..n_layers {
+        let p = format!("{prefix}h.{i}.");
+        blocks.push(Block {
+            ln_1: LayerNorm::load(w, &format!("{p}ln_1"), hidden, eps)?,
+            c_attn: conv1d(w, &format!("{p}attn.c_attn"), hidden, 3 * hidden)?,
+            c_proj: conv1d(w, &format!("{p}attn.c_proj"), hidden, hidden)?,
+            ln_2: LayerNorm::load(w, &format!("{p}ln_2"), hidden, eps)?,
+            c_fc: conv1d(w, &format!("{p}mlp.c_fc"), hidden, inner)?,
+            mlp_proj: conv1d(w, &format!("{p}mlp.c_proj"), inner, hidden)?,
+        });
+    }
+    let ln_f = LayerNorm::load(w, &format!("{prefix}ln_f"), hidden, eps)?;
+    let lm_head = w.get_opt("lm_head.weight", &[vocab, hidden])?.unwrap_or_else(|| wte.shallow_clone());
+    let info = ModelInfo::arch("gpt2", ModelKind::CausalLm, n_layers as usize, n_heads as usize, n_heads as usize, hidden as usize, vocab as usize, max_pos as usize);
+    let model = Gpt2 {
+        wte,
+        wpe,
+        blocks,
+        ln_f,
+        lm_head,
+        n_heads,
+        hidden,
+        act,
+        scale_weights: cfg_b(cfg, "scale_attn_weights").unwrap_or(true),
+        inverse_layer_idx: cfg_b(cfg, "scale_attn_by_inverse_layer_idx").unwrap_or(false),
+        device: ctx.device,
+    };
+    Ok(Built { arch: Box::new(model), info })
+}
+
+impl Architecture for Gpt2 {
+    fn forward(&self, batch: &Batch, iv: &TensorInterventions) -> Result<ForwardOut> {
+        let t = batch.len() as i64;
+        let ids = batch.ids_tensor(self.device);
+        let pos = Tensor::arange(t, (Kind::Int64, self.device));
+        let mut x = self.wte.index_select(0, &ids) + self.wpe.index_select(0, &pos);
+        let head_dim = self.hidden / self.n_heads;
+        let mut attentions = Vec::with_capacity(self.blocks.len());
+        let mut hidden_states = vec![];
+        if iv.hidden_states {
+            hidden_states.push(x.shallow_clone());
+        }
+        for (l, b) in self.blocks.iter().enumerate() {
+            let h = b.ln_1.forward(&x);
+            let qkv = b.c_attn.forward(&h);
+            let parts = qkv.split(self.hidden, -1);
+            let (q, k, v) = (split_heads(&parts[0], self.n_heads), split_heads(&parts[1], self.n_heads), split_heads(&parts[2], self.n_heads));
+            let mut scale = if self.scale_weights { 1.0 / (head_dim as f64).sqrt() } else { 1.0 };
+            if self.inverse_layer_idx {
+                scale /= (l + 1) as f64;
+            }
+            let mut spec = iv.spec(l, scale);
+            spec.causal = true;
+            let out = attention::attention(&q, &k, &v, &spec)?;
+            x = x + b.c_proj.forward(&out.context);
+            let h = b.ln_2.forward(&x);
+            x = x + b.mlp_proj.forward(&activation(&self.act, &b.c_fc.forward(&h))?);
+            attentions.push(out.probs);
+            if iv.hidden_states {
+                hidden_states.push(x.shallow_clone());
+            }
+        }
+        let x = self.ln_f.forward(&x);
+        let logits = x.linear::<Tensor>(&self.lm_head, None);
+        Ok(ForwardOut { logits: Some(logits), attentions, hidden_states })
+    }
+}

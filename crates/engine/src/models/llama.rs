@@ -1,0 +1,460 @@
+//! Llama family decoders: Llama 1-3, SmolLM2, Mistral (sliding window), Qwen2 (q/k/v biases).
+//!
+//! RMSNorm, rotary position embeddings (default, linear, dynamic NTK, llama3, yarn), grouped-query
+//! attention through the shared [`attention::attention`], SwiGLU MLP, optionally tied embeddings.
+//! Weights are named as in Hugging Face checkpoints (`model.layers.N.self_attn.q_proj.weight`); GGUF
+//! files (`blk.N.attn_q.weight`) are renamed to those names by [`load_gguf`], which also undoes
+//! llama.cpp's Q/K row permutation for `llama`-architecture files.
+
+use std::collections::HashMap;
+
+use serde_json::{json, Value};
+use tch::{Device, Kind, Tensor};
+
+use crate::analysis::ModelKind;
+use crate::attention::{self, split_heads};
+use crate::error::{EngineError, Result};
+use crate::gguf::GgufFile;
+use crate::model::{Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions};
+use crate::weights::{activation, check_activation, Linear, Weights};
+
+// ---------------------------------------------------------------- config helpers
+
+pub(crate) fn cfg_i(cfg: &Value, key: &str) -> Option<i64> {
+    cfg.get(key).and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)))
+}
+pub(crate) fn cfg_f(cfg: &Value, key: &str) -> Option<f64> {
+    cfg.get(key).and_then(|v| v.as_f64())
+}
+pub(crate) fn cfg_b(cfg: &Value, key: &str) -> Option<bool> {
+    cfg.get(key).and_then(|v| v.as_bool())
+}
+pub(crate) fn cfg_s<'a>(cfg: &'a Value, key: &str) -> Option<&'a str> {
+    cfg.get(key).and_then(|v| v.as_str())
+}
+pub(crate) fn need_i(cfg: &Value, key: &str) -> Result<i64> {
+    cfg_i(cfg, key).filter(|&v| v > 0).ok_or_else(|| {
+        EngineError::UnsupportedArchitecture(format!("the model config has no valid '{key}' (a positive integer is needed)"))
+    })
+}
+
+// ---------------------------------------------------------------- RMSNorm
+
+/// RMSNorm as in HF: computed in f32, `weight * x` (Llama) or `(1 + weight) * x` (Gemma).
+pub(crate) struct RmsNorm {
+    pub weight: Tensor,
+    pub eps: f64,
+    pub plus_one: bool,
+}
+
+impl RmsNorm {
+    pub fn load(w: &Weights, name: &str, dim: i64, eps: f64, plus_one: bool) -> Result<Self> {
+        Ok(RmsNorm { weight: w.get_shape(&format!("{name}.weight"), &[dim])?, eps, plus_one })
+    }
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        let kind = x.kind();
+        let xf = x.to_kind(Kind::Float);
+        let var = xf.pow_tensor_scalar(2).mean_dim([-1i64].as_slice(), true, Kind::Float);
+        let y = xf * (var + self.eps).rsqrt();
+        if self.plus_one {
+            (y * (self.weight.to_kind(Kind::Float) + 1.0)).to_kind(kind)
+        } else {
+            &self.weight * y.to_kind(kind)
+        }
+    }
+}
+
+// ---------------------------------------------------------------- RoPE
+
+/// Rotary position embeddings (rotate-half convention, as in HF).
+pub(crate) struct Rope {
+    /// Inverse frequencies [dim/2] (f32, CPU).
+    inv_freq: Tensor,
+    dim: i64,
+    /// Multiplies cos and sin (yarn).
+    attention_factor: f64,
+    /// Dynamic NTK: (base, factor, max_positions) to recompute frequencies for longer inputs.
+    dynamic: Option<(f64, f64, i64)>,
+}
+
+fn base_inv_freq(base: f64, dim: i64) -> Tensor {
+    // Same op order and dtype as HF so cos/sin agree to the last bit.
+    let exps = Tensor::arange_start_step(0, dim, 2, (Kind::Int64, Device::Cpu)).to_kind(Kind::Float) / dim as f64;
+    Tensor::pow_scalar(base, &exps).reciprocal()
+}
+
+impl Rope {
+    /// From an HF `rope_parameters` dict (or legacy `rope_scaling` merged with `rope_theta`).
+    pub fn from_params(p: &Value, head_dim: i64, max_positions: i64) -> Result<Rope> {
+        let base = cfg_f(p, "rope_theta").unwrap_or(10000.0);
+        let partial = cfg_f(p, "partial_rotary_factor").unwrap_or(1.0);
+        if (partial - 1.0).abs() > 1e-9 {
+            return Err(EngineError::UnsupportedArchitecture(format!("partial rotary embeddings (partial_rotary_factor {partial})")));
+        }
+        let dim = head_dim;
+        let ty = cfg_s(p, "rope_type").or_else(|| cfg_s(p, "type")).unwrap_or("default");
+        let factor = cfg_f(p, "factor");
+        let need_factor = || factor.ok_or_else(|| EngineError::UnsupportedArchitecture(format!("rope type '{ty}' without a factor")));
+        let inv = base_inv_freq(base, dim);
+        let mut rope = Rope { inv_freq: inv.shallow_clone(), dim, attention_factor: 1.0, dynamic: None };
+        match ty {
+            "default" => {}
+            "linear" => rope.inv_freq = inv / need_factor()?,
+            "dynamic" => rope.dynamic = Some((base, need_factor()?, max_positions)),
+            "llama3" => {
+                let factor = need_factor()?;
+                let low = cfg_f(p, "low_freq_factor").unwrap_or(1.0);
+                let high = cfg_f(p, "high_freq_factor").unwrap_or(4.0);
+                let old = cfg_f(p, "original_max_position_embeddings").unwrap_or(8192.0);
+                let low_wl = old / low;
+                let high_wl = old / high;
+                let wavelen = inv.reciprocal() * (2.0 * std::f64::consts::PI);
+                let scaled = &inv / factor;
+                let inv_l = scaled.where_self(&wavelen.gt(low_wl), &inv);
+                let smooth = (wavelen.reciprocal() * old - low) / (high - low);
+                let smoothed: Tensor = (smooth.neg() + 1.0) * &inv_l / factor + &smooth * &inv_l;
+                let medium = wavelen.lt(high_wl).logical_not().logical_and(&wavelen.gt(low_wl).logical_not());
+                rope.inv_freq = smoothed.where_self(&medium, &inv_l);
+            }
+            "yarn" => {
+                let factor = match factor {
+                    Some(f) => f,
+                    None => {
+                        let orig = cfg_f(p, "original_max_position_embeddings").unwrap_or(max_positions as f64);
+                        max_positions as f64 / orig
+                    }
+                };
+                let orig = cfg_f(p, "original_max_position_embeddings").unwrap_or(max_positions as f64);
+                let get_mscale = |s: f64, m: f64| if s <= 1.0 { 1.0 } else { 0.1 * m * s.ln() + 1.0 };
+                let mscale = cfg_f(p, "mscale");
+                let mscale_all = cfg_f(p, "mscale_all_dim");
+                rope.attention_factor = match cfg_f(p, "attention_factor") {
+                    Some(a) => a,
+                    None => match (mscale, mscale_all) {
+                        (Some(m), Some(ma)) if m != 0.0 && ma != 0.0 => get_mscale(factor, m) / get_mscale(factor, ma),
+                        _ => get_mscale(factor, 1.0),
+                    },
+                };
+                let beta_fast = cfg_f(p, "beta_fast").filter(|&b| b != 0.0).unwrap_or(32.0);
+                let beta_slow = cfg_f(p, "beta_slow").filter(|&b| b != 0.0).unwrap_or(1.0);
+                let truncate = cfg_b(p, "truncate").unwrap_or(true);
+                let d = dim as f64;
+                let corr = |rot: f64| (d * (orig / (rot * 2.0 * std::f64::consts::PI)).ln()) / (2.0 * base.ln());
+                let (mut lo, mut hi) = (corr(beta_fast), corr(beta_slow));
+                if truncate {
+                    lo = lo.floor();
+                    hi = hi.ceil();
+                }
+                let lo = lo.max(0.0);
+                let mut hi = hi.min(d - 1.0);
+                if lo == hi {
+                    hi += 0.001;
+                }
+                let ramp = ((Tensor::arange(dim / 2, (Kind::Float, Device::Cpu)) - lo) / (hi - lo)).clamp(0.0, 1.0);
+                let extra: Tensor = ramp.neg() + 1.0;
+                let interp = &inv / factor;
+                rope.inv_freq = interp * (extra.neg() + 1.0) + &inv * &extra;
+            }
+            other => return Err(EngineError::UnsupportedArchitecture(format!("rope scaling type '{other}'"))),
+        }
+        Ok(rope)
+    }
+
+    /// Divide the frequencies by per-dimension factors (llama.cpp's `rope_freqs.weight`).
+    pub fn with_freq_factors(mut self, factors: &Tensor) -> Self {
+        self.inv_freq = &self.inv_freq / factors.to_kind(Kind::Float).to_device(Device::Cpu);
+        self
+    }
+
+    /// cos and sin [T, dim] for positions 0..t.
+    pub fn cos_sin(&self, t: i64, device: Device, kind: Kind) -> (Tensor, Tensor) {
+        let inv = match self.dynamic {
+            Some((base, factor, max_pos)) if t > max_pos => {
+                let d = self.dim as f64;
+                let b = base * ((factor * t as f64 / max_pos as f64) - (factor - 1.0)).powf(d / (d - 2.0));
+                base_inv_freq(b, self.dim)
+            }
+            _ => self.inv_freq.shallow_clone(),
+        };
+        let pos = Tensor::arange(t, (Kind::Float, Device::Cpu));
+        let freqs = pos.outer(&inv); // [T, dim/2]
+        let emb = Tensor::cat(&[&freqs, &freqs], -1);
+        let cos = (emb.cos() * self.attention_factor).to_kind(kind).to_device(device);
+        let sin = (emb.sin() * self.attention_factor).to_kind(kind).to_device(device);
+        (cos, sin)
+    }
+}
+
+/// x [H, T, D] rotated: x * cos + rotate_half(x) * sin.
+pub(crate) fn apply_rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Tensor {
+    let d = x.size()[2];
+    let x1 = x.narrow(-1, 0, d / 2);
+    let x2 = x.narrow(-1, d / 2, d - d / 2);
+    let rot = Tensor::cat(&[&(-x2), &x1], -1);
+    x * cos + rot * sin
+}
+
+/// The rope parameters of an HF config: `rope_parameters` (transformers 5) or `rope_theta` + `rope_scaling`.
+pub(crate) fn rope_params(cfg: &Value, default_theta: f64) -> Value {
+    if let Some(p) = cfg.get("rope_parameters").filter(|p| p.is_object()) {
+        let mut p = p.clone();
+        if p.get("rope_theta").is_none() {
+            p["rope_theta"] = json!(cfg_f(cfg, "rope_theta").unwrap_or(default_theta));
+        }
+        return p;
+    }
+    let mut p = cfg.get("rope_scaling").filter(|p| p.is_object()).cloned().unwrap_or_else(|| json!({}));
+    p["rope_theta"] = json!(cfg_f(cfg, "rope_theta").unwrap_or(default_theta));
+    p
+}
+
+// ---------------------------------------------------------------- model
+
+struct Layer {
+    in_norm: RmsNorm,
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    o: Linear,
+    post_norm: RmsNorm,
+    gate: Linear,
+    up: Linear,
+    down: Linear,
+    sliding_window: Option<usize>,
+}
+
+pub(crate) struct Llama {
+    embed: Tensor,
+    layers: Vec<Layer>,
+    norm: RmsNorm,
+    lm_head: Tensor,
+    rope: Rope,
+    n_heads: i64,
+    n_kv_heads: i64,
+    head_dim: i64,
+    act: String,
+    device: Device,
+    kind: Kind,
+}
+
+/// Which layers use a sliding window, from `layer_types` / `sliding_window` / `use_sliding_window`.
+fn sliding_windows(cfg: &Value, model_type: &str, n_layers: usize) -> Vec<Option<usize>> {
+    let window = cfg_i(cfg, "sliding_window").filter(|&w| w > 0).map(|w| w as usize);
+    let Some(w) = window else { return vec![None; n_layers] };
+    if let Some(types) = cfg.get("layer_types").and_then(|t| t.as_array()) {
+        return (0..n_layers)
+            .map(|i| (types.get(i).and_then(|t| t.as_str()) == Some("sliding_attention")).then_some(w))
+            .collect();
+    }
+    match model_type {
+        "qwen2" => {
+            if cfg_b(cfg, "use_sliding_window").unwrap_or(false) {
+                let from = cfg_i(cfg, "max_window_layers").unwrap_or(0).max(0) as usize;
+                (0..n_layers).map(|i| (i >= from).then_some(w)).collect()
+            } else {
+                vec![None; n_layers]
+            }
+        }
+        "llama" => vec![None; n_layers],
+        _ => vec![Some(w); n_layers],
+    }
+}
+
+/// Builds a Llama-family model from an HF config and checkpoint-named weights.
+pub(crate) fn load(cfg: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built> {
+    let model_type = cfg_s(cfg, "model_type").unwrap_or("llama").to_string();
+    let hidden = need_i(cfg, "hidden_size")?;
+    let n_layers = need_i(cfg, "num_hidden_layers")?;
+    let n_heads = need_i(cfg, "num_attention_heads")?;
+    let n_kv_heads = cfg_i(cfg, "num_key_value_heads").filter(|&v| v > 0).unwrap_or(n_heads);
+    let head_dim = cfg_i(cfg, "head_dim").filter(|&v| v > 0).unwrap_or(hidden / n_heads);
+    let inter = need_i(cfg, "intermediate_size")?;
+    let eps = cfg_f(cfg, "rms_norm_eps").unwrap_or(1e-6);
+    let max_pos = cfg_i(cfg, "max_position_embeddings").unwrap_or(2048);
+    let act = cfg_s(cfg, "hidden_act").unwrap_or("silu").to_string();
+    check_activation(&act)?;
+    if n_heads % n_kv_heads != 0 {
+        return Err(EngineError::UnsupportedArchitecture(format!("{n_heads} query heads cannot share {n_kv_heads} key/value heads")));
+    }
+    let prefix = w.find_prefix(&["model.", ""], "embed_tokens.weight").ok_or_else(|| EngineError::CorruptWeights {
+        path: w.path.clone(),
+        reason: "no 'model.embed_tokens.weight' tensor: this is not a Llama-family checkpoint".into(),
+    })?;
+    let embed = w.get(&format!("{prefix}embed_tokens.weight"))?;
+    let vocab = embed.size()[0];
+    if embed.size() != [vocab, hidden] {
+        return Err(EngineError::CorruptWeights { path: w.path.clone(), reason: format!("embed_tokens has shape {:?}", embed.size()) });
+    }
+    let windows = sliding_windows(cfg, &model_type, n_layers as usize);
+    let mut layers = Vec::with_capacity(n_layers as usize);
+    for i in 0..n_layers {
+        ctx.report("building", &format!("layer {}/{}", i + 1, n_layers), 0.7 + 0.2 * i as f32 / n_layers as f32);
+        let p = format!("{prefix}layers.{i}.");
+        let qd = n_heads * head_dim;
+        let kvd = n_kv_heads * head_dim;
+        layers.push(Layer {
+            in_norm: RmsNorm::load(w, &format!("{p}input_layernorm"), hidden, eps, false)?,
+            q: Linear::load_opt_bias(w, &format!("{p}self_attn.q_proj"), hidden, qd)?,
+            k: Linear::load_opt_bias(w, &format!("{p}self_attn.k_proj"), hidden, kvd)?,
+            v: Linear::load_opt_bias(w, &format!("{p}self_attn.v_proj"), hidden, kvd)?,
+            o: Linear::load_opt_bias(w, &format!("{p}self_attn.o_proj"), qd, hidden)?,
+            post_norm: RmsNorm::load(w, &format!("{p}post_attention_layernorm"), hidden, eps, false)?,
+            gate: Linear::load_opt_bias(w, &format!("{p}mlp.gate_proj"), hidden, inter)?,
+            up: Linear::load_opt_bias(w, &format!("{p}mlp.up_proj"), hidden, inter)?,
+            down: Linear::load_opt_bias(w, &format!("{p}mlp.down_proj"), inter, hidden)?,
+            sliding_window: windows[i as usize],
+        });
+    }
+    let norm = RmsNorm::load(w, &format!("{prefix}norm"), hidden, eps, false)?;
+    let lm_head = match w.get_opt("lm_head.weight", &[vocab, hidden])? {
+        Some(t) => t,
+        None => embed.shallow_clone(),
+    };
+    let mut rope = Rope::from_params(&rope_params(cfg, 10000.0), head_dim, max_pos)?;
+    if let Some(f) = w.get_opt("rope_freqs.weight", &[head_dim / 2])? {
+        rope = rope.with_freq_factors(&f);
+    }
+    let info = ModelInfo::arch(&model_type, ModelKind::CausalLm, n_layers as usize, n_heads as usize, n_kv_heads as usize, hidden as usize, vocab as usize, max_pos as usize);
+    let model = Llama { embed, layers, norm, lm_head, rope, n_heads, n_kv_heads, head_dim, act, device: ctx.device, kind: ctx.kind };
+    Ok(Built { arch: Box::new(model), info })
+}
+
+impl Architecture for Llama {
+    fn forward(&self, batch: &Batch, iv: &TensorInterventions) -> Result<ForwardOut> {
+        let t = batch.len() as i64;
+        let ids = batch.ids_tensor(self.device);
+        let mut x = self.embed.index_select(0, &ids);
+        let (cos, sin) = self.rope.cos_sin(t, self.device, self.kind);
+        let scale = 1.0 / (self.head_dim as f64).sqrt();
+        let mut attentions = Vec::with_capacity(self.layers.len());
+        let mut hidden_states = vec![];
+        if iv.hidden_states {
+            hidden_states.push(x.shallow_clone());
+        }
+        for (l, layer) in self.layers.iter().enumerate() {
+            let h = layer.in_norm.forward(&x);
+            let q = apply_rope(&split_heads(&layer.q.forward(&h), self.n_heads), &cos, &sin);
+            let k = apply_rope(&split_heads(&layer.k.forward(&h), self.n_kv_heads), &cos, &sin);
+            let v = split_heads(&layer.v.forward(&h), self.n_kv_heads);
+            let mut spec = iv.spec(l, scale);
+            spec.causal = true;
+            spec.sliding_window = layer.sliding_window;
+            let out = attention::attention(&q, &k, &v, &spec)?;
+            x = x + layer.o.forward(&out.context);
+            let h = layer.post_norm.forward(&x);
+            let g = activation(&self.act, &layer.gate.forward(&h))?;
+            x = x + layer.down.forward(&(g * layer.up.forward(&h)));
+            attentions.push(out.probs);
+            if iv.hidden_states {
+                hidden_states.push(x.shallow_clone());
+            }
+        }
+        let x = self.norm.forward(&x);
+        let logits = x.linear::<Tensor>(&self.lm_head, None);
+        Ok(ForwardOut { logits: Some(logits), attentions, hidden_states })
+    }
+}
+
+// ---------------------------------------------------------------- GGUF
+
+/// Undo llama.cpp's interleaving of Q/K rows (HF rotate-half layout back from GGML's pairwise layout).
+pub(crate) fn reverse_permute(t: &Tensor, n_head: i64) -> Tensor {
+    let shape = t.size();
+    let rows = shape[0];
+    let dim = rows / n_head / 2;
+    let mut s = vec![n_head, dim, 2];
+    s.extend_from_slice(&shape[1..]);
+    t.reshape(s.as_slice()).swapaxes(1, 2).reshape(shape.as_slice())
+}
+
+/// A dequantised GGUF tensor on the target device and dtype.
+pub(crate) fn gguf_tensor(g: &GgufFile, name: &str, ctx: &LoadContext) -> Result<Tensor> {
+    let (data, shape) = g.tensor_f32(name)?;
+    let t = Tensor::from_slice(&data).reshape(shape.as_slice());
+    Ok(t.to_device(ctx.device).to_kind(ctx.kind))
+}
+
+/// Loads a `llama` / `qwen2` / `mistral` GGUF by renaming its tensors to checkpoint names and
+/// writing an HF-style config from its metadata.
+pub(crate) fn load_gguf(g: &GgufFile, ctx: &LoadContext) -> Result<Built> {
+    let arch = g.architecture().unwrap_or("llama").to_string();
+    let key = |k: &str| format!("{arch}.{k}");
+    let n_layers = g.require_u64(&key("block_count"))? as i64;
+    let hidden = g.require_u64(&key("embedding_length"))? as i64;
+    let n_heads = g.require_u64(&key("attention.head_count"))? as i64;
+    let n_kv = g.get_u64(&key("attention.head_count_kv")).map(|v| v as i64).unwrap_or(n_heads);
+    let head_dim = g.get_u64(&key("attention.key_length")).map(|v| v as i64).unwrap_or(hidden / n_heads.max(1));
+    let inter = g.require_u64(&key("feed_forward_length"))? as i64;
+    let eps = g.get_f64(&key("attention.layer_norm_rms_epsilon")).unwrap_or(1e-5);
+    let theta = g.get_f64(&key("rope.freq_base")).unwrap_or(10000.0);
+    let ctx_len = g.get_u64(&key("context_length")).unwrap_or(2048) as i64;
+    let mut rope = json!({"rope_type": "default", "rope_theta": theta});
+    match g.get_str(&key("rope.scaling.type")) {
+        None | Some("none") => {}
+        Some(ty @ ("linear" | "yarn")) => {
+            let f = g.get_f64(&key("rope.scaling.factor")).unwrap_or(1.0);
+            rope["rope_type"] = json!(ty);
+            rope["factor"] = json!(f);
+            if let Some(o) = g.get_u64(&key("rope.scaling.original_context_length")) {
+                rope["original_max_position_embeddings"] = json!(o);
+            }
+        }
+        Some(other) => return Err(EngineError::UnsupportedArchitecture(format!("GGUF rope scaling '{other}'"))),
+    }
+    let mut cfg = json!({
+        "model_type": arch, "hidden_size": hidden, "num_hidden_layers": n_layers, "num_attention_heads": n_heads,
+        "num_key_value_heads": n_kv, "head_dim": head_dim, "intermediate_size": inter, "rms_norm_eps": eps,
+        "max_position_embeddings": ctx_len, "hidden_act": "silu", "rope_parameters": rope,
+    });
+    if let Some(w) = g.get_u64(&key("attention.sliding_window")) {
+        cfg["sliding_window"] = json!(w);
+    }
+    // llama.cpp permutes Q/K rows for the llama architecture (GGML's rope pairs adjacent values).
+    let permuted = arch == "llama" || arch == "mistral";
+    let mut map: HashMap<String, Tensor> = HashMap::new();
+    let n = g.tensors.len();
+    for (i, info) in g.tensors.iter().enumerate() {
+        if i % 16 == 0 {
+            ctx.report("weights", &format!("dequantising {}/{}", i, n), 0.1 + 0.6 * i as f32 / n as f32);
+        }
+        let name = info.name.as_str();
+        let hf = match name {
+            "token_embd.weight" => "model.embed_tokens.weight".to_string(),
+            "output_norm.weight" => "model.norm.weight".to_string(),
+            "output.weight" => "lm_head.weight".to_string(),
+            "rope_freqs.weight" => "rope_freqs.weight".to_string(),
+            _ => {
+                let Some(rest) = name.strip_prefix("blk.") else { continue };
+                let Some((layer, part)) = rest.split_once('.') else { continue };
+                let (base, suffix) = match part.rsplit_once('.') {
+                    Some(x) => x,
+                    None => continue,
+                };
+                let hf_part = match base {
+                    "attn_norm" => "input_layernorm",
+                    "attn_q" => "self_attn.q_proj",
+                    "attn_k" => "self_attn.k_proj",
+                    "attn_v" => "self_attn.v_proj",
+                    "attn_output" => "self_attn.o_proj",
+                    "ffn_norm" => "post_attention_layernorm",
+                    "ffn_gate" => "mlp.gate_proj",
+                    "ffn_up" => "mlp.up_proj",
+                    "ffn_down" => "mlp.down_proj",
+                    _ => continue,
+                };
+                format!("model.layers.{layer}.{hf_part}.{suffix}")
+            }
+        };
+        let mut t = gguf_tensor(g, name, ctx)?;
+        if permuted {
+            if name.contains(".attn_q.") {
+                t = reverse_permute(&t, n_heads);
+            } else if name.contains(".attn_k.") {
+                t = reverse_permute(&t, n_kv);
+            }
+        }
+        map.insert(hf, t);
+    }
+    let w = Weights::from_map(map, g.path.clone());
+    load(&cfg, &w, ctx)
+}
