@@ -1,0 +1,20 @@
+"""Execute a notebook with nbclient on the exformer kernel, keeping outputs and widget state."""
+import sys
+import time
+
+import nbformat
+from nbclient import NotebookClient
+
+
+def main(src: str, dst: str) -> None:
+    nb = nbformat.read(src, as_version=4)
+    client = NotebookClient(nb, kernel_name="exformer", timeout=900, startup_timeout=300,
+                            store_widget_state=True, record_timing=True)
+    t0 = time.time()
+    client.execute()
+    nbformat.write(nb, dst)
+    print(f"executed {src} in {time.time() - t0:.1f} s -> {dst}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
