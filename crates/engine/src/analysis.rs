@@ -77,8 +77,10 @@ impl Default for Interventions {
 /// One token of the input as the model saw it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Token {
+    /// The id the model saw (the mask token's id when `masked`).
     pub id: u32,
-    /// Display text: the piece as a human reads it (" Paris" for byte-level BPE, "##ing" kept).
+    /// Display text: the piece as a human reads it (" Paris" for byte-level BPE, "##ing" kept);
+    /// for a masked token, the original piece (so a view can show what was masked).
     pub text: String,
     /// Byte offsets into the text of its segment (`text` for segment 0, `text_pair` for segment 1); 0,0 for specials.
     pub start: usize,

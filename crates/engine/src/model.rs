@@ -328,6 +328,7 @@ impl Model {
             };
             for &p in &iv.mask {
                 enc.ids[p] = mask_id as i64;
+                enc.tokens[p].id = mask_id;
                 enc.tokens[p].masked = true;
             }
         }

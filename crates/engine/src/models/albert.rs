@@ -38,12 +38,11 @@ impl Architecture for Albert {
     fn forward(&self, b: &Batch, iv: &TensorInterventions) -> Result<ForwardOut> {
         let device = self.emb.word.device();
         let pos = Tensor::arange(b.len() as i64, (tch::Kind::Int64, device));
-        let e = self.emb.forward(b, &pos);
+        let mut x = self.mapping_in.forward(&self.emb.forward(b, &pos));
         let mut hidden = vec![];
         if iv.hidden_states {
-            hidden.push(e.shallow_clone());
+            hidden.push(x.shallow_clone());
         }
-        let mut x = self.mapping_in.forward(&e);
         let mut attentions = vec![];
         let n_groups = self.groups.len();
         for i in 0..self.num_hidden_layers {
