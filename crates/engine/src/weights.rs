@@ -106,14 +106,17 @@ impl Weights {
     }
 
     /// Tensor names (unordered).
+    #[allow(dead_code)]
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.tensors.keys().map(|s| s.as_str())
     }
 
+    #[allow(dead_code)]
     pub fn len(&self) -> usize {
         self.tensors.len()
     }
 
+    #[allow(dead_code)]
     pub fn is_empty(&self) -> bool {
         self.tensors.is_empty()
     }
@@ -224,4 +227,45 @@ pub(crate) fn activation(name: &str, x: &Tensor) -> Result<Tensor> {
 pub(crate) fn check_activation(name: &str) -> Result<()> {
     let t = Tensor::zeros([1], (Kind::Float, Device::Cpu));
     activation(name, &t).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("exformer-weights-test-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn missing_and_corrupt_files_are_typed_errors() {
+        let d = tmp("errors");
+        assert!(matches!(Weights::from_hf_dir(&d, Device::Cpu, Kind::Float), Err(EngineError::MissingFile(_))));
+        std::fs::write(d.join("model.safetensors"), b"\x05\x00\x00\x00\x00\x00\x00\x00{bad}").unwrap();
+        assert!(matches!(Weights::from_hf_dir(&d, Device::Cpu, Kind::Float), Err(EngineError::CorruptWeights { .. })));
+        std::fs::write(d.join("model.safetensors"), b"").unwrap();
+        assert!(matches!(Weights::from_hf_dir(&d, Device::Cpu, Kind::Float), Err(EngineError::CorruptWeights { .. })));
+        std::fs::remove_file(d.join("model.safetensors")).unwrap();
+        std::fs::write(d.join("pytorch_model.bin"), b"not a zip").unwrap();
+        assert!(matches!(Weights::from_hf_dir(&d, Device::Cpu, Kind::Float), Err(EngineError::CorruptWeights { .. })));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn round_trip_aliases_and_shapes() {
+        let d = tmp("roundtrip");
+        let data: Vec<u8> = [1f32, 2., 3., 4.].iter().flat_map(|x| x.to_le_bytes()).collect();
+        let v = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![2, 2], &data).unwrap();
+        let g = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![4], &data).unwrap();
+        safetensors::serialize_to_file(vec![("a.weight", v), ("ln.gamma", g)], None, &d.join("model.safetensors")).unwrap();
+        let w = Weights::from_hf_dir(&d, Device::Cpu, Kind::BFloat16).unwrap();
+        assert_eq!(w.get("a.weight").unwrap().kind(), Kind::BFloat16);
+        assert!(w.contains("ln.weight"));
+        assert!(w.get_shape("a.weight", &[4]).is_err());
+        assert!(matches!(w.get("nope"), Err(EngineError::CorruptWeights { .. })));
+        assert_eq!(w.find_prefix(&["x.", ""], "a.weight").as_deref(), Some(""));
+        let _ = std::fs::remove_dir_all(&d);
+    }
 }
