@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 const USAGE: &str = "usage:
   attend --model M --text T [--pair T2] [--mask i,j] [--knockout i,j] [--ablate L:H,...] [--top-k K]
-         [--device D] [--dtype F] [--logits] [--hidden-states] --out FILE(.safetensors|.json)
+         [--device D] [--dtype F] [--logits] [--hidden-states] [--repeat N] [--timings]
+         --out FILE(.safetensors|.json)
+         (--repeat runs the model N times; --timings prints load and run seconds as JSON on stdout)
   models [--json]";
 
 enum CliError {
@@ -128,8 +130,8 @@ fn write_safetensors(path: &Path, tensors: Vec<(String, Vec<usize>, Vec<u8>)>, m
 fn attend(args: &[String]) -> Result<(), CliError> {
     let (v, sw) = parse_flags(
         args,
-        &["--logits", "--hidden-states"],
-        &["--model", "--text", "--pair", "--mask", "--knockout", "--ablate", "--top-k", "--device", "--dtype", "--out"],
+        &["--logits", "--hidden-states", "--timings"],
+        &["--model", "--text", "--pair", "--mask", "--knockout", "--ablate", "--top-k", "--device", "--dtype", "--out", "--repeat"],
     )?;
     let model = v.get("--model").ok_or_else(|| usage("--model is required"))?;
     let text = v.get("--text").ok_or_else(|| usage("--text is required"))?;
@@ -164,8 +166,21 @@ fn attend(args: &[String]) -> Result<(), CliError> {
     if let Some(p) = v.get("--pair") {
         input = input.with_pair(p.clone());
     }
+    let repeat: usize = match v.get("--repeat") {
+        Some(r) => r.parse().ok().filter(|&n| n > 0).ok_or_else(|| usage(format!("--repeat: '{r}' is not a positive number")))?,
+        None => 1,
+    };
+    let t0 = std::time::Instant::now();
     let m = Model::load(model, &opts)?;
-    let run = m.run_with_logits(&input, &iv, want_logits)?;
+    let load_s = t0.elapsed().as_secs_f64();
+    let mut run_s = vec![];
+    let mut run = None;
+    for _ in 0..repeat {
+        let t = std::time::Instant::now();
+        run = Some(m.run_with_logits(&input, &iv, want_logits)?);
+        run_s.push(t.elapsed().as_secs_f64());
+    }
+    let Some(run) = run else { return Err(usage("--repeat must be at least 1")) };
     let mut a = run.analysis;
     if ext == "json" {
         let text = serde_json::to_string(&a).map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))?;
@@ -192,7 +207,11 @@ fn attend(args: &[String]) -> Result<(), CliError> {
         meta.insert("info".to_string(), serde_json::to_string(m.info()).unwrap_or_default());
         write_safetensors(&out, tensors, meta)?;
     }
-    println!("{}: {} tokens, {} layers x {} heads -> {}", m.info().name, a.seq_len(), a.n_layers, a.n_heads, out.display());
+    if sw.iter().any(|s| s == "--timings") {
+        println!("{}", serde_json::json!({"load_s": load_s, "run_s": run_s, "tokens": a.seq_len()}));
+    } else {
+        println!("{}: {} tokens, {} layers x {} heads -> {}", m.info().name, a.seq_len(), a.n_layers, a.n_heads, out.display());
+    }
     Ok(())
 }
 
