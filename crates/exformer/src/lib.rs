@@ -1,18 +1,34 @@
 //! exformer: the library notebook cells use.
 //!
+//! ```no_run
+//! let model = exformer::load("smollm2")?;
+//! let view = model.attend("The capital of France is Paris.")?;
+//! view.display();                 // or end the cell with `view`
+//! view.knock_out(&[3])?;          // drive the shown view from code
+//! view.set_layer(5)?;
+//! # Ok::<(), exformer::EngineError>(())
+//! ```
+//!
 //! # Layout
-//! - [`engine`]: the models (re-export of `exformer-engine`): load, run, analyses.
+//! - [`model`]: [`Model`] / [`load`]: a loaded model and `attend` to open a view.
+//! - [`widget`]: the attention widget (state encoding, anywidget sync, PNG, standalone HTML).
 //! - [`comm`]: Jupyter comms from inside a cell, over the kernel's bridge.
 //! - [`display`]: rich output (display_data, clear_output) with a fallback for stock evcxr.
+//! - [`engine`]: the models themselves (re-export of `exformer-engine`).
 //!
 //! This crate never depends on the kernel or evcxr: it reaches the kernel only through the
 //! bridge socket named in the environment.
 
 pub mod comm;
 pub mod display;
+pub mod model;
+pub mod widget;
 
 pub use exformer_engine as engine;
+pub use exformer_engine::{Analysis, EngineError, Input, Interventions, LoadOptions};
+pub use model::{load, load_with, Model};
 pub use serde_json;
+pub use widget::AttentionView;
 
 /// The library's version (also used to warm the evcxr build directory).
 pub fn version() -> &'static str {

@@ -83,6 +83,7 @@ impl EvcxrInterpreter {
             }
             None => None,
         };
+        add_rust_std_to_library_path();
         let (ctx, outputs) = CommandContext::new().map_err(|e| format!("evcxr failed to start: {e}"))?;
         let sink: Sink = Arc::new(Mutex::new(None));
         let (drain_tx, drain_rx) = crossbeam_channel::unbounded::<Sender<()>>();
@@ -128,6 +129,22 @@ impl EvcxrInterpreter {
                 break;
             }
         }
+    }
+}
+
+/// Cells are dylibs linked against the toolchain's `libstd-*.so`. rustc gives them a relative
+/// RUNPATH computed from `deps/`, but evcxr loads the copy one directory up, so in a deep build
+/// directory the path misses; put the toolchain's library directory on LD_LIBRARY_PATH instead.
+fn add_rust_std_to_library_path() {
+    let Ok(out) = std::process::Command::new("rustc").args(["--print", "target-libdir"]).output() else { return };
+    let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if dir.is_empty() {
+        return;
+    }
+    let current = std::env::var("LD_LIBRARY_PATH").unwrap_or_default();
+    if !current.split(':').any(|p| p == dir) {
+        let joined = if current.is_empty() { dir } else { format!("{dir}:{current}") };
+        std::env::set_var("LD_LIBRARY_PATH", joined);
     }
 }
 

@@ -1,0 +1,15 @@
+//! The attention widget: an analysis turned into anywidget state, and nothing else.
+//!
+//! - [`state`]: encoding an analysis (JSON traits, one byte per attention weight, thumbnails).
+//! - [`anywidget`]: a widget model synced over the Jupyter widget comm protocol.
+//! - [`view`]: [`AttentionView`], the run + its widget + click coalescing + outputs.
+//! - [`png`]: the static PNG snapshot (GitHub, nbviewer, untrusted notebooks).
+//! - [`html`]: `save_html`, one self-contained offline page.
+
+pub mod anywidget;
+pub mod html;
+pub mod png;
+pub mod state;
+pub mod view;
+
+pub use view::{AttentionView, ClickMode};

@@ -1,0 +1,554 @@
+//! [`AttentionView`]: one model run shown as an interactive widget.
+//!
+//! The view owns the run (input, interventions, latest analysis) and mirrors it into a
+//! [`WidgetModel`]. Front-end clicks arrive as `custom` messages; they are queued and a worker
+//! thread applies every click queued so far in one re-run (clicks that arrive during a run are
+//! coalesced, never lost or reordered). Cells drive the same view synchronously
+//! (`view.mask(..)`, `view.set_layer(..)`, `view.set_text(..)`).
+
+use super::anywidget::WidgetModel;
+use super::png::{render_png, PngView, SnapToken, Snapshot};
+use super::state;
+use crate::comm;
+use base64::Engine as _;
+use exformer_engine::{Analysis, EngineError, Input, Interventions, ModelKind};
+use serde_json::{json, Map, Value};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+
+/// The widget's front end, embedded (no CDN, works offline).
+pub const WIDGET_JS: &str = include_str!("../../../../widget/exformer.js");
+pub const WIDGET_CSS: &str = include_str!("../../../../widget/exformer.css");
+
+/// What a token click does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClickMode {
+    Mask,
+    KnockOut,
+}
+
+struct RunState {
+    input: Input,
+    iv: Interventions,
+    analysis: Analysis,
+    run_id: u64,
+}
+
+#[derive(Default)]
+struct Queue {
+    toggles: Vec<(usize, ClickMode)>,
+    clear: bool,
+    /// Resend the selected layer and refresh the snapshot (a display setting changed).
+    redraw: bool,
+    parent: Option<String>,
+}
+
+impl Queue {
+    fn is_empty(&self) -> bool {
+        self.toggles.is_empty() && !self.clear && !self.redraw
+    }
+}
+
+struct ViewInner {
+    model: Arc<exformer_engine::Model>,
+    widget: WidgetModel,
+    run: Mutex<RunState>,
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    display_id: String,
+    worker: OnceLock<()>,
+}
+
+/// An interactive attention explorer over one model and one input.
+#[derive(Clone)]
+pub struct AttentionView {
+    inner: Arc<ViewInner>,
+}
+
+/// Views stay alive while the kernel runs (the front end may still talk to them).
+static LIVE_VIEWS: OnceLock<Mutex<Vec<AttentionView>>> = OnceLock::new();
+
+impl AttentionView {
+    /// Runs the model on `input` and builds the view (not yet displayed).
+    pub fn new(model: Arc<exformer_engine::Model>, input: Input) -> Result<AttentionView, EngineError> {
+        let iv = Interventions::default();
+        let analysis = model.run(&input, &iv)?;
+        let t = analysis.seq_len();
+        let widget = WidgetModel::new(WIDGET_JS, WIDGET_CSS, "exformer.AttentionView");
+        let mode = if analysis.kind == ModelKind::MaskedLm { "mask" } else { "knockout" };
+        for (k, v) in [
+            ("layer", json!(analysis.n_layers / 2)),
+            ("heads", json!([])),
+            ("view", json!(state::default_view(t))),
+            ("threshold", json!(state::default_threshold(t))),
+            ("hide_special", json!(false)),
+            ("combine", json!("each")),
+            ("pair_filter", json!("all")),
+            ("mode", json!(mode)),
+            ("focus", json!(-1)),
+        ] {
+            widget.set(k, v);
+        }
+        let view = AttentionView {
+            inner: Arc::new(ViewInner {
+                model,
+                widget,
+                run: Mutex::new(RunState { input, iv, analysis, run_id: 1 }),
+                queue: Mutex::new(Queue::default()),
+                wake: Condvar::new(),
+                display_id: format!("exformer-view-{}", unique()),
+                worker: OnceLock::new(),
+            }),
+        };
+        {
+            let run = view.inner.run.lock().unwrap();
+            view.publish_run(&run);
+        }
+        Ok(view)
+    }
+
+    // ---- reading -------------------------------------------------------------------------
+
+    /// A copy of the latest analysis.
+    pub fn analysis(&self) -> Analysis {
+        self.inner.run.lock().unwrap().analysis.clone()
+    }
+
+    pub fn layer(&self) -> usize {
+        self.inner.widget.get("layer").as_u64().unwrap_or(0) as usize
+    }
+
+    pub fn interventions(&self) -> Interventions {
+        self.inner.run.lock().unwrap().iv.clone()
+    }
+
+    /// The widget's model id once displayed in the exformer kernel.
+    pub fn model_id(&self) -> Option<String> {
+        self.inner.widget.model_id()
+    }
+
+    // ---- driving from code ---------------------------------------------------------------
+
+    /// Masks exactly these positions (masked LMs) and re-runs.
+    pub fn mask(&self, positions: &[usize]) -> Result<&Self, EngineError> {
+        self.rerun(|iv| iv.mask = positions.to_vec())
+    }
+
+    /// Knocks out exactly these key positions (any model) and re-runs.
+    pub fn knock_out(&self, positions: &[usize]) -> Result<&Self, EngineError> {
+        self.rerun(|iv| iv.knockout = positions.to_vec())
+    }
+
+    /// Zeroes these (layer, head) outputs and re-runs.
+    pub fn ablate_heads(&self, heads: &[(usize, usize)]) -> Result<&Self, EngineError> {
+        self.rerun(|iv| iv.ablate_heads = heads.to_vec())
+    }
+
+    /// Removes every intervention and re-runs.
+    pub fn clear(&self) -> Result<&Self, EngineError> {
+        self.rerun(|iv| *iv = Interventions { top_k: iv.top_k, ..Interventions::default() })
+    }
+
+    /// Replaces the text (interventions are cleared: positions would not mean the same).
+    pub fn set_text(&self, text: &str) -> Result<&Self, EngineError> {
+        self.set_input(Input::new(text))
+    }
+
+    /// Replaces both sentences of an encoder pair.
+    pub fn set_pair(&self, a: &str, b: &str) -> Result<&Self, EngineError> {
+        self.set_input(Input::new(a).with_pair(b))
+    }
+
+    fn set_input(&self, input: Input) -> Result<&Self, EngineError> {
+        let mut run = self.inner.run.lock().unwrap();
+        let iv = Interventions { top_k: run.iv.top_k, ..Interventions::default() };
+        let analysis = self.inner.model.run(&input, &iv)?;
+        let t = analysis.seq_len();
+        run.input = input;
+        run.iv = iv;
+        run.analysis = analysis;
+        run.run_id += 1;
+        // A new text: reset what depended on token positions.
+        self.inner.widget.set("focus", json!(-1));
+        self.inner.widget.set("view", json!(state::default_view(t)));
+        self.inner.widget.set("threshold", json!(state::default_threshold(t)));
+        self.publish_run(&run);
+        let _ = self.inner.widget.sync(&["focus", "view", "threshold"]);
+        drop(run);
+        self.refresh_display();
+        Ok(self)
+    }
+
+    /// Shows layer `layer` (0-based).
+    pub fn set_layer(&self, layer: usize) -> Result<&Self, EngineError> {
+        let n = self.inner.run.lock().unwrap().analysis.n_layers;
+        if layer >= n {
+            return Err(EngineError::BadIntervention(format!("layer {layer} does not exist: the model has {n} layers (0..{})", n.saturating_sub(1))));
+        }
+        self.inner.widget.set("layer", json!(layer));
+        let _ = self.inner.widget.sync(&["layer"]);
+        self.send_layer();
+        self.refresh_display();
+        Ok(self)
+    }
+
+    /// Selects heads (empty = all).
+    pub fn set_heads(&self, heads: &[usize]) -> &Self {
+        self.inner.widget.set("heads", json!(heads));
+        let _ = self.inner.widget.sync(&["heads"]);
+        self.refresh_display();
+        self
+    }
+
+    /// "head", "model" or "matrix".
+    pub fn set_view(&self, view: &str) -> &Self {
+        self.inner.widget.set("view", json!(view));
+        let _ = self.inner.widget.sync(&["view"]);
+        self.refresh_display();
+        self
+    }
+
+    pub fn set_threshold(&self, threshold: f64) -> &Self {
+        self.inner.widget.set("threshold", json!(threshold.clamp(0.0, 1.0)));
+        let _ = self.inner.widget.sync(&["threshold"]);
+        self.refresh_display();
+        self
+    }
+
+    fn rerun(&self, change: impl FnOnce(&mut Interventions)) -> Result<&Self, EngineError> {
+        let mut run = self.inner.run.lock().unwrap();
+        let mut iv = run.iv.clone();
+        change(&mut iv);
+        let analysis = self.inner.model.run(&run.input, &iv)?;
+        run.iv = iv;
+        run.analysis = analysis;
+        run.run_id += 1;
+        self.publish_run(&run);
+        drop(run);
+        self.refresh_display();
+        Ok(self)
+    }
+
+    // ---- state ---------------------------------------------------------------------------
+
+    /// Puts a run into the widget state and sends it if the widget is open.
+    fn publish_run(&self, run: &RunState) {
+        let a = &run.analysis;
+        let w = &self.inner.widget;
+        let layer = (w.get("layer").as_u64().unwrap_or(0) as usize).min(a.n_layers.saturating_sub(1));
+        let (thumbs, s) = state::thumbs(a);
+        w.set("model_name", json!(a.model));
+        w.set("kind", json!(state::kind_str(a.kind)));
+        w.set("n_layers", json!(a.n_layers));
+        w.set("n_heads", json!(a.n_heads));
+        w.set("seq_len", json!(a.seq_len()));
+        w.set("tokens", state::tokens_json(a));
+        w.set("predictions", state::predictions_json(a));
+        w.set("layer", json!(layer));
+        w.set_buffer("attn", state::layer_bytes(a, layer));
+        w.set("attn_layer", json!(layer));
+        w.set_buffer("thumbs", thumbs);
+        w.set("thumb_size", json!(s));
+        w.set("busy", json!(false));
+        w.set("error", json!(""));
+        w.set("run_id", json!(run.run_id));
+        let _ = w.sync(&[
+            "model_name", "kind", "n_layers", "n_heads", "seq_len", "tokens", "predictions", "layer", "attn", "attn_layer", "thumbs",
+            "thumb_size", "busy", "error", "run_id",
+        ]);
+    }
+
+    /// Sends the attention of the currently selected layer.
+    fn send_layer(&self) {
+        let run = self.inner.run.lock().unwrap();
+        let w = &self.inner.widget;
+        let layer = (w.get("layer").as_u64().unwrap_or(0) as usize).min(run.analysis.n_layers.saturating_sub(1));
+        w.set_buffer("attn", state::layer_bytes(&run.analysis, layer));
+        w.set("attn_layer", json!(layer));
+        let _ = w.sync(&["attn", "attn_layer"]);
+    }
+
+    fn set_error(&self, msg: &str) {
+        let w = &self.inner.widget;
+        w.set("busy", json!(false));
+        w.set("error", json!(msg));
+        let _ = w.sync(&["busy", "error"]);
+    }
+
+    // ---- front-end traffic ---------------------------------------------------------------
+
+    fn ensure_worker(&self) {
+        self.inner.worker.get_or_init(|| {
+            let me = self.clone();
+            self.inner.widget.on_custom({
+                let me = me.clone();
+                move |content, _buffers, parent| me.on_custom(content, parent)
+            });
+            self.inner.widget.on_update({
+                let me = me.clone();
+                move |keys, parent| {
+                    if keys.iter().any(|k| k == "layer") {
+                        me.enqueue(parent, |q| q.redraw = true);
+                    } else if keys.iter().any(|k| ["heads", "view", "threshold", "hide_special", "focus"].contains(&k.as_str())) {
+                        me.enqueue(parent, |q| q.redraw = true);
+                    }
+                }
+            });
+            std::thread::Builder::new()
+                .name("exformer-view".into())
+                .spawn(move || me.worker_loop())
+                .expect("spawn the view's worker thread");
+            LIVE_VIEWS.get_or_init(Default::default).lock().unwrap().push(self.clone());
+        });
+    }
+
+    fn on_custom(&self, content: Value, parent: Option<String>) {
+        match content["type"].as_str() {
+            Some("toggle") => {
+                let Some(i) = content["index"].as_u64() else { return };
+                let mode = match content["mode"].as_str() {
+                    Some("mask") => ClickMode::Mask,
+                    _ => ClickMode::KnockOut,
+                };
+                // Show the busy state right away, parented to this click.
+                self.inner.widget.set("busy", json!(true));
+                let _ = self.inner.widget.sync(&["busy"]);
+                self.enqueue(parent, |q| q.toggles.push((i as usize, mode)));
+            }
+            Some("clear") => {
+                self.inner.widget.set("busy", json!(true));
+                let _ = self.inner.widget.sync(&["busy"]);
+                self.enqueue(parent, |q| {
+                    q.toggles.clear();
+                    q.clear = true;
+                });
+            }
+            _ => {}
+        }
+    }
+
+    fn enqueue(&self, parent: Option<String>, f: impl FnOnce(&mut Queue)) {
+        let mut q = self.inner.queue.lock().unwrap();
+        f(&mut q);
+        q.parent = parent.or(q.parent.take());
+        // Anything that is not a re-run redraws: resend the layer, refresh the static snapshot.
+        q.redraw |= q.toggles.is_empty() && !q.clear;
+        self.inner.wake.notify_one();
+    }
+
+    fn worker_loop(&self) {
+        loop {
+            let batch = {
+                let mut q = self.inner.queue.lock().unwrap();
+                while q.is_empty() {
+                    q = self.inner.wake.wait(q).unwrap();
+                }
+                std::mem::take(&mut *q)
+            };
+            comm::with_parent(batch.parent.clone(), || self.apply(batch));
+        }
+    }
+
+    fn apply(&self, batch: Queue) {
+        if batch.toggles.is_empty() && !batch.clear {
+            self.send_layer();
+            self.refresh_display();
+            return;
+        }
+        let mut run = self.inner.run.lock().unwrap();
+        let mut iv = run.iv.clone();
+        if batch.clear {
+            iv = Interventions { top_k: iv.top_k, ..Interventions::default() };
+        }
+        let masked_lm = run.analysis.kind == ModelKind::MaskedLm;
+        let t = run.analysis.seq_len();
+        for (i, mode) in batch.toggles {
+            if i >= t {
+                continue;
+            }
+            let list = if mode == ClickMode::Mask && masked_lm { &mut iv.mask } else { &mut iv.knockout };
+            match list.iter().position(|&x| x == i) {
+                Some(p) => {
+                    list.remove(p);
+                }
+                None => {
+                    list.push(i);
+                    list.sort_unstable();
+                }
+            }
+        }
+        match self.inner.model.run(&run.input, &iv) {
+            Ok(a) => {
+                run.iv = iv;
+                run.analysis = a;
+                run.run_id += 1;
+                self.publish_run(&run);
+                drop(run);
+                self.refresh_display();
+            }
+            Err(e) => {
+                drop(run);
+                self.set_error(&e.to_string());
+            }
+        }
+    }
+
+    // ---- output --------------------------------------------------------------------------
+
+    fn snapshot_png(&self) -> Vec<u8> {
+        let run = self.inner.run.lock().unwrap();
+        let a = &run.analysis;
+        let w = &self.inner.widget;
+        let layer = (w.get("layer").as_u64().unwrap_or(0) as usize).min(a.n_layers.saturating_sub(1));
+        let heads: Vec<usize> = w.get("heads").as_array().map(|v| v.iter().filter_map(|h| h.as_u64().map(|h| h as usize)).collect()).unwrap_or_default();
+        let tokens: Vec<SnapToken> = a
+            .tokens
+            .iter()
+            .map(|t| SnapToken { text: t.text.clone(), special: t.special, masked: t.masked, knocked_out: t.knocked_out, segment: t.segment })
+            .collect();
+        let attn = state::layer_bytes(a, layer);
+        let focus = w.get("focus").as_i64().filter(|&f| f >= 0 && (f as usize) < a.seq_len()).map(|f| f as usize);
+        let view = match w.get("view").as_str() {
+            Some("matrix") => PngView::Matrix,
+            _ => PngView::Head,
+        };
+        // Predictions: the focused position, else the first masked one, else the last token.
+        let pos = focus.or_else(|| a.tokens.iter().position(|t| t.masked)).unwrap_or(a.seq_len().saturating_sub(1));
+        let preds: Vec<(String, f32)> = a.predictions.get(pos).map(|p| p.iter().map(|x| (x.token.clone(), x.prob)).collect()).unwrap_or_default();
+        let title = format!("{} · layer {} of {}", a.model, layer, a.n_layers);
+        render_png(&Snapshot {
+            title: &title,
+            tokens: &tokens,
+            n_heads: a.n_heads,
+            attn: &attn,
+            heads: &heads,
+            threshold: w.get("threshold").as_f64().unwrap_or(0.0) as f32,
+            hide_special: w.get("hide_special").as_bool().unwrap_or(false),
+            view,
+            focus,
+            predictions: (!preds.is_empty()).then_some((pos, &preds[..])),
+        })
+    }
+
+    /// A PNG of the current view (what GitHub and nbviewer show).
+    pub fn png(&self) -> Vec<u8> {
+        self.snapshot_png()
+    }
+
+    pub fn save_png(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
+        std::fs::write(path, self.png())
+    }
+
+    /// A plain-text summary of the run.
+    pub fn text(&self) -> String {
+        let run = self.inner.run.lock().unwrap();
+        summary(&run.analysis, self.layer())
+    }
+
+    fn bundle(&self, with_widget: bool) -> Map<String, Value> {
+        let mut b = Map::new();
+        b.insert("text/plain".into(), Value::String(self.text()));
+        b.insert("image/png".into(), Value::String(base64::engine::general_purpose::STANDARD.encode(self.png())));
+        if with_widget {
+            if let Some(v) = self.inner.widget.view_mime() {
+                b.insert("application/vnd.jupyter.widget-view+json".into(), v);
+            }
+        }
+        b
+    }
+
+    /// Shows the view in the cell's output: the live widget under the exformer kernel (with
+    /// PNG and text fallbacks), a static picture elsewhere.
+    pub fn display(&self) {
+        if comm::in_kernel() && self.inner.widget.open().is_ok() {
+            self.ensure_worker();
+            let b = self.bundle(true);
+            if comm::display(Value::Object(b), json!({}), Some(&self.inner.display_id), false).is_ok() {
+                return;
+            }
+        }
+        crate::display::print_mime_blocks(&self.bundle(false));
+    }
+
+    /// evcxr calls this for a cell's final expression.
+    pub fn evcxr_display(&self) {
+        self.display();
+    }
+
+    /// Re-sends the PNG and text of every output showing this view.
+    fn refresh_display(&self) {
+        if self.inner.widget.model_id().is_none() {
+            return;
+        }
+        let b = self.bundle(true);
+        let _ = comm::display(Value::Object(b), json!({}), Some(&self.inner.display_id), true);
+    }
+
+    /// The widget state as saved in a standalone page (binary traits base64 under `_buffers`).
+    pub fn state_json(&self, include_all_layers: bool) -> Value {
+        let (mut st, buffers) = self.inner.widget.snapshot();
+        st.insert("busy".into(), json!(false));
+        st.insert("error".into(), json!(""));
+        let b64 = |b: &[u8]| Value::String(base64::engine::general_purpose::STANDARD.encode(b));
+        let mut bufs = Map::new();
+        for (k, b) in &buffers {
+            bufs.insert(k.clone(), b64(b));
+        }
+        if include_all_layers {
+            let run = self.inner.run.lock().unwrap();
+            bufs.insert("attn_all".into(), b64(&state::all_layer_bytes(&run.analysis)));
+        }
+        st.insert("_buffers".into(), Value::Object(bufs));
+        Value::Object(st)
+    }
+
+    /// Writes one self-contained offline HTML file with this run (layers, heads and hover keep
+    /// working; masking needs a kernel).
+    pub fn save_html(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
+        let all = {
+            let run = self.inner.run.lock().unwrap();
+            run.analysis.attention.iter().map(|l| l.len()).sum::<usize>() <= super::html::MAX_ALL_LAYERS_BYTES
+        };
+        std::fs::write(path, super::html::standalone(&self.state_json(all)))
+    }
+}
+
+impl std::fmt::Debug for AttentionView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+
+fn summary(a: &Analysis, layer: usize) -> String {
+    let mut s = format!(
+        "AttentionView: {} ({}), {} layers x {} heads, layer {} shown\n",
+        a.model,
+        state::kind_str(a.kind),
+        a.n_layers,
+        a.n_heads,
+        layer
+    );
+    let toks: Vec<String> = a
+        .tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let mark = if t.masked { "[MASK]" } else if t.knocked_out { "[x]" } else { "" };
+            format!("{i}:{:?}{mark}", t.text)
+        })
+        .collect();
+    s.push_str(&format!("tokens ({}): {}\n", a.seq_len(), toks.join(" ")));
+    let pos = a.tokens.iter().position(|t| t.masked).unwrap_or(a.seq_len().saturating_sub(1));
+    if let Some(p) = a.predictions.get(pos).filter(|p| !p.is_empty()) {
+        let what = if a.kind == ModelKind::CausalLm { "next token after" } else { "predictions at" };
+        let list: Vec<String> = p.iter().map(|x| format!("{:?} {:.3}", x.token, x.prob)).collect();
+        s.push_str(&format!("{what} {pos}: {}\n", list.join(", ")));
+    }
+    s
+}
+
+fn unique() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{:x}-{:x}-{}", std::process::id(), nanos, N.fetch_add(1, Ordering::Relaxed))
+}
