@@ -184,3 +184,82 @@ pub fn tokenizer_from_gguf(g: &GgufFile) -> Result<(tokenizers::Tokenizer, GgufS
         .map_err(|e| EngineError::Tokenizer(format!("the tokenizer in {} could not be built: {e}", g.path.display())))?;
     Ok((tok, specials))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gguf::reader::tests::{enc_str, Writer};
+
+    fn str_array(items: &[String]) -> Vec<u8> {
+        let mut v = 8u32.to_le_bytes().to_vec();
+        v.extend((items.len() as u64).to_le_bytes());
+        for s in items {
+            v.extend(enc_str(s));
+        }
+        v
+    }
+
+    fn tiny(pre: &str, add_bos: bool) -> GgufFile {
+        // Vocabulary: the 256 byte-level characters, one merge ("Ġ" + "t"), a control token and a BOS.
+        let mut tokens: Vec<String> = bytes_to_unicode().iter().map(|c| c.to_string()).collect();
+        tokens.push("Ġt".into());
+        tokens.push("<|end|>".into());
+        tokens.push("<s>".into());
+        let mut types = 5u32.to_le_bytes().to_vec();
+        types.extend((tokens.len() as u64).to_le_bytes());
+        for i in 0..tokens.len() {
+            types.extend((if i >= 257 { 3i32 } else { 1i32 }).to_le_bytes());
+        }
+        let mut w = Writer::new();
+        w.kv_str("tokenizer.ggml.model", "gpt2").kv_str("tokenizer.ggml.pre", pre);
+        w.kv("tokenizer.ggml.tokens", 9, str_array(&tokens));
+        w.kv("tokenizer.ggml.merges", 9, str_array(&["Ġ t".to_string()]));
+        w.kv("tokenizer.ggml.token_type", 9, types);
+        w.kv_u32("tokenizer.ggml.bos_token_id", 258);
+        w.kv("tokenizer.ggml.add_bos_token", 7, vec![add_bos as u8]);
+        GgufFile::from_bytes(w.build(), "tiny.gguf").unwrap()
+    }
+
+    #[test]
+    fn every_pre_tokenizer_builds_and_encodes() {
+        for pre in ["smollm", "llama-bpe", "llama3", "qwen2", "gpt2", "default", "something-new"] {
+            let g = tiny(pre, true);
+            let (tok, sp) = tokenizer_from_gguf(&g).unwrap_or_else(|e| panic!("{pre}: {e}"));
+            assert!(sp.add_bos);
+            let enc = tok.encode("a t<|end|>é", true).unwrap();
+            let ids = enc.get_ids();
+            assert_eq!(ids[0], 258, "{pre}: BOS first");
+            assert!(ids.contains(&256), "{pre}: merge 'Ġt' applied: {ids:?}");
+            assert!(ids.contains(&257), "{pre}: control token kept whole: {ids:?}");
+            // "é" is two bytes, so two byte-level pieces
+            assert_eq!(ids.len(), 1 + 1 + 1 + 1 + 2, "{pre}: {ids:?}");
+            assert_eq!(tok.decode(&ids[1..], false).unwrap(), "a t<|end|>é");
+        }
+        let g = tiny("smollm", false);
+        let (tok, _) = tokenizer_from_gguf(&g).unwrap();
+        assert_eq!(tok.encode("a", true).unwrap().get_ids(), &[b'a' as u32]);
+    }
+
+    #[test]
+    fn pre_tokenizers_split_digits_like_llama_cpp() {
+        use tokenizers::{OffsetReferential, OffsetType, PreTokenizedString, PreTokenizer};
+        let pieces = |pre: &str| {
+            let (tok, _) = tokenizer_from_gguf(&tiny(pre, false)).unwrap();
+            let mut s = PreTokenizedString::from("abc 12345");
+            tok.get_pre_tokenizer().unwrap().pre_tokenize(&mut s).unwrap();
+            s.get_splits(OffsetReferential::Original, OffsetType::Byte).len()
+        };
+        assert_eq!(pieces("smollm"), 1 + 1 + 5); // "abc", " " (GPT-2 split keeps the space alone), 5 digits
+        assert_eq!(pieces("qwen2"), 1 + 1 + 5);
+        assert_eq!(pieces("llama-bpe"), 1 + 1 + 2); // digits in groups of up to three
+        assert_eq!(pieces("gpt2"), 2); // "abc", " 12345"
+    }
+
+    #[test]
+    fn non_bpe_tokenizers_are_reported() {
+        let mut w = Writer::new();
+        w.kv_str("tokenizer.ggml.model", "llama");
+        let g = GgufFile::from_bytes(w.build(), "spm.gguf").unwrap();
+        assert!(matches!(tokenizer_from_gguf(&g), Err(EngineError::Tokenizer(m)) if m.contains("'llama'")));
+    }
+}
