@@ -802,25 +802,40 @@ fn draw_header(cv: &mut Canvas, s: &Snapshot, meta: &str, width: f32) -> f32 {
     PAD + 46.0
 }
 
-/// "HEADS" + one numbered swatch per selected head, wrapping within `max_w`; returns the y below.
-fn draw_head_legend(cv: &mut Canvas, heads: &[usize], n_heads: usize, x: f32, y: f32, max_w: f32) -> f32 {
+struct LegendLayout {
+    label: String,
+    /// (head, x, y, width) of each swatch, relative to the legend's top-left corner.
+    swatches: Vec<(usize, f32, f32, f32)>,
+    height: f32,
+}
+
+/// "HEADS" + one numbered swatch per selected head, wrapping within `max_w`.
+fn legend_layout(heads: &[usize], n_heads: usize, max_w: f32) -> LegendLayout {
     let label = if heads.len() == n_heads && n_heads > 1 { format!("HEADS (ALL {n_heads})") } else { "HEADS".to_string() };
-    let lw = cv.text(&label, FontId::SansBold, LABEL_PX, x, y + 12.0, MUTED, 1.0, Align::Left);
-    let x0 = x + lw + 10.0;
-    let mut cx = x0;
-    let mut cy = y;
+    let x0 = text_width(&label, FontId::SansBold, LABEL_PX) + 10.0;
+    let (mut cx, mut cy) = (x0, 0.0);
+    let mut swatches = Vec::with_capacity(heads.len());
     for &h in heads {
-        let txt = h.to_string();
-        let w = (text_width(&txt, FontId::SansBold, 10.0) + 10.0).max(20.0);
-        if cx + w > x + max_w && cx > x0 {
+        let w = (text_width(&h.to_string(), FontId::SansBold, 10.0) + 10.0).max(20.0);
+        if cx + w > max_w && cx > x0 {
             cx = x0;
             cy += 20.0;
         }
-        cv.round_rect(cx, cy + 1.0, w, 16.0, 4.0, Some((head_colour(h), 1.0)), None);
-        cv.text(&txt, FontId::SansBold, 10.0, cx + w / 2.0, cy + 12.8, BG, 1.0, Align::Center);
+        swatches.push((h, cx, cy, w));
         cx += w + 4.0;
     }
-    cy + 26.0
+    LegendLayout { label, swatches, height: cy + 26.0 }
+}
+
+/// Draws the head legend; returns the y below it.
+fn draw_head_legend(cv: &mut Canvas, heads: &[usize], n_heads: usize, x: f32, y: f32, max_w: f32) -> f32 {
+    let l = legend_layout(heads, n_heads, max_w);
+    cv.text(&l.label, FontId::SansBold, LABEL_PX, x, y + 12.0, MUTED, 1.0, Align::Left);
+    for &(h, sx, sy, w) in &l.swatches {
+        cv.round_rect(x + sx, y + sy + 1.0, w, 16.0, 4.0, Some((head_colour(h), 1.0)), None);
+        cv.text(&h.to_string(), FontId::SansBold, 10.0, x + sx + w / 2.0, y + sy + 12.8, BG, 1.0, Align::Center);
+    }
+    y + l.height
 }
 
 /// Shared description for the meta line.
@@ -953,12 +968,10 @@ fn head_geometry(s: &Snapshot, index: &[usize], heads: &[usize]) -> HeadGeom {
         let st = token_style(&s.tokens[i]);
         col_w = col_w.max(label_width(&st, tok_px) + 14.0);
     }
-    let col_w = col_w.min(max_col);
+    let col_w = col_w.min(max_col).min(main_w * 0.25);
     // Header: title + meta, head legend (may wrap), column heads.
     let legend_top = PAD + 46.0;
-    let per_line = ((main_w - 110.0) / 24.0).max(1.0) as usize;
-    let legend_lines = heads.len().div_ceil(per_line).max(1);
-    let cols_top = legend_top + 26.0 + (legend_lines - 1) as f32 * 20.0;
+    let cols_top = legend_top + legend_layout(heads, s.n_heads, main_w).height;
     let rows_top = cols_top + 26.0;
     let from_right = PAD + col_w;
     let to_left = PAD + main_w - col_w;
@@ -1317,13 +1330,10 @@ fn matrix_geometry(s: &Snapshot, index: &[usize], heads: &[usize]) -> MatrixGeom
         None => 34.0,
     };
     let legend_top = PAD + 46.0;
-    let per_line = ((side as f32 + lab - 110.0) / 24.0).max(1.0) as usize;
-    let legend_lines = heads.len().div_ceil(per_line).max(1);
-    let caption_top = legend_top + 26.0 + (legend_lines - 1) as f32 * 20.0;
-    let hy = caption_top + 28.0 + lab;
     let hx = PAD + lab;
-    let main_right = hx + side as f32 + 8.0;
-    let main_right = main_right.max(PAD + 560.0);
+    let main_right = (hx + side as f32 + 8.0).max(PAD + 560.0);
+    let caption_top = legend_top + legend_layout(heads, s.n_heads, main_right - PAD).height;
+    let hy = caption_top + 28.0 + lab;
     let width = main_right + PAD + if panel { PANEL_W + PANEL_GAP } else { 0.0 };
     let panel_h = s.predictions.map_or(0.0, |(_, p)| panel_height(p) + legend_top);
     let height = (hy + side as f32 + 30.0).max(panel_h) + PAD;
@@ -1801,11 +1811,71 @@ mod tests {
         assert_eq!(display_token("\n"), "↵");
         assert_eq!(display_token(" "), "␣");
         assert_eq!(display_token(""), "∅");
-        // glyphs exist for accented Latin and Greek (width grows with the text)
+        // DejaVu has real glyphs for accented Latin, Greek and the whitespace markers
+        for c in ['ö', 'ß', 'Ω', 'μ', '↵', '␣', '∅', '…'] {
+            assert!(fallbacks(FontId::Mono).iter().any(|&f| font(f).unwrap().lookup_glyph_index(c) != 0), "{c}");
+        }
         assert!(text_width("Größe", FontId::Mono, 12.0) > text_width("Gr", FontId::Mono, 12.0));
         let long = "a".repeat(200);
         assert!(fit_text(&long, FontId::Mono, 12.0, 100.0).ends_with('…'));
         assert!(text_width(&fit_text(&long, FontId::Mono, 12.0, 100.0), FontId::Mono, 12.0) <= 100.0);
+    }
+
+    #[test]
+    fn focus_keeps_its_edges_strong_and_fades_the_rest() {
+        let tokens = toks(&["a", "b", "c", "d"]);
+        let t = 4;
+        // query 0 -> key 3 and query 3 -> key 2, both full weight; nothing else (mid-points apart)
+        let mut attn = vec![0u8; t * t];
+        attn[3] = 255;
+        attn[3 * t + 2] = 255;
+        let s = snap(&tokens, 1, &attn);
+        let g = head_geometry(&s, &kept_index(&tokens, false), &[0]);
+        // the curve's mid-point lies halfway between the rows, halfway across
+        let mid = |cv: &Canvas, a: usize, b: usize| {
+            cv.rgb(((g.x1 + g.x2) / 2.0) as u32, ((g.row_center(a) + g.row_center(b)) / 2.0).round() as u32).unwrap()
+        };
+        let blue = head_colour(0);
+        let plain = render_image(&s).unwrap();
+        assert!(close(mid(&plain, 0, 3), blue, 40));
+        assert!(close(mid(&plain, 3, 2), blue, 40));
+        let focused = render_image(&Snapshot { focus: Some(0), ..snap(&tokens, 1, &attn) }).unwrap();
+        assert!(close(mid(&focused, 0, 3), blue, 40), "the focused token's edge stays strong");
+        let faint = mid(&focused, 3, 2);
+        assert!(faint.0 > 200 && faint.1 > 200, "other edges are faint: {faint:?}");
+        assert_ne!(faint, BG, "but still drawn");
+        // a hidden focus token is ignored (no panic, same as no focus)
+        let mut sp = tokens.clone();
+        sp[0].special = true;
+        let hidden = Snapshot { focus: Some(0), hide_special: true, tokens: &sp, ..snap(&tokens, 1, &attn) };
+        assert!(render_png(&hidden).starts_with(b"\x89PNG"));
+    }
+
+    #[test]
+    fn predictions_panel_lists_top_k_with_bars() {
+        let tokens = toks(&["the", "cat"]);
+        let attn = synthetic(1, 2, 3);
+        let preds = vec![("sat".to_string(), 0.8f32), ("ran".to_string(), 0.1)];
+        let without = render_image(&snap(&tokens, 1, &attn)).unwrap();
+        let s = Snapshot { predictions: Some((1, &preds)), ..snap(&tokens, 1, &attn) };
+        let with = render_image(&s).unwrap();
+        assert!(with.width() > without.width(), "panel adds width");
+        let g = head_geometry(&s, &[0, 1], &[0]);
+        // accent-coloured bar pixels inside the panel; the first bar is longer than the second
+        let mut rows: Vec<(u32, usize)> = Vec::new();
+        for y in 0..with.height() {
+            let n = (g.panel_x as u32..with.width()).filter(|&x| close(with.rgb(x, y).unwrap(), ACCENT, 6)).count();
+            if n > 0 {
+                rows.push((y, n));
+            }
+        }
+        assert!(!rows.is_empty(), "no probability bars");
+        let first = rows.first().unwrap().1;
+        let last = rows.last().unwrap().1;
+        assert!(first > 3 * last, "bar lengths follow the probabilities ({first} vs {last})");
+        assert_eq!(format_prob(0.623), "62.3%");
+        assert_eq!(format_prob(0.0497), "4.97%");
+        assert_eq!(format_prob(0.0004), "<0.1%");
     }
 
     #[test]
