@@ -88,10 +88,12 @@ class Interventions:
         monkeypatch.setattr(mod, "eager_attention_forward", wrapped)
 
 
-def hf_run(path: Path, ids: list[int]):
+def hf_run(path: Path, ids: list[int], hidden: bool = False):
     m = hf_causal(path)
     with torch.no_grad():
-        out = m(torch.tensor([ids]), output_attentions=True, use_cache=False)
+        out = m(torch.tensor([ids]), output_attentions=True, output_hidden_states=hidden, use_cache=False)
+    if hidden:
+        return [a[0] for a in out.attentions], out.logits[0], [h[0] for h in out.hidden_states]
     return [a[0] for a in out.attentions], out.logits[0]
 
 
@@ -117,13 +119,16 @@ def compare(run: dict, attn: list[torch.Tensor], logits: torch.Tensor):
 @pytest.mark.parametrize("name", NAMES)
 def test_decoder_parity(engine, decoders, name):
     path = decoders / name
-    run = engine.attend(str(path), TEXT)
+    run = engine.attend(str(path), TEXT, "--hidden-states")
     a = run["analysis"]
     ids = [t["id"] for t in a["tokens"]]
     assert ids == hf_ids(path, TEXT)
     assert len(ids) > 8, "the test text must be longer than the sliding windows"
-    attn, logits = hf_run(path, ids)
+    attn, logits, hidden = hf_run(path, ids, hidden=True)
     compare(run, attn, logits)
+    assert len(hidden) == len(attn) + 1
+    for i, h in enumerate(hidden):
+        assert_close(run["tensors"][f"hidden.{i}"], h, f"hidden state {i}")
     # causal: nothing above the diagonal; unmasked rows sum to one
     for layer in run["layers"]:
         assert torch.all(layer.triu(1) == 0)

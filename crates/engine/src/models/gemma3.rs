@@ -186,6 +186,12 @@ impl Architecture for Gemma3 {
             }
         }
         let x = self.norm.forward(&x);
+        if iv.hidden_states {
+            // As in transformers: the last hidden state is the one after the final norm.
+            if let Some(last) = hidden_states.last_mut() {
+                *last = x.shallow_clone();
+            }
+        }
         let mut logits = x.linear::<Tensor>(&self.lm_head, None);
         if let Some(cap) = self.final_softcap {
             logits = (logits / cap).tanh() * cap;

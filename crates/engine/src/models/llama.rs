@@ -350,6 +350,12 @@ impl Architecture for Llama {
             }
         }
         let x = self.norm.forward(&x);
+        if iv.hidden_states {
+            // As in transformers: the last hidden state is the one after the final norm.
+            if let Some(last) = hidden_states.last_mut() {
+                *last = x.shallow_clone();
+            }
+        }
         let logits = x.linear::<Tensor>(&self.lm_head, None);
         Ok(ForwardOut { logits: Some(logits), attentions, hidden_states })
     }
