@@ -23,6 +23,8 @@ pub struct TextTokenizer {
     display: DisplayMode,
     byte_decoder: HashMap<char, u8>,
     mask: Option<(String, u32)>,
+    /// Contents of added tokens (shown verbatim).
+    added: std::collections::HashSet<String>,
 }
 
 /// The encoded input.
@@ -90,7 +92,8 @@ impl TextTokenizer {
                 mask = Some((s.clone(), *i));
             }
         }
-        Ok(TextTokenizer { inner: t, display, byte_decoder: byte_level_decoder(), mask })
+        let added = added.values().map(|a| a.content.clone()).collect();
+        Ok(TextTokenizer { inner: t, display, byte_decoder: byte_level_decoder(), mask, added })
     }
 
     /// Overrides how pieces are displayed.
@@ -118,7 +121,7 @@ impl TextTokenizer {
         match self.display {
             DisplayMode::Raw => piece.to_string(),
             DisplayMode::ByteLevel => {
-                if self.inner.get_added_tokens_decoder().values().any(|a| a.content == piece) {
+                if self.added.contains(piece) {
                     return piece.to_string();
                 }
                 let bytes: Option<Vec<u8>> = piece.chars().map(|c| self.byte_decoder.get(&c).copied()).collect();
