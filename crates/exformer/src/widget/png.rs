@@ -16,7 +16,12 @@
 //! `fontdue` (glyphs cached across renders), PNG encoding is tiny-skia's.
 //!
 //! [`render_png`] never panics: inconsistent input (attention size not `n_heads × T × T`, no tokens,
-//! no heads) renders a readable error card instead.
+//! no heads) renders a readable error card instead. Out-of-range heads, focus or prediction
+//! positions and a non-finite threshold are tolerated (ignored / treated as 0).
+//!
+//! Eyeballing and timing (not part of the normal test run):
+//! `cargo test --release -p exformer --lib png_samples -- --ignored` writes `/tmp/exformer_png_*.png`;
+//! `cargo test --release -p exformer --lib png_timing -- --ignored --nocapture` prints a timing table.
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -93,6 +98,16 @@ pub fn render_png(s: &Snapshot) -> Vec<u8> {
         // Encoding a freshly allocated pixmap does not fail in practice; fall back to a tiny card.
         None => Canvas::new(8, 8).encode().unwrap_or_default(),
     }
+}
+
+/// Load the fonts and colour tables now (the first [`render_png`] otherwise pays for it: fontdue
+/// parses every glyph outline of the four DejaVu faces, ~50–150 ms once per process). Safe to call
+/// from a background thread, any number of times.
+pub fn warm_up() {
+    for id in [FontId::Sans, FontId::SansBold, FontId::Mono, FontId::MonoBold] {
+        let _ = font(id);
+    }
+    let _ = ramp_lut();
 }
 
 /// The view [`render_png`] draws for this snapshot: the matrix view when more than
@@ -794,7 +809,8 @@ fn draw_badge(cv: &mut Canvas, label: &str, colour: Rgb, x: f32, cy: f32) {
 /// Title and meta line; returns the y below them.
 fn draw_header(cv: &mut Canvas, s: &Snapshot, meta: &str, width: f32) -> f32 {
     let max_w = width - 2.0 * PAD;
-    let title = if s.title.trim().is_empty() { "exformer attention" } else { s.title };
+    let title: String = s.title.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let title = if title.trim().is_empty() { "exformer attention" } else { title.trim() };
     let title = fit_text(title, FontId::SansBold, TITLE_PX, max_w);
     cv.text(&title, FontId::SansBold, TITLE_PX, PAD, PAD + 14.0, FG, 1.0, Align::Left);
     let meta = fit_text(meta, FontId::Sans, META_PX, max_w);
@@ -1447,6 +1463,17 @@ fn render_matrix(s: &Snapshot, index: &[usize], heads: &[usize], focus: Option<u
             }
         }
         None => {
+            // masked / knocked-out tokens: coloured ticks along both axes
+            for (a, &i) in index.iter().enumerate() {
+                let tok = &s.tokens[i];
+                if tok.masked || tok.knocked_out {
+                    let mark = if tok.masked { MASK } else { KO };
+                    let p = fy + a as f32 * cell;
+                    let len = cell.max(2.0);
+                    cv.fill_rect(fx - 4.0, p, 3.0, len, mark, 1.0);
+                    cv.fill_rect(fx + a as f32 * cell, fy - 4.0, len, 3.0, mark, 1.0);
+                }
+            }
             let step = nice_step(k);
             for c in (0..k).step_by(step.max(1)) {
                 let mid = (c as f32 + 0.5) * cell;
@@ -1979,6 +2006,11 @@ mod tests {
             (512, 12, PngView::Matrix, 0.0),
             (4096, 12, PngView::Matrix, 0.0),
         ];
+        let t0 = std::time::Instant::now();
+        for id in [FontId::Sans, FontId::SansBold, FontId::Mono, FontId::MonoBold] {
+            assert!(font(id).is_some());
+        }
+        println!("loading the four DejaVu faces (once per process): {:.1} ms\n", t0.elapsed().as_secs_f64() * 1000.0);
         println!("| T | heads | view | threshold | draw ms | encode ms | total ms | png KiB |");
         println!("|---|---|---|---|---|---|---|---|");
         for (t, nh, view, thr) in cases {
