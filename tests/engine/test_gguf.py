@@ -341,3 +341,110 @@ def test_unsupported_gguf_architecture_is_a_clear_error(engine, gguf_path, tmp_p
     _copy_gguf(gguf_path, dst, meta={"general.architecture": "mamba"})
     p = engine.run("attend", "--model", str(dst), "--text", "Hello world.", "--device", "cpu", "--out", str(tmp_path / "x.json"), check=False)
     assert p.returncode != 0 and "mamba" in p.stderr and "not supported" in p.stderr and "panicked" not in p.stderr
+
+
+# ---------------------------------------------------------------- GGUF files written from HF checkpoints
+
+
+def _permute(w: np.ndarray, n_head: int) -> np.ndarray:
+    """llama.cpp's convert_hf_to_gguf Q/K row permutation (rotate-half pairs -> adjacent pairs)."""
+    return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+_GGUF_NAMES = {
+    "input_layernorm": "attn_norm",
+    "self_attn.q_proj": "attn_q",
+    "self_attn.k_proj": "attn_k",
+    "self_attn.v_proj": "attn_v",
+    "self_attn.o_proj": "attn_output",
+    "post_attention_layernorm": "ffn_norm",
+    "mlp.gate_proj": "ffn_gate",
+    "mlp.up_proj": "ffn_up",
+    "mlp.down_proj": "ffn_down",
+}
+
+
+def hf_to_gguf(src: Path, dst: Path, arch: str, f16: bool = False) -> None:
+    """Writes a GGUF the way llama.cpp's converter lays it out: llama.cpp tensor names, Q/K permuted for the
+    llama architecture, hyper-parameters and the byte-level BPE tokenizer as metadata."""
+    import gguf
+    from safetensors.numpy import load_file
+
+    cfg = json.loads((src / "config.json").read_text())
+    tj = json.loads((src / "tokenizer.json").read_text())
+    w = gguf.GGUFWriter(str(dst), arch)
+    nh, nkv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    w.add_block_count(cfg["num_hidden_layers"])
+    w.add_context_length(cfg["max_position_embeddings"])
+    w.add_embedding_length(cfg["hidden_size"])
+    w.add_feed_forward_length(cfg["intermediate_size"])
+    w.add_head_count(nh)
+    w.add_head_count_kv(nkv)
+    w.add_key_length(cfg["head_dim"])
+    w.add_value_length(cfg["head_dim"])
+    w.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
+    rope = cfg.get("rope_parameters") or {}
+    w.add_rope_freq_base(rope.get("rope_theta", 10000.0))
+    if rope.get("rope_type") == "linear":
+        w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
+        w.add_rope_scaling_factor(rope["factor"])
+    vocab = {**tj["model"]["vocab"], **{a["content"]: a["id"] for a in tj["added_tokens"]}}
+    tokens = [t for t, _ in sorted(vocab.items(), key=lambda kv: kv[1])]
+    assert len(tokens) == cfg["vocab_size"]
+    special = {a["id"] for a in tj["added_tokens"] if a["special"]}
+    w.add_tokenizer_model("gpt2")
+    w.add_tokenizer_pre("gpt2")
+    w.add_token_list(tokens)
+    w.add_token_types([3 if i in special else 1 for i in range(len(tokens))])
+    w.add_token_merges([m if isinstance(m, str) else " ".join(m) for m in tj["model"]["merges"]])
+    w.add_bos_token_id(vocab["<s>"])
+    w.add_eos_token_id(vocab["<|endoftext|>"])
+    w.add_add_bos_token(True)
+    for name, t in load_file(str(src / "model.safetensors")).items():
+        if name == "model.embed_tokens.weight":
+            out = "token_embd.weight"
+        elif name == "model.norm.weight":
+            out = "output_norm.weight"
+        elif name == "lm_head.weight":
+            out = "output.weight"
+        else:
+            parts = name.split(".")
+            layer, rest, suffix = parts[2], ".".join(parts[3:-1]), parts[-1]
+            out = f"blk.{layer}.{_GGUF_NAMES[rest]}.{suffix}"
+            if arch == "llama" and rest == "self_attn.q_proj":
+                t = _permute(t, nh)
+            elif arch == "llama" and rest == "self_attn.k_proj":
+                t = _permute(t, nkv)
+        t = np.ascontiguousarray(t, dtype=np.float32)
+        w.add_tensor(out, t.astype(np.float16) if f16 and t.ndim == 2 else t)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+@pytest.mark.parametrize("name,arch,f16", [("llama", "llama", False), ("llama_linear", "llama", False), ("qwen2", "qwen2", False), ("llama_tied", "llama", True)])
+def test_gguf_written_from_hf_checkpoint_matches_transformers(engine, tmp_path, name, arch, f16):
+    import gen_decoders
+    import transformers as tf
+    from tokenizers import Tokenizer
+
+    src = gen_decoders.make(name, tmp_path / "hf")
+    dst = tmp_path / f"{name}.gguf"
+    hf_to_gguf(src, dst, arch, f16=f16)
+    text = "The capital of France is Paris, a lovely city in spring."
+    run = engine.attend(str(dst), text)
+    ids = [t["id"] for t in run["analysis"]["tokens"]]
+    assert ids == Tokenizer.from_file(str(src / "tokenizer.json")).encode(text).ids  # BOS added from metadata
+    assert run["analysis"]["tokens"][0]["special"]
+    m = tf.AutoModelForCausalLM.from_pretrained(str(src), attn_implementation="eager", dtype=torch.float32).eval()
+    if f16:  # the GGUF holds f16 matrices: give the reference the same rounding
+        with torch.no_grad():
+            for p in m.parameters():
+                if p.dim() == 2:
+                    p.copy_(p.half().float())
+    attn, logits = hf_run(m, ids)
+    assert run["info"]["architecture"] == arch
+    for i, (ours, ref) in enumerate(zip(run["layers"], attn)):
+        assert_close(ours, ref, f"layer {i} attention")
+    assert_close(run["logits"], logits, "logits")
