@@ -458,3 +458,47 @@ def test_bad_output_and_usage(engine, tmp_path):
     assert_clean_failure(p, "unknown command")
     p = engine.run("attend", "--text", TEXT, "--out", str(tmp_path / "x.json"), check=False)
     assert_clean_failure(p, "--model")
+
+
+# ---------------------------------------------------------------- folders without tokenizer.json
+
+
+def _vocab_only_dir(checkpoints: Path, name: str, tmp_path: Path) -> Path:
+    d = tmp_path / f"{name}-vocab-files"
+    d.mkdir()
+    for f in ("config.json", "model.safetensors"):
+        shutil.copy(checkpoints / name / f, d)
+    tj = json.loads((checkpoints / name / "tokenizer.json").read_text())
+    vocab = tj["model"]["vocab"]
+    if tj["model"]["type"] == "WordPiece":
+        by_id = sorted(vocab.items(), key=lambda kv: kv[1])
+        assert [i for _, i in by_id] == list(range(len(by_id)))
+        (d / "vocab.txt").write_text("".join(t + "\n" for t, _ in by_id), encoding="utf-8")
+    else:
+        (d / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+        merges = ["#version: 0.2"] + [" ".join(m) if isinstance(m, list) else m for m in tj["model"]["merges"]]
+        (d / "merges.txt").write_text("\n".join(merges) + "\n", encoding="utf-8")
+    return d
+
+
+@pytest.mark.parametrize("name", ["bert", "roberta"])
+def test_tokenizer_from_vocab_files(engine, checkpoints, tmp_path, name):
+    """A folder with vocab.txt (WordPiece) or vocab.json + merges.txt (byte-level BPE) instead of tokenizer.json
+    tokenizes like transformers' tokenizer built from the same files, and runs the same model."""
+    import transformers as tf
+
+    d = _vocab_only_dir(checkpoints, name, tmp_path)
+    if name == "bert":
+        ref_tok = tf.BertTokenizer.from_pretrained(str(d))
+    else:
+        ref_tok = tf.RobertaTokenizer.from_pretrained(str(d))
+    for text, pair in [(TEXT, None), ("Hello world, Paris!", PAIR), ("unaffable tokenization 1234", None)]:
+        extra = ("--pair", pair) if pair else ()
+        got = engine.attend(str(d), text, *extra)
+        ids = [t["id"] for t in got["analysis"]["tokens"]]
+        want = ref_tok(text, pair)["input_ids"] if pair else ref_tok(text)["input_ids"]
+        assert ids == want, (text, ids, want)
+        orig = engine.attend(str(checkpoints / name), text, *extra)
+        assert [t["id"] for t in orig["analysis"]["tokens"]] == ids
+        for x, y in zip(got["layers"], orig["layers"]):
+            assert maxdiff(x, y) < 1e-6

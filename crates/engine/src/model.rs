@@ -226,16 +226,16 @@ fn load_resolved(r: &ResolvedSource, ctx: &LoadContext) -> Result<(Built, TextTo
             if model_type.is_empty() {
                 return Err(EngineError::UnsupportedArchitecture(format!("{} has no model_type", dir.join("config.json").display())));
             }
-            let tok_path = dir.join("tokenizer.json");
-            if !tok_path.is_file() {
-                return Err(EngineError::MissingFile(tok_path));
+            // Fail on a missing tokenizer before reading (possibly large) weights.
+            if !dir.join("tokenizer.json").is_file() && !dir.join("vocab.txt").is_file() && !(dir.join("vocab.json").is_file() && dir.join("merges.txt").is_file()) {
+                return Err(EngineError::MissingFile(dir.join("tokenizer.json")));
             }
             ctx.report("weights", "reading weights", 0.1);
             let w = Weights::from_hf_dir(dir, ctx.device, ctx.kind)?;
             ctx.report("building", "building the model", 0.7);
             let built = load_hf_architecture(&model_type, &cfg, &w, ctx)?;
             ctx.report("tokenizer", "reading the tokenizer", 0.9);
-            let tok = TextTokenizer::from_file(&tok_path)?;
+            let tok = TextTokenizer::from_hf_dir(dir)?;
             Ok((built, tok))
         }
     }

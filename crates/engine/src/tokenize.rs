@@ -64,6 +64,101 @@ impl TextTokenizer {
         Self::from_tokenizer(t)
     }
 
+    /// The tokenizer of a Hugging Face folder: tokenizer.json, else a WordPiece vocab.txt (BERT-style), else
+    /// vocab.json + merges.txt (byte-level BPE, RoBERTa-style). Special tokens and lower-casing come from
+    /// tokenizer_config.json / special_tokens_map.json when present.
+    pub fn from_hf_dir(dir: &Path) -> Result<Self> {
+        let tj = dir.join("tokenizer.json");
+        if tj.is_file() {
+            return Self::from_file(&tj);
+        }
+        let mut cfg = serde_json::Map::new();
+        for f in ["special_tokens_map.json", "tokenizer_config.json"] {
+            if let Ok(text) = std::fs::read_to_string(dir.join(f)) {
+                if let Ok(serde_json::Value::Object(m)) = serde_json::from_str::<serde_json::Value>(&text) {
+                    cfg.extend(m);
+                }
+            }
+        }
+        let special = |key: &str, default: &str| -> String {
+            match cfg.get(key) {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(serde_json::Value::Object(o)) => o.get("content").and_then(|c| c.as_str()).unwrap_or(default).to_string(),
+                _ => default.to_string(),
+            }
+        };
+        let vocab_txt = dir.join("vocab.txt");
+        let (vocab_json, merges) = (dir.join("vocab.json"), dir.join("merges.txt"));
+        let json = if vocab_txt.is_file() {
+            let text = std::fs::read_to_string(&vocab_txt)?;
+            let mut vocab = serde_json::Map::new();
+            for (i, line) in text.lines().enumerate() {
+                let tok = line.trim_end_matches('\r');
+                if !tok.is_empty() && !vocab.contains_key(tok) {
+                    vocab.insert(tok.to_string(), serde_json::json!(i));
+                }
+            }
+            let names = ["pad_token", "unk_token", "cls_token", "sep_token", "mask_token"];
+            let defaults = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
+            let sp: Vec<String> = names.iter().zip(defaults).map(|(n, d)| special(n, d)).collect();
+            let id = |t: &str| vocab.get(t).and_then(|v| v.as_u64());
+            let (cls, sep) = (sp[2].clone(), sp[3].clone());
+            let (Some(cls_id), Some(sep_id)) = (id(&cls), id(&sep)) else {
+                return Err(EngineError::Tokenizer(format!("{} lacks the {cls} / {sep} tokens", vocab_txt.display())));
+            };
+            let added: Vec<serde_json::Value> = sp
+                .iter()
+                .filter_map(|t| id(t).map(|i| serde_json::json!({"id": i, "content": t, "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true})))
+                .collect();
+            let lower = cfg.get("do_lower_case").and_then(|v| v.as_bool()).unwrap_or(true);
+            let strip_accents = cfg.get("strip_accents").cloned().unwrap_or(serde_json::Value::Null);
+            serde_json::json!({
+                "version": "1.0", "truncation": null, "padding": null, "added_tokens": added,
+                "normalizer": {"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true, "strip_accents": strip_accents, "lowercase": lower},
+                "pre_tokenizer": {"type": "BertPreTokenizer"},
+                "post_processor": {"type": "TemplateProcessing",
+                    "single": [{"SpecialToken": {"id": cls, "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": sep, "type_id": 0}}],
+                    "pair": [{"SpecialToken": {"id": cls, "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": sep, "type_id": 0}},
+                             {"Sequence": {"id": "B", "type_id": 1}}, {"SpecialToken": {"id": sep, "type_id": 1}}],
+                    "special_tokens": {cls.clone(): {"id": cls, "ids": [cls_id], "tokens": [cls]}, sep.clone(): {"id": sep, "ids": [sep_id], "tokens": [sep]}}},
+                "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": true},
+                "model": {"type": "WordPiece", "unk_token": sp[1], "continuing_subword_prefix": "##", "max_input_chars_per_word": 100, "vocab": vocab}
+            })
+        } else if vocab_json.is_file() && merges.is_file() {
+            let vocab: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(&vocab_json)?)
+                .map_err(|e| EngineError::Tokenizer(format!("{} is not valid JSON ({e})", vocab_json.display())))?;
+            let merge_list: Vec<String> = std::fs::read_to_string(&merges)?
+                .lines()
+                .filter(|l| !l.starts_with("#version") && !l.trim().is_empty())
+                .map(|l| l.to_string())
+                .collect();
+            let names = ["bos_token", "eos_token", "unk_token", "pad_token", "mask_token"];
+            let defaults = ["<s>", "</s>", "<unk>", "<pad>", "<mask>"];
+            let sp: Vec<String> = names.iter().zip(defaults).map(|(n, d)| special(n, d)).collect();
+            let id = |t: &str| vocab.get(t).and_then(|v| v.as_u64());
+            let (Some(bos), Some(eos)) = (id(&sp[0]), id(&sp[1])) else {
+                return Err(EngineError::Tokenizer(format!("{} lacks the {} / {} tokens", vocab_json.display(), sp[0], sp[1])));
+            };
+            let added: Vec<serde_json::Value> = sp
+                .iter()
+                .filter_map(|t| id(t).map(|i| serde_json::json!({"id": i, "content": t, "single_word": false, "lstrip": t == &sp[4], "rstrip": false, "normalized": false, "special": true})))
+                .collect();
+            let add_prefix_space = cfg.get("add_prefix_space").and_then(|v| v.as_bool()).unwrap_or(false);
+            serde_json::json!({
+                "version": "1.0", "truncation": null, "padding": null, "added_tokens": added, "normalizer": null,
+                "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": add_prefix_space, "trim_offsets": true, "use_regex": true},
+                "post_processor": {"type": "RobertaProcessing", "sep": [sp[1], eos], "cls": [sp[0], bos], "trim_offsets": true, "add_prefix_space": add_prefix_space},
+                "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
+                "model": {"type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": null, "end_of_word_suffix": null,
+                          "fuse_unk": false, "byte_fallback": false, "ignore_merges": false, "vocab": vocab, "merges": merge_list}
+            })
+        } else {
+            return Err(EngineError::MissingFile(tj));
+        };
+        let t: tokenizers::Tokenizer = serde_json::from_value(json).map_err(|e| EngineError::Tokenizer(format!("could not build a tokenizer from {}: {e}", dir.display())))?;
+        Self::from_tokenizer(t)
+    }
+
     /// Wraps a tokenizer (truncation and padding are switched off: the engine reports too-long text itself).
     pub fn from_tokenizer(mut t: tokenizers::Tokenizer) -> Result<Self> {
         t.with_truncation(None).map_err(tok_err)?;
