@@ -1028,6 +1028,8 @@ struct CurveLayer {
 
 const SUB: usize = 4;
 
+type PatternCache = HashMap<(u32, u32, u32), Vec<(u32, i32, f32)>>;
+
 impl CurveLayer {
     fn new(x1: f32, x2: f32, y_top: f32, y_bottom: f32) -> CurveLayer {
         let x0 = x1.floor() as i32;
@@ -1057,10 +1059,15 @@ impl CurveLayer {
         CurveLayer { x0, y0, w, h, prof, rgb: vec![[BG.0 as f32, BG.1 as f32, BG.2 as f32]; w * h] }
     }
 
-    /// Coverage of one curve from y1 (left) to y2 (right), `width` px thick, as (pixel index,
-    /// coverage) pairs appended to `out`.
-    fn coverage(&self, y1: f32, y2: f32, width: f32, out: &mut Vec<(u32, f32)>) {
+    /// Coverage of one curve from y1 (left) to y2 (right), `width` px thick, as (column, row
+    /// relative to floor(y1), coverage) triples. The pattern depends only on y2 − y1, the
+    /// fractional part of y1 and the width, so it is shared by every pair of rows the same distance
+    /// apart (see [`CurveLayer::curve`]).
+    fn pattern(&self, y1: f32, y2: f32, width: f32) -> Vec<(u32, i32, f32)> {
+        let mut out = Vec::new();
         let dy = y2 - y1;
+        let base = y1.floor();
+        let frac = y1 - base;
         let hw = width / 2.0;
         let mut lo = [0f32; SUB];
         let mut hi = [0f32; SUB];
@@ -1077,7 +1084,7 @@ impl CurveLayer {
                 }
                 let m = dy * d;
                 let hv = hw * (1.0 + m * m).sqrt();
-                let yc = y1 + dy * s - self.y0 as f32;
+                let yc = frac + dy * s;
                 lo[k] = yc - hv;
                 hi[k] = yc + hv;
                 ymin = ymin.min(lo[k]);
@@ -1086,27 +1093,34 @@ impl CurveLayer {
             if ymin >= ymax {
                 continue;
             }
-            let r0 = ymin.floor().max(0.0) as usize;
-            let r1 = (ymax.ceil().max(0.0) as usize).min(self.h);
-            for py in r0..r1 {
+            for py in ymin.floor() as i32..ymax.ceil() as i32 {
                 let (top, bot) = (py as f32, py as f32 + 1.0);
                 let mut cov = 0.0;
                 for k in 0..SUB {
                     cov += (hi[k].min(bot) - lo[k].max(top)).max(0.0);
                 }
                 if cov > 0.0 {
-                    out.push(((py * self.w + px) as u32, cov / SUB as f32));
+                    out.push((px as u32, py, cov / SUB as f32));
                 }
             }
         }
+        out
     }
 
-    /// Blend colour `c` at opacity `alpha` through a coverage list.
-    fn apply(&mut self, cov: &[(u32, f32)], c: Rgb, alpha: f32) {
+    /// Draw one curve in colour `c` at opacity `alpha`, reusing cached coverage patterns.
+    #[allow(clippy::too_many_arguments)]
+    fn curve(&mut self, cache: &mut PatternCache, y1: f32, y2: f32, width: f32, c: Rgb, alpha: f32) {
+        let key = ((y2 - y1).to_bits(), (y1 - y1.floor()).to_bits(), width.to_bits());
+        let pat = cache.entry(key).or_insert_with(|| self.pattern(y1, y2, width));
+        let base = y1.floor() as i32 - self.y0;
         let col = [c.0 as f32, c.1 as f32, c.2 as f32];
-        for &(i, v) in cov {
+        for &(px, py, v) in pat.iter() {
+            let row = base + py;
+            if row < 0 || row as usize >= self.h {
+                continue;
+            }
             let a = alpha * v;
-            let d = &mut self.rgb[i as usize];
+            let d = &mut self.rgb[row as usize * self.w + px as usize];
             for ch in 0..3 {
                 d[ch] += (col[ch] - d[ch]) * a;
             }
@@ -1179,48 +1193,32 @@ fn render_head(s: &Snapshot, index: &[usize], heads: &[usize], focus: Option<usi
         }
     }
 
-    // Curves. Faint edges first, grouped by (query, key) pair so the pair's geometry is computed
-    // once for every head; then the strong edges, weakest first, so they stay on top.
+    // Curves, weakest first so strong edges stay on top (in focus mode the other edges first,
+    // faint, then the focused token's). Curve shapes are cached per row distance.
     let mut layer = CurveLayer::new(g.x1, g.x2, g.rows_top, g.rows_top + k as f32 * g.row_h + 1.0);
     let base_width = if mats.len() == 1 { 2.0 } else { 1.6 };
-    const STRONG: f32 = 0.2;
-    let is_focus_edge = |i: usize, j: usize| fa.is_some_and(|f| i == f || j == f);
-    let mut runs: Vec<(u32, f32)> = Vec::new();
-    let mut here: Vec<(f32, usize)> = Vec::new();
-    let mut strong: Vec<(f32, usize, usize, usize)> = Vec::new(); // (weight, head, from, to)
-    for i in 0..k {
-        for j in 0..k {
-            here.clear();
-            for (h, m) in &mats {
+    let mut edges: Vec<(bool, f32, usize, usize, usize)> = Vec::new(); // (focus edge, weight, head, from, to)
+    for (h, m) in &mats {
+        for i in 0..k {
+            for j in 0..k {
                 let w = m[i * k + j];
-                if w <= 1e-3 {
-                    continue;
+                if w > 1e-3 {
+                    edges.push((fa.is_some_and(|f| i == f || j == f), w, *h, i, j));
                 }
-                if is_focus_edge(i, j) || (fa.is_none() && w >= STRONG) {
-                    strong.push((w, *h, i, j));
-                } else {
-                    here.push((w, *h));
-                }
-            }
-            if here.is_empty() {
-                continue;
-            }
-            here.sort_by(|a, b| a.0.total_cmp(&b.0));
-            runs.clear();
-            let width = if fa.is_some() { 1.2 } else { base_width };
-            layer.coverage(g.row_center(i), g.row_center(j), width, &mut runs);
-            for &(w, h) in &here {
-                let alpha = if fa.is_some() { 0.03 + 0.12 * w.min(1.0) } else { edge_alpha(w) };
-                layer.apply(&runs, head_colour(h), alpha);
             }
         }
     }
-    strong.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let width = if fa.is_some() { 2.2 } else { base_width };
-    for &(w, h, i, j) in &strong {
-        runs.clear();
-        layer.coverage(g.row_center(i), g.row_center(j), width, &mut runs);
-        layer.apply(&runs, head_colour(h), edge_alpha(w));
+    edges.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let mut cache = PatternCache::new();
+    for &(on_focus, w, h, i, j) in &edges {
+        let y1 = g.row_center(i);
+        let y2 = y1 + (j as f32 - i as f32) * g.row_h;
+        let (width, alpha) = match (fa.is_some(), on_focus) {
+            (false, _) => (base_width, edge_alpha(w)),
+            (true, true) => (2.2, edge_alpha(w)),
+            (true, false) => (1.2, 0.03 + 0.12 * w.min(1.0)),
+        };
+        layer.curve(&mut cache, y1, y2, width, head_colour(h), alpha);
     }
     layer.composite(&mut cv);
 
