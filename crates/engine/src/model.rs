@@ -231,7 +231,7 @@ fn load_resolved(r: &ResolvedSource, ctx: &LoadContext) -> Result<(Built, TextTo
                 return Err(EngineError::MissingFile(dir.join("tokenizer.json")));
             }
             ctx.report("weights", "reading weights", 0.1);
-            let w = Weights::from_hf_dir(dir, ctx.device, ctx.kind)?;
+            let w = Weights::from_hf_dir_with_progress(dir, ctx.device, ctx.kind, &|f| ctx.report("weights", "reading weights", (0.1 + 0.6 * f).min(0.7)))?;
             ctx.report("building", "building the model", 0.7);
             let built = load_hf_architecture(&model_type, &cfg, &w, ctx)?;
             ctx.report("tokenizer", "reading the tokenizer", 0.9);

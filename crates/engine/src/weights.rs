@@ -51,10 +51,16 @@ impl Weights {
 
     /// Loads the weights of a Hugging Face model folder: model.safetensors, a sharded
     /// model.safetensors.index.json, or pytorch_model.bin.
+    #[allow(dead_code)]
     pub fn from_hf_dir(dir: &Path, device: Device, kind: Kind) -> Result<Self> {
+        Self::from_hf_dir_with_progress(dir, device, kind, &|_| {})
+    }
+
+    /// Like [`Weights::from_hf_dir`], calling `progress` with the fraction of tensors read (0.0 ..= 1.0).
+    pub fn from_hf_dir_with_progress(dir: &Path, device: Device, kind: Kind, progress: &dyn Fn(f32)) -> Result<Self> {
         let single = dir.join("model.safetensors");
         if single.is_file() {
-            return Self::from_safetensors(&[single], device, kind);
+            return Self::read_safetensors(&[single], device, kind, progress);
         }
         let index = dir.join("model.safetensors.index.json");
         if index.is_file() {
@@ -65,7 +71,7 @@ impl Weights {
             files.sort();
             files.dedup();
             let paths: Vec<PathBuf> = files.iter().map(|f| dir.join(f)).collect();
-            let mut w = Self::from_safetensors(&paths, device, kind)?;
+            let mut w = Self::read_safetensors(&paths, device, kind, progress)?;
             w.path = index;
             return Ok(w);
         }
@@ -77,9 +83,15 @@ impl Weights {
     }
 
     /// Memory-maps and reads one or more safetensors files.
+    #[allow(dead_code)]
     pub fn from_safetensors(paths: &[PathBuf], device: Device, kind: Kind) -> Result<Self> {
+        Self::read_safetensors(paths, device, kind, &|_| {})
+    }
+
+    fn read_safetensors(paths: &[PathBuf], device: Device, kind: Kind, progress: &dyn Fn(f32)) -> Result<Self> {
         let mut tensors = HashMap::new();
-        for path in paths {
+        let n_files = paths.len().max(1) as f32;
+        for (fi, path) in paths.iter().enumerate() {
             if !path.is_file() {
                 return Err(EngineError::MissingFile(path.clone()));
             }
@@ -87,13 +99,21 @@ impl Weights {
             // SAFETY: the file is opened read-only and the map lives only while we copy tensors out of it.
             let mmap = unsafe { memmap2::Mmap::map(&file)? };
             let st = safetensors::SafeTensors::deserialize(&mmap).map_err(|e| corrupt(path, format!("not a valid safetensors file ({e})")))?;
-            for (name, view) in st.tensors() {
+            let n = st.len().max(1) as f32;
+            let mut last = -1.0f32;
+            for (i, (name, view)) in st.tensors().into_iter().enumerate() {
+                let frac = (fi as f32 + i as f32 / n) / n_files;
+                if frac - last >= 0.05 {
+                    progress(frac);
+                    last = frac;
+                }
                 let k = st_kind(view.dtype()).ok_or_else(|| corrupt(path, format!("tensor {name} has unsupported dtype {:?}", view.dtype())))?;
                 let shape: Vec<i64> = view.shape().iter().map(|&s| s as i64).collect();
                 let t = Tensor::f_from_data_size(view.data(), &shape, k).map_err(|e| corrupt(path, format!("tensor {name}: {e}")))?;
                 tensors.insert(name, place(t, device, kind));
             }
         }
+        progress(1.0);
         let path = paths.first().cloned().unwrap_or_default();
         Ok(Weights { tensors, path })
     }

