@@ -1903,6 +1903,62 @@ mod tests {
         assert_eq!(format_prob(0.0004), "<0.1%");
     }
 
+    /// Random shapes, flags and odd values straight into the unwrapped renderer: it must return
+    /// an image or a message, never panic (render_png's catch_unwind is only a last resort).
+    #[test]
+    fn random_inputs_never_panic_in_the_renderer() {
+        let mut x: u64 = 0x9e3779b97f4a7c15;
+        let mut next = |n: usize| {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((x >> 33) as usize) % n.max(1)
+        };
+        let texts = ["", " ", "\n", "[CLS]", "Ġthe", "东京", "a\u{0}b", "🙂🙂🙂", "x".repeat(80).leak(), "\t\r"];
+        let floats = [0.0f32, 0.05, 0.5, 1.0, 1.5, -1.0, f32::NAN, f32::INFINITY];
+        let (mut images, mut cards) = (0, 0);
+        for _ in 0..300 {
+            let t = next(70);
+            let nh = next(5);
+            let tokens: Vec<SnapToken> = (0..t)
+                .map(|_| SnapToken {
+                    text: texts[next(texts.len())].to_string(),
+                    special: next(4) == 0,
+                    masked: next(6) == 0,
+                    knocked_out: next(6) == 0,
+                    segment: next(3) as u8,
+                })
+                .collect();
+            let want = nh * t * t;
+            let len = if next(8) == 0 { next(want + 3) } else { want };
+            let attn: Vec<u8> = (0..len).map(|_| next(256) as u8).collect();
+            let heads: Vec<usize> = (0..next(4)).map(|_| next(nh + 3)).collect();
+            let preds: Vec<(String, f32)> = (0..next(4)).map(|_| (texts[next(texts.len())].to_string(), floats[next(floats.len())])).collect();
+            let s = Snapshot {
+                title: texts[next(texts.len())],
+                tokens: &tokens,
+                n_heads: nh,
+                attn: &attn,
+                heads: &heads,
+                threshold: floats[next(floats.len())],
+                hide_special: next(2) == 0,
+                view: if next(2) == 0 { PngView::Head } else { PngView::Matrix },
+                focus: if next(2) == 0 { Some(next(t + 2)) } else { None },
+                predictions: if next(2) == 0 { Some((next(t + 2), &preds)) } else { None },
+            };
+            match render_image(&s) {
+                Ok(cv) => {
+                    assert!(validate(&s).is_ok());
+                    assert!(cv.width() > 100 && cv.height() > 100);
+                    images += 1;
+                }
+                Err(msg) => {
+                    assert!(!msg.is_empty());
+                    cards += 1;
+                }
+            }
+        }
+        assert!(images > 100 && cards > 20, "{images} images, {cards} error cards");
+    }
+
     #[test]
     fn masked_and_knocked_out_tokens_are_marked() {
         let mut tokens = toks(&["the", "cat", "sat"]);
