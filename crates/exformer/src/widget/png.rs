@@ -603,6 +603,7 @@ impl Canvas {
         self.pm.stroke_path(p, &Self::paint(c, alpha), &st, Transform::identity(), None);
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn line(&mut self, x0: f32, y0: f32, x1: f32, y1: f32, c: Rgb, alpha: f32, width: f32) {
         let mut pb = PathBuilder::new();
         pb.move_to(x0, y0);
@@ -857,7 +858,8 @@ fn draw_head_legend(cv: &mut Canvas, heads: &[usize], n_heads: usize, x: f32, y:
 /// Shared description for the meta line.
 fn meta_line(s: &Snapshot, k: usize, heads: &[usize], view: PngView, focus: Option<usize>) -> String {
     let t = s.tokens.len();
-    let mut bits = vec![if k == t { format!("{t} tokens") } else { format!("{k} of {t} tokens (special hidden)") }];
+    let plural = if t == 1 { "" } else { "s" };
+    let mut bits = vec![if k == t { format!("{t} token{plural}") } else { format!("{k} of {t} tokens (special hidden)") }];
     bits.push(if heads.len() == s.n_heads {
         format!("{} head{}", s.n_heads, if s.n_heads == 1 { "" } else { "s" })
     } else {
