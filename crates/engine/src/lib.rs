@@ -22,6 +22,18 @@
 //! - `models/<arch>.rs`: one file per architecture (config struct, layers, model; weights named as in checkpoints).
 //! - `gguf/`: GGUF reader, dequantisation, tokenizer from metadata (decoder models).
 //! - `cli.rs`: `attend` and `models` subcommands.
+//!
+//! # Beyond docs/engine-api.md
+//! - [`Model::run_with_logits`] returns a [`RunOutput`] (the analysis plus raw `[T, vocab]` logits);
+//!   [`Model::tokenize`] tokenizes without running; [`Model::tokenizer`] exposes the [`tokenize::TextTokenizer`].
+//! - A masked token's `Token::id` is the mask id the model saw; its `text` stays the original piece.
+//!   Tokens of segment B carry byte offsets into `text_pair`. Encoders without an LM head return one empty
+//!   prediction list per token.
+//! - [`LoadProgress`] is `{ stage, message, fraction }`; safetensors loading reports per-tensor fractions.
+//! - HF folders without tokenizer.json are accepted when they have vocab.txt (WordPiece) or vocab.json + merges.txt.
+//! - CLI `attend` also takes `--logits` (adds a `logits` tensor [T, vocab]), `--hidden-states` (`hidden.N` [T, hidden]),
+//!   `--repeat N` and `--timings` (prints `{"load_s", "run_s", "tokens"}` JSON); safetensors metadata also holds
+//!   `info` (the ModelInfo JSON). Exit codes: 0 ok, 1 engine error, 2 usage error.
 
 pub mod analysis;
 pub mod cli;
