@@ -1896,7 +1896,10 @@ function createMatrixView(app) {
     let lab = 30;
     if (labels && shown) {
       let longest = 0;
-      for (let a = 0; a < K; a++) longest = Math.max(longest, displayToken(toks[shown.index[a]]?.text).length);
+      for (let a = 0; a < K; a++) {
+        const t = toks[shown.index[a]];
+        longest = Math.max(longest, Math.min(15, displayToken(t?.text).length) + (t?.masked ? 7 : t?.knocked_out ? 2 : 0));
+      }
       lab = Math.min(120, 14 + longest * 7);
     }
     const ml = lab;
@@ -1955,13 +1958,19 @@ function createMatrixView(app) {
     // axes
     ctx.fillStyle = muted;
     ctx.font = `11px ${css.getPropertyValue("--xf-mono").trim() || "monospace"}`;
+    const maskC = css.getPropertyValue("--xf-mask").trim() || "#c2410c";
+    const koC = css.getPropertyValue("--xf-ko").trim() || "#7c3aed";
+    /** @param {any} t */
+    const labelColour = (t) => (t?.masked ? maskC : t?.knocked_out ? koC : t?.special ? muted : fg);
+    /** @param {any} t */
+    const labelText = (t) => `${t?.masked ? "[MASK] " : t?.knocked_out ? "⊘ " : ""}${clip(displayToken(t?.text), 15)}`;
     if (labels) {
       ctx.textBaseline = "middle";
       ctx.textAlign = "right";
       for (let a = 0; a < K; a++) {
         const t = toks[shown.index[a]];
-        ctx.fillStyle = t?.special ? muted : fg;
-        ctx.fillText(clip(displayToken(t?.text), 15), ml - 5, mt + (a + 0.5) * cell);
+        ctx.fillStyle = labelColour(t);
+        ctx.fillText(labelText(t), ml - 5, mt + (a + 0.5) * cell);
       }
       ctx.save();
       ctx.translate(ml, mt - 5);
@@ -1969,8 +1978,8 @@ function createMatrixView(app) {
       ctx.textAlign = "left";
       for (let b = 0; b < K; b++) {
         const t = toks[shown.index[b]];
-        ctx.fillStyle = t?.special ? muted : fg;
-        ctx.fillText(clip(displayToken(t?.text), 15), 0, (b + 0.5) * cell);
+        ctx.fillStyle = labelColour(t);
+        ctx.fillText(labelText(t), 0, (b + 0.5) * cell);
       }
       ctx.restore();
     } else {
