@@ -10,12 +10,16 @@ from the metadata); HF: `load_gguf_checkpoint` + building `LlamaForCausalLM` + l
 Forward+attention = one forward pass of the whole model returning every layer's post-softmax attention
 (engine: as plain f32 vectors, predictions included; HF: `out.attentions`), median of --repeat runs after one
 warm-up (inputs of 2048 tokens and more: a single run, to bound memory). Attention = bytes of f32 attention
-returned per forward pass (layers x heads x T x T x 4).
+returned per forward pass (layers x heads x T x T x 4). Peak RSS: engine = the CLI process (maximum over the
+engine runs so far, which grow with T); HF = this Python process (model and the runs so far). The load average
+is printed because the machine may be shared.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -143,12 +147,15 @@ def main(argv: list[str] | None = None) -> None:
             hf_load_s = time.perf_counter() - t
         h_fwd, h_bytes = time_hf(hf_model, tok(text)["input_ids"], runs, warm)
         assert e_bytes == h_bytes, (e_bytes, h_bytes)
-        rows.append((n, e_bytes, e_load, e_fwd, hf_load_s, h_fwd, runs))
-    print(f"SmolLM2-135M-Instruct Q4_1 -> f32, CPU, torch {torch.__version__}, {torch.get_num_threads()} threads\n")
-    print("| model | tokens | attention returned | engine load (s) | engine forward+attention (ms) | HF load (s) | HF forward+attention (ms) | forward speed-up | runs |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for n, b, el, ef, hl, hf, runs in rows:
-        print(f"| smollm2 | {n} | {b / 2**20:.0f} MiB | {el:.2f} | {ef:.0f} | {hl:.2f} | {hf:.0f} | {hf / ef:.2f}x | {runs} |")
+        e_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
+        h_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+        rows.append((n, e_bytes, e_load, e_fwd, e_rss, hf_load_s, h_fwd, h_rss, runs))
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"SmolLM2-135M-Instruct Q4_1 -> f32, CPU ({os.cpu_count()} cores, load average {load}), torch {torch.__version__}, {torch.get_num_threads()} threads\n")
+    print("| model | tokens | attention returned | engine load (s) | engine forward+attention (ms) | engine peak RSS (GiB) | HF load (s) | HF forward+attention (ms) | HF peak RSS (GiB) | forward speed-up | runs |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n, b, el, ef, er, hl, hf, hr, runs in rows:
+        print(f"| smollm2 | {n} | {b / 2**20:.0f} MiB | {el:.2f} | {ef:.0f} | {er:.2f} | {hl:.2f} | {hf:.0f} | {hr:.2f} | {hf / ef:.2f}x | {runs} |")
 
 
 if __name__ == "__main__":
