@@ -1117,6 +1117,10 @@ function createControls(app) {
   const title = h("span", { class: "xf-title" });
   const kind = h("span", { class: "xf-chip" });
   const meta = h("span", { class: "xf-meta" });
+  const snapshot = h("span", {
+    class: "xf-chip xf-chip-muted", text: "snapshot", hidden: true,
+    title: "Saved page: explore freely; masking and knock-outs need a running kernel",
+  });
   const views = segmented({
     label: "View",
     signal,
@@ -1130,7 +1134,7 @@ function createControls(app) {
   const header = h(
     "div",
     { class: "xf-header" },
-    h("div", { class: "xf-titleblock" }, title, kind, meta),
+    h("div", { class: "xf-titleblock" }, title, kind, snapshot, meta),
     views.el,
   );
 
@@ -1162,7 +1166,7 @@ function createControls(app) {
     ],
     onChange: (v) => app.setState("combine", v),
   });
-  const combineGroup = h("div", { class: "xf-field" }, h("span", { class: "xf-label", text: "Heads" }), combine.el);
+  const combineGroup = h("div", { class: "xf-field" }, h("span", { class: "xf-label", text: "Combine" }), combine.el);
 
   // Threshold
   const thrValue = h("output", { class: "xf-value" });
@@ -1258,6 +1262,7 @@ function createControls(app) {
       const anyIntervention = app.tokens.some((tk) => tk.masked || tk.knocked_out);
       clear.toggleAttribute("disabled", !anyIntervention);
       modeGroup.hidden = app.isStatic;
+      snapshot.hidden = !app.isStatic;
     },
     destroy() {
       clearTimeout(thrTimer);
