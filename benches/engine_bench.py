@@ -27,10 +27,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def engine_binary() -> Path:
+    """EXFORMER_BIN or the engine's example binary, whichever is newer (as tests/engine/conftest.py)."""
+    example = ROOT / "target" / "release" / "examples" / "exformer-engine"
     env = os.environ.get("EXFORMER_BIN")
-    if env and Path(env).is_file():
-        return Path(env)
-    return ROOT / "target" / "release" / "examples" / "exformer-engine"
+    candidates = [Path(env)] if env and Path(env).is_file() else []
+    if example.is_file():
+        candidates.append(example)
+    return max(candidates, key=lambda p: p.stat().st_mtime) if candidates else example
 
 
 @dataclass

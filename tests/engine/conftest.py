@@ -15,10 +15,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def engine_binary() -> Path:
+    """EXFORMER_BIN when it is a file, else the engine's example binary. When both exist the newer one wins:
+    scripts/env.sh points EXFORMER_BIN at target/release/exformer, which goes stale when only the engine's
+    example was rebuilt (`cargo build --release -p exformer-engine --examples`)."""
+    example = ROOT / "target" / "release" / "examples" / "exformer-engine"
     env = os.environ.get("EXFORMER_BIN")
-    if env and Path(env).is_file():
-        return Path(env)
-    return ROOT / "target" / "release" / "examples" / "exformer-engine"
+    candidates = [Path(env)] if env and Path(env).is_file() else []
+    if example.is_file():
+        candidates.append(example)
+    if not candidates:
+        return example
+    return max(candidates, key=lambda p: p.stat().st_mtime)
+
+
+def pytest_report_header(config):
+    return f"exformer engine binary: {engine_binary()}"
 
 
 class Engine:
