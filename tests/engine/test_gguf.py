@@ -448,3 +448,46 @@ def test_gguf_written_from_hf_checkpoint_matches_transformers(engine, tmp_path, 
     for i, (ours, ref) in enumerate(zip(run["layers"], attn)):
         assert_close(ours, ref, f"layer {i} attention")
     assert_close(run["logits"], logits, "logits")
+
+
+def test_sentencepiece_gguf_tokenizer_matches_transformers(engine, tmp_path):
+    """A Llama-2-style GGUF vocabulary (tokenizer.ggml.model = "llama": "▁" pieces, <0xXX> byte tokens, scores,
+    no merges): the engine derives the merges from the scores and must tokenise like transformers' GGUF loader."""
+    import gguf
+    from gen_decoders import CORPUS
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import AutoTokenizer
+
+    bytes_ = [f"<0x{i:02X}>" for i in range(256)]
+    tok = Tokenizer(models.BPE(byte_fallback=True, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first", split=True)
+    trainer = trainers.BpeTrainer(vocab_size=700, special_tokens=["<unk>", "<s>", "</s>", *bytes_], show_progress=False)
+    tok.train_from_iterator(CORPUS * 4, trainer)
+    tokens = [t for t, _ in sorted(tok.get_vocab().items(), key=lambda kv: kv[1])] + ["<tool>"]
+    types = [2, 3, 3] + [6] * 256 + [1] * (len(tokens) - 260) + [4]
+    scores = [0.0] * 259 + [-float(i) for i in range(len(tokens) - 260)] + [0.0]
+    assert len(types) == len(scores) == len(tokens) and len(tokens) > 400
+
+    d = tmp_path / "spm"
+    d.mkdir()
+    w = gguf.GGUFWriter(str(d / "spm.gguf"), "llama")
+    w.add_tokenizer_model("llama")
+    w.add_token_list(tokens)
+    w.add_token_scores(scores)
+    w.add_token_types(types)
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+    w.add_unk_token_id(0)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    ref = AutoTokenizer.from_pretrained(str(d), gguf_file="spm.gguf")
+    texts = TOKENIZER_TEXTS + ["Paris <tool> capital", "rare: ĳ ǅ 𝔘 and emoji 🤗🤗", "a", " a", "\n\nlayers\n"]
+    for text in texts:
+        ours = json.loads(run_tool(engine, d / "spm.gguf", "--tokenize", text).stdout)
+        assert ours["ids"] == ref(text)["input_ids"], text
+        assert ours["add_bos"] is True and ours["ids"][0] == 1
+    # byte fallback really happened for text outside the vocabulary
+    ids = json.loads(run_tool(engine, d / "spm.gguf", "--tokenize", "日本").stdout)["ids"]
+    assert all(3 <= i < 259 for i in ids[2:]), ids

@@ -80,15 +80,25 @@ pub struct GgufSpecials {
 }
 
 /// The `tokenizer.json` (as JSON) equivalent to the GGUF's tokenizer metadata.
+///
+/// - `tokenizer.ggml.model = "gpt2"`: byte-level BPE with the file's merges; the pre-tokenizer split comes
+///   from `tokenizer.ggml.pre`.
+/// - `"llama"`: SentencePiece BPE (Llama 2, Mistral, TinyLlama...): "▁" for spaces, byte fallback to the
+///   `<0xXX>` tokens, merges from the file or, as usual for these files, derived from the token scores
+///   (as transformers' `generate_merges` does). BOS is added unless the file says otherwise.
 pub fn tokenizer_json(g: &GgufFile) -> Result<(Value, GgufSpecials)> {
     let model = g.get_str("tokenizer.ggml.model").unwrap_or("");
-    if model != "gpt2" {
-        return Err(EngineError::Tokenizer(format!(
-            "the GGUF tokenizer type '{model}' is not supported yet (only byte-level BPE, 'gpt2', is)"
-        )));
-    }
+    let spm = match model {
+        "gpt2" => false,
+        "llama" => true,
+        other => {
+            return Err(EngineError::Tokenizer(format!(
+                "the GGUF tokenizer type '{other}' is not supported (byte-level BPE 'gpt2' and SentencePiece 'llama' are)"
+            )))
+        }
+    };
     let tokens = str_array(g, "tokenizer.ggml.tokens")?;
-    let merges = str_array(g, "tokenizer.ggml.merges")?;
+    let merges: Vec<&str> = if g.get("tokenizer.ggml.merges").is_some() || !spm { str_array(g, "tokenizer.ggml.merges")? } else { vec![] };
     let types: Vec<i64> = match g.get("tokenizer.ggml.token_type").and_then(GgufValue::as_array) {
         Some(a) => a.iter().map(|v| v.as_i64().unwrap_or(1)).collect(),
         None => vec![],
@@ -105,14 +115,15 @@ pub fn tokenizer_json(g: &GgufFile) -> Result<(Value, GgufSpecials)> {
         eos: id("tokenizer.ggml.eos_token_id")?,
         unk: id("tokenizer.ggml.unknown_token_id")?,
         pad: id("tokenizer.ggml.padding_token_id")?,
-        add_bos: g.get_bool("tokenizer.ggml.add_bos_token").unwrap_or(false),
+        // llama.cpp adds BOS to SentencePiece vocabularies unless told otherwise.
+        add_bos: g.get_bool("tokenizer.ggml.add_bos_token").unwrap_or(spm),
         add_eos: g.get_bool("tokenizer.ggml.add_eos_token").unwrap_or(false),
     };
 
     let table = bytes_to_unicode();
     let alphabet: HashSet<char> = table.iter().copied().collect();
     let spell = |t: &str| -> (String, bool) {
-        if t.chars().all(|c| alphabet.contains(&c)) {
+        if spm || t.chars().all(|c| alphabet.contains(&c)) {
             (t.to_string(), true)
         } else {
             (t.bytes().map(|b| table[b as usize]).collect(), false)
@@ -130,13 +141,25 @@ pub fn tokenizer_json(g: &GgufFile) -> Result<(Value, GgufSpecials)> {
                               "normalized": false, "special": ty == 3}));
         }
     }
-    let merges: Vec<Value> = merges
-        .iter()
-        .map(|m| {
-            let mut it = m.splitn(2, ' ');
-            json!([it.next().unwrap_or(""), it.next().unwrap_or("")])
-        })
-        .collect();
+    let merges: Vec<Value> = if spm && merges.is_empty() {
+        let scores: Vec<f64> = match g.get("tokenizer.ggml.scores").and_then(GgufValue::as_array) {
+            Some(a) => a.iter().map(|v| v.as_f64().unwrap_or(0.0)).collect(),
+            None => {
+                return Err(EngineError::Tokenizer(
+                    "the GGUF SentencePiece vocabulary has neither merges nor scores, so its tokenizer cannot be built".into(),
+                ))
+            }
+        };
+        derive_merges(&tokens, &scores).into_iter().map(|(l, r)| json!([l, r])).collect()
+    } else {
+        merges
+            .iter()
+            .map(|m| {
+                let mut it = m.splitn(2, ' ');
+                json!([it.next().unwrap_or(""), it.next().unwrap_or("")])
+            })
+            .collect()
+    };
 
     let mut single = vec![];
     let mut special_tokens = serde_json::Map::new();
@@ -159,20 +182,78 @@ pub fn tokenizer_json(g: &GgufFile) -> Result<(Value, GgufSpecials)> {
     }
     let post = json!({"type": "TemplateProcessing", "single": single, "pair": pair, "special_tokens": special_tokens});
 
+    let (pre_tokenizer, decoder, byte_fallback, unk) = if spm {
+        let prefix = g.get_bool("tokenizer.ggml.add_space_prefix").unwrap_or(true);
+        let mut dec = vec![
+            json!({"type": "Replace", "pattern": {"String": "▁"}, "content": " "}),
+            json!({"type": "ByteFallback"}),
+            json!({"type": "Fuse"}),
+        ];
+        if prefix {
+            dec.push(json!({"type": "Strip", "content": " ", "start": 1, "stop": 0}));
+        }
+        (
+            json!({"type": "Metaspace", "replacement": "▁", "prepend_scheme": if prefix { "first" } else { "never" }, "split": false}),
+            json!({"type": "Sequence", "decoders": dec}),
+            true,
+            specials.unk.map(|i| json!(tokens[i as usize])).unwrap_or(Value::Null),
+        )
+    } else {
+        (
+            pre_tokenizer_for(g.get_str("tokenizer.ggml.pre")),
+            json!({"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true}),
+            false,
+            Value::Null,
+        )
+    };
     let json = json!({
         "version": "1.0",
         "truncation": null,
         "padding": null,
         "added_tokens": added,
         "normalizer": null,
-        "pre_tokenizer": pre_tokenizer_for(g.get_str("tokenizer.ggml.pre")),
+        "pre_tokenizer": pre_tokenizer,
         "post_processor": post,
-        "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
-        "model": {"type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": null,
-                  "end_of_word_suffix": null, "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
+        "decoder": decoder,
+        "model": {"type": "BPE", "dropout": null, "unk_token": unk, "continuing_subword_prefix": null,
+                  "end_of_word_suffix": null, "fuse_unk": spm, "byte_fallback": byte_fallback, "ignore_merges": false,
                   "vocab": vocab, "merges": merges},
     });
     Ok((json, specials))
+}
+
+/// BPE merges implied by a SentencePiece vocabulary: every split of a token into two tokens of the
+/// vocabulary, ordered by the token's score (best first), then by longer left and right parts, ties kept in
+/// vocabulary order (the order transformers' `generate_merges` produces).
+pub fn derive_merges(tokens: &[&str], scores: &[f64]) -> Vec<(String, String)> {
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::with_capacity(tokens.len());
+    for (i, t) in tokens.iter().enumerate() {
+        index.insert(t, i); // a repeated token keeps its last id, as a Python dict would
+    }
+    // (score, left chars, right chars, left, right) per token in vocabulary order (first occurrence of each).
+    let mut merges: Vec<(f64, usize, usize, &str, &str)> = vec![];
+    let mut seen = HashSet::with_capacity(tokens.len());
+    for (i, t) in tokens.iter().enumerate() {
+        if !seen.insert(*t) {
+            continue;
+        }
+        let score = scores.get(index[t]).copied().unwrap_or(0.0);
+        let _ = i;
+        let mut local: Vec<(usize, usize, &str, &str)> = vec![];
+        for (cut, _) in t.char_indices().skip(1) {
+            let (l, r) = t.split_at(cut);
+            if let (Some(&li), Some(&ri)) = (index.get(l), index.get(r)) {
+                local.push((li, ri, l, r));
+            }
+        }
+        local.sort_by_key(|x| (x.0, x.1));
+        for (_, _, l, r) in local {
+            merges.push((score, l.chars().count(), r.chars().count(), l, r));
+        }
+    }
+    // Descending by (score, len(left), len(right)); stable, so ties keep their order.
+    merges.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)).then(b.2.cmp(&a.2)));
+    merges.into_iter().map(|(_, _, _, l, r)| (l.to_string(), r.to_string())).collect()
 }
 
 /// Build the tokenizer a GGUF describes.
@@ -256,10 +337,24 @@ mod tests {
     }
 
     #[test]
+    fn sentencepiece_merges_follow_scores() {
+        let tokens = ["<unk>", "▁", "a", "b", "ab", "▁ab", "▁a"];
+        let scores = [0.0, -1.0, -2.0, -3.0, -4.0, -5.0, -6.0];
+        let m = derive_merges(&tokens, &scores);
+        let m: Vec<(&str, &str)> = m.iter().map(|(l, r)| (l.as_str(), r.as_str())).collect();
+        // "ab" (score -4) before "▁ab" (-5: splits ▁+ab and ▁a+b, longer left first) before "▁a" (-6)
+        assert_eq!(m, vec![("a", "b"), ("▁a", "b"), ("▁", "ab"), ("▁", "a")]);
+    }
+
+    #[test]
     fn non_bpe_tokenizers_are_reported() {
         let mut w = Writer::new();
         w.kv_str("tokenizer.ggml.model", "llama");
         let g = GgufFile::from_bytes(w.build(), "spm.gguf").unwrap();
-        assert!(matches!(tokenizer_from_gguf(&g), Err(EngineError::Tokenizer(m)) if m.contains("'llama'")));
+        assert!(matches!(tokenizer_from_gguf(&g), Err(EngineError::Tokenizer(m)) if m.contains("tokenizer.ggml.tokens")));
+        let mut w = Writer::new();
+        w.kv_str("tokenizer.ggml.model", "rwkv");
+        let g = GgufFile::from_bytes(w.build(), "rwkv.gguf").unwrap();
+        assert!(matches!(tokenizer_from_gguf(&g), Err(EngineError::Tokenizer(m)) if m.contains("'rwkv'")));
     }
 }
