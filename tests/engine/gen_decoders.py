@@ -78,6 +78,8 @@ SPECS = {
     "qwen2": ("qwen2", {}),
     "mistral": ("mistral", {"sliding_window": 4}),
     "gemma3": ("gemma3_text", {}),
+    # Laid out as llama.cpp assumes for Gemma 3 GGUFs: global layer every sixth, scale 1/sqrt(head_dim).
+    "gemma3_gguf": ("gemma3_text", {"num_hidden_layers": 6, "query_pre_attn_scalar": 16, "layer_types": None}),
 }
 ALL = list(SPECS)
 
@@ -119,8 +121,8 @@ def make(name: str, out: Path) -> Path:
         cfg = tf.MistralConfig(**{**common, "tie_word_embeddings": False, **extra})
         model = tf.MistralForCausalLM(cfg)
     elif model_type == "gemma3_text":
-        cfg = tf.Gemma3TextConfig(
-            **{**common, "num_hidden_layers": 3},
+        g3 = dict(
+            num_hidden_layers=3,
             layer_types=["sliding_attention", "full_attention", "sliding_attention"],
             sliding_window=4,
             query_pre_attn_scalar=24,
@@ -130,6 +132,7 @@ def make(name: str, out: Path) -> Path:
             },
             hidden_activation="gelu_pytorch_tanh",
         )
+        cfg = tf.Gemma3TextConfig(**{**common, **g3, **extra})
         model = tf.Gemma3ForCausalLM(cfg)
     else:
         raise ValueError(name)

@@ -364,30 +364,82 @@ _GGUF_NAMES = {
 }
 
 
+_GEMMA3_NAMES = {
+    "input_layernorm": "attn_norm",
+    "self_attn.q_proj": "attn_q",
+    "self_attn.k_proj": "attn_k",
+    "self_attn.v_proj": "attn_v",
+    "self_attn.o_proj": "attn_output",
+    "self_attn.q_norm": "attn_q_norm",
+    "self_attn.k_norm": "attn_k_norm",
+    "post_attention_layernorm": "post_attention_norm",
+    "pre_feedforward_layernorm": "ffn_norm",
+    "post_feedforward_layernorm": "post_ffw_norm",
+    "mlp.gate_proj": "ffn_gate",
+    "mlp.up_proj": "ffn_up",
+    "mlp.down_proj": "ffn_down",
+}
+_GPT2_NAMES = {"ln_1": "attn_norm", "attn.c_attn": "attn_qkv", "attn.c_proj": "attn_output", "ln_2": "ffn_norm", "mlp.c_fc": "ffn_up", "mlp.c_proj": "ffn_down"}
+
+
+def _gguf_name(name: str, arch: str) -> str | None:
+    top = {
+        "model.embed_tokens.weight": "token_embd.weight",
+        "model.norm.weight": "output_norm.weight",
+        "lm_head.weight": "output.weight",
+        "transformer.wte.weight": "token_embd.weight",
+        "transformer.wpe.weight": "position_embd.weight",
+        "transformer.ln_f.weight": "output_norm.weight",
+        "transformer.ln_f.bias": "output_norm.bias",
+    }
+    if name in top:
+        return top[name]
+    parts = name.split(".")
+    if arch == "gpt2":  # transformer.h.N.<part>.<weight|bias>
+        layer, rest, suffix = parts[2], ".".join(parts[3:-1]), parts[-1]
+        return f"blk.{layer}.{_GPT2_NAMES[rest]}.{suffix}" if rest in _GPT2_NAMES else None
+    layer, rest, suffix = parts[2], ".".join(parts[3:-1]), parts[-1]
+    names = _GEMMA3_NAMES if arch == "gemma3" else _GGUF_NAMES
+    return f"blk.{layer}.{names[rest]}.{suffix}"
+
+
 def hf_to_gguf(src: Path, dst: Path, arch: str, f16: bool = False) -> None:
     """Writes a GGUF the way llama.cpp's converter lays it out: llama.cpp tensor names, Q/K permuted for the
-    llama architecture, hyper-parameters and the byte-level BPE tokenizer as metadata."""
+    llama architecture, Gemma norms stored as 1 + w, GPT-2 Conv1D weights transposed, hyper-parameters and
+    the byte-level BPE tokenizer as metadata."""
     import gguf
     from safetensors.numpy import load_file
 
     cfg = json.loads((src / "config.json").read_text())
     tj = json.loads((src / "tokenizer.json").read_text())
     w = gguf.GGUFWriter(str(dst), arch)
-    nh, nkv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
-    w.add_block_count(cfg["num_hidden_layers"])
-    w.add_context_length(cfg["max_position_embeddings"])
-    w.add_embedding_length(cfg["hidden_size"])
-    w.add_feed_forward_length(cfg["intermediate_size"])
-    w.add_head_count(nh)
-    w.add_head_count_kv(nkv)
-    w.add_key_length(cfg["head_dim"])
-    w.add_value_length(cfg["head_dim"])
-    w.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
-    rope = cfg.get("rope_parameters") or {}
-    w.add_rope_freq_base(rope.get("rope_theta", 10000.0))
-    if rope.get("rope_type") == "linear":
-        w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
-        w.add_rope_scaling_factor(rope["factor"])
+    if arch == "gpt2":
+        w.add_block_count(cfg["n_layer"])
+        w.add_context_length(cfg["n_positions"])
+        w.add_embedding_length(cfg["n_embd"])
+        w.add_feed_forward_length(4 * cfg["n_embd"])
+        w.add_head_count(cfg["n_head"])
+        w.add_layer_norm_eps(cfg["layer_norm_epsilon"])
+    else:
+        nh, nkv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
+        w.add_block_count(cfg["num_hidden_layers"])
+        w.add_context_length(cfg["max_position_embeddings"])
+        w.add_embedding_length(cfg["hidden_size"])
+        w.add_feed_forward_length(cfg["intermediate_size"])
+        w.add_head_count(nh)
+        w.add_head_count_kv(nkv)
+        w.add_key_length(cfg["head_dim"])
+        w.add_value_length(cfg["head_dim"])
+        w.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
+        rope = cfg.get("rope_parameters") or {}
+        if arch == "gemma3":
+            rope = rope["full_attention"]
+            assert cfg["rope_parameters"]["sliding_attention"]["rope_theta"] == 10000.0
+            w.add_sliding_window(cfg["sliding_window"])
+        w.add_rope_freq_base(rope.get("rope_theta", 10000.0))
+        if rope.get("rope_type") == "linear":
+            w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
+            w.add_rope_scaling_factor(rope["factor"])
     vocab = {**tj["model"]["vocab"], **{a["content"]: a["id"] for a in tj["added_tokens"]}}
     tokens = [t for t, _ in sorted(vocab.items(), key=lambda kv: kv[1])]
     assert len(tokens) == cfg["vocab_size"]
@@ -401,20 +453,17 @@ def hf_to_gguf(src: Path, dst: Path, arch: str, f16: bool = False) -> None:
     w.add_eos_token_id(vocab["<|endoftext|>"])
     w.add_add_bos_token(True)
     for name, t in load_file(str(src / "model.safetensors")).items():
-        if name == "model.embed_tokens.weight":
-            out = "token_embd.weight"
-        elif name == "model.norm.weight":
-            out = "output_norm.weight"
-        elif name == "lm_head.weight":
-            out = "output.weight"
-        else:
-            parts = name.split(".")
-            layer, rest, suffix = parts[2], ".".join(parts[3:-1]), parts[-1]
-            out = f"blk.{layer}.{_GGUF_NAMES[rest]}.{suffix}"
-            if arch == "llama" and rest == "self_attn.q_proj":
-                t = _permute(t, nh)
-            elif arch == "llama" and rest == "self_attn.k_proj":
-                t = _permute(t, nkv)
+        out = _gguf_name(name, arch)
+        if out is None:
+            continue
+        if arch == "llama" and ".self_attn.q_proj." in name:
+            t = _permute(t, nh)
+        elif arch == "llama" and ".self_attn.k_proj." in name:
+            t = _permute(t, nkv)
+        elif arch == "gemma3" and name.endswith("norm.weight"):
+            t = t + 1.0
+        elif arch == "gpt2" and out.endswith(("attn_qkv.weight", "attn_output.weight", "ffn_up.weight", "ffn_down.weight")):
+            t = t.T
         t = np.ascontiguousarray(t, dtype=np.float32)
         w.add_tensor(out, t.astype(np.float16) if f16 and t.ndim == 2 else t)
     w.write_header_to_file()
@@ -423,7 +472,17 @@ def hf_to_gguf(src: Path, dst: Path, arch: str, f16: bool = False) -> None:
     w.close()
 
 
-@pytest.mark.parametrize("name,arch,f16", [("llama", "llama", False), ("llama_linear", "llama", False), ("qwen2", "qwen2", False), ("llama_tied", "llama", True)])
+@pytest.mark.parametrize(
+    "name,arch,f16",
+    [
+        ("llama", "llama", False),
+        ("llama_linear", "llama", False),
+        ("qwen2", "qwen2", False),
+        ("llama_tied", "llama", True),
+        ("gemma3_gguf", "gemma3", False),
+        ("gpt2", "gpt2", False),
+    ],
+)
 def test_gguf_written_from_hf_checkpoint_matches_transformers(engine, tmp_path, name, arch, f16):
     import gen_decoders
     import transformers as tf
@@ -444,44 +503,57 @@ def test_gguf_written_from_hf_checkpoint_matches_transformers(engine, tmp_path, 
                 if p.dim() == 2:
                     p.copy_(p.half().float())
     attn, logits = hf_run(m, ids)
-    assert run["info"]["architecture"] == arch
+    assert run["info"]["architecture"] == {"gemma3": "gemma3_text"}.get(arch, arch)
+    assert len(run["layers"]) == len(attn)
     for i, (ours, ref) in enumerate(zip(run["layers"], attn)):
         assert_close(ours, ref, f"layer {i} attention")
     assert_close(run["logits"], logits, "logits")
 
 
-def test_sentencepiece_gguf_tokenizer_matches_transformers(engine, tmp_path):
-    """A Llama-2-style GGUF vocabulary (tokenizer.ggml.model = "llama": "▁" pieces, <0xXX> byte tokens, scores,
-    no merges): the engine derives the merges from the scores and must tokenise like transformers' GGUF loader."""
-    import gguf
+def _spm_vocab():
+    """A SentencePiece-style BPE vocabulary trained on the decoder corpus: "▁" pieces and <0xXX> byte tokens."""
     from gen_decoders import CORPUS
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import AutoTokenizer
 
     bytes_ = [f"<0x{i:02X}>" for i in range(256)]
     tok = Tokenizer(models.BPE(byte_fallback=True, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first", split=True)
     trainer = trainers.BpeTrainer(vocab_size=700, special_tokens=["<unk>", "<s>", "</s>", *bytes_], show_progress=False)
     tok.train_from_iterator(CORPUS * 4, trainer)
-    tokens = [t for t, _ in sorted(tok.get_vocab().items(), key=lambda kv: kv[1])] + ["<tool>"]
-    types = [2, 3, 3] + [6] * 256 + [1] * (len(tokens) - 260) + [4]
-    scores = [0.0] * 259 + [-float(i) for i in range(len(tokens) - 260)] + [0.0]
-    assert len(types) == len(scores) == len(tokens) and len(tokens) > 400
+    return [t for t, _ in sorted(tok.get_vocab().items(), key=lambda kv: kv[1])]
 
-    d = tmp_path / "spm"
-    d.mkdir()
-    w = gguf.GGUFWriter(str(d / "spm.gguf"), "llama")
+
+def _write_tokenizer_gguf(path: Path, arch: str, tokens, scores, types, bos: int, eos: int, unk: int, add_bos=None):
+    import gguf
+
+    w = gguf.GGUFWriter(str(path), arch)
     w.add_tokenizer_model("llama")
     w.add_token_list(tokens)
     w.add_token_scores(scores)
     w.add_token_types(types)
-    w.add_bos_token_id(1)
-    w.add_eos_token_id(2)
-    w.add_unk_token_id(0)
+    w.add_bos_token_id(bos)
+    w.add_eos_token_id(eos)
+    w.add_unk_token_id(unk)
+    if add_bos is not None:
+        w.add_add_bos_token(add_bos)
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
+
+
+def test_sentencepiece_gguf_tokenizer_matches_transformers(engine, tmp_path):
+    """A Llama-2-style GGUF vocabulary (tokenizer.ggml.model = "llama": "▁" pieces, <0xXX> byte tokens, scores,
+    no merges): the engine derives the merges from the scores and must tokenise like transformers' GGUF loader."""
+    from transformers import AutoTokenizer
+
+    tokens = _spm_vocab() + ["<tool>"]
+    types = [2, 3, 3] + [6] * 256 + [1] * (len(tokens) - 260) + [4]
+    scores = [0.0] * 259 + [-float(i) for i in range(len(tokens) - 260)] + [0.0]
+    assert len(types) == len(scores) == len(tokens) and len(tokens) > 400
+    d = tmp_path / "spm"
+    d.mkdir()
+    _write_tokenizer_gguf(d / "spm.gguf", "llama", tokens, scores, types, bos=1, eos=2, unk=0)
     ref = AutoTokenizer.from_pretrained(str(d), gguf_file="spm.gguf")
     texts = TOKENIZER_TEXTS + ["Paris <tool> capital", "rare: ĳ ǅ 𝔘 and emoji 🤗🤗", "a", " a", "\n\nlayers\n"]
     for text in texts:
@@ -491,3 +563,26 @@ def test_sentencepiece_gguf_tokenizer_matches_transformers(engine, tmp_path):
     # byte fallback really happened for text outside the vocabulary
     ids = json.loads(run_tool(engine, d / "spm.gguf", "--tokenize", "日本").stdout)["ids"]
     assert all(3 <= i < 259 for i in ids[2:]), ids
+
+
+def test_gemma_gguf_tokenizer_matches_transformers(engine, tmp_path):
+    """Gemma files: whitespace-only pieces stored as real spaces, merges ordered by token position (not by
+    score), no prefix space; BOS from the metadata."""
+    from transformers import AutoTokenizer
+
+    base = _spm_vocab()
+    pieces = base[259:]
+    tokens = ["<pad>", "<eos>", "<bos>", "<unk>"] + base[3:259] + ["  ", "   ", "    "] + pieces
+    types = [3, 3, 3, 2] + [6] * 256 + [1] * (3 + len(pieces))
+    rng = np.random.default_rng(1)
+    scores = [0.0] * 260 + list(rng.standard_normal(3 + len(pieces)))  # scores that do not follow merge order
+    d = tmp_path / "gemma"
+    d.mkdir()
+    _write_tokenizer_gguf(d / "g.gguf", "gemma3", tokens, scores, types, bos=2, eos=1, unk=3, add_bos=True)
+    ref = AutoTokenizer.from_pretrained(str(d), gguf_file="g.gguf")
+    texts = TOKENIZER_TEXTS + ["a  b   c    d", "  Paris is  lovely  ", "emoji 🤗"]
+    for text in texts:
+        ours = json.loads(run_tool(engine, d / "g.gguf", "--tokenize", text).stdout)
+        assert ours["ids"] == ref(text)["input_ids"], text
+        assert ours["ids"][0] == 2
+    assert 260 in json.loads(run_tool(engine, d / "g.gguf", "--tokenize", "a  b").stdout)["ids"]  # "▁▁" piece

@@ -16,7 +16,7 @@ use crate::model::{Built, LoadContext};
 use crate::tokenize::TextTokenizer;
 
 /// GGUF architectures this engine runs.
-pub const GGUF_ARCHITECTURES: &[&str] = &["llama", "mistral", "qwen2"];
+pub const GGUF_ARCHITECTURES: &[&str] = &["llama", "mistral", "qwen2", "gemma3", "gpt2"];
 
 /// Loads a GGUF model: tokenizer and architecture from its metadata, weights dequantised to the
 /// requested dtype.
@@ -36,6 +36,10 @@ pub(crate) fn load(path: &Path, ctx: &LoadContext) -> Result<(Built, TextTokeniz
     ctx.report("tokenizer", "building the tokenizer from the GGUF metadata", 0.08);
     let (tok, _specials) = tokenizer_from_gguf(&g)?;
     let tok = TextTokenizer::from_tokenizer(tok)?;
-    let built = crate::models::llama::load_gguf(&g, ctx)?;
+    let built = match arch.as_str() {
+        "gemma3" => crate::models::gemma3::load_gguf(&g, ctx)?,
+        "gpt2" => crate::models::gpt2::load_gguf(&g, ctx)?,
+        _ => crate::models::llama::load_gguf(&g, ctx)?,
+    };
     Ok((built, tok))
 }

@@ -97,7 +97,18 @@ pub fn tokenizer_json(g: &GgufFile) -> Result<(Value, GgufSpecials)> {
             )))
         }
     };
-    let tokens = str_array(g, "tokenizer.ggml.tokens")?;
+    let original_tokens = str_array(g, "tokenizer.ggml.tokens")?;
+    // Gemma files store whitespace-only pieces as real spaces; the vocabulary spells them with "▁".
+    let gemma = spm && matches!(g.architecture(), Some("gemma" | "gemma2" | "gemma3"));
+    let respelled: Vec<String> = if gemma {
+        original_tokens
+            .iter()
+            .map(|t| if t.contains(' ') && t.trim().is_empty() { "▁".repeat(t.chars().count()) } else { t.to_string() })
+            .collect()
+    } else {
+        vec![]
+    };
+    let tokens: Vec<&str> = if gemma { respelled.iter().map(|s| s.as_str()).collect() } else { original_tokens.clone() };
     let merges: Vec<&str> = if g.get("tokenizer.ggml.merges").is_some() || !spm { str_array(g, "tokenizer.ggml.merges")? } else { vec![] };
     let types: Vec<i64> = match g.get("tokenizer.ggml.token_type").and_then(GgufValue::as_array) {
         Some(a) => a.iter().map(|v| v.as_i64().unwrap_or(1)).collect(),
@@ -130,13 +141,24 @@ pub fn tokenizer_json(g: &GgufFile) -> Result<(Value, GgufSpecials)> {
         }
     };
     let mut vocab = serde_json::Map::with_capacity(tokens.len());
-    let mut added = vec![];
+    let mut in_alphabet = Vec::with_capacity(tokens.len());
     for (i, t) in tokens.iter().enumerate() {
-        let (spelled, in_alphabet) = spell(t);
-        vocab.insert(spelled.clone(), json!(i));
+        let (spelled, ok) = spell(t);
+        vocab.insert(spelled, json!(i));
+        in_alphabet.push(ok);
+    }
+    let mut added = vec![];
+    for (i, t) in original_tokens.iter().enumerate() {
         let ty = types.get(i).copied().unwrap_or(1);
-        // 3 = CONTROL (special), 4 = USER_DEFINED (matched whole, not special).
-        if (ty == 3 || ty == 4) && in_alphabet {
+        // 3 = CONTROL (special), 4 = USER_DEFINED (matched whole, not special); as transformers does, a
+        // control token outside the byte-level alphabet is a mislabel and a user-defined token must be
+        // spelled as in the vocabulary.
+        let keep = match ty {
+            3 => in_alphabet[i],
+            4 => vocab.contains_key(*t),
+            _ => false,
+        };
+        if keep {
             added.push(json!({"id": i, "content": t, "single_word": false, "lstrip": false, "rstrip": false,
                               "normalized": false, "special": ty == 3}));
         }
@@ -150,6 +172,8 @@ pub fn tokenizer_json(g: &GgufFile) -> Result<(Value, GgufSpecials)> {
                 ))
             }
         };
+        // Gemma's scores do not follow its merge order; the position of each token does.
+        let scores = if gemma { (0..tokens.len()).map(|i| -(i as f64)).collect() } else { scores };
         derive_merges(&tokens, &scores).into_iter().map(|(l, r)| json!([l, r])).collect()
     } else {
         merges
@@ -182,7 +206,20 @@ pub fn tokenizer_json(g: &GgufFile) -> Result<(Value, GgufSpecials)> {
     }
     let post = json!({"type": "TemplateProcessing", "single": single, "pair": pair, "special_tokens": special_tokens});
 
-    let (pre_tokenizer, decoder, byte_fallback, unk) = if spm {
+    let mut normalizer = Value::Null;
+    let (pre_tokenizer, decoder, byte_fallback, unk) = if gemma {
+        normalizer = json!({"type": "Replace", "pattern": {"String": " "}, "content": "▁"});
+        (
+            json!({"type": "Split", "pattern": {"String": " "}, "behavior": "MergedWithPrevious", "invert": false}),
+            json!({"type": "Sequence", "decoders": [
+                {"type": "Replace", "pattern": {"String": "▁"}, "content": " "},
+                {"type": "ByteFallback"},
+                {"type": "Fuse"},
+            ]}),
+            true,
+            specials.unk.map(|i| json!(tokens[i as usize])).unwrap_or(Value::Null),
+        )
+    } else if spm {
         let prefix = g.get_bool("tokenizer.ggml.add_space_prefix").unwrap_or(true);
         let mut dec = vec![
             json!({"type": "Replace", "pattern": {"String": "▁"}, "content": " "}),
@@ -211,7 +248,7 @@ pub fn tokenizer_json(g: &GgufFile) -> Result<(Value, GgufSpecials)> {
         "truncation": null,
         "padding": null,
         "added_tokens": added,
-        "normalizer": null,
+        "normalizer": normalizer,
         "pre_tokenizer": pre_tokenizer,
         "post_processor": post,
         "decoder": decoder,

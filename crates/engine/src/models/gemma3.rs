@@ -199,3 +199,85 @@ impl Architecture for Gemma3 {
         Ok(ForwardOut { logits: Some(logits), attentions, hidden_states })
     }
 }
+
+/// Loads a `gemma3` GGUF (llama.cpp layout: norms stored as 1 + w, SWA every layer but each sixth, local
+/// RoPE base 10000, attention scale from the head size, or hidden/heads for the 62-layer 27B model).
+pub(crate) fn load_gguf(g: &crate::gguf::GgufFile, ctx: &LoadContext) -> Result<Built> {
+    use std::collections::HashMap;
+
+    let arch = g.architecture().unwrap_or("gemma3").to_string();
+    let key = |k: &str| format!("{arch}.{k}");
+    let n_layers = g.require_u64(&key("block_count"))? as i64;
+    let hidden = g.require_u64(&key("embedding_length"))? as i64;
+    let n_heads = g.require_u64(&key("attention.head_count"))? as i64;
+    let n_kv = g.get_u64(&key("attention.head_count_kv")).map(|v| v as i64).unwrap_or(n_heads);
+    let head_dim = g.get_u64(&key("attention.key_length")).map(|v| v as i64).unwrap_or(256);
+    let inter = g.require_u64(&key("feed_forward_length"))? as i64;
+    let window = g.get_u64(&key("attention.sliding_window")).unwrap_or(4096);
+    let mut global = json!({"rope_type": "default", "rope_theta": g.get_f64(&key("rope.freq_base")).unwrap_or(1_000_000.0)});
+    match g.get_str(&key("rope.scaling.type")) {
+        None | Some("none") => {}
+        Some("linear") => {
+            global["rope_type"] = json!("linear");
+            global["factor"] = json!(g.get_f64(&key("rope.scaling.factor")).unwrap_or(1.0));
+        }
+        Some(other) => return Err(EngineError::UnsupportedArchitecture(format!("GGUF rope scaling '{other}' for Gemma 3"))),
+    }
+    let layer_types: Vec<&str> = match g.get(&key("attention.sliding_window_pattern")).and_then(|v| v.as_array()) {
+        Some(a) => a.iter().map(|v| if v.as_bool().unwrap_or(true) { "sliding_attention" } else { "full_attention" }).collect(),
+        None => (0..n_layers).map(|i| if (i + 1) % 6 != 0 { "sliding_attention" } else { "full_attention" }).collect(),
+    };
+    let qpas = if n_layers == 62 { (hidden / n_heads) as f64 } else { head_dim as f64 };
+    let cfg = json!({
+        "model_type": "gemma3_text", "hidden_size": hidden, "num_hidden_layers": n_layers, "num_attention_heads": n_heads,
+        "num_key_value_heads": n_kv, "head_dim": head_dim, "intermediate_size": inter,
+        "rms_norm_eps": g.get_f64(&key("attention.layer_norm_rms_epsilon")).unwrap_or(1e-6),
+        "max_position_embeddings": g.get_u64(&key("context_length")).unwrap_or(131072),
+        "hidden_activation": "gelu_pytorch_tanh", "query_pre_attn_scalar": qpas, "sliding_window": window,
+        "layer_types": layer_types,
+        "rope_parameters": {"full_attention": global, "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}},
+        "attn_logit_softcapping": g.get_f64(&key("attn_logit_softcapping")),
+        "final_logit_softcapping": g.get_f64(&key("final_logit_softcapping")),
+    });
+    let mut map: HashMap<String, Tensor> = HashMap::new();
+    for (i, info) in g.tensors.iter().enumerate() {
+        if i % 16 == 0 {
+            ctx.report("weights", &format!("dequantising {}/{}", i, g.tensors.len()), 0.1 + 0.6 * i as f32 / g.tensors.len() as f32);
+        }
+        let name = info.name.as_str();
+        let hf = match name {
+            "token_embd.weight" => "model.embed_tokens.weight".to_string(),
+            "output_norm.weight" => "model.norm.weight".to_string(),
+            "output.weight" => "lm_head.weight".to_string(),
+            _ => {
+                let Some((layer, part)) = name.strip_prefix("blk.").and_then(|r| r.split_once('.')) else { continue };
+                let Some((base, suffix)) = part.rsplit_once('.') else { continue };
+                let hf_part = match base {
+                    "attn_norm" => "input_layernorm",
+                    "attn_q" => "self_attn.q_proj",
+                    "attn_k" => "self_attn.k_proj",
+                    "attn_v" => "self_attn.v_proj",
+                    "attn_output" => "self_attn.o_proj",
+                    "attn_q_norm" => "self_attn.q_norm",
+                    "attn_k_norm" => "self_attn.k_norm",
+                    "post_attention_norm" => "post_attention_layernorm",
+                    "ffn_norm" => "pre_feedforward_layernorm",
+                    "post_ffw_norm" => "post_feedforward_layernorm",
+                    "ffn_gate" => "mlp.gate_proj",
+                    "ffn_up" => "mlp.up_proj",
+                    "ffn_down" => "mlp.down_proj",
+                    _ => continue,
+                };
+                format!("model.layers.{layer}.{hf_part}.{suffix}")
+            }
+        };
+        let mut t = super::llama::gguf_tensor(g, name, ctx)?;
+        if name.ends_with("norm.weight") {
+            // llama.cpp stores Gemma's (1 + w) norm weights with the 1 added.
+            t = t - 1.0;
+        }
+        map.insert(hf, t);
+    }
+    let w = Weights::from_map(map, g.path.clone());
+    load(&cfg, &w, ctx)
+}
