@@ -103,6 +103,8 @@ fn evcxr_options() -> EvcxrOptions {
     let build_root = std::env::var_os("EXFORMER_EVCXR_DIR").map(PathBuf::from).or_else(|| {
         std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/exformer/evcxr"))
     });
+    // evcxr links dependencies statically into each cell (its dylib mode fails on current
+    // toolchains), so the exformer library keeps its process-wide state in `exformer::global`.
     let mut prelude = Vec::new();
     if std::env::var_os("EXFORMER_NO_PRELUDE").is_none() {
         if let Some(dir) = library_dir() {

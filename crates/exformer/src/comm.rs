@@ -16,7 +16,7 @@
 
 use exformer_bridge::{read_frame, write_frame, Frame, ToChild, ToKernel, ENV_KEY, ENV_SOCKET};
 use serde_json::{json, Value};
-use std::cell::RefCell;
+use crate::global::{global, ThreadSlots};
 use std::collections::HashMap;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -69,11 +69,14 @@ struct Client {
     on_close: Mutex<HashMap<String, MsgHandler>>,
 }
 
-static CLIENT: OnceLock<Result<Arc<Client>, CommError>> = OnceLock::new();
+/// The one bridge connection of this process (shared by every cell's copy of this crate).
+fn client_slot() -> &'static OnceLock<Result<Arc<Client>, CommError>> {
+    global("comm.client", OnceLock::new)
+}
 
-thread_local! {
-    /// The token of the front-end message being handled on this thread, if any.
-    static CURRENT_TOKEN: RefCell<Option<String>> = const { RefCell::new(None) };
+/// The token of the front-end message being handled, per thread.
+fn current_tokens() -> &'static ThreadSlots<String> {
+    global("comm.parent", ThreadSlots::new)
 }
 
 /// True when cells can open comms (running under the exformer kernel).
@@ -82,7 +85,7 @@ pub fn in_kernel() -> bool {
 }
 
 fn client() -> Result<Arc<Client>, CommError> {
-    CLIENT.get_or_init(connect).clone()
+    client_slot().get_or_init(connect).clone()
 }
 
 fn connect() -> Result<Arc<Client>, CommError> {
@@ -158,16 +161,16 @@ fn run_handler(f: impl FnOnce()) -> Option<String> {
 }
 
 fn with_token<R>(token: &str, f: impl FnOnce() -> R) -> R {
-    let prev = CURRENT_TOKEN.with(|t| t.replace(Some(token.to_string())));
+    let prev = current_tokens().replace(Some(token.to_string()));
     let r = f();
-    CURRENT_TOKEN.with(|t| *t.borrow_mut() = prev);
+    current_tokens().replace(prev);
     r
 }
 
 /// The token of the front-end message being handled on this thread; pass it to
 /// [`with_parent`] on another thread so output there is parented to the same message.
 pub fn current_parent() -> Option<String> {
-    CURRENT_TOKEN.with(|t| t.borrow().clone())
+    current_tokens().get()
 }
 
 /// Runs `f` with output parented to the front-end message `parent` (see [`current_parent`]).
@@ -274,7 +277,6 @@ pub fn flush() -> Result<(), CommError> {
 }
 
 fn new_id() -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("exf-{:x}-{:x}-{}", std::process::id(), nanos, N.fetch_add(1, Ordering::Relaxed))
+    format!("exf-{:x}-{:x}-{}", std::process::id(), nanos, crate::global::next_id())
 }

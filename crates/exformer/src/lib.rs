@@ -15,12 +15,14 @@
 //! - [`comm`]: Jupyter comms from inside a cell, over the kernel's bridge.
 //! - [`display`]: rich output (display_data, clear_output) with a fallback for stock evcxr.
 //! - [`engine`]: the models themselves (re-export of `exformer-engine`).
+//! - [`global`]: process-wide state that survives evcxr's per-cell copies of this crate.
 //!
 //! This crate never depends on the kernel or evcxr: it reaches the kernel only through the
 //! bridge socket named in the environment.
 
 pub mod comm;
 pub mod display;
+pub mod global;
 pub mod model;
 pub mod widget;
 

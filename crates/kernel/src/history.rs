@@ -107,13 +107,13 @@ pub fn glob(pattern: &str, text: &str) -> bool {
     let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti, mut star, mut mark) = (0usize, 0usize, None::<usize>, 0usize);
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        if pi < p.len() && p[pi] == '*' {
             star = Some(pi);
             mark = ti;
             pi += 1;
+        } else if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
         } else if let Some(s) = star {
             pi = s + 1;
             mark += 1;
@@ -135,6 +135,7 @@ mod tests {
     #[test]
     fn glob_works() {
         assert!(glob("1?2*", "1+2"));
+        assert!(glob("6 *", "6 * 7"), "a * in the text must not eat the wildcard");
         assert!(glob("*", ""));
         assert!(glob("a*c", "abbbc"));
         assert!(!glob("a?c", "ac"));

@@ -77,6 +77,10 @@ struct Core {
     done_waiters: Mutex<HashMap<String, oneshot::Sender<Option<String>>>>,
     pending_input: Mutex<Option<std::sync::mpsc::Sender<Result<String, String>>>>,
     shutdown: tokio::sync::Notify,
+    /// True once the interpreter has started (or failed to): kernel_info waits for it, so front
+    /// ends see the kernel as starting while evcxr initialises instead of timing out a first cell.
+    ready: tokio::sync::watch::Sender<bool>,
+    runtime: tokio::runtime::Handle,
 }
 
 type Handler = fn(Arc<Core>, Message, Channel) -> Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -150,6 +154,8 @@ async fn send_frames(sender: &Sender, frames: Vec<Bytes>) {
 // Handlers
 
 async fn kernel_info(core: Arc<Core>, msg: Message, ch: Channel) {
+    let mut ready = core.ready.subscribe();
+    let _ = tokio::time::timeout(Duration::from_secs(300), ready.wait_for(|r| *r)).await;
     let lang = core.language.lock().unwrap().clone();
     let lang = lang.unwrap_or_else(crate::evcxr_interpreter::rust_language);
     let help: Vec<Value> = core.identity.help_links.iter().map(|(t, u)| json!({"text": t, "url": u})).collect();
@@ -278,13 +284,8 @@ impl ExecIo for KernelIo {
         let m = Message::new("input_request", json!({"prompt": prompt, "password": password}), Some(&self.parent), &core.session);
         let frames = m.to_frames(&core.signer);
         let stdin = core.stdin.clone();
-        let handle = tokio::runtime::Handle::try_current();
-        match handle {
-            Ok(h) => {
-                h.spawn(async move { send_frames(&stdin, frames).await });
-            }
-            Err(_) => return Err("no runtime for stdin".into()),
-        }
+        // This runs on the interpreter's own thread: hand the send to the kernel's runtime.
+        core.runtime.spawn(async move { send_frames(&stdin, frames).await });
         drop(core);
         rx.recv().unwrap_or_else(|_| Err("input was cancelled".into()))
     }
@@ -597,6 +598,8 @@ async fn serve(info: ConnectionInfo, identity: KernelIdentity, factory: Interpre
         done_waiters: Mutex::new(HashMap::new()),
         pending_input: Mutex::new(None),
         shutdown: tokio::sync::Notify::new(),
+        ready: tokio::sync::watch::channel(false).0,
+        runtime: tokio::runtime::Handle::current(),
     });
 
     // iopub: publishes queued messages; answers subscriptions with iopub_welcome.
@@ -774,6 +777,7 @@ fn interpreter_thread(core: Arc<Core>, factory: InterpreterFactory, jobs: std::s
         *core.interrupter.lock().unwrap() = Some(i.interrupter());
         *core.language.lock().unwrap() = Some(i.language());
     }
+    core.ready.send_replace(true);
     while let Ok(job) = jobs.recv() {
         match (job, interp.as_mut()) {
             (Job::Execute { code, io, reply }, Some(i)) => {

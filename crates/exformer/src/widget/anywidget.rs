@@ -33,8 +33,14 @@ pub struct WidgetModel {
     inner: Arc<Mutex<Inner>>,
 }
 
-static LIVE: OnceLock<Mutex<Vec<Weak<Mutex<Inner>>>>> = OnceLock::new();
-static CONTROL: OnceLock<Result<(), CommError>> = OnceLock::new();
+/// Every open model in the process (for `request_states`); process-wide, see `crate::global`.
+fn live() -> &'static Mutex<Vec<Weak<Mutex<Inner>>>> {
+    crate::global::global("widget.live", Default::default)
+}
+
+fn control_registered() -> &'static OnceLock<Result<(), CommError>> {
+    crate::global::global("widget.control", OnceLock::new)
+}
 
 impl WidgetModel {
     /// A model for an ES module + stylesheet; `id` names the widget class (`_anywidget_id`).
@@ -118,7 +124,7 @@ impl WidgetModel {
         });
         let id = comm.id().to_string();
         self.inner.lock().unwrap().comm = Some(comm);
-        LIVE.get_or_init(Default::default).lock().unwrap().push(Arc::downgrade(&self.inner));
+        live().lock().unwrap().push(Arc::downgrade(&self.inner));
         Ok(id)
     }
 
@@ -216,7 +222,7 @@ fn handle_msg(inner: &Arc<Mutex<Inner>>, comm: &Comm, msg: CommMessage) {
 /// Serves `jupyter.widget.control`: the front end asks for every live model's state at once
 /// (after a page reload) with `request_states`.
 fn ensure_control_target() {
-    let _ = CONTROL.get_or_init(|| {
+    let _ = control_registered().get_or_init(|| {
         comm::register_target("jupyter.widget.control", |_comm, _open| {
             _comm.on_msg(|comm, msg| {
                 if msg.data["method"] != "request_states" {
@@ -227,7 +233,7 @@ fn ensure_control_target() {
                 let mut paths = Vec::new();
                 let mut buffers = Vec::new();
                 let live: Vec<Arc<Mutex<Inner>>> =
-                    LIVE.get_or_init(Default::default).lock().unwrap().iter().filter_map(Weak::upgrade).collect();
+                    live().lock().unwrap().iter().filter_map(Weak::upgrade).collect();
                 for inner in live {
                     let g = inner.lock().unwrap();
                     let Some(id) = g.comm.as_ref().map(|c| c.id().to_string()) else { continue };

@@ -65,7 +65,9 @@ pub struct AttentionView {
 }
 
 /// Views stay alive while the kernel runs (the front end may still talk to them).
-static LIVE_VIEWS: OnceLock<Mutex<Vec<AttentionView>>> = OnceLock::new();
+fn live_views() -> &'static Mutex<Vec<AttentionView>> {
+    crate::global::global("view.live", Default::default)
+}
 
 impl AttentionView {
     /// Runs the model on `input` and builds the view (not yet displayed).
@@ -297,7 +299,7 @@ impl AttentionView {
                 .name("exformer-view".into())
                 .spawn(move || me.worker_loop())
                 .expect("spawn the view's worker thread");
-            LIVE_VIEWS.get_or_init(Default::default).lock().unwrap().push(self.clone());
+            live_views().lock().unwrap().push(self.clone());
         });
     }
 
@@ -547,8 +549,6 @@ fn summary(a: &Analysis, layer: usize) -> String {
 }
 
 fn unique() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("{:x}-{:x}-{}", std::process::id(), nanos, N.fetch_add(1, Ordering::Relaxed))
+    format!("{:x}-{:x}-{}", std::process::id(), nanos, crate::global::next_id())
 }
