@@ -138,7 +138,7 @@ def test_decoder_parity(engine, decoders, name):
     for pos, preds in enumerate(a["predictions"]):
         assert len(preds) == 5
         top = torch.topk(probs[pos], 5)
-        assert abs(preds[0]["prob"] - top.values[0].item()) < 1e-5
+        assert abs(preds[0]["prob"] - top.values[0].item()) < TOL
         assert preds[0]["id"] == top.indices[0].item() or abs(probs[pos][preds[0]["id"]] - top.values[0]) < 1e-6
     info = run["info"]
     assert info["kind"] == a["kind"]

@@ -137,7 +137,7 @@ def test_smollm2_parity_with_transformers(engine, gguf_path, text):
     assert_close(run["logits"], logits, "logits")
     top = torch.softmax(logits, -1).max(-1)
     for pos, preds in enumerate(run["analysis"]["predictions"]):
-        assert abs(preds[0]["prob"] - top.values[pos].item()) < 1e-5
+        assert abs(preds[0]["prob"] - top.values[pos].item()) < TOL
 
 
 def test_smollm2_interventions_match_transformers(engine, gguf_path, monkeypatch):
