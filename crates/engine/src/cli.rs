@@ -208,7 +208,7 @@ fn attend(args: &[String]) -> Result<(), CliError> {
         write_safetensors(&out, tensors, meta)?;
     }
     if sw.iter().any(|s| s == "--timings") {
-        println!("{}", serde_json::json!({"load_s": load_s, "run_s": run_s, "tokens": a.seq_len()}));
+        println!("{}", serde_json::json!({"load_s": load_s, "run_s": run_s, "tokens": a.seq_len(), "threads": tch::get_num_threads()}));
     } else {
         println!("{}: {} tokens, {} layers x {} heads -> {}", m.info().name, a.seq_len(), a.n_layers, a.n_heads, out.display());
     }

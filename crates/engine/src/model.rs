@@ -241,13 +241,14 @@ fn load_resolved(r: &ResolvedSource, ctx: &LoadContext) -> Result<(Built, TextTo
     }
 }
 
-fn top_k(probs: &Tensor, k: usize, tok: &TextTokenizer) -> Result<Vec<Vec<Prediction>>> {
-    let (t, v) = probs.size2()?;
+/// Top-k of softmax(logits) per row.
+fn top_k(logits: &Tensor, k: usize, tok: &TextTokenizer) -> Result<Vec<Vec<Prediction>>> {
+    let (t, v) = logits.size2()?;
     let k = (k as i64).min(v);
     if k == 0 {
         return Ok(vec![vec![]; t as usize]);
     }
-    let (vals, idx) = probs.f_topk(k, -1, true, true)?;
+    let (vals, idx) = logits.f_softmax(-1, Kind::Float)?.f_topk(k, -1, true, true)?;
     let vals = Vec::<f32>::try_from(&vals.to_kind(Kind::Float).to_device(tch::Device::Cpu).contiguous().view([-1]))?;
     let idx = Vec::<i64>::try_from(&idx.to_device(tch::Device::Cpu).contiguous().view([-1]))?;
     let k = k as usize;
@@ -364,7 +365,7 @@ impl Model {
                 if want_logits {
                     logits_vec = Some(to_vec_f32(&l)?);
                 }
-                top_k(&l.softmax(-1, Kind::Float), iv.top_k, &self.tokenizer)?
+                top_k(&l, iv.top_k, &self.tokenizer)?
             }
             None => vec![vec![]; t],
         };
