@@ -403,10 +403,37 @@ function viewMatrices(o) {
       addHead(m, h, 1);
       return { head: h, mat: m };
     });
-  } else {
+  } else if (!compact) {
     const acc = new Float32Array(n);
     const w = combine === "mean" ? 1 / hs.length : 1;
     for (const h of hs) addHead(acc, h, w);
+    mats = [{ head: null, mat: acc }];
+  } else {
+    // Long inputs hide few tokens: accumulate full rows contiguously (row sum over kept keys =
+    // full row sum minus the hidden columns), then compact once at the end.
+    const hidden = [];
+    for (let j = 0; j < T; j++) if (!keep[j]) hidden.push(j);
+    const full = new Float32Array(T * T);
+    const w = combine === "mean" ? 1 / hs.length : 1;
+    for (const h of hs) {
+      const off = h * T * T;
+      for (let a = 0; a < K; a++) {
+        const row = index[a] * T;
+        const src = off + row;
+        let sum = 0;
+        for (let j = 0; j < T; j++) sum += attn[src + j];
+        for (const j of hidden) sum -= attn[src + j];
+        if (!(sum > 0)) continue;
+        const sc = w / sum;
+        for (let j = 0; j < T; j++) full[row + j] += attn[src + j] * sc;
+      }
+    }
+    const acc = new Float32Array(n);
+    for (let a = 0; a < K; a++) {
+      const row = index[a] * T;
+      const o2 = a * K;
+      for (let b = 0; b < K; b++) acc[o2 + b] = full[row + index[b]];
+    }
     mats = [{ head: null, mat: acc }];
   }
   const pf = o.pairFilter || "all";
