@@ -94,7 +94,7 @@ pub(crate) fn is_short_name(name: &str) -> bool {
 
 fn entry_for(name: String, path: PathBuf, description: String) -> ModelEntry {
     let is_gguf = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf"));
-    let architecture = if is_gguf { None } else { source::config_model_type(&path) };
+    let architecture = if is_gguf { crate::gguf::reader::peek_metadata_str(&path, "general.architecture") } else { source::config_model_type(&path) };
     ModelEntry { name, path, format: if is_gguf { "gguf".into() } else { "hf".into() }, architecture, description }
 }
 

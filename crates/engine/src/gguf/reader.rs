@@ -344,6 +344,33 @@ fn min_value_bytes(ty: u32) -> Option<usize> {
     })
 }
 
+/// One metadata string of a GGUF file (e.g. "general.architecture"), reading only as far as that key.
+/// None when the file cannot be read, is not GGUF, or lacks the key.
+pub fn peek_metadata_str(path: &Path, key: &str) -> Option<String> {
+    let file = std::fs::File::open(path).ok()?;
+    // SAFETY: read-only mapping, dropped before returning.
+    let mmap = unsafe { memmap2::Mmap::map(&file).ok()? };
+    let mut c = Cursor { buf: &mmap, pos: 0, path };
+    if c.take(4).ok()? != MAGIC {
+        return None;
+    }
+    let version = c.u32().ok()?;
+    if !(2..=3).contains(&version) {
+        return None;
+    }
+    let _n_tensors = c.u64().ok()?;
+    let n_kv = c.u64().ok()?;
+    for _ in 0..n_kv {
+        let k = c.string(version).ok()?;
+        let ty = c.u32().ok()?;
+        let v = c.value(ty, version, 0).ok()?;
+        if k == key {
+            return v.as_str().map(str::to_string);
+        }
+    }
+    None
+}
+
 impl GgufFile {
     /// Memory-map and parse a GGUF file.
     pub fn open(path: impl AsRef<Path>) -> Result<GgufFile> {
@@ -607,6 +634,17 @@ pub(crate) mod tests {
         let h: Vec<u8> = [0.5f32, -1.0].iter().flat_map(|&x| half::f16::from_f32(x).to_le_bytes()).collect();
         w.tensor("h", vec![2], 1, h);
         w.build()
+    }
+
+    #[test]
+    fn peeks_one_key() {
+        let p = std::env::temp_dir().join(format!("exformer-peek-{}.gguf", std::process::id()));
+        std::fs::write(&p, sample()).unwrap();
+        assert_eq!(peek_metadata_str(&p, "general.architecture").as_deref(), Some("llama"));
+        assert_eq!(peek_metadata_str(&p, "no.such.key"), None);
+        std::fs::write(&p, &sample()[..20]).unwrap();
+        assert_eq!(peek_metadata_str(&p, "general.architecture"), None);
+        let _ = std::fs::remove_file(&p);
     }
 
     #[test]
