@@ -121,8 +121,10 @@ def test_smollm2_is_the_default_short_name(engine, gguf_path):
     assert info["vocab_size"] == 49152
     assert run["analysis"]["kind"] == info["kind"]
     assert [t["text"] for t in run["analysis"]["tokens"]] == ["Hello", " world", "."]
-    p = engine.run("models", "--json")
-    assert "smollm2" in p.stdout
+    listed = {m["name"]: m for m in json.loads(engine.run("models", "--json").stdout)}
+    assert listed["smollm2"]["format"] == "gguf"
+    assert listed["smollm2"]["architecture"] == "llama"
+    assert Path(listed["smollm2"]["path"]).resolve() == gguf_path.resolve()
 
 
 @pytest.mark.parametrize("text", TEXTS)
