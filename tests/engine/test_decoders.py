@@ -18,13 +18,16 @@ import torch
 
 TOL = 1e-4
 TEXT = "The capital of France is Paris, a lovely city in spring."
-NAMES = ["gpt2", "llama", "llama_tied", "llama_linear", "llama_llama3", "llama_yarn", "qwen2", "mistral", "gemma3"]
+NAMES = ["gpt2", "llama", "llama_tied", "llama_linear", "llama_llama3", "llama_yarn", "qwen2", "qwen3", "mistral", "gemma3", "gemma2", "gemma"]
 MODULES = {
     "gpt2": "gpt2",
     "llama": "llama",
     "qwen2": "qwen2",
+    "qwen3": "qwen3",
     "mistral": "mistral",
     "gemma3_text": "gemma3",
+    "gemma2": "gemma2",
+    "gemma": "gemma",
 }
 
 
@@ -199,6 +202,9 @@ def test_sliding_windows(engine, decoders):
     assert torch.all(run["layers"][0][:, far] == 0)
     assert torch.all(run["layers"][2][:, far] == 0)
     assert torch.any(run["layers"][1][:, far] > 0)
+    run = engine.attend(str(decoders / "gemma2"), TEXT)  # Gemma 2: even layers local
+    assert torch.all(run["layers"][0][:, far] == 0) and torch.all(run["layers"][2][:, far] == 0)
+    assert torch.any(run["layers"][1][:, far] > 0)
 
 
 def test_decoder_rejects_pairs_and_masks(engine, decoders):
@@ -212,7 +218,7 @@ def test_decoder_rejects_pairs_and_masks(engine, decoders):
 
 
 def test_decoder_architecture_names(engine, decoders):
-    for name, arch in [("gpt2", "gpt2"), ("qwen2", "qwen2"), ("mistral", "mistral"), ("gemma3", "gemma3_text"), ("llama", "llama")]:
+    for name, arch in [("gpt2", "gpt2"), ("qwen2", "qwen2"), ("qwen3", "qwen3"), ("mistral", "mistral"), ("gemma3", "gemma3_text"), ("gemma2", "gemma2"), ("gemma", "gemma"), ("llama", "llama")]:
         run = engine.attend(str(decoders / name), "Hello world.", logits=False)
         assert run["info"]["architecture"] == arch
         assert run["info"]["n_kv_heads"] == (4 if name == "gpt2" else 2)

@@ -201,9 +201,9 @@ pub(crate) fn load_hf_architecture(model_type: &str, cfg: &serde_json::Value, w:
         "distilbert" => models::distilbert::load(cfg, w, ctx),
         "albert" => models::albert::load(cfg, w, ctx),
         "electra" => models::electra::load(cfg, w, ctx),
-        "llama" | "mistral" | "qwen2" => models::llama::load(cfg, w, ctx),
+        "llama" | "mistral" | "qwen2" | "qwen3" => models::llama::load(cfg, w, ctx),
         "gpt2" => models::gpt2::load(cfg, w, ctx),
-        "gemma3_text" | "gemma3" => models::gemma3::load(cfg, w, ctx),
+        "gemma3_text" | "gemma3" | "gemma2" | "gemma" => models::gemma3::load(cfg, w, ctx),
         other => Err(EngineError::UnsupportedArchitecture(format!(
             "'{other}' (supported: bert, roberta, distilbert, albert, electra{})",
             models::EXTRA_ARCHITECTURES

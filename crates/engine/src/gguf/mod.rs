@@ -16,7 +16,7 @@ use crate::model::{Built, LoadContext};
 use crate::tokenize::TextTokenizer;
 
 /// GGUF architectures this engine runs.
-pub const GGUF_ARCHITECTURES: &[&str] = &["llama", "mistral", "qwen2", "gemma3", "gpt2"];
+pub const GGUF_ARCHITECTURES: &[&str] = &["llama", "mistral", "qwen2", "qwen3", "gemma3", "gpt2"];
 
 /// Loads a GGUF model: tokenizer and architecture from its metadata, weights dequantised to the
 /// requested dtype.

@@ -1,4 +1,6 @@
-//! Gemma 3 text decoder (`gemma3_text`, and the language model inside `gemma3` checkpoints).
+//! Gemma decoders: Gemma 3 text (`gemma3_text`, and the language model inside `gemma3` checkpoints), and with
+//! the same code Gemma 2 (`gemma2`: no q/k norm, one RoPE base, soft-capping, alternate sliding layers) and
+//! Gemma 1 (`gemma`: no post norms, no sliding window; `post_attention_layernorm` is the pre-MLP norm).
 //!
 //! Differences from Llama: embeddings scaled by sqrt(hidden); (1 + w) RMSNorm, also on q and k per head;
 //! norms after attention and around the MLP; GeGLU (tanh GELU) MLP; attention scale
@@ -22,11 +24,11 @@ struct Layer {
     k: Linear,
     v: Linear,
     o: Linear,
-    q_norm: RmsNorm,
-    k_norm: RmsNorm,
-    post_attn_norm: RmsNorm,
+    q_norm: Option<RmsNorm>,
+    k_norm: Option<RmsNorm>,
+    post_attn_norm: Option<RmsNorm>,
     pre_ff_norm: RmsNorm,
-    post_ff_norm: RmsNorm,
+    post_ff_norm: Option<RmsNorm>,
     gate: Linear,
     up: Linear,
     down: Linear,
@@ -52,9 +54,21 @@ pub(crate) struct Gemma3 {
     kind: Kind,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Version {
+    Gemma1,
+    Gemma2,
+    Gemma3,
+}
+
 pub(crate) fn load(cfg_in: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built> {
     // A full `gemma3` (multimodal) config keeps the text model under `text_config`.
     let cfg = cfg_in.get("text_config").filter(|c| c.is_object()).unwrap_or(cfg_in);
+    let (version, arch_name) = match cfg_s(cfg_in, "model_type").unwrap_or("gemma3_text") {
+        "gemma" => (Version::Gemma1, "gemma"),
+        "gemma2" => (Version::Gemma2, "gemma2"),
+        _ => (Version::Gemma3, "gemma3_text"),
+    };
     let hidden = need_i(cfg, "hidden_size")?;
     let n_layers = need_i(cfg, "num_hidden_layers")?;
     let n_heads = need_i(cfg, "num_attention_heads")?;
@@ -67,9 +81,11 @@ pub(crate) fn load(cfg_in: &Value, w: &Weights, ctx: &LoadContext) -> Result<Bui
     check_activation(&act)?;
     let qpas = cfg_f(cfg, "query_pre_attn_scalar").unwrap_or(head_dim as f64);
     let window = cfg_i(cfg, "sliding_window").filter(|&w| w > 0).map(|w| w as usize);
-    let types: Vec<bool> = match cfg.get("layer_types").and_then(|t| t.as_array()) {
-        Some(t) => (0..n_layers as usize).map(|i| t.get(i).and_then(|x| x.as_str()) == Some("sliding_attention")).collect(),
-        None => {
+    let types: Vec<bool> = match (version, cfg.get("layer_types").and_then(|t| t.as_array())) {
+        (Version::Gemma1, _) => vec![false; n_layers as usize],
+        (_, Some(t)) => (0..n_layers as usize).map(|i| t.get(i).and_then(|x| x.as_str()) == Some("sliding_attention")).collect(),
+        (Version::Gemma2, None) => (0..n_layers).map(|i| i % 2 == 0).collect(),
+        (_, None) => {
             let pattern = cfg_i(cfg, "sliding_window_pattern").or_else(|| cfg_i(cfg, "_sliding_window_pattern")).unwrap_or(6).max(1);
             (0..n_layers).map(|i| (i + 1) % pattern != 0).collect()
         }
@@ -77,6 +93,7 @@ pub(crate) fn load(cfg_in: &Value, w: &Weights, ctx: &LoadContext) -> Result<Bui
     // RoPE: transformers 5 keeps one parameter set per layer type; older configs have
     // rope_theta (+ rope_scaling) for global layers and rope_local_base_freq for local ones.
     let (global_p, local_p) = match cfg.get("rope_parameters") {
+        _ if version != Version::Gemma3 => (rope_params(cfg, 10_000.0), rope_params(cfg, 10_000.0)),
         Some(p) if p.get("full_attention").is_some() || p.get("sliding_attention").is_some() => (
             p.get("full_attention").cloned().unwrap_or_else(|| json!({"rope_theta": 1_000_000.0})),
             p.get("sliding_attention").cloned().unwrap_or_else(|| json!({"rope_theta": 10_000.0})),
@@ -115,11 +132,17 @@ pub(crate) fn load(cfg_in: &Value, w: &Weights, ctx: &LoadContext) -> Result<Bui
             k: Linear::load_opt_bias(w, &format!("{p}self_attn.k_proj"), hidden, kvd)?,
             v: Linear::load_opt_bias(w, &format!("{p}self_attn.v_proj"), hidden, kvd)?,
             o: Linear::load_opt_bias(w, &format!("{p}self_attn.o_proj"), qd, hidden)?,
-            q_norm: RmsNorm::load(w, &format!("{p}self_attn.q_norm"), head_dim, eps, true)?,
-            k_norm: RmsNorm::load(w, &format!("{p}self_attn.k_norm"), head_dim, eps, true)?,
-            post_attn_norm: RmsNorm::load(w, &format!("{p}post_attention_layernorm"), hidden, eps, true)?,
-            pre_ff_norm: RmsNorm::load(w, &format!("{p}pre_feedforward_layernorm"), hidden, eps, true)?,
-            post_ff_norm: RmsNorm::load(w, &format!("{p}post_feedforward_layernorm"), hidden, eps, true)?,
+            q_norm: opt_norm(w, &format!("{p}self_attn.q_norm"), head_dim, eps, version == Version::Gemma3)?,
+            k_norm: opt_norm(w, &format!("{p}self_attn.k_norm"), head_dim, eps, version == Version::Gemma3)?,
+            post_attn_norm: opt_norm(w, &format!("{p}post_attention_layernorm"), hidden, eps, version != Version::Gemma1)?,
+            pre_ff_norm: RmsNorm::load(
+                w,
+                &format!("{p}{}", if version == Version::Gemma1 { "post_attention_layernorm" } else { "pre_feedforward_layernorm" }),
+                hidden,
+                eps,
+                true,
+            )?,
+            post_ff_norm: opt_norm(w, &format!("{p}post_feedforward_layernorm"), hidden, eps, version != Version::Gemma1)?,
             gate: Linear::load_opt_bias(w, &format!("{p}mlp.gate_proj"), hidden, inter)?,
             up: Linear::load_opt_bias(w, &format!("{p}mlp.up_proj"), hidden, inter)?,
             down: Linear::load_opt_bias(w, &format!("{p}mlp.down_proj"), inter, hidden)?,
@@ -128,7 +151,7 @@ pub(crate) fn load(cfg_in: &Value, w: &Weights, ctx: &LoadContext) -> Result<Bui
     }
     let norm = RmsNorm::load(w, &format!("{prefix}norm"), hidden, eps, true)?;
     let lm_head = w.get_opt("lm_head.weight", &[vocab, hidden])?.unwrap_or_else(|| embed.shallow_clone());
-    let info = ModelInfo::arch("gemma3_text", ModelKind::CausalLm, n_layers as usize, n_heads as usize, n_kv_heads as usize, hidden as usize, vocab as usize, max_pos as usize);
+    let info = ModelInfo::arch(arch_name, ModelKind::CausalLm, n_layers as usize, n_heads as usize, n_kv_heads as usize, hidden as usize, vocab as usize, max_pos as usize);
     let model = Gemma3 {
         embed,
         embed_scale: (hidden as f64).sqrt(),
@@ -149,6 +172,15 @@ pub(crate) fn load(cfg_in: &Value, w: &Weights, ctx: &LoadContext) -> Result<Bui
     Ok(Built { arch: Box::new(model), info })
 }
 
+/// A (1 + w) RMSNorm this Gemma version has (`want`), or none.
+fn opt_norm(w: &Weights, name: &str, dim: i64, eps: f64, want: bool) -> Result<Option<RmsNorm>> {
+    if want {
+        RmsNorm::load(w, name, dim, eps, true).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
 impl Architecture for Gemma3 {
     fn forward(&self, batch: &Batch, iv: &TensorInterventions) -> Result<ForwardOut> {
         let t = batch.len() as i64;
@@ -166,8 +198,12 @@ impl Architecture for Gemma3 {
         for (l, layer) in self.layers.iter().enumerate() {
             let (cos, sin) = if layer.sliding_window.is_some() { (&lcos, &lsin) } else { (&gcos, &gsin) };
             let h = layer.in_norm.forward(&x);
-            let q = layer.q_norm.forward(&split_heads(&layer.q.forward(&h), self.n_heads));
-            let k = layer.k_norm.forward(&split_heads(&layer.k.forward(&h), self.n_kv_heads));
+            let mut q = split_heads(&layer.q.forward(&h), self.n_heads);
+            let mut k = split_heads(&layer.k.forward(&h), self.n_kv_heads);
+            if let (Some(qn), Some(kn)) = (&layer.q_norm, &layer.k_norm) {
+                q = qn.forward(&q);
+                k = kn.forward(&k);
+            }
             let v = split_heads(&layer.v.forward(&h), self.n_kv_heads);
             let q = apply_rope(&q, cos, sin);
             let k = apply_rope(&k, cos, sin);
@@ -176,10 +212,18 @@ impl Architecture for Gemma3 {
             spec.sliding_window = layer.sliding_window;
             spec.softcap = self.attn_softcap;
             let out = attention::attention(&q, &k, &v, &spec)?;
-            x = x + layer.post_attn_norm.forward(&layer.o.forward(&out.context));
+            let a = layer.o.forward(&out.context);
+            x = x + match &layer.post_attn_norm {
+                Some(n) => n.forward(&a),
+                None => a,
+            };
             let h = layer.pre_ff_norm.forward(&x);
             let g = activation(&self.act, &layer.gate.forward(&h))?;
-            x = x + layer.post_ff_norm.forward(&layer.down.forward(&(g * layer.up.forward(&h))));
+            let m = layer.down.forward(&(g * layer.up.forward(&h)));
+            x = x + match &layer.post_ff_norm {
+                Some(n) => n.forward(&m),
+                None => m,
+            };
             attentions.push(out.probs);
             if iv.hidden_states {
                 hidden_states.push(x.shallow_clone());

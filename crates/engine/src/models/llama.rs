@@ -1,4 +1,5 @@
-//! Llama family decoders: Llama 1-3, SmolLM2, Mistral (sliding window), Qwen2 (q/k/v biases).
+//! Llama family decoders: Llama 1-3, SmolLM2, Mistral (sliding window), Qwen2 (q/k/v biases), Qwen3 (per-head
+//! q/k RMSNorm).
 //!
 //! RMSNorm, rotary position embeddings (default, linear, dynamic NTK, llama3, yarn), grouped-query
 //! attention through the shared [`attention::attention`], SwiGLU MLP, optionally tied embeddings.
@@ -212,6 +213,8 @@ pub(crate) fn rope_params(cfg: &Value, default_theta: f64) -> Value {
 
 struct Layer {
     in_norm: RmsNorm,
+    /// Qwen3: RMSNorm of each query / key head before RoPE.
+    qk_norm: Option<(RmsNorm, RmsNorm)>,
     q: Linear,
     k: Linear,
     v: Linear,
@@ -247,7 +250,7 @@ fn sliding_windows(cfg: &Value, model_type: &str, n_layers: usize) -> Vec<Option
             .collect();
     }
     match model_type {
-        "qwen2" => {
+        "qwen2" | "qwen3" => {
             if cfg_b(cfg, "use_sliding_window").unwrap_or(false) {
                 let from = cfg_i(cfg, "max_window_layers").unwrap_or(0).max(0) as usize;
                 (0..n_layers).map(|i| (i >= from).then_some(w)).collect()
@@ -294,6 +297,14 @@ pub(crate) fn load(cfg: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built>
         let kvd = n_kv_heads * head_dim;
         layers.push(Layer {
             in_norm: RmsNorm::load(w, &format!("{p}input_layernorm"), hidden, eps, false)?,
+            qk_norm: if w.contains(&format!("{p}self_attn.q_norm.weight")) {
+                Some((
+                    RmsNorm::load(w, &format!("{p}self_attn.q_norm"), head_dim, eps, false)?,
+                    RmsNorm::load(w, &format!("{p}self_attn.k_norm"), head_dim, eps, false)?,
+                ))
+            } else {
+                None
+            },
             q: Linear::load_opt_bias(w, &format!("{p}self_attn.q_proj"), hidden, qd)?,
             k: Linear::load_opt_bias(w, &format!("{p}self_attn.k_proj"), hidden, kvd)?,
             v: Linear::load_opt_bias(w, &format!("{p}self_attn.v_proj"), hidden, kvd)?,
@@ -333,8 +344,14 @@ impl Architecture for Llama {
         }
         for (l, layer) in self.layers.iter().enumerate() {
             let h = layer.in_norm.forward(&x);
-            let q = apply_rope(&split_heads(&layer.q.forward(&h), self.n_heads), &cos, &sin);
-            let k = apply_rope(&split_heads(&layer.k.forward(&h), self.n_kv_heads), &cos, &sin);
+            let mut q = split_heads(&layer.q.forward(&h), self.n_heads);
+            let mut k = split_heads(&layer.k.forward(&h), self.n_kv_heads);
+            if let Some((qn, kn)) = &layer.qk_norm {
+                q = qn.forward(&q);
+                k = kn.forward(&k);
+            }
+            let q = apply_rope(&q, &cos, &sin);
+            let k = apply_rope(&k, &cos, &sin);
             let v = split_heads(&layer.v.forward(&h), self.n_kv_heads);
             let mut spec = iv.spec(l, scale);
             spec.causal = true;
@@ -380,7 +397,7 @@ pub(crate) fn gguf_tensor(g: &GgufFile, name: &str, ctx: &LoadContext) -> Result
     Ok(t.to_device(ctx.device).to_kind(ctx.kind))
 }
 
-/// Loads a `llama` / `qwen2` / `mistral` GGUF by renaming its tensors to checkpoint names and
+/// Loads a `llama` / `qwen2` / `qwen3` / `mistral` GGUF by renaming its tensors to checkpoint names and
 /// writing an HF-style config from its metadata.
 pub(crate) fn load_gguf(g: &GgufFile, ctx: &LoadContext) -> Result<Built> {
     let arch = g.architecture().unwrap_or("llama").to_string();
@@ -442,6 +459,8 @@ pub(crate) fn load_gguf(g: &GgufFile, ctx: &LoadContext) -> Result<Built> {
                     "attn_k" => "self_attn.k_proj",
                     "attn_v" => "self_attn.v_proj",
                     "attn_output" => "self_attn.o_proj",
+                    "attn_q_norm" => "self_attn.q_norm",
+                    "attn_k_norm" => "self_attn.k_norm",
                     "ffn_norm" => "post_attention_layernorm",
                     "ffn_gate" => "mlp.gate_proj",
                     "ffn_up" => "mlp.up_proj",

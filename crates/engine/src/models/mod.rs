@@ -12,7 +12,7 @@ pub(crate) mod gpt2;
 pub(crate) mod llama;
 
 /// Extra names listed in the "unsupported architecture" message (decoder architectures append theirs).
-pub(crate) const EXTRA_ARCHITECTURES: &str = ", llama, mistral, qwen2, gpt2, gemma3_text";
+pub(crate) const EXTRA_ARCHITECTURES: &str = ", llama, mistral, qwen2, qwen3, gpt2, gemma, gemma2, gemma3_text";
 
 /// GGUF entry point. The decoders' `gguf` module replaces this body with `crate::gguf::load(path, ctx)`.
 pub(crate) fn load_gguf(path: &std::path::Path, ctx: &crate::model::LoadContext) -> crate::error::Result<(crate::model::Built, crate::tokenize::TextTokenizer)> {
