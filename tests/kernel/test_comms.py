@@ -3,7 +3,7 @@ process); the test opens a comm from the front-end side and round-trips binary b
 import os
 import uuid
 
-from conftest import collect_iopub, run_cell
+from jupyter_helpers import collect_iopub, run_cell
 
 REGISTER_ECHO = r'''
 exformer::comm::register_target("exformer.test.echo", |comm, open| {

@@ -9,7 +9,7 @@ import zmq
 from jupyter_client.manager import start_new_kernel
 from jupyter_client.session import Session
 
-from conftest import KERNEL, collect_iopub, run_cell
+from jupyter_helpers import KERNEL, collect_iopub, run_cell
 
 
 def ask_kernel_info(kc, timeout=30):
@@ -162,3 +162,20 @@ def test_kernel_info_and_restart():
         kc.stop_channels()
         km.shutdown_kernel(now=False)
     assert not km.is_alive()
+
+
+def test_question_mark_error_fails_the_cell_and_keeps_state(kernel):
+    km, kc = kernel
+    run_cell(kc, "let survivor = 41;")
+    reply, msgs = run_cell(kc, 'let r: Result<i32, String> = Err("the widget exploded".to_string());\nlet v = r?;\nv')
+    assert reply["content"]["status"] == "error"
+    assert reply["content"]["evalue"] == "the widget exploded"
+    errors = [m for m in msgs if m["msg_type"] == "error"]
+    assert len(errors) == 1 and errors[0]["content"]["evalue"] == "the widget exploded"
+    streams = "".join(m["content"].get("text", "") for m in msgs if m["msg_type"] == "stream")
+    assert "exformer:user-error" not in streams, "the private marker never reaches the front end"
+    reply, msgs = run_cell(kc, "survivor + 1")
+    assert [m for m in msgs if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"] == "42"
+    # A successful cell after it is ok again.
+    reply, _ = run_cell(kc, 'eprintln!("just a warning");')
+    assert reply["content"]["status"] == "ok"

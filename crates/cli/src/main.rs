@@ -6,8 +6,8 @@
 //!   so a user's first cell does not wait minutes
 //! - `exformer attend ...`, `exformer models ...`: the engine's command line (scripts, benchmarks)
 //!
-//! evcxr runs cells in a child process that is this same binary: `runtime_hook()` must come
-//! first in `main` (it takes over when the process is evcxr's child or its rustc wrapper).
+//! evcxr runs cells in a child process that is this same binary: `child::hook()` (which ends in
+//! evcxr's `runtime_hook()`) must come first in `main`.
 
 use exformer_kernel::evcxr_interpreter::{EvcxrInterpreter, EvcxrOptions};
 use exformer_kernel::install::{install, InstallTarget};
@@ -30,7 +30,7 @@ commands:
 ";
 
 fn main() {
-    exformer_kernel::runtime_hook();
+    exformer_kernel::child::hook();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let code = match args.first().map(String::as_str) {
         Some("install") => report(cmd_install(&args[1..])),

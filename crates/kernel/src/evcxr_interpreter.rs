@@ -47,12 +47,47 @@ pub struct EvcxrOptions {
 
 type Sink = Arc<Mutex<Option<Arc<dyn ExecIo>>>>;
 
+/// A `?` in the running cell returned an error (signalled by the child, see `crate::child`).
+#[derive(Default)]
+struct UserError {
+    flagged: AtomicBool,
+    /// The cell's most recent stderr lines: the error's message precedes the marker.
+    recent: Mutex<Vec<String>>,
+    message: Mutex<String>,
+}
+
+impl UserError {
+    fn reset(&self) {
+        self.flagged.store(false, Ordering::SeqCst);
+        self.recent.lock().unwrap().clear();
+        self.message.lock().unwrap().clear();
+    }
+
+    /// Filters one stderr line; false when it was the marker (not to be shown).
+    fn see(&self, line: &str) -> bool {
+        if line == crate::child::USER_ERROR_MARKER {
+            let recent = self.recent.lock().unwrap();
+            let msg: Vec<&str> = recent.iter().rev().take_while(|l| !l.trim().is_empty()).map(String::as_str).collect();
+            *self.message.lock().unwrap() = msg.into_iter().rev().collect::<Vec<_>>().join("\n");
+            self.flagged.store(true, Ordering::SeqCst);
+            return false;
+        }
+        let mut recent = self.recent.lock().unwrap();
+        recent.push(line.to_string());
+        if recent.len() > 50 {
+            recent.remove(0);
+        }
+        true
+    }
+}
+
 pub struct EvcxrInterpreter {
     ctx: CommandContext,
     sink: Sink,
     drain_stdout: Sender<Sender<()>>,
     stderr_lines: Arc<AtomicU64>,
     stderr_rx: Receiver<String>,
+    user_error: Arc<UserError>,
     interrupter: Arc<EvcxrInterrupter>,
     _slot_lock: Option<std::fs::File>,
     prelude_error: Option<String>,
@@ -87,11 +122,12 @@ impl EvcxrInterpreter {
         let (ctx, outputs) = CommandContext::new().map_err(|e| format!("evcxr failed to start: {e}"))?;
         let sink: Sink = Arc::new(Mutex::new(None));
         let (drain_tx, drain_rx) = crossbeam_channel::unbounded::<Sender<()>>();
-        spawn_forwarder(outputs.stdout, drain_rx, sink.clone(), StreamName::Stdout, None);
+        spawn_forwarder(outputs.stdout, drain_rx, sink.clone(), StreamName::Stdout, None, None);
         let stderr_lines = Arc::new(AtomicU64::new(0));
         let never_rx = crossbeam_channel::never::<Sender<()>>();
         let stderr_rx = outputs.stderr.clone();
-        spawn_forwarder(outputs.stderr, never_rx, sink.clone(), StreamName::Stderr, Some(stderr_lines.clone()));
+        let user_error = Arc::new(UserError::default());
+        spawn_forwarder(outputs.stderr, never_rx, sink.clone(), StreamName::Stderr, Some(stderr_lines.clone()), Some(user_error.clone()));
         let interrupter = Arc::new(EvcxrInterrupter { process: ctx.process_handle(), interrupted: AtomicBool::new(false) });
         let mut me = EvcxrInterpreter {
             ctx,
@@ -99,6 +135,7 @@ impl EvcxrInterpreter {
             drain_stdout: drain_tx,
             stderr_lines,
             stderr_rx,
+            user_error,
             interrupter,
             _slot_lock: slot_lock,
             prelude_error: None,
@@ -154,20 +191,33 @@ fn spawn_forwarder(
     sink: Sink,
     name: StreamName,
     counter: Option<Arc<AtomicU64>>,
+    user_error: Option<Arc<UserError>>,
 ) {
     std::thread::spawn(move || {
+        let keep = |line: &str| user_error.as_ref().is_none_or(|u| u.see(line));
         let emit = |first: String| {
             // Coalesce lines that are already waiting into one stream message.
-            let mut text = first;
-            text.push('\n');
+            let mut text = String::new();
+            if keep(&first) {
+                text.push_str(&first);
+                text.push('\n');
+            }
             let mut n = 1;
             while let Ok(more) = lines.try_recv() {
-                text.push_str(&more);
-                text.push('\n');
+                if keep(&more) {
+                    text.push_str(&more);
+                    text.push('\n');
+                }
                 n += 1;
                 if text.len() > 1 << 20 {
                     break;
                 }
+            }
+            if text.is_empty() {
+                if let Some(c) = &counter {
+                    c.fetch_add(n, Ordering::SeqCst);
+                }
+                return;
             }
             let s = sink.lock().unwrap().clone();
             match s {
@@ -228,6 +278,7 @@ impl Interpreter for EvcxrInterpreter {
         }
         *self.sink.lock().unwrap() = Some(io.clone());
         self.interrupter.interrupted.store(false, Ordering::SeqCst);
+        self.user_error.reset();
         let reader_io = io.clone();
         // evcxr does not export its InputRequest type: the closure's argument type is inferred.
         let mut callbacks = EvalCallbacks {
@@ -237,6 +288,11 @@ impl Interpreter for EvcxrInterpreter {
         self.drain();
         let interrupted = self.interrupter.interrupted.swap(false, Ordering::SeqCst);
         match result {
+            Ok(_) if self.user_error.flagged.load(Ordering::SeqCst) => {
+                let msg = self.user_error.message.lock().unwrap().clone();
+                let msg = if msg.is_empty() { "the cell returned an error".to_string() } else { msg };
+                ExecOutcome::Error { ename: "Error".into(), evalue: msg.clone(), traceback: msg.lines().map(String::from).collect() }
+            }
             Ok(outputs) => {
                 let bundle = bundle_from(outputs.content_by_mime_type);
                 ExecOutcome::Ok { result: (!bundle.is_empty()).then_some(bundle) }

@@ -12,12 +12,14 @@
 //!   (frame format in the `exformer-bridge` crate).
 //! - [`evcxr_interpreter`]: the evcxr implementation of [`interpreter::Interpreter`], with
 //!   persistent warm build directories.
+//! - [`child`]: the start of evcxr's child process (reports `?` errors to the kernel).
 //! - [`history`], [`syntax`] (is_complete), [`install`] (kernelspec).
 //!
 //! This crate does not know about tensors or widgets; the `exformer` library (used inside
 //! cells) does not depend on this crate.
 
 pub mod bridge_server;
+pub mod child;
 pub mod comm;
 pub mod evcxr_interpreter;
 pub mod history;
@@ -27,4 +29,3 @@ pub mod kernel;
 pub mod syntax;
 pub mod wire;
 
-pub use evcxr::runtime_hook;

@@ -1,21 +1,8 @@
-import os
+"""Helpers for tests that talk to the real exformer kernel over its sockets."""
 import queue
 import time
 
-import pytest
-from jupyter_client.manager import start_new_kernel
-
 KERNEL = "exformer"
-
-
-@pytest.fixture(scope="module")
-def kernel():
-    t0 = time.time()
-    km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=120)
-    kc.startup_seconds = time.time() - t0
-    yield km, kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
 
 
 def run_cell(kc, code, timeout=120):

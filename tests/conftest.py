@@ -1,0 +1,21 @@
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from jupyter_helpers import KERNEL  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    """One exformer kernel per test module, over real sockets."""
+    from jupyter_client.manager import start_new_kernel
+
+    t0 = time.time()
+    km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=300)
+    kc.startup_seconds = time.time() - t0
+    yield km, kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)

@@ -1,0 +1,197 @@
+"""The attention widget over the real kernel: what the front end receives and how it answers.
+
+A cell creates a view; the test plays the front end with jupyter_client (comm messages on shell,
+updates on iopub) and checks the state, the binary buffers (against the CLI's attention for the
+same text), layer fetches, coalesced clicks, request_state(s) and code-driven updates."""
+import json
+import os
+import queue
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+
+ROOT = Path(__file__).resolve().parents[2]
+
+from jupyter_helpers import collect_iopub, run_cell  # noqa: E402
+
+TEXT = "The capital of France is Paris. The capital of Italy is"
+
+
+def send_comm(kc, comm_id, data, msg_type="comm_msg"):
+    msg = kc.session.msg(msg_type, {"comm_id": comm_id, "data": data} if msg_type != "comm_open" else data)
+    kc.session.send(kc.shell_channel.socket, msg)
+    return msg["header"]["msg_id"]
+
+
+def drain_iopub(kc, seconds):
+    out, end = [], time.time() + seconds
+    while time.time() < end:
+        try:
+            out.append(kc.get_iopub_msg(timeout=max(0.05, end - time.time())))
+        except queue.Empty:
+            break
+    return out
+
+
+def wait_updates(kc, comm_id, pred, timeout=120):
+    """Collect comm_msgs for comm_id until pred(merged_state) holds."""
+    merged, msgs, end = {}, [], time.time() + timeout
+    while time.time() < end:
+        try:
+            m = kc.get_iopub_msg(timeout=1)
+        except queue.Empty:
+            continue
+        if m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == comm_id:
+            msgs.append(m)
+            d = m["content"]["data"]
+            if d.get("method") in ("update", "echo_update"):
+                merged.update(d.get("state", {}))
+                for path, buf in zip(d.get("buffer_paths", []), m.get("buffers", [])):
+                    merged[path[0]] = bytes(buf)
+                if pred(merged):
+                    return merged, msgs
+    raise AssertionError(f"condition not reached; got keys {sorted(merged)}")
+
+
+@pytest.fixture(scope="module")
+def view(kernel):
+    km, kc = kernel
+    reply, msgs = run_cell(kc, f'let view = exformer::load("smollm2")?.attend({json.dumps(TEXT)})?;\nview', timeout=300)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    opens = [m for m in msgs if m["msg_type"] == "comm_open" and m["content"]["target_name"] == "jupyter.widget"]
+    assert len(opens) == 1
+    displays = [m for m in msgs if m["msg_type"] == "display_data"]
+    assert len(displays) == 1
+    return kc, opens[0], displays[0]
+
+
+def cli_attention(tmp_path, **iv):
+    out = tmp_path / f"ref{uuid.uuid4().hex}.safetensors"
+    cmd = [os.environ["EXFORMER_BIN"], "attend", "--model", "smollm2", "--text", TEXT, "--out", str(out)]
+    for k, v in iv.items():
+        cmd += [f"--{k}", ",".join(map(str, v))]
+    subprocess.run(cmd, check=True, capture_output=True)
+    return load_file(str(out))
+
+
+def test_first_paint_state_and_buffers(view, tmp_path):
+    kc, opened, display = view
+    state = opened["content"]["data"]["state"]
+    paths = opened["content"]["data"]["buffer_paths"]
+    bufs = {p[0]: bytes(b) for p, b in zip(paths, opened["buffers"])}
+    assert opened["metadata"]["version"].startswith("2.")
+    assert state["_model_name"] == "AnyModel" and state["_view_name"] == "AnyView"
+    assert state["_model_module"] == "anywidget" and "export default" in state["_esm"]
+    T, H, L = state["seq_len"], state["n_heads"], state["n_layers"]
+    assert (T, H, L) == (len(state["tokens"]), 9, 30)
+    assert state["kind"] == "causal_lm" and state["view"] == "head"
+    assert len(bufs["attn"]) == H * T * T, "only the selected layer is sent first"
+    S = state["thumb_size"]
+    assert len(bufs["thumbs"]) == L * H * S * S
+    # The bytes are the engine's attention for that layer, one byte per weight.
+    ref = cli_attention(tmp_path)
+    layer = state["attn_layer"]
+    want = np.rint(np.clip(ref[f"layer.{layer}"], 0, 1) * 255).astype(np.uint8).reshape(-1)
+    got = np.frombuffer(bufs["attn"], dtype=np.uint8)
+    assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
+    # Rows of the decoded attention sum to ~1 (causal: only keys <= query).
+    rows = got.reshape(H, T, T).astype(float).sum(-1) / 255
+    assert np.allclose(rows, 1, atol=T / 255)
+    data = display["content"]["data"]
+    assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == opened["content"]["comm_id"]
+    assert "image/png" in data and data["text/plain"].startswith("AttentionView:")
+    assert display["content"]["transient"]["display_id"]
+
+
+def test_request_state_and_layer_fetch(view):
+    kc, opened, _ = view
+    cid = opened["content"]["comm_id"]
+    drain_iopub(kc, 0.5)
+    send_comm(kc, cid, {"method": "request_state"})
+    st, _ = wait_updates(kc, cid, lambda s: "attn" in s and "_esm" in s)
+    assert st["seq_len"] == len(st["tokens"])
+    T, H = st["seq_len"], st["n_heads"]
+    send_comm(kc, cid, {"method": "update", "state": {"layer": 3}, "buffer_paths": []})
+    st, msgs = wait_updates(kc, cid, lambda s: s.get("attn_layer") == 3 and "attn" in s)
+    assert len(st["attn"]) == H * T * T
+    assert any(m["content"]["data"]["method"] == "echo_update" for m in msgs)
+
+
+def test_clicks_are_coalesced_in_order(view, tmp_path):
+    kc, opened, _ = view
+    cid = opened["content"]["comm_id"]
+    drain_iopub(kc, 0.5)
+    send_comm(kc, cid, {"method": "request_state"})
+    st0, _ = wait_updates(kc, cid, lambda s: "run_id" in s and "_esm" in s)
+    run0 = st0["run_id"]
+    # Three clicks in a burst: knock out 3, 5, then 3 again (undo) -> only 5 stays knocked out.
+    for i in (3, 5, 3):
+        send_comm(kc, cid, {"method": "custom", "content": {"type": "toggle", "index": i, "mode": "knockout"}})
+    # The first click may run alone; the ones that arrive during that run are applied together.
+    st, msgs = wait_updates(kc, cid, lambda s: s.get("busy") is False and s.get("run_id", run0) > run0
+                            and [i for i, t in enumerate(s["tokens"]) if t["knocked_out"]] == [5], timeout=300)
+    runs = st["run_id"] - run0
+    assert 1 <= runs <= 3, runs
+    seen = [[i for i, t in enumerate(m["content"]["data"]["state"]["tokens"]) if t["knocked_out"]]
+            for m in msgs if "tokens" in m["content"]["data"].get("state", {})]
+    # Every published run is a prefix of the clicks applied in order: {3}, {3,5} or {5}.
+    assert all(s in ([3], [3, 5], [5]) for s in seen), seen
+    assert any(m["content"]["data"].get("state", {}).get("busy") is True for m in msgs), "busy shown while running"
+    # The new attention equals the engine's knockout run.
+    ref = cli_attention(tmp_path, knockout=[5])
+    layer = st["attn_layer"]
+    want = np.rint(np.clip(ref[f"layer.{layer}"], 0, 1) * 255).astype(np.uint8).reshape(-1)
+    assert np.abs(np.frombuffer(st["attn"], np.uint8).astype(int) - want.astype(int)).max() <= 1
+    # Clear removes everything.
+    send_comm(kc, cid, {"method": "custom", "content": {"type": "clear"}})
+    st, _ = wait_updates(kc, cid, lambda s: s.get("busy") is False and "tokens" in s and not any(t["knocked_out"] for t in s["tokens"]), timeout=300)
+
+
+def test_control_comm_restores_every_view(view):
+    kc, opened, _ = view
+    ctl = uuid.uuid4().hex
+    mid = send_comm(kc, None, {"comm_id": ctl, "target_name": "jupyter.widget.control", "data": {}}, msg_type="comm_open")
+    collect_iopub(kc, mid)
+    mid = send_comm(kc, ctl, {"method": "request_states"})
+    msgs = collect_iopub(kc, mid)
+    reply = [m for m in msgs if m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == ctl]
+    assert len(reply) == 1
+    d = reply[0]["content"]["data"]
+    assert d["method"] == "update_states"
+    wid = opened["content"]["comm_id"]
+    assert d["states"][wid]["model_name"] == "AnyModel"
+    paths = d["buffer_paths"]
+    assert [wid, "state", "attn"] in paths and [wid, "state", "thumbs"] in paths
+    assert len(reply[0]["buffers"]) == len(paths)
+
+
+def test_cells_drive_the_shown_view(view):
+    kc, opened, display = view
+    cid = opened["content"]["comm_id"]
+    reply, msgs = run_cell(kc, "view.set_layer(7)?;\nview.knock_out(&[2])?;")
+    assert reply["content"]["status"] == "ok", reply["content"]
+    updates = [m for m in msgs if m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == cid]
+    assert updates, "the shown view receives updates parented to the cell"
+    merged = {}
+    for m in updates:
+        merged.update(m["content"]["data"].get("state", {}))
+    assert merged["attn_layer"] == 7
+    assert [i for i, t in enumerate(merged["tokens"]) if t["knocked_out"]] == [2]
+    refreshed = [m for m in msgs if m["msg_type"] == "update_display_data"]
+    assert refreshed and refreshed[-1]["content"]["transient"]["display_id"] == display["content"]["transient"]["display_id"]
+    assert "[x]" in refreshed[-1]["content"]["data"]["text/plain"]
+    # Bad input is a clear error in the cell; the kernel keeps its state.
+    reply, msgs = run_cell(kc, "view.set_layer(99)?;")
+    assert reply["content"]["status"] == "error"
+    assert "layer 99" in reply["content"]["evalue"] or any("layer 99" in "".join(m["content"].get("traceback", [])) for m in msgs)
+    reply, _ = run_cell(kc, 'view.set_text("")?;')
+    assert reply["content"]["status"] == "error"
+    reply, msgs = run_cell(kc, "view.layer()")
+    assert reply["content"]["status"] == "ok"
+    assert [m for m in msgs if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"] == "7"
