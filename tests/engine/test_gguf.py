@@ -220,9 +220,10 @@ def test_dequantisation_matches_gguf_python(engine, tmp_path):
     w = gguf.GGUFWriter(str(path), "llama")
     w.add_uint32("test.answer", 42)
     stored = {}
-    for name in QTYPES:
-        qt = T[name]
-        data = _random_tensor(qt, 6, 512, rng)
+    # plus two tensors large enough (> 2^20 values) for the multi-threaded path
+    for name in QTYPES + ["Q4_1:big", "Q6_K:big"]:
+        qt = T[name.split(":")[0]]
+        data = _random_tensor(qt, 6, 512, rng) if ":" not in name else _random_tensor(qt, 8, 262144 + 256, rng)
         if qt in (T.F32, T.F16):
             w.add_tensor(name, data)
         else:
@@ -233,8 +234,8 @@ def test_dequantisation_matches_gguf_python(engine, tmp_path):
     w.write_tensors_to_file()
     w.close()
     info = json.loads(run_tool(engine, path, "--info").stdout)
-    assert [t["type"] for t in info["tensors"]] == QTYPES
-    assert all(t["shape"] == [6, 512] for t in info["tensors"])
+    assert [t["type"] for t in info["tensors"]] == QTYPES + ["Q4_1", "Q6_K"]
+    assert all(t["shape"] == [6, 512] for t in info["tensors"][: len(QTYPES)])
     out = tmp_path / "deq.safetensors"
     run_tool(engine, path, "--dequant", out)
     ours = load_file(str(out))

@@ -58,8 +58,23 @@ pub fn dequantize(ty: GgmlType, data: &[u8], n: usize) -> Result<Vec<f32>> {
             }
         }
         _ => {
-            for (y, b) in out.chunks_exact_mut(bs).zip(data.chunks_exact(ts)) {
-                f(b, y);
+            let run = |y: &mut [f32], d: &[u8]| {
+                for (y, b) in y.chunks_exact_mut(bs).zip(d.chunks_exact(ts)) {
+                    f(b, y);
+                }
+            };
+            // Large tensors: split the blocks over the available cores.
+            let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(16);
+            let blocks = n / bs;
+            if threads > 1 && n >= 1 << 20 {
+                let per = blocks.div_ceil(threads);
+                std::thread::scope(|sc| {
+                    for (y, d) in out.chunks_mut(per * bs).zip(data.chunks(per * ts)) {
+                        sc.spawn(move || run(y, d));
+                    }
+                });
+            } else {
+                run(&mut out, data);
             }
         }
     }

@@ -30,6 +30,8 @@ pub fn bytes_to_unicode() -> [char; 256] {
 }
 
 const LLAMA3_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const TEKKEN_SPLIT: &str = r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const GPT4O_SPLIT: &str = r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 const QWEN2_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
 fn byte_level(use_regex: bool) -> Value {
@@ -53,6 +55,8 @@ pub fn pre_tokenizer_for(pre: Option<&str>) -> Value {
         ]}),
         "llama3" | "llama-v3" | "llama-bpe" | "falcon3" | "smaug-bpe" | "dbrx" | "pixtral" => split_then_bytes(LLAMA3_SPLIT),
         "qwen2" | "deepseek-r1-qwen" | "megrez" => split_then_bytes(QWEN2_SPLIT),
+        "tekken" => split_then_bytes(TEKKEN_SPLIT),
+        "gpt-4o" | "llama4" => split_then_bytes(GPT4O_SPLIT),
         // "gpt2", "default" and anything unrecognised: GPT-2's own regex inside ByteLevel.
         _ => byte_level(true),
     }
@@ -340,7 +344,7 @@ mod tests {
 
     #[test]
     fn every_pre_tokenizer_builds_and_encodes() {
-        for pre in ["smollm", "llama-bpe", "llama3", "qwen2", "gpt2", "default", "something-new"] {
+        for pre in ["smollm", "llama-bpe", "llama3", "qwen2", "tekken", "gpt-4o", "gpt2", "default", "something-new"] {
             let g = tiny(pre, true);
             let (tok, sp) = tokenizer_from_gguf(&g).unwrap_or_else(|e| panic!("{pre}: {e}"));
             assert!(sp.add_bos);
