@@ -1,4 +1,5 @@
 """Execute a notebook with nbclient on the exformer kernel, keeping outputs and widget state."""
+import os
 import sys
 import time
 
@@ -8,8 +9,11 @@ from nbclient import NotebookClient
 
 def main(src: str, dst: str) -> None:
     nb = nbformat.read(src, as_version=4)
+    # The kernel runs in the output's folder, so files the notebook writes land beside it.
+    out_dir = os.path.dirname(os.path.abspath(dst))
     client = NotebookClient(nb, kernel_name="exformer", timeout=900, startup_timeout=300,
-                            store_widget_state=True, record_timing=True)
+                            store_widget_state=True, record_timing=True,
+                            resources={"metadata": {"path": out_dir}})
     t0 = time.time()
     client.execute()
     nbformat.write(nb, dst)
