@@ -1,0 +1,215 @@
+"""Real-browser end-to-end test of the exformer widget in JupyterLab.
+
+Starts JupyterLab (the venv's) on a copy of notebooks/quickstart.ipynb, then runs
+tests/browser/lab.mjs, which drives Debian's chromium through playwright-core: run every cell
+with the exformer kernel, check the live widget (tokens, curves, predictions), knock a token out
+with the keyboard, switch the layer, save and reload the page and check that the view comes back
+from the live kernel. Screenshots and the driver's JSON result go to tests/artifacts/browser/.
+
+Needs `scripts/setup.sh --tests` (chromium, `npm ci` in tests/browser) and the built kernel;
+skips with the reason when one of them is missing.
+"""
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"
+NOTEBOOK = ROOT / "notebooks" / "quickstart.ipynb"
+CHROMIUM = "/usr/bin/chromium"
+# The whole test (server start, first kernel start, every cell, the browser checks) stays under
+# about ten minutes.
+DRIVER_BUDGET_S = 480
+SERVER_START_S = 90
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _kernelspec_dir() -> Path:
+    return Path(sys.prefix) / "share" / "jupyter" / "kernels" / "exformer"
+
+
+def _missing() -> str:
+    if shutil.which("node") is None:
+        return "node is not installed"
+    if not Path(CHROMIUM).exists():
+        return f"{CHROMIUM} is missing (run scripts/setup.sh --tests)"
+    if not (HERE / "node_modules" / "playwright-core").is_dir():
+        return "tests/browser/node_modules is missing (run scripts/setup.sh --tests)"
+    if not (_kernelspec_dir() / "kernel.json").exists():
+        return f"the exformer kernelspec is not installed in {sys.prefix} (run scripts/setup.sh)"
+    argv0 = json.loads((_kernelspec_dir() / "kernel.json").read_text())["argv"][0]
+    if not Path(argv0).exists():
+        return f"the kernelspec's binary {argv0} does not exist (run scripts/setup.sh)"
+    return ""
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stops the server's process group (the server and the kernels it started)."""
+    if proc.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGINT, 15), (signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        if sig == signal.SIGINT:
+            # jupyter asks for confirmation on the first ^C unless it gets a second one
+            time.sleep(0.5)
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                return
+        try:
+            proc.wait(wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    # anything left in the group (kernels) goes too
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """A JupyterLab server on a free port with a random token, over a copy of the quickstart."""
+    why = _missing()
+    if why:
+        pytest.skip(why)
+    root = tmp_path / "root"
+    root.mkdir()
+    shutil.copy(NOTEBOOK, root / "quickstart.ipynb")
+    port = _free_port()
+    token = secrets.token_hex(16)
+    env = dict(os.environ)
+    env.update(
+        {
+            # private settings, workspaces and runtime files: nothing from the user's own lab
+            "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "lab-settings"),
+            "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "lab-workspaces"),
+            "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+            "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        }
+    )
+    # no news / update toasts over the notebook
+    notif = tmp_path / "lab-settings" / "@jupyterlab" / "apputils-extension"
+    notif.mkdir(parents=True)
+    (notif / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    log_path = tmp_path / "lab.log"
+    jupyter = Path(sys.executable).with_name("jupyter")
+    cmd = [
+        str(jupyter) if jupyter.exists() else "jupyter",
+        "lab",
+        "--no-browser",
+        f"--ServerApp.token={token}",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.root_dir={root}",
+        "--expose-app-in-browser",
+        "--allow-root",
+        "--LabApp.news_url=",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
+    log = open(log_path, "w")
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    info = {"base": base, "token": token, "root": root, "log": log_path, "proc": proc}
+    try:
+        t0 = time.monotonic()
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"jupyter lab exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+            try:
+                req = urllib.request.Request(f"{base}/api/status", headers={"Authorization": f"token {token}"})
+                with urllib.request.urlopen(req, timeout=3) as r:
+                    if r.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            if time.monotonic() - t0 > SERVER_START_S:
+                pytest.fail(f"jupyter lab did not answer within {SERVER_START_S} s:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        info["start_s"] = round(time.monotonic() - t0, 1)
+        yield info
+    finally:
+        _stop(proc)
+        log.close()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(log_path, ARTIFACTS / "lab.log")
+
+
+def test_widget_in_jupyterlab(lab):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in ARTIFACTS.glob("*.png"):
+        old.unlink()
+    result_path = ARTIFACTS / "result.json"
+    if result_path.exists():
+        result_path.unlink()
+    cmd = [
+        "node",
+        str(HERE / "lab.mjs"),
+        "--base", lab["base"],
+        "--token", lab["token"],
+        "--notebook", "quickstart.ipynb",
+        "--out", str(ARTIFACTS),
+        "--result", str(result_path),
+        "--budget", str(DRIVER_BUDGET_S),
+        "--chromium", CHROMIUM,
+    ]
+    t0 = time.monotonic()
+    try:
+        proc = subprocess.run(cmd, cwd=HERE, capture_output=True, text=True, timeout=DRIVER_BUDGET_S + 60)
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+        pytest.fail(f"the browser driver ran past {DRIVER_BUDGET_S + 60} s\n{out[-6000:]}")
+    wall = time.monotonic() - t0
+    (ARTIFACTS / "driver.log").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
+    print(proc.stdout[-8000:])
+    if proc.stderr.strip():
+        print(proc.stderr[-3000:], file=sys.stderr)
+    assert result_path.exists(), f"the driver wrote no result (exit {proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-3000:]}"
+    result = json.loads(result_path.read_text())
+    kernel_log = lab["log"].read_text()[-4000:]
+    detail = (
+        f"driver exit {proc.returncode}: {result.get('failure')}\n"
+        f"console errors: {json.dumps(result.get('console_errors', [])[-15:], indent=1)}\n"
+        f"page errors: {json.dumps(result.get('page_errors', [])[-5:], indent=1)}\n"
+        f"server/kernel log tail:\n{kernel_log}"
+    )
+    assert proc.returncode == 0, detail
+    assert result["ok"], detail
+    steps = result["steps"]
+    assert steps and all(s["ok"] for s in steps), detail
+    names = " | ".join(s["name"] for s in steps)
+    for must in ("live widget (not the PNG fallback)", "predictions for the last token changed", "the attention curves changed",
+                 "the kernel answered with attn for the new layer", "restored: knock-out kept",
+                 "restored: the widget state came from the live kernel", "predictions are back to the ones before the knock-out"):
+        assert must in names, f"the driver skipped a check: {must}"
+    obs = result["observations"]
+    assert obs["before"]["predictions"]["predictions"] != obs["after_knockout"]["predictions"]["predictions"]
+    assert obs["after_knockout"]["run_id_seen"] > obs["before"]["run_id_seen"]
+    assert obs["after_reload"]["curves"]["ink"] > 0
+    shots = sorted(p.name for p in ARTIFACTS.glob("*.png"))
+    for prefix in ("02-widget-rendered", "03-after-knockout", "04-layer-", "05-after-reload", "06-after-double-click"):
+        assert any(s.startswith(prefix) for s in shots), f"missing screenshot {prefix}*: {shots}"
+    print(f"browser test: server up in {lab['start_s']} s, driver {wall:.0f} s; timings {result['timings']}; screenshots in {ARTIFACTS}")
