@@ -471,12 +471,13 @@ pub(crate) fn load_gguf(g: &GgufFile, ctx: &LoadContext) -> Result<Built> {
             }
         };
         let mut t = gguf_tensor(g, name, ctx)?;
-        if permuted {
-            if name.contains(".attn_q.") {
-                t = reverse_permute(&t, n_heads);
-            } else if name.contains(".attn_k.") {
-                t = reverse_permute(&t, n_kv);
+        if permuted && (name.contains(".attn_q.") || name.contains(".attn_k.")) {
+            let heads = if name.contains(".attn_q.") { n_heads } else { n_kv };
+            let rows = t.size().first().copied().unwrap_or(0);
+            if heads <= 0 || rows % (2 * heads) != 0 {
+                return Err(g.corrupt(format!("tensor '{name}' has {rows} rows, which do not split into {heads} rotary heads")));
             }
+            t = reverse_permute(&t, heads);
         }
         map.insert(hf, t);
     }
