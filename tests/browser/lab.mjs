@@ -254,6 +254,27 @@ function pageHelpers() {
       return r.dataset.xftMark;
     },
     marks: 0,
+    /** Records whether a pending token or the busy overlay shows up (on every DOM mutation). */
+    watchBusy() {
+      this.sawBusy = false;
+      const look = () => {
+        const r = this.root();
+        if (r && (r.querySelector(".xf-tok.is-pending") || r.querySelector(".xf-busy:not([hidden])"))) this.sawBusy = true;
+      };
+      this.busyObs?.disconnect();
+      this.busyObs = new MutationObserver(look);
+      this.busyObs.observe(this.cellNode(), { attributes: true, childList: true, subtree: true, attributeFilter: ["class", "hidden"] });
+      look();
+    },
+    /** ink and hash of a canvas in the widget */
+    canvasInfo(sel) {
+      const c = this.root()?.querySelector(sel);
+      if (!c || !(c.width > 0) || !(c.height > 0)) return null;
+      const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let ink = 0;
+      for (let i = 3; i < px.length; i += 4) if (px[i] > 0) ink++;
+      return { w: c.width, h: c.height, ink, hash: this.fnv(c.toDataURL()) };
+    },
     frames(n = 2) {
       return new Promise((res) => {
         const step = (k) => (k <= 0 ? res(true) : requestAnimationFrame(() => step(k - 1)));
@@ -461,13 +482,8 @@ async function main() {
     await tok.scrollIntoViewIfNeeded({ timeout: 10000 });
     const sentAt = await page.evaluate(() => window.__xft.comm.length);
     await tok.focus({ timeout: 10000 });
+    await page.evaluate(() => window.__xft.watchBusy());
     await page.keyboard.press("Enter");
-    const sawBusyOrPending = await page
-      .waitForFunction(() => {
-        const s = window.__xft.snapshot();
-        return s.busy || s.pending > 0;
-      }, null, { timeout: 5000, polling: 20 })
-      .then(() => true, () => false);
     const sent = await waitFor(
       "the toggle message to go to the kernel",
       ([from, id]) => window.__xft.comm.slice(from).find((e) => e.dir === "send" && e.comm_id === id && e.method === "custom") || false,
@@ -481,7 +497,9 @@ async function main() {
       180_000,
     );
     const snap = await waitForWidget("after knock-out", 60_000, { knocked: target });
-    return { sawBusyOrPending, sent, snap };
+    const sawBusyOrPending = await page.evaluate(() => window.__xft.sawBusy);
+    const kernelBusy = await page.evaluate(([from, id]) => window.__xft.comm.slice(from).some((e) => e.dir === "recv" && e.comm_id === id && e.busy === true), [sentAt, modelId]);
+    return { sawBusyOrPending, kernelBusy, sent, snap };
   });
   // informational (keyboard users): is the knocked-out token still focused after the re-run?
   result.observations.keyboard_focus_kept_after_enter = await page.evaluate(
@@ -489,6 +507,7 @@ async function main() {
     target,
   );
   check("the front end sent the toggle message", knock.sent.content?.type === "toggle" && knock.sent.content?.index === target && knock.sent.content?.mode === "knockout", knock.sent.content);
+  check("the kernel reported busy during the re-run", knock.kernelBusy);
   check("the token showed pending/busy while the model re-ran", knock.sawBusyOrPending);
   await unhover();
   const afterKo = await page.evaluate(() => window.__xft.snapshot());
@@ -619,6 +638,30 @@ async function main() {
   check("predictions are back to the ones before the knock-out", JSON.stringify(predUndo.predictions) === JSON.stringify(predBefore.predictions), { before: predBefore.predictions, now: predUndo.predictions });
   await unhover();
   await shot("06-after-double-click-restore-element.png", { widget: true });
+
+  // 9. the other two views draw real attention too (display settings round-trip the kernel)
+  await phase("matrix and model views", async () => {
+    for (const [label, sel, file] of [["Matrix", "canvas.xf-heat", "07-matrix-view-element.png"], ["Model", "canvas.xf-grid", "08-model-view-element.png"]]) {
+      await page.locator('[data-xf-test="view-cell"] .exformer .xf-seg-btn', { hasText: new RegExp(`^${label}$`) }).first().click({ timeout: 10000 });
+      const info = await waitFor(
+        `the ${label} view to draw`,
+        ([label, sel]) => {
+          const x = window.__xft;
+          const on = x.root()?.querySelector(".xf-seg-btn.is-on")?.textContent;
+          const c = x.canvasInfo(sel);
+          return on === label && c && c.ink > 500 ? c : false;
+        },
+        [label, sel],
+        30_000,
+      );
+      result.observations[`${label.toLowerCase()}_view`] = info;
+      check(`${label} view draws`, info.ink > 500, info);
+      await unhover();
+      await shot(file, { widget: true });
+    }
+    await page.locator('[data-xf-test="view-cell"] .exformer .xf-seg-btn', { hasText: /^Heads$/ }).first().click({ timeout: 10000 });
+    await waitForWidget("back in the head view", 30_000);
+  });
   result.ok = true;
 }
 
