@@ -120,6 +120,21 @@ def time_hf(model, ids: list[int], runs: int, warmup: bool) -> tuple[float, int]
     return statistics.median(times) * 1000, attn_bytes
 
 
+def smollm2_case(tokens: int):
+    """A row for benches/engine_bench.py (its `Case`): SmolLM2 in the engine vs the same weights in transformers."""
+    import torch
+    from engine_bench import Case
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(gguf_path().parent), gguf_file=gguf_path().name)
+    text = text_with_tokens(tok, tokens)
+
+    def inputs():
+        return {"input_ids": torch.tensor([tok(text)["input_ids"]]), "use_cache": False}
+
+    return Case("smollm2 (GGUF Q4_1, f32)", "smollm2", load_hf, inputs, text, tokens)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tokens", type=int, nargs="+", default=[128, 512, 2048])

