@@ -80,6 +80,7 @@ SPECS = {
     "mistral": ("mistral", {"sliding_window": 4}),
     "gemma3": ("gemma3_text", {}),
     "gemma2": ("gemma2", {}),
+    "gemma2_gguf": ("gemma2", {"query_pre_attn_scalar": 16}),
     "gemma": ("gemma", {}),
     # Laid out as llama.cpp assumes for Gemma 3 GGUFs: global layer every sixth, scale 1/sqrt(head_dim).
     "gemma3_gguf": ("gemma3_text", {"num_hidden_layers": 6, "query_pre_attn_scalar": 16, "layer_types": None}),
@@ -124,14 +125,15 @@ def make(name: str, out: Path) -> Path:
         cfg = tf.Qwen3Config(**{**common, "tie_word_embeddings": False, **extra})
         model = tf.Qwen3ForCausalLM(cfg)
     elif model_type == "gemma2":
-        cfg = tf.Gemma2Config(
-            **{**common, "num_hidden_layers": 3},
+        g2 = dict(
+            num_hidden_layers=3,
             sliding_window=4,
             query_pre_attn_scalar=24,
             attn_logit_softcapping=2.0,  # small caps so that the tanh really bends the scores
             final_logit_softcapping=3.0,
             hidden_activation="gelu_pytorch_tanh",
         )
+        cfg = tf.Gemma2Config(**{**common, **g2, **extra})
         model = tf.Gemma2ForCausalLM(cfg)
     elif model_type == "gemma":
         cfg = tf.GemmaConfig(**common, hidden_act="gelu_pytorch_tanh")

@@ -387,6 +387,9 @@ _GEMMA3_NAMES = {
 _GPT2_NAMES = {"ln_1": "attn_norm", "attn.c_attn": "attn_qkv", "attn.c_proj": "attn_output", "ln_2": "ffn_norm", "mlp.c_fc": "ffn_up", "mlp.c_proj": "ffn_down"}
 
 
+_GEMMA1_NAMES = {**_GGUF_NAMES, "post_attention_layernorm": "ffn_norm"}
+
+
 def _gguf_name(name: str, arch: str) -> str | None:
     top = {
         "model.embed_tokens.weight": "token_embd.weight",
@@ -404,7 +407,7 @@ def _gguf_name(name: str, arch: str) -> str | None:
         layer, rest, suffix = parts[2], ".".join(parts[3:-1]), parts[-1]
         return f"blk.{layer}.{_GPT2_NAMES[rest]}.{suffix}" if rest in _GPT2_NAMES else None
     layer, rest, suffix = parts[2], ".".join(parts[3:-1]), parts[-1]
-    names = _GEMMA3_NAMES if arch == "gemma3" else _GGUF_NAMES
+    names = {"gemma3": _GEMMA3_NAMES, "gemma2": _GEMMA3_NAMES, "gemma": _GEMMA1_NAMES}.get(arch, _GGUF_NAMES)
     return f"blk.{layer}.{names[rest]}.{suffix}"
 
 
@@ -441,6 +444,11 @@ def hf_to_gguf(src: Path, dst: Path, arch: str, f16: bool = False) -> None:
             rope = rope["full_attention"]
             assert cfg["rope_parameters"]["sliding_attention"]["rope_theta"] == 10000.0
             w.add_sliding_window(cfg["sliding_window"])
+        if arch == "gemma2":
+            assert cfg["layer_types"][:2] == ["sliding_attention", "full_attention"]
+            w.add_sliding_window(cfg["sliding_window"])
+            w.add_attn_logit_softcapping(cfg["attn_logit_softcapping"])
+            w.add_final_logit_softcapping(cfg["final_logit_softcapping"])
         w.add_rope_freq_base(rope.get("rope_theta", 10000.0))
         if rope.get("rope_type") == "linear":
             w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
@@ -465,7 +473,7 @@ def hf_to_gguf(src: Path, dst: Path, arch: str, f16: bool = False) -> None:
             t = _permute(t, nh)
         elif arch == "llama" and ".self_attn.k_proj." in name:
             t = _permute(t, nkv)
-        elif arch == "gemma3" and name.endswith("norm.weight"):
+        elif arch.startswith("gemma") and name.endswith("norm.weight"):
             t = t + 1.0
         elif arch == "gpt2" and out.endswith(("attn_qkv.weight", "attn_output.weight", "ffn_up.weight", "ffn_down.weight")):
             t = t.T
@@ -486,6 +494,8 @@ def hf_to_gguf(src: Path, dst: Path, arch: str, f16: bool = False) -> None:
         ("qwen3", "qwen3", False),
         ("llama_tied", "llama", True),
         ("gemma3_gguf", "gemma3", False),
+        ("gemma2_gguf", "gemma2", False),
+        ("gemma", "gemma", False),
         ("gpt2", "gpt2", False),
     ],
 )

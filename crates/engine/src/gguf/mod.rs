@@ -16,7 +16,7 @@ use crate::model::{Built, LoadContext};
 use crate::tokenize::TextTokenizer;
 
 /// GGUF architectures this engine runs.
-pub const GGUF_ARCHITECTURES: &[&str] = &["llama", "mistral", "qwen2", "qwen3", "gemma3", "gpt2"];
+pub const GGUF_ARCHITECTURES: &[&str] = &["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "gpt2"];
 
 /// Loads a GGUF model: tokenizer and architecture from its metadata, weights dequantised to the
 /// requested dtype.
@@ -37,7 +37,7 @@ pub(crate) fn load(path: &Path, ctx: &LoadContext) -> Result<(Built, TextTokeniz
     let (tok, _specials) = tokenizer_from_gguf(&g)?;
     let tok = TextTokenizer::from_tokenizer(tok)?;
     let built = match arch.as_str() {
-        "gemma3" => crate::models::gemma3::load_gguf(&g, ctx)?,
+        "gemma" | "gemma2" | "gemma3" => crate::models::gemma3::load_gguf(&g, ctx)?,
         "gpt2" => crate::models::gpt2::load_gguf(&g, ctx)?,
         _ => crate::models::llama::load_gguf(&g, ctx)?,
     };

@@ -244,8 +244,9 @@ impl Architecture for Gemma3 {
     }
 }
 
-/// Loads a `gemma3` GGUF (llama.cpp layout: norms stored as 1 + w, SWA every layer but each sixth, local
-/// RoPE base 10000, attention scale from the head size, or hidden/heads for the 62-layer 27B model).
+/// Loads a `gemma3`, `gemma2` or `gemma` GGUF (llama.cpp layout: norms stored as 1 + w; Gemma 3: SWA on every
+/// layer but each sixth, local RoPE base 10000; Gemma 2: SWA on even layers, soft-capping from the metadata;
+/// attention scale from the head size, or hidden/heads for the 27B models (62 / 46 layers), as llama.cpp does).
 pub(crate) fn load_gguf(g: &crate::gguf::GgufFile, ctx: &LoadContext) -> Result<Built> {
     use std::collections::HashMap;
 
@@ -265,21 +266,38 @@ pub(crate) fn load_gguf(g: &crate::gguf::GgufFile, ctx: &LoadContext) -> Result<
             global["rope_type"] = json!("linear");
             global["factor"] = json!(g.get_f64(&key("rope.scaling.factor")).unwrap_or(1.0));
         }
-        Some(other) => return Err(EngineError::UnsupportedArchitecture(format!("GGUF rope scaling '{other}' for Gemma 3"))),
+        Some(other) => return Err(EngineError::UnsupportedArchitecture(format!("GGUF rope scaling '{other}' for Gemma"))),
     }
-    let layer_types: Vec<&str> = match g.get(&key("attention.sliding_window_pattern")).and_then(|v| v.as_array()) {
-        Some(a) => a.iter().map(|v| if v.as_bool().unwrap_or(true) { "sliding_attention" } else { "full_attention" }).collect(),
-        None => (0..n_layers).map(|i| if (i + 1) % 6 != 0 { "sliding_attention" } else { "full_attention" }).collect(),
+    let layer_types: Vec<&str> = match (arch.as_str(), g.get(&key("attention.sliding_window_pattern")).and_then(|v| v.as_array())) {
+        ("gemma", _) => vec!["full_attention"; n_layers as usize],
+        (_, Some(a)) => a.iter().map(|v| if v.as_bool().unwrap_or(true) { "sliding_attention" } else { "full_attention" }).collect(),
+        ("gemma2", None) => (0..n_layers).map(|i| if i % 2 == 0 { "sliding_attention" } else { "full_attention" }).collect(),
+        _ => (0..n_layers).map(|i| if (i + 1) % 6 != 0 { "sliding_attention" } else { "full_attention" }).collect(),
     };
-    let qpas = if n_layers == 62 { (hidden / n_heads) as f64 } else { head_dim as f64 };
+    let big = (arch == "gemma3" && n_layers == 62) || (arch == "gemma2" && n_layers == 46);
+    let qpas = if big { (hidden / n_heads) as f64 } else { head_dim as f64 };
+    let model_type = match arch.as_str() {
+        "gemma" => "gemma",
+        "gemma2" => "gemma2",
+        _ => "gemma3_text",
+    };
+    let rope = if model_type == "gemma3_text" {
+        json!({"full_attention": global, "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}})
+    } else {
+        let mut r = global.clone();
+        if g.get_f64(&key("rope.freq_base")).is_none() {
+            r["rope_theta"] = json!(10000.0);
+        }
+        r
+    };
     let cfg = json!({
-        "model_type": "gemma3_text", "hidden_size": hidden, "num_hidden_layers": n_layers, "num_attention_heads": n_heads,
+        "model_type": model_type, "hidden_size": hidden, "num_hidden_layers": n_layers, "num_attention_heads": n_heads,
         "num_key_value_heads": n_kv, "head_dim": head_dim, "intermediate_size": inter,
         "rms_norm_eps": g.get_f64(&key("attention.layer_norm_rms_epsilon")).unwrap_or(1e-6),
         "max_position_embeddings": g.get_u64(&key("context_length")).unwrap_or(131072),
         "hidden_activation": "gelu_pytorch_tanh", "query_pre_attn_scalar": qpas, "sliding_window": window,
         "layer_types": layer_types,
-        "rope_parameters": {"full_attention": global, "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}},
+        "rope_parameters": rope,
         "attn_logit_softcapping": g.get_f64(&key("attn_logit_softcapping")),
         "final_logit_softcapping": g.get_f64(&key("final_logit_softcapping")),
     });
@@ -305,6 +323,8 @@ pub(crate) fn load_gguf(g: &crate::gguf::GgufFile, ctx: &LoadContext) -> Result<
                     "attn_q_norm" => "self_attn.q_norm",
                     "attn_k_norm" => "self_attn.k_norm",
                     "post_attention_norm" => "post_attention_layernorm",
+                    // Gemma 1 has one norm before the MLP, which transformers calls post_attention_layernorm.
+                    "ffn_norm" if model_type == "gemma" => "post_attention_layernorm",
                     "ffn_norm" => "pre_feedforward_layernorm",
                     "post_ffw_norm" => "post_feedforward_layernorm",
                     "ffn_gate" => "mlp.gate_proj",
