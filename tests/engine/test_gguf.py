@@ -602,3 +602,84 @@ def test_gemma_gguf_tokenizer_matches_transformers(engine, tmp_path):
         assert ours["ids"] == ref(text)["input_ids"], text
         assert ours["ids"][0] == 2
     assert 260 in json.loads(run_tool(engine, d / "g.gguf", "--tokenize", "a  b").stdout)["ids"]  # "▁▁" piece
+
+
+def test_sentencepiece_llama_gguf_end_to_end(engine, tmp_path):
+    """A Llama-2-style GGUF (SentencePiece vocabulary, permuted Q/K, Q8_0 matrices): token ids and display text
+    as transformers' GGUF tokenizer gives them, attention and logits as `LlamaForCausalLM` with the same
+    (dequantised) weights."""
+    import gguf
+    import transformers as tf
+    from gguf import GGMLQuantizationType as T
+    from transformers import AutoTokenizer
+
+    tokens = _spm_vocab()
+    types = [2, 3, 3] + [6] * 256 + [1] * (len(tokens) - 259)
+    scores = [0.0] * 259 + [-float(i) for i in range(len(tokens) - 259)]
+    torch.manual_seed(0)
+    cfg = tf.LlamaConfig(vocab_size=len(tokens), hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                         head_dim=16, intermediate_size=96, max_position_embeddings=128, rms_norm_eps=1e-6, tie_word_embeddings=False)
+    model = tf.LlamaForCausalLM(cfg)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p.copy_(torch.randn(p.shape) * 0.15 if p.dim() >= 2 else 1.0 + torch.randn(p.shape) * 0.1)
+    d = tmp_path / "spm_llama"
+    d.mkdir()
+    w = gguf.GGUFWriter(str(d / "m.gguf"), "llama")
+    w.add_block_count(2)
+    w.add_context_length(128)
+    w.add_embedding_length(64)
+    w.add_feed_forward_length(96)
+    w.add_head_count(4)
+    w.add_head_count_kv(2)
+    w.add_layer_norm_rms_eps(1e-6)
+    w.add_rope_freq_base(10000.0)
+    w.add_tokenizer_model("llama")
+    w.add_token_list(tokens)
+    w.add_token_scores(scores)
+    w.add_token_types(types)
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+    w.add_unk_token_id(0)
+    deq = {}
+    for name, p in model.state_dict().items():
+        out = _gguf_name(name, "llama")
+        t = p.numpy()
+        if ".q_proj." in name:
+            t = _permute(t, 4)
+        elif ".k_proj." in name:
+            t = _permute(t, 2)
+        t = np.ascontiguousarray(t, dtype=np.float32)
+        if t.ndim == 2:
+            q = gguf.quants.quantize(t, T.Q8_0)
+            w.add_tensor(out, q, raw_dtype=T.Q8_0)
+            deq[name] = torch.from_numpy(np.array(gguf.quants.dequantize(q, T.Q8_0), dtype=np.float32))
+        else:
+            w.add_tensor(out, t)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    # the reference holds the dequantised Q8_0 weights, un-permuted
+    with torch.no_grad():
+        for name, t in deq.items():
+            if ".q_proj." in name or ".k_proj." in name:
+                n = 4 if ".q_proj." in name else 2
+                t = t.reshape(n, t.shape[0] // n // 2, 2, -1).swapaxes(1, 2).reshape(t.shape)
+            model.get_parameter(name).copy_(t)
+    model.eval()
+    model.config._attn_implementation = "eager"
+
+    text = "The capital of France is Paris, naïve café 日本."
+    run = engine.attend(str(d / "m.gguf"), text)
+    ids = [t["id"] for t in run["analysis"]["tokens"]]
+    assert ids == AutoTokenizer.from_pretrained(str(d), gguf_file="m.gguf")(text)["input_ids"]
+    toks = run["analysis"]["tokens"]
+    assert toks[0]["special"] and toks[0]["id"] == 1
+    assert toks[1]["text"].startswith("The") or toks[1]["text"].startswith(" The") or toks[1]["text"] == " "
+    for t in toks[1:]:
+        assert 0 <= t["start"] <= t["end"] <= len(text.encode())
+    attn, logits = hf_run(model, ids)
+    for i, (ours, ref) in enumerate(zip(run["layers"], attn)):
+        assert_close(ours, ref, f"layer {i} attention")
+    assert_close(run["logits"], logits, "logits")
