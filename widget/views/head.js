@@ -96,6 +96,11 @@ export function createHeadView(app) {
   }
 
   function rebuildTokens() {
+    // Keyboard users keep their place: if a token had focus, the rebuilt one gets it back.
+    const active = /** @type {HTMLElement|null} */ (document.activeElement);
+    const hadFocus = active && (colFrom.contains(active) || colTo.contains(active)) ? active.closest(".xf-tok") : null;
+    const focusI = hadFocus ? hadFocus.dataset.i : null;
+    const focusSide = hadFocus ? hadFocus.dataset.side : null;
     const tokens = app.tokens;
     const vd = app.viewData();
     index = vd ? vd.index : Int32Array.from(tokens.map((_, i) => i));
@@ -110,6 +115,14 @@ export function createHeadView(app) {
     }
     colFrom.replaceChildren(...fromEls);
     colTo.replaceChildren(...toEls);
+    if (focusI !== null) {
+      const els = focusSide === "to" ? toEls : fromEls;
+      const target = els.find((el) => el.dataset.i === focusI);
+      if (target) {
+        for (const el of els) el.setAttribute("tabindex", el === target ? "0" : "-1");
+        target.focus({ preventScroll: true });
+      }
+    }
   }
 
   /** @param {Event} e */

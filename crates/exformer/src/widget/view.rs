@@ -350,10 +350,13 @@ impl AttentionView {
         }
     }
 
+    /// Applies front-end requests. The live view gets everything over the comm; the output's
+    /// PNG/text fallback is NOT refreshed here: JupyterLab rebuilds a widget whose output is
+    /// updated, which would drop the user's focus and hover on every click. Fallbacks follow
+    /// changes made from cells (and the widget state saved with the notebook has the rest).
     fn apply(&self, batch: Queue) {
         if batch.toggles.is_empty() && !batch.clear {
             self.send_layer();
-            self.refresh_display();
             return;
         }
         let mut run = self.inner.run.lock().unwrap();
@@ -384,8 +387,6 @@ impl AttentionView {
                 run.analysis = a;
                 run.run_id += 1;
                 self.publish_run(&run);
-                drop(run);
-                self.refresh_display();
             }
             Err(e) => {
                 drop(run);
