@@ -1,9 +1,8 @@
 """What the attention widget costs, beside a bertviz-style baseline, for SmolLM2-135M.
 
 exformer: bytes of the first paint (comm_open state + buffers + the display_data with its PNG and
-text fallbacks) and per knock-out click (every comm message until the re-run's update, plus the
-refreshed display), and the time from sending the click's comm_msg to receiving the update with the
-new attention (measured by the client, so it includes ZeroMQ transport and JSON decoding on both ends).
+text fallbacks), per knock-out click (every comm message until the re-run's update) and per layer
+switch, and the time from sending the comm_msg to receiving the update with the new attention (measured by the client, so it includes ZeroMQ transport and JSON decoding on both ends).
 Baseline: HF transformers (eager, output_attentions) on the same dequantised weights, then every
 layer's attention serialised to JSON, as bertviz does.
 
@@ -81,20 +80,29 @@ def exformer_rows(kc, tokens):
                 break
         t0 = time.perf_counter()
         send_comm(kc, cid, {"method": "custom", "content": {"type": "toggle", "index": T // 2, "mode": "knockout"}})
-        click_bytes, t_update, refresh_bytes = 0, None, 0
+        # Clicks update the live view over the comm only (the PNG fallback follows cell-driven changes).
+        click_bytes, t_update = 0, None
         deadline = time.time() + 600
-        while time.time() < deadline:
+        while t_update is None and time.time() < deadline:
             m = kc.get_iopub_msg(timeout=600)
             if m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == cid:
                 click_bytes += size(m)
                 st = m["content"]["data"].get("state", {})
-                if st.get("run_id", run0) > run0 and t_update is None:
+                if st.get("run_id", run0) > run0:
                     t_update = time.perf_counter() - t0
-            elif m["msg_type"] == "update_display_data" and t_update is not None:
-                refresh_bytes += size(m)
-                break
+        # A layer fetch (what changing the layer selector costs).
+        t0 = time.perf_counter()
+        send_comm(kc, cid, {"method": "update", "state": {"layer": 1}, "buffer_paths": []})
+        layer_bytes, t_layer = 0, None
+        while t_layer is None and time.time() < deadline:
+            m = kc.get_iopub_msg(timeout=600)
+            if m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == cid:
+                layer_bytes += size(m)
+                if m["content"]["data"].get("state", {}).get("attn_layer") == 1:
+                    t_layer = time.perf_counter() - t0
         out.append({"T": T, "cell_s": cell, "first_paint_bytes": first, "png_bytes": png,
-                    "click_bytes": click_bytes, "refresh_bytes": refresh_bytes, "click_to_update_s": t_update})
+                    "click_bytes": click_bytes, "click_to_update_s": t_update,
+                    "layer_bytes": layer_bytes, "layer_s": t_layer})
     return out
 
 
@@ -140,10 +148,10 @@ def main():
         kc.stop_channels()
         km.shutdown_kernel(now=True)
     print("exformer widget (SmolLM2-135M, CPU):\n")
-    print("| tokens | attend cell | first paint | of which PNG | per click (widget update) | per click (PNG/text refresh) | click -> update |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| tokens | attend cell | first paint | of which PNG | per click | click -> update | per layer switch | layer -> update |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in ours:
-        print(f"| {r['T']} | {r['cell_s']:.2f} s | {mb(r['first_paint_bytes'])} | {mb(r['png_bytes'])} | {mb(r['click_bytes'])} | {mb(r['refresh_bytes'])} | {r['click_to_update_s']:.2f} s |")
+        print(f"| {r['T']} | {r['cell_s']:.2f} s | {mb(r['first_paint_bytes'])} | {mb(r['png_bytes'])} | {mb(r['click_bytes'])} | {r['click_to_update_s']:.2f} s | {mb(r['layer_bytes'])} | {r['layer_s']:.3f} s |")
     if not args.no_baseline:
         base = baseline_rows(args.tokens)
         print("\nbertviz-style baseline (HF transformers eager + all-layer JSON, same weights):\n")
