@@ -1,8 +1,14 @@
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
+
+# Kernels started by the tests keep their execution history apart from the user's
+# (~/.local/share/exformer/history.jsonl is shared by every kernel on the machine).
+os.environ["EXFORMER_HISTORY"] = os.path.join(tempfile.mkdtemp(prefix="exformer-test-history-"), "history.jsonl")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from jupyter_helpers import KERNEL  # noqa: E402

@@ -66,8 +66,11 @@ def view(kernel):
     assert reply["content"]["status"] == "ok", reply["content"]
     opens = [m for m in msgs if m["msg_type"] == "comm_open" and m["content"]["target_name"] == "jupyter.widget"]
     assert len(opens) == 1
-    displays = [m for m in msgs if m["msg_type"] == "display_data"]
+    # The load's progress line is a display too; the view is the one carrying the widget.
+    displays = [m for m in msgs if m["msg_type"] == "display_data" and "application/vnd.jupyter.widget-view+json" in m["content"]["data"]]
     assert len(displays) == 1
+    progress = [m for m in msgs if m["msg_type"] in ("display_data", "update_display_data") and m not in displays]
+    assert progress and progress[-1]["content"]["data"]["text/plain"].startswith("loaded smollm2")
     return kc, opens[0], displays[0]
 
 
