@@ -119,6 +119,11 @@ impl AttentionView {
         self.inner.widget.get("layer").as_u64().unwrap_or(0) as usize
     }
 
+    /// The selected layer, clamped to the model's layers.
+    fn selected_layer(&self, n_layers: usize) -> usize {
+        self.layer().min(n_layers.saturating_sub(1))
+    }
+
     pub fn interventions(&self) -> Interventions {
         self.inner.run.lock().unwrap().iv.clone()
     }
@@ -236,7 +241,7 @@ impl AttentionView {
     fn publish_run(&self, run: &RunState) {
         let a = &run.analysis;
         let w = &self.inner.widget;
-        let layer = (w.get("layer").as_u64().unwrap_or(0) as usize).min(a.n_layers.saturating_sub(1));
+        let layer = self.selected_layer(a.n_layers);
         let (thumbs, s) = state::thumbs(a);
         w.set("model_name", json!(a.model));
         w.set("kind", json!(state::kind_str(a.kind)));
@@ -263,7 +268,7 @@ impl AttentionView {
     fn send_layer(&self) {
         let run = self.inner.run.lock().unwrap();
         let w = &self.inner.widget;
-        let layer = (w.get("layer").as_u64().unwrap_or(0) as usize).min(run.analysis.n_layers.saturating_sub(1));
+        let layer = self.selected_layer(run.analysis.n_layers);
         w.set_buffer("attn", state::layer_bytes(&run.analysis, layer));
         w.set("attn_layer", json!(layer));
         let _ = w.sync(&["attn", "attn_layer"]);
@@ -401,7 +406,7 @@ impl AttentionView {
         let run = self.inner.run.lock().unwrap();
         let a = &run.analysis;
         let w = &self.inner.widget;
-        let layer = (w.get("layer").as_u64().unwrap_or(0) as usize).min(a.n_layers.saturating_sub(1));
+        let layer = self.selected_layer(a.n_layers);
         let heads: Vec<usize> = w.get("heads").as_array().map(|v| v.iter().filter_map(|h| h.as_u64().map(|h| h as usize)).collect()).unwrap_or_default();
         let tokens: Vec<SnapToken> = a
             .tokens
