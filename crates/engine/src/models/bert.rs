@@ -201,11 +201,17 @@ impl MlmHead {
     }
 }
 
-/// A BERT model.
+/// A BERT model (also ELECTRA's: same forward, different loading).
 pub(crate) struct Bert {
     emb: Embeddings,
     layers: Vec<BertLayer>,
     head: Option<MlmHead>,
+}
+
+impl Bert {
+    pub(crate) fn new(emb: Embeddings, layers: Vec<BertLayer>, head: Option<MlmHead>) -> Self {
+        Bert { emb, layers, head }
+    }
 }
 
 impl Architecture for Bert {

@@ -3,33 +3,12 @@
 //! (`generator_predictions.{dense,LayerNorm}`, `generator_lm_head`). A discriminator checkpoint
 //! (no generator head) loads as an encoder.
 
-use super::bert::{load_layers, run_layers, BertConfig, BertLayer, Embeddings, MlmHead};
+use super::bert::{load_layers, Bert, BertConfig, Embeddings, MlmHead};
 use crate::analysis::ModelKind;
 use crate::error::Result;
-use crate::model::{Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions};
+use crate::model::{Built, LoadContext, ModelInfo};
 use crate::weights::{LayerNorm, Linear, Weights};
 use serde_json::Value;
-use tch::Tensor;
-
-pub(crate) struct Electra {
-    emb: Embeddings,
-    layers: Vec<BertLayer>,
-    head: Option<MlmHead>,
-}
-
-impl Architecture for Electra {
-    fn forward(&self, b: &Batch, iv: &TensorInterventions) -> Result<ForwardOut> {
-        let device = self.emb.word.device();
-        let pos = Tensor::arange(b.len() as i64, (tch::Kind::Int64, device));
-        let x = self.emb.forward(b, &pos);
-        let (x, attentions, hidden_states) = run_layers(&self.layers, x, iv)?;
-        let logits = match &self.head {
-            Some(h) => Some(h.forward(&x)?),
-            None => None,
-        };
-        Ok(ForwardOut { logits, attentions, hidden_states })
-    }
-}
 
 pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built> {
     let c = BertConfig::from_json(cfg)?;
@@ -55,5 +34,5 @@ pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built
     let kind = if head.is_some() { ModelKind::MaskedLm } else { ModelKind::Encoder };
     let n = c.num_attention_heads as usize;
     let info = ModelInfo::arch("electra", kind, c.num_hidden_layers as usize, n, n, h as usize, c.vocab_size as usize, c.max_position_embeddings as usize);
-    Ok(Built { arch: Box::new(Electra { emb, layers, head }), info })
+    Ok(Built { arch: Box::new(Bert::new(emb, layers, head)), info })
 }
