@@ -52,9 +52,9 @@ def byte_level_tokenizer(path: Path) -> int:
     return tok.get_vocab_size(with_added_tokens=True)
 
 
-def _randomize(model: torch.nn.Module, std: float) -> None:
-    """Wider-than-default random weights so attention is far from uniform."""
-    g = torch.Generator().manual_seed(1234)
+def _randomize(model: torch.nn.Module, std: float, seed: int = 1234) -> None:
+    """Wider-than-default random weights so attention is far from uniform (also used by gen_decoders)."""
+    g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():
             if p.dim() >= 2:

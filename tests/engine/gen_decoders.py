@@ -10,6 +10,9 @@ from pathlib import Path
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import gen_checkpoints  # noqa: E402  (shared weight randomiser)
+
 CORPUS = [
     "The capital of France is Paris.",
     "A quick brown fox jumps over the lazy dog.",
@@ -40,16 +43,8 @@ def byte_level_tokenizer(path: Path) -> int:
 
 
 def _randomize(model: torch.nn.Module, std: float) -> None:
-    """Wider-than-default random weights so attention is far from uniform."""
-    g = torch.Generator().manual_seed(4321)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if p.dim() >= 2:
-                p.copy_(torch.randn(p.shape, generator=g) * std)
-            elif name.endswith("bias"):
-                p.copy_(torch.randn(p.shape, generator=g) * 0.1)
-            else:  # norm weights
-                p.copy_(1.0 + torch.randn(p.shape, generator=g) * 0.1)
+    """The encoders' weight randomiser with this file's own seed."""
+    gen_checkpoints._randomize(model, std, seed=4321)
 
 
 # name -> (model_type, extra config)
