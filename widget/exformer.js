@@ -350,6 +350,89 @@ function pairFilterMask(tokens, filter) {
 }
 
 /**
+ * Token range of pooled bin b (of P bins over T tokens): the cells c with floor(c·P/T) = b.
+ * @param {number} b @param {number} P @param {number} T
+ * @returns {[number, number]} first and last token index
+ */
+function binRange(b, P, T) {
+  const lo = Math.ceil((b * T) / P);
+  const hi = Math.max(lo, Math.ceil(((b + 1) * T) / P) - 1);
+  return [lo, Math.min(hi, T - 1)];
+}
+
+/**
+ * What a view draws from a server-pooled layer (long inputs): `attn` is Uint8 [nHeads, P, P], each
+ * bin the max of its tokens' weights. Heads are combined (mean or sum; "each" means mean here),
+ * then the threshold applies. Special tokens and pair filters need token resolution and are not
+ * applied. `index[a]` is the first token of bin a, `binEnd[a]` its last.
+ * @param {{attn: Uint8Array, nHeads: number, P: number, T: number, heads?: number[], combine?: string,
+ *   threshold?: number}} o
+ * @returns {{K: number, index: Int32Array, binEnd: Int32Array, pooled: true,
+ *   mats: {head: number|null, mat: Float32Array}[]}}
+ */
+function pooledMatrices(o) {
+  const { attn, nHeads, P, T } = o;
+  if (attn.length !== nHeads * P * P) throw new Error("pooled attention length does not match n_heads × P × P");
+  const hs = selectedHeads(o.heads, nHeads);
+  const n = P * P;
+  const mat = new Float32Array(n);
+  const w = (o.combine === "sum" ? 1 : 1 / hs.length) / 255;
+  for (const h of hs) {
+    const off = h * n;
+    for (let i = 0; i < n; i++) mat[i] += attn[off + i] * w;
+  }
+  const thr = o.threshold || 0;
+  if (thr > 0) for (let i = 0; i < n; i++) if (mat[i] < thr) mat[i] = 0;
+  const index = new Int32Array(P);
+  const binEnd = new Int32Array(P);
+  for (let b = 0; b < P; b++) [index[b], binEnd[b]] = binRange(b, P, T);
+  return { K: P, index, binEnd, pooled: true, mats: [{ head: null, mat }] };
+}
+
+/**
+ * A zoomed full-resolution tile (`tile`, Uint8 [nHeads, n, n], rows r0.., columns c0..) as the matrix
+ * view draws it: heads combined (mean or sum), threshold applied. `index` = the rows' tokens,
+ * `colIndex` = the columns' tokens.
+ * @param {{bytes: Uint8Array, nHeads: number, n: number, r0: number, c0: number, heads?: number[],
+ *   combine?: string, threshold?: number}} o
+ * @returns {{K: number, index: Int32Array, colIndex: Int32Array, tile: true, mats: {head: number|null, mat: Float32Array}[]}}
+ */
+function tileMatrices(o) {
+  const { bytes, nHeads, n } = o;
+  if (bytes.length !== nHeads * n * n) throw new Error("tile length does not match n_heads × n × n");
+  const hs = selectedHeads(o.heads, nHeads);
+  const mat = new Float32Array(n * n);
+  const w = (o.combine === "sum" ? 1 : 1 / hs.length) / 255;
+  for (const h of hs) {
+    const off = h * n * n;
+    for (let i = 0; i < n * n; i++) mat[i] += bytes[off + i] * w;
+  }
+  const thr = o.threshold || 0;
+  if (thr > 0) for (let i = 0; i < n * n; i++) if (mat[i] < thr) mat[i] = 0;
+  const index = new Int32Array(n);
+  const colIndex = new Int32Array(n);
+  for (let a = 0; a < n; a++) {
+    index[a] = o.r0 + a;
+    colIndex[a] = o.c0 + a;
+  }
+  return { K: n, index, colIndex, tile: true, mats: [{ head: null, mat }] };
+}
+
+/** Side of the zoom window the matrix view asks the kernel for (tokens per axis, labels readable). */
+const ZOOM_TOKENS = 64;
+
+/**
+ * The zoom window centred on token (row, col), clamped to the input.
+ * @param {number} row @param {number} col @param {number} T @param {number} [n]
+ * @returns {{r0: number, c0: number, n: number}}
+ */
+function zoomAround(row, col, T, n = ZOOM_TOKENS) {
+  const m = Math.max(1, Math.min(n, T));
+  const clamp = (/** @type {number} */ x) => Math.max(0, Math.min(T - m, Math.round(x - m / 2)));
+  return { r0: clamp(row), c0: clamp(col), n: m };
+}
+
+/**
  * Full pipeline from a layer to what a view draws.
  * Order: per head, drop hidden tokens and renormalise rows → combine heads (unless "each") →
  * pair filter (zeroes disallowed pairs; no renormalising) → threshold.
@@ -866,7 +949,7 @@ function clampInt(v, lo, hi) {
   if (!Number.isFinite(v)) return lo;
   return Math.max(lo, Math.min(hi, v));
 }
-return { base64ToBytes, bytesToBase64, toBytes, attentionBytes, decodeAttention, headMatrix, thumbAt, selectedHeads, toggleHead, canonicalHeads, combineHeads, keepMask, renormaliseRows, keptIndex, applyThreshold, hasPair, pairFilterMask, viewMatrices, resampleMatrix, makeThumbs, suggestedThumbSize, headColour, mixColour, headColourFor, parseColour, luminance, isDarkColour, buildRamp, colourise, curve, curvePath, bucketEdges, displayToken, tokenAriaLabel, formatProb, defaultView, coalesceToggles, applyPending, availableModes, predictionCaption, clampInt, HEAD_VIEW_MAX_TOKENS, VIEWS, COMBINES, PAIR_FILTERS, HEAD_COLOURS, RAMP_LIGHT, RAMP_DARK };
+return { base64ToBytes, bytesToBase64, toBytes, attentionBytes, decodeAttention, headMatrix, thumbAt, selectedHeads, toggleHead, canonicalHeads, combineHeads, keepMask, renormaliseRows, keptIndex, applyThreshold, hasPair, pairFilterMask, binRange, pooledMatrices, tileMatrices, zoomAround, viewMatrices, resampleMatrix, makeThumbs, suggestedThumbSize, headColour, mixColour, headColourFor, parseColour, luminance, isDarkColour, buildRamp, colourise, curve, curvePath, bucketEdges, displayToken, tokenAriaLabel, formatProb, defaultView, coalesceToggles, applyPending, availableModes, predictionCaption, clampInt, HEAD_VIEW_MAX_TOKENS, VIEWS, COMBINES, PAIR_FILTERS, ZOOM_TOKENS, HEAD_COLOURS, RAMP_LIGHT, RAMP_DARK };
 })();
 
 // ---- static_model.js ----
@@ -1725,7 +1808,9 @@ function createModelView(app) {
     const w = LEFT + nH * (cell + GAP) + 4;
     const hgt = TOP + nL * (cell + GAP) + 4;
     g = { cell, nL, nH, w, hgt };
-    note.textContent = "Each tile is one head's attention pattern (rows = from, columns = to). Click a tile to open it in the head view.";
+    note.textContent = S > 0
+      ? `Each tile is one head's attention pattern (rows = from, columns = to). Click a tile to open that head in the ${app.T <= HEAD_VIEW_MAX_TOKENS * 2 ? "head" : "matrix"} view.`
+      : "Computing the thumbnails of every layer and head (long inputs compute them when this view opens)…";
     const { ctx } = fitCanvas(canvas, w, hgt);
     const css = getComputedStyle(app.root);
     const fg = css.color;
@@ -1871,7 +1956,7 @@ return { createModelView };
 // ---- views/matrix.js ----
 const __xf_views_matrix = (() => {
 const { h, fitCanvas } = __xf_views_dom;
-const { resampleMatrix, colourise, displayToken, selectedHeads, parseColour } = __xf_logic;
+const { resampleMatrix, colourise, displayToken, selectedHeads, parseColour, zoomAround, ZOOM_TOKENS } = __xf_logic;
 // exformer widget: matrix view. Canvas heatmap of the selected layer (selected heads combined),
 // painted through ImageData at device resolution; long inputs are max-pooled down to the canvas
 // size, so nothing here is per cell DOM and T = 4096 stays responsive.
@@ -1889,10 +1974,30 @@ function createMatrixView(app) {
   boost.checked = true; // square-root scale by default: mean attention is mostly faint
   const legend = /** @type {HTMLCanvasElement} */ (h("canvas", { class: "xf-legend", "aria-hidden": "true" }));
   const legendMax = h("span", { class: "xf-legend-label" });
+  /** @param {string} text @param {string} title @param {() => void} on */
+  const zbtn = (text, title, on) => h("button", { type: "button", class: "xf-btn xf-zoom-btn", text, title, "aria-label": title, signal, "on:click": on });
+  const pan = (/** @type {number} */ dr, /** @type {number} */ dc) => {
+    const z = app.get("zoom");
+    if (!z) return;
+    const n = z.n | 0;
+    const T = app.T;
+    const cl = (/** @type {number} */ x) => Math.max(0, Math.min(T - n, x));
+    app.setState("zoom", { r0: cl(z.r0 + dr * (n >> 1)), c0: cl(z.c0 + dc * (n >> 1)), n });
+  };
+  const zoomBar = h(
+    "span",
+    { class: "xf-zoom", hidden: true },
+    zbtn("Overview", "Back to the whole input", () => app.setState("zoom", null)),
+    zbtn("↑", "Earlier query rows", () => pan(-1, 0)),
+    zbtn("↓", "Later query rows", () => pan(1, 0)),
+    zbtn("←", "Earlier key columns", () => pan(0, -1)),
+    zbtn("→", "Later key columns", () => pan(0, 1)),
+  );
   const bar = h(
     "div",
     { class: "xf-matrix-bar" },
     caption,
+    zoomBar,
     h("span", { class: "xf-spacer" }),
     h("label", { class: "xf-field xf-check", title: "Square-root colour scale: faint weights become visible" }, boost, h("span", { text: "Boost faint weights" })),
     h("span", { class: "xf-legend-wrap" }, h("span", { class: "xf-legend-label", text: "0" }), legend, legendMax),
@@ -1902,7 +2007,7 @@ function createMatrixView(app) {
     class: "xf-heat-overlay",
     tabindex: "0",
     role: "img",
-    "aria-label": "Attention heatmap: rows are queries (from), columns are keys (to). Arrow keys move the cursor, Enter pins the row's token.",
+    "aria-label": "Attention heatmap: rows are queries (from), columns are keys (to). Arrow keys move the cursor, Space pins the row's token, Enter knocks out (or masks) the column's token.",
   }));
   const tip = h("div", { class: "xf-tooltip", hidden: true });
   const stage = h("div", { class: "xf-matrix-stage" }, heat, overlay, tip);
@@ -1913,14 +2018,14 @@ function createMatrixView(app) {
   let paintKey = "";
   /** @type {ImageData|null} */
   let cachedImg = null;
-  /** @type {{K: number, index: Int32Array, mat: Float32Array, vmax: number}|null} */
+  /** @type {{K: number, index: Int32Array, colIndex: Int32Array, binEnd: Int32Array|null, tile: boolean, mat: Float32Array, vmax: number}|null} */
   let shown = null;
   /** keyboard / pointer cursor, compact coords */
   let cursor = { a: -1, b: -1 };
 
   function combined() {
     const comb = app.get("combine") === "sum" ? "sum" : "mean";
-    const vd = app.viewData({ combine: comb });
+    const vd = app.tileData() || app.viewData({ combine: comb });
     if (!vd) return null;
     const mat = vd.mats[0].mat;
     let vmax = 1;
@@ -1929,14 +2034,14 @@ function createMatrixView(app) {
       for (let i = 0; i < mat.length; i++) if (mat[i] > vmax) vmax = mat[i];
       vmax = vmax || 1;
     }
-    return { K: vd.K, index: vd.index, mat, vmax };
+    return { K: vd.K, index: vd.index, colIndex: vd.colIndex || vd.index, binEnd: vd.binEnd || null, tile: !!vd.tile, mat, vmax };
   }
 
   function paint() {
     shown = combined();
     const avail = Math.max(200, stage.clientWidth || el.clientWidth || 600);
     const K = shown ? shown.K : 0;
-    const labels = K > 0 && K <= LABEL_MAX_TOKENS;
+    const labels = K > 0 && K <= LABEL_MAX_TOKENS && !shown?.binEnd;
     const toks = app.tokensRaw;
     let lab = 30;
     if (labels && shown) {
@@ -1957,9 +2062,18 @@ function createMatrixView(app) {
 
     const heads = selectedHeads(app.get("heads"), app.nHeads);
     const comb = app.get("combine") === "sum" ? "sum" : "mean";
+    const z = app.get("zoom");
+    zoomBar.hidden = !z;
+    const waiting = z && !(shown && shown.tile);
     caption.textContent = !shown
       ? "no attention"
-      : `Layer ${app.get("attn_layer")} · ${heads.length === 1 ? `head ${heads[0]}` : `${comb} of ${heads.length === app.nHeads ? "all" : heads.length} heads`} · ${K}×${K}${K > side ? " (max-pooled)" : ""}`;
+      : shown.tile
+      ? `Layer ${app.get("attn_layer")} · ${heads.length === 1 ? `head ${heads[0]}` : `${comb} of ${heads.length === app.nHeads ? "all" : heads.length} heads`} · queries #${shown.index[0]}–#${shown.index[K - 1]} × keys #${shown.colIndex[0]}–#${shown.colIndex[K - 1]} of ${app.T}, full resolution · double-click a cell to ${app.mode === "mask" ? "mask" : "knock out"} its key`
+      : waiting
+      ? `Loading tokens #${z.r0}–#${z.r0 + z.n - 1} at full resolution…`
+      : `Layer ${app.get("attn_layer")} · ${heads.length === 1 ? `head ${heads[0]}` : `${comb} of ${heads.length === app.nHeads ? "all" : heads.length} heads`} · ${
+          shown.binEnd ? `${app.T} tokens, max-pooled to ${K}×${K} by the kernel · click to zoom to ${ZOOM_TOKENS} tokens` : `${K}×${K}${K > side ? " (max-pooled)" : ""} · double-click a cell to ${app.mode === "mask" ? "mask" : "knock out"} its key`
+        }`;
 
     const { ctx, dpr } = fitCanvas(heat, w, hgt);
     fitCanvas(overlay, w, hgt);
@@ -1972,7 +2086,7 @@ function createMatrixView(app) {
     // heatmap at device resolution
     const px = Math.max(1, Math.round(side * dpr));
     const gamma = boost.checked ? 0.5 : 1;
-    const key = JSON.stringify([app.get("attn_layer"), app.get("run_id"), app.get("heads"), comb, app.get("hide_special"), app.get("pair_filter"), app.get("threshold"), px, gamma, app.dark, K]);
+    const key = JSON.stringify([app.get("attn_layer"), app.get("run_id"), app.get("heads"), comb, app.get("hide_special"), app.get("pair_filter"), app.get("threshold"), px, gamma, app.dark, K, shown.tile ? [shown.index[0], shown.colIndex[0]] : 0]);
     if (key !== paintKey || !cachedImg || cachedImg.width !== px) {
       const vals = resampleMatrix(shown.mat, K, px, px, "max");
       if (shown.vmax !== 1) for (let i = 0; i < vals.length; i++) vals[i] /= shown.vmax;
@@ -2022,7 +2136,7 @@ function createMatrixView(app) {
       ctx.rotate(-Math.PI / 2);
       ctx.textAlign = "left";
       for (let b = 0; b < K; b++) {
-        const t = toks[shown.index[b]];
+        const t = toks[shown.colIndex[b]];
         ctx.fillStyle = labelColour(t);
         ctx.fillText(labelText(t), 0, (b + 0.5) * cell);
       }
@@ -2034,7 +2148,7 @@ function createMatrixView(app) {
       for (let k = 0; k < K; k += step) ctx.fillText(String(shown.index[k]), ml - 4, mt + (k + 0.5) * cell);
       ctx.textAlign = "center";
       ctx.textBaseline = "bottom";
-      for (let k = 0; k < K; k += step) ctx.fillText(String(shown.index[k]), ml + (k + 0.5) * cell, mt - 3);
+      for (let k = 0; k < K; k += step) ctx.fillText(String(shown.colIndex[k]), ml + (k + 0.5) * cell, mt - 3);
     }
     ctx.strokeStyle = css.getPropertyValue("--xf-border-strong").trim() || "#999";
     ctx.strokeRect(ml - 0.5, mt - 0.5, side + 1, side + 1);
@@ -2062,6 +2176,8 @@ function createMatrixView(app) {
     const css = getComputedStyle(app.root);
     const accent = css.getPropertyValue("--xf-accent").trim() || "#2f6fde";
     const compact = (orig) => {
+      if (shown.binEnd) return Math.min(g.K - 1, Math.floor((orig * g.K) / app.T));
+      if (shown.tile) return orig >= shown.index[0] && orig < shown.index[0] + g.K ? orig - shown.index[0] : -1;
       for (let a = 0; a < shown.index.length; a++) if (shown.index[a] === orig) return a;
       return -1;
     };
@@ -2093,9 +2209,16 @@ function createMatrixView(app) {
     }
     const toks = app.tokensRaw;
     const i = shown.index[a];
-    const j = shown.index[b];
+    const j = shown.colIndex[b];
     const w = shown.mat[a * shown.K + b];
-    tip.replaceChildren(
+    if (shown.binEnd) {
+      const span = (/** @type {number} */ x, /** @type {number} */ y) => (y > x ? `#${x}–#${y}` : `#${x}`);
+      tip.replaceChildren(
+        h("div", { class: "xf-tip-row" }, h("span", { class: "xf-muted", text: "from " }), h("b", { text: displayToken(toks[i]?.text) }), h("span", { class: "xf-muted", text: ` ${span(i, shown.binEnd[a])}` })),
+        h("div", { class: "xf-tip-row" }, h("span", { class: "xf-muted", text: "to " }), h("b", { text: displayToken(toks[j]?.text) }), h("span", { class: "xf-muted", text: ` ${span(j, shown.binEnd[b])}` })),
+        h("div", { class: "xf-tip-w", text: `max ${w.toFixed(4)}` }),
+      );
+    } else tip.replaceChildren(
       h("div", { class: "xf-tip-row" }, h("span", { class: "xf-muted", text: "from " }), h("b", { text: displayToken(toks[i]?.text) }), h("span", { class: "xf-muted", text: ` #${i}` })),
       h("div", { class: "xf-tip-row" }, h("span", { class: "xf-muted", text: "to " }), h("b", { text: displayToken(toks[j]?.text) }), h("span", { class: "xf-muted", text: ` #${j}` })),
       h("div", { class: "xf-tip-w", text: w.toFixed(4) }),
@@ -2108,6 +2231,12 @@ function createMatrixView(app) {
     tip.style.left = `${Math.max(0, left)}px`;
     tip.style.top = `${y + 14}px`;
   }
+
+  /** Ask the kernel for the full-resolution tile around (row, col). @param {number} row @param {number} col */
+  const zoomTo = (row, col) => {
+    if (app.isStatic) app.flash("This is a static snapshot: zooming into a long input needs a running kernel.");
+    else app.setState("zoom", zoomAround(row, col, app.T));
+  };
 
   /** @param {PointerEvent|MouseEvent} e */
   const cellAt = (e) => {
@@ -2139,7 +2268,13 @@ function createMatrixView(app) {
   }, { signal });
   overlay.addEventListener("click", (e) => {
     const c = cellAt(e);
-    if (c && shown) app.pin(shown.index[c.a], "from");
+    if (!c || !shown) return;
+    if (shown.binEnd) zoomTo(shown.index[c.a], shown.colIndex[c.b]);
+    else app.pin(shown.index[c.a], "from");
+  }, { signal });
+  overlay.addEventListener("dblclick", (e) => {
+    const c = cellAt(e);
+    if (c && shown && !shown.binEnd) app.toggleToken(shown.colIndex[c.b]);
   }, { signal });
   overlay.addEventListener("keydown", (e) => {
     if (!shown || !g.K) return;
@@ -2152,9 +2287,17 @@ function createMatrixView(app) {
       case "ArrowDown": a = Math.min(K - 1, a + (e.shiftKey ? big : 1)); break;
       case "ArrowLeft": b = Math.max(0, b - (e.shiftKey ? big : 1)); break;
       case "ArrowRight": b = Math.min(K - 1, b + (e.shiftKey ? big : 1)); break;
-      case "Enter":
       case " ":
-        app.pin(shown.index[a], "from");
+        if (shown.binEnd) zoomTo(shown.index[a], shown.colIndex[b]);
+        else app.pin(shown.index[a], "from");
+        break;
+      case "Enter":
+        if (shown.binEnd) zoomTo(shown.index[a], shown.colIndex[b]);
+        else app.toggleToken(shown.colIndex[b]);
+        break;
+      case "Escape":
+        if (!app.get("zoom")) return;
+        app.setState("zoom", null);
         break;
       default:
         return;
@@ -2271,7 +2414,7 @@ return { createPredictions };
 })();
 
 // ---- main.js ----
-const { attentionBytes, toBytes, viewMatrices, defaultView, applyPending, availableModes, isDarkColour, buildRamp, RAMP_LIGHT, RAMP_DARK, clampInt, VIEWS, HEAD_VIEW_MAX_TOKENS } = __xf_logic;
+const { attentionBytes, toBytes, viewMatrices, pooledMatrices, tileMatrices, defaultView, applyPending, availableModes, isDarkColour, buildRamp, RAMP_LIGHT, RAMP_DARK, clampInt, VIEWS, HEAD_VIEW_MAX_TOKENS } = __xf_logic;
 const { createStaticModel } = __xf_static_model;
 const { h } = __xf_views_dom;
 const { createControls } = __xf_views_controls;
@@ -2287,8 +2430,8 @@ const { createPredictions } = __xf_views_predictions;
 /** State keys the widget listens to. */
 const KEYS = [
   "model_name", "kind", "n_layers", "n_heads", "seq_len", "tokens", "predictions", "layer", "heads",
-  "view", "threshold", "hide_special", "combine", "pair_filter", "mode", "focus", "attn", "attn_layer",
-  "thumbs", "thumb_size", "busy", "error", "run_id", "_static",
+  "view", "threshold", "hide_special", "combine", "pair_filter", "mode", "focus", "attn", "attn_size", "attn_layer",
+  "thumbs", "thumb_size", "busy", "error", "run_id", "zoom", "tile", "tile_rect", "_static",
 ];
 
 /**
@@ -2425,7 +2568,32 @@ class App {
   }
   get view() {
     const v = this.get("view");
-    return VIEWS.includes(v) ? v : defaultView(this.T);
+    const view = VIEWS.includes(v) ? v : defaultView(this.T);
+    // A pooled layer has no token-level rows for the curves: its matrix stands in.
+    return view === "head" && this.pooledSide ? "matrix" : view;
+  }
+  /**
+   * The zoomed tile for the shown layer and run, combined for drawing, or null.
+   * @returns {ReturnType<typeof tileMatrices>|null}
+   */
+  tileData() {
+    const z = this.get("zoom");
+    const t = this.tile;
+    if (!z || !t || t.layer !== this.get("attn_layer") || t.run_id !== this.get("run_id")) return null;
+    const key = JSON.stringify(["tile", t.r0, t.c0, t.n, t.layer, t.run_id, this.get("heads"), this.get("combine"), this.get("threshold")]);
+    let v = this.cache.get(key);
+    if (!v) {
+      const combine = this.get("combine") === "sum" ? "sum" : "mean";
+      v = tileMatrices({ bytes: t.bytes, nHeads: this.nHeads, n: t.n, r0: t.r0, c0: t.c0, heads: this.get("heads") || [], combine, threshold: Number(this.get("threshold")) || 0 });
+      this.cache.set(key, v);
+    }
+    return v;
+  }
+
+  /** side of the server-pooled `attn` map (long inputs), 0 when `attn` has every token */
+  get pooledSide() {
+    const P = Number(this.get("attn_size"));
+    return Number.isInteger(P) && P > 0 && P < this.T ? P : 0;
   }
   get mode() {
     const modes = availableModes(this.kind);
@@ -2446,7 +2614,7 @@ class App {
     const buf = this.get("attn");
     if (buf != null && this.T > 0 && this.nHeads > 0) {
       try {
-        this.attn = attentionBytes(buf, this.nHeads, this.T); // bytes, no float copy
+        this.attn = attentionBytes(buf, this.nHeads, this.pooledSide || this.T); // bytes, no float copy
       } catch (e) {
         this.attnError = String(/** @type {Error} */ (e).message || e);
       }
@@ -2455,6 +2623,17 @@ class App {
       this.thumbs = toBytes(this.get("thumbs"));
     } catch {
       this.thumbs = null;
+    }
+    this.tile = null;
+    const tr = this.get("tile_rect");
+    if (tr && typeof tr === "object") {
+      try {
+        const bytes = toBytes(this.get("tile"));
+        const n = tr.rows | 0;
+        if (bytes && n > 0 && bytes.length === this.nHeads * n * n) this.tile = { ...tr, n, bytes };
+      } catch {
+        this.tile = null;
+      }
     }
     this.cache.clear();
   }
@@ -2475,7 +2654,10 @@ class App {
     const key = JSON.stringify(o);
     let v = this.cache.get(key);
     if (!v) {
-      v = viewMatrices({ attn: this.attn, nHeads: this.nHeads, T: this.T, tokens: this.tokensRaw, ...o });
+      const P = this.pooledSide;
+      v = P
+        ? pooledMatrices({ attn: this.attn, nHeads: this.nHeads, P, T: this.T, heads: o.heads, combine: o.combine, threshold: o.threshold })
+        : viewMatrices({ attn: this.attn, nHeads: this.nHeads, T: this.T, tokens: this.tokensRaw, ...o });
       if (this.cache.size > 8) this.cache.clear();
       this.cache.set(key, v);
     }
@@ -2486,7 +2668,7 @@ class App {
 
   /** @param {string} key */
   onChange(key) {
-    if (key === "attn" || key === "tokens" || key === "n_heads" || key === "thumbs") this.decode();
+    if (["attn", "attn_size", "tokens", "n_heads", "thumbs", "tile", "tile_rect"].includes(key)) this.decode();
     if (key === "run_id" || key === "tokens") this.pending = [];
     if (key === "busy" && !this.get("busy")) this.pending = [];
     if (key === "tokens" || key === "hide_special") this.hover = null;

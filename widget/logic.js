@@ -344,6 +344,89 @@ export function pairFilterMask(tokens, filter) {
 }
 
 /**
+ * Token range of pooled bin b (of P bins over T tokens): the cells c with floor(c·P/T) = b.
+ * @param {number} b @param {number} P @param {number} T
+ * @returns {[number, number]} first and last token index
+ */
+export function binRange(b, P, T) {
+  const lo = Math.ceil((b * T) / P);
+  const hi = Math.max(lo, Math.ceil(((b + 1) * T) / P) - 1);
+  return [lo, Math.min(hi, T - 1)];
+}
+
+/**
+ * What a view draws from a server-pooled layer (long inputs): `attn` is Uint8 [nHeads, P, P], each
+ * bin the max of its tokens' weights. Heads are combined (mean or sum; "each" means mean here),
+ * then the threshold applies. Special tokens and pair filters need token resolution and are not
+ * applied. `index[a]` is the first token of bin a, `binEnd[a]` its last.
+ * @param {{attn: Uint8Array, nHeads: number, P: number, T: number, heads?: number[], combine?: string,
+ *   threshold?: number}} o
+ * @returns {{K: number, index: Int32Array, binEnd: Int32Array, pooled: true,
+ *   mats: {head: number|null, mat: Float32Array}[]}}
+ */
+export function pooledMatrices(o) {
+  const { attn, nHeads, P, T } = o;
+  if (attn.length !== nHeads * P * P) throw new Error("pooled attention length does not match n_heads × P × P");
+  const hs = selectedHeads(o.heads, nHeads);
+  const n = P * P;
+  const mat = new Float32Array(n);
+  const w = (o.combine === "sum" ? 1 : 1 / hs.length) / 255;
+  for (const h of hs) {
+    const off = h * n;
+    for (let i = 0; i < n; i++) mat[i] += attn[off + i] * w;
+  }
+  const thr = o.threshold || 0;
+  if (thr > 0) for (let i = 0; i < n; i++) if (mat[i] < thr) mat[i] = 0;
+  const index = new Int32Array(P);
+  const binEnd = new Int32Array(P);
+  for (let b = 0; b < P; b++) [index[b], binEnd[b]] = binRange(b, P, T);
+  return { K: P, index, binEnd, pooled: true, mats: [{ head: null, mat }] };
+}
+
+/**
+ * A zoomed full-resolution tile (`tile`, Uint8 [nHeads, n, n], rows r0.., columns c0..) as the matrix
+ * view draws it: heads combined (mean or sum), threshold applied. `index` = the rows' tokens,
+ * `colIndex` = the columns' tokens.
+ * @param {{bytes: Uint8Array, nHeads: number, n: number, r0: number, c0: number, heads?: number[],
+ *   combine?: string, threshold?: number}} o
+ * @returns {{K: number, index: Int32Array, colIndex: Int32Array, tile: true, mats: {head: number|null, mat: Float32Array}[]}}
+ */
+export function tileMatrices(o) {
+  const { bytes, nHeads, n } = o;
+  if (bytes.length !== nHeads * n * n) throw new Error("tile length does not match n_heads × n × n");
+  const hs = selectedHeads(o.heads, nHeads);
+  const mat = new Float32Array(n * n);
+  const w = (o.combine === "sum" ? 1 : 1 / hs.length) / 255;
+  for (const h of hs) {
+    const off = h * n * n;
+    for (let i = 0; i < n * n; i++) mat[i] += bytes[off + i] * w;
+  }
+  const thr = o.threshold || 0;
+  if (thr > 0) for (let i = 0; i < n * n; i++) if (mat[i] < thr) mat[i] = 0;
+  const index = new Int32Array(n);
+  const colIndex = new Int32Array(n);
+  for (let a = 0; a < n; a++) {
+    index[a] = o.r0 + a;
+    colIndex[a] = o.c0 + a;
+  }
+  return { K: n, index, colIndex, tile: true, mats: [{ head: null, mat }] };
+}
+
+/** Side of the zoom window the matrix view asks the kernel for (tokens per axis, labels readable). */
+export const ZOOM_TOKENS = 64;
+
+/**
+ * The zoom window centred on token (row, col), clamped to the input.
+ * @param {number} row @param {number} col @param {number} T @param {number} [n]
+ * @returns {{r0: number, c0: number, n: number}}
+ */
+export function zoomAround(row, col, T, n = ZOOM_TOKENS) {
+  const m = Math.max(1, Math.min(n, T));
+  const clamp = (/** @type {number} */ x) => Math.max(0, Math.min(T - m, Math.round(x - m / 2)));
+  return { r0: clamp(row), c0: clamp(col), n: m };
+}
+
+/**
  * Full pipeline from a layer to what a view draws.
  * Order: per head, drop hidden tokens and renormalise rows → combine heads (unless "each") →
  * pair filter (zeroes disallowed pairs; no renormalising) → threshold.

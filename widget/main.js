@@ -6,6 +6,8 @@ import {
   attentionBytes,
   toBytes,
   viewMatrices,
+  pooledMatrices,
+  tileMatrices,
   defaultView,
   applyPending,
   availableModes,
@@ -28,8 +30,8 @@ import { createPredictions } from "./views/predictions.js";
 /** State keys the widget listens to. */
 const KEYS = [
   "model_name", "kind", "n_layers", "n_heads", "seq_len", "tokens", "predictions", "layer", "heads",
-  "view", "threshold", "hide_special", "combine", "pair_filter", "mode", "focus", "attn", "attn_layer",
-  "thumbs", "thumb_size", "busy", "error", "run_id", "_static",
+  "view", "threshold", "hide_special", "combine", "pair_filter", "mode", "focus", "attn", "attn_size", "attn_layer",
+  "thumbs", "thumb_size", "busy", "error", "run_id", "zoom", "tile", "tile_rect", "_static",
 ];
 
 /**
@@ -166,7 +168,32 @@ class App {
   }
   get view() {
     const v = this.get("view");
-    return VIEWS.includes(v) ? v : defaultView(this.T);
+    const view = VIEWS.includes(v) ? v : defaultView(this.T);
+    // A pooled layer has no token-level rows for the curves: its matrix stands in.
+    return view === "head" && this.pooledSide ? "matrix" : view;
+  }
+  /**
+   * The zoomed tile for the shown layer and run, combined for drawing, or null.
+   * @returns {ReturnType<typeof tileMatrices>|null}
+   */
+  tileData() {
+    const z = this.get("zoom");
+    const t = this.tile;
+    if (!z || !t || t.layer !== this.get("attn_layer") || t.run_id !== this.get("run_id")) return null;
+    const key = JSON.stringify(["tile", t.r0, t.c0, t.n, t.layer, t.run_id, this.get("heads"), this.get("combine"), this.get("threshold")]);
+    let v = this.cache.get(key);
+    if (!v) {
+      const combine = this.get("combine") === "sum" ? "sum" : "mean";
+      v = tileMatrices({ bytes: t.bytes, nHeads: this.nHeads, n: t.n, r0: t.r0, c0: t.c0, heads: this.get("heads") || [], combine, threshold: Number(this.get("threshold")) || 0 });
+      this.cache.set(key, v);
+    }
+    return v;
+  }
+
+  /** side of the server-pooled `attn` map (long inputs), 0 when `attn` has every token */
+  get pooledSide() {
+    const P = Number(this.get("attn_size"));
+    return Number.isInteger(P) && P > 0 && P < this.T ? P : 0;
   }
   get mode() {
     const modes = availableModes(this.kind);
@@ -187,7 +214,7 @@ class App {
     const buf = this.get("attn");
     if (buf != null && this.T > 0 && this.nHeads > 0) {
       try {
-        this.attn = attentionBytes(buf, this.nHeads, this.T); // bytes, no float copy
+        this.attn = attentionBytes(buf, this.nHeads, this.pooledSide || this.T); // bytes, no float copy
       } catch (e) {
         this.attnError = String(/** @type {Error} */ (e).message || e);
       }
@@ -196,6 +223,17 @@ class App {
       this.thumbs = toBytes(this.get("thumbs"));
     } catch {
       this.thumbs = null;
+    }
+    this.tile = null;
+    const tr = this.get("tile_rect");
+    if (tr && typeof tr === "object") {
+      try {
+        const bytes = toBytes(this.get("tile"));
+        const n = tr.rows | 0;
+        if (bytes && n > 0 && bytes.length === this.nHeads * n * n) this.tile = { ...tr, n, bytes };
+      } catch {
+        this.tile = null;
+      }
     }
     this.cache.clear();
   }
@@ -216,7 +254,10 @@ class App {
     const key = JSON.stringify(o);
     let v = this.cache.get(key);
     if (!v) {
-      v = viewMatrices({ attn: this.attn, nHeads: this.nHeads, T: this.T, tokens: this.tokensRaw, ...o });
+      const P = this.pooledSide;
+      v = P
+        ? pooledMatrices({ attn: this.attn, nHeads: this.nHeads, P, T: this.T, heads: o.heads, combine: o.combine, threshold: o.threshold })
+        : viewMatrices({ attn: this.attn, nHeads: this.nHeads, T: this.T, tokens: this.tokensRaw, ...o });
       if (this.cache.size > 8) this.cache.clear();
       this.cache.set(key, v);
     }
@@ -227,7 +268,7 @@ class App {
 
   /** @param {string} key */
   onChange(key) {
-    if (key === "attn" || key === "tokens" || key === "n_heads" || key === "thumbs") this.decode();
+    if (["attn", "attn_size", "tokens", "n_heads", "thumbs", "tile", "tile_rect"].includes(key)) this.decode();
     if (key === "run_id" || key === "tokens") this.pending = [];
     if (key === "busy" && !this.get("busy")) this.pending = [];
     if (key === "tokens" || key === "hide_special") this.hover = null;

@@ -65,7 +65,7 @@ class Engine:
             tensors = {k: f.get_tensor(k) for k in f.keys()}
         analysis = json.loads(meta["analysis"])
         layers = [tensors[f"layer.{i}"] for i in range(analysis["n_layers"])]
-        return {"analysis": analysis, "info": json.loads(meta["info"]), "layers": layers, "logits": tensors.get("logits"), "tensors": tensors}
+        return {"analysis": analysis, "info": json.loads(meta["info"]), "layers": layers, "logits": tensors.get("logits"), "tensors": tensors, "meta": meta}
 
 
 @pytest.fixture(scope="session")

@@ -167,6 +167,21 @@ def test_decoder_knockout_and_ablation(engine, decoders, name, monkeypatch):
     assert (plain_logits - logits).abs().max() > 1e-3
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_decoder_rerun_reusing_the_prefix_matches_hf(engine, decoders, name, monkeypatch):
+    """A re-run after a click (knock-outs 2,5 added to a run without any) reuses positions 0-1 of the
+    first run and still matches transformers run from scratch with the same knock-outs."""
+    path = decoders / name
+    knock = [2, 5]
+    run = engine.attend(str(path), TEXT, "--knockout", "2,5", "--rerun-from", "")
+    ids = [t["id"] for t in run["analysis"]["tokens"]]
+    iv = Interventions(monkeypatch, model_type(path), knockout=knock)
+    attn, logits = hf_run(path, ids)
+    assert iv.calls == len(attn)
+    compare(run, attn, logits)
+    assert int(run["meta"]["reused_positions"]) == 2
+
+
 @pytest.mark.parametrize("name", ["llama", "gemma3"])
 def test_decoder_ablation_only(engine, decoders, name, monkeypatch):
     path = decoders / name

@@ -3,7 +3,7 @@
 // size, so nothing here is per cell DOM and T = 4096 stays responsive.
 
 import { h, fitCanvas } from "./dom.js";
-import { resampleMatrix, colourise, displayToken, selectedHeads, parseColour } from "../logic.js";
+import { resampleMatrix, colourise, displayToken, selectedHeads, parseColour, zoomAround, ZOOM_TOKENS } from "../logic.js";
 
 const LABEL_MAX_TOKENS = 80; // show token labels on the axes up to this many tokens
 
@@ -17,10 +17,30 @@ export function createMatrixView(app) {
   boost.checked = true; // square-root scale by default: mean attention is mostly faint
   const legend = /** @type {HTMLCanvasElement} */ (h("canvas", { class: "xf-legend", "aria-hidden": "true" }));
   const legendMax = h("span", { class: "xf-legend-label" });
+  /** @param {string} text @param {string} title @param {() => void} on */
+  const zbtn = (text, title, on) => h("button", { type: "button", class: "xf-btn xf-zoom-btn", text, title, "aria-label": title, signal, "on:click": on });
+  const pan = (/** @type {number} */ dr, /** @type {number} */ dc) => {
+    const z = app.get("zoom");
+    if (!z) return;
+    const n = z.n | 0;
+    const T = app.T;
+    const cl = (/** @type {number} */ x) => Math.max(0, Math.min(T - n, x));
+    app.setState("zoom", { r0: cl(z.r0 + dr * (n >> 1)), c0: cl(z.c0 + dc * (n >> 1)), n });
+  };
+  const zoomBar = h(
+    "span",
+    { class: "xf-zoom", hidden: true },
+    zbtn("Overview", "Back to the whole input", () => app.setState("zoom", null)),
+    zbtn("↑", "Earlier query rows", () => pan(-1, 0)),
+    zbtn("↓", "Later query rows", () => pan(1, 0)),
+    zbtn("←", "Earlier key columns", () => pan(0, -1)),
+    zbtn("→", "Later key columns", () => pan(0, 1)),
+  );
   const bar = h(
     "div",
     { class: "xf-matrix-bar" },
     caption,
+    zoomBar,
     h("span", { class: "xf-spacer" }),
     h("label", { class: "xf-field xf-check", title: "Square-root colour scale: faint weights become visible" }, boost, h("span", { text: "Boost faint weights" })),
     h("span", { class: "xf-legend-wrap" }, h("span", { class: "xf-legend-label", text: "0" }), legend, legendMax),
@@ -30,7 +50,7 @@ export function createMatrixView(app) {
     class: "xf-heat-overlay",
     tabindex: "0",
     role: "img",
-    "aria-label": "Attention heatmap: rows are queries (from), columns are keys (to). Arrow keys move the cursor, Enter pins the row's token.",
+    "aria-label": "Attention heatmap: rows are queries (from), columns are keys (to). Arrow keys move the cursor, Space pins the row's token, Enter knocks out (or masks) the column's token.",
   }));
   const tip = h("div", { class: "xf-tooltip", hidden: true });
   const stage = h("div", { class: "xf-matrix-stage" }, heat, overlay, tip);
@@ -41,14 +61,14 @@ export function createMatrixView(app) {
   let paintKey = "";
   /** @type {ImageData|null} */
   let cachedImg = null;
-  /** @type {{K: number, index: Int32Array, mat: Float32Array, vmax: number}|null} */
+  /** @type {{K: number, index: Int32Array, colIndex: Int32Array, binEnd: Int32Array|null, tile: boolean, mat: Float32Array, vmax: number}|null} */
   let shown = null;
   /** keyboard / pointer cursor, compact coords */
   let cursor = { a: -1, b: -1 };
 
   function combined() {
     const comb = app.get("combine") === "sum" ? "sum" : "mean";
-    const vd = app.viewData({ combine: comb });
+    const vd = app.tileData() || app.viewData({ combine: comb });
     if (!vd) return null;
     const mat = vd.mats[0].mat;
     let vmax = 1;
@@ -57,14 +77,14 @@ export function createMatrixView(app) {
       for (let i = 0; i < mat.length; i++) if (mat[i] > vmax) vmax = mat[i];
       vmax = vmax || 1;
     }
-    return { K: vd.K, index: vd.index, mat, vmax };
+    return { K: vd.K, index: vd.index, colIndex: vd.colIndex || vd.index, binEnd: vd.binEnd || null, tile: !!vd.tile, mat, vmax };
   }
 
   function paint() {
     shown = combined();
     const avail = Math.max(200, stage.clientWidth || el.clientWidth || 600);
     const K = shown ? shown.K : 0;
-    const labels = K > 0 && K <= LABEL_MAX_TOKENS;
+    const labels = K > 0 && K <= LABEL_MAX_TOKENS && !shown?.binEnd;
     const toks = app.tokensRaw;
     let lab = 30;
     if (labels && shown) {
@@ -85,9 +105,18 @@ export function createMatrixView(app) {
 
     const heads = selectedHeads(app.get("heads"), app.nHeads);
     const comb = app.get("combine") === "sum" ? "sum" : "mean";
+    const z = app.get("zoom");
+    zoomBar.hidden = !z;
+    const waiting = z && !(shown && shown.tile);
     caption.textContent = !shown
       ? "no attention"
-      : `Layer ${app.get("attn_layer")} · ${heads.length === 1 ? `head ${heads[0]}` : `${comb} of ${heads.length === app.nHeads ? "all" : heads.length} heads`} · ${K}×${K}${K > side ? " (max-pooled)" : ""}`;
+      : shown.tile
+      ? `Layer ${app.get("attn_layer")} · ${heads.length === 1 ? `head ${heads[0]}` : `${comb} of ${heads.length === app.nHeads ? "all" : heads.length} heads`} · queries #${shown.index[0]}–#${shown.index[K - 1]} × keys #${shown.colIndex[0]}–#${shown.colIndex[K - 1]} of ${app.T}, full resolution · double-click a cell to ${app.mode === "mask" ? "mask" : "knock out"} its key`
+      : waiting
+      ? `Loading tokens #${z.r0}–#${z.r0 + z.n - 1} at full resolution…`
+      : `Layer ${app.get("attn_layer")} · ${heads.length === 1 ? `head ${heads[0]}` : `${comb} of ${heads.length === app.nHeads ? "all" : heads.length} heads`} · ${
+          shown.binEnd ? `${app.T} tokens, max-pooled to ${K}×${K} by the kernel · click to zoom to ${ZOOM_TOKENS} tokens` : `${K}×${K}${K > side ? " (max-pooled)" : ""} · double-click a cell to ${app.mode === "mask" ? "mask" : "knock out"} its key`
+        }`;
 
     const { ctx, dpr } = fitCanvas(heat, w, hgt);
     fitCanvas(overlay, w, hgt);
@@ -100,7 +129,7 @@ export function createMatrixView(app) {
     // heatmap at device resolution
     const px = Math.max(1, Math.round(side * dpr));
     const gamma = boost.checked ? 0.5 : 1;
-    const key = JSON.stringify([app.get("attn_layer"), app.get("run_id"), app.get("heads"), comb, app.get("hide_special"), app.get("pair_filter"), app.get("threshold"), px, gamma, app.dark, K]);
+    const key = JSON.stringify([app.get("attn_layer"), app.get("run_id"), app.get("heads"), comb, app.get("hide_special"), app.get("pair_filter"), app.get("threshold"), px, gamma, app.dark, K, shown.tile ? [shown.index[0], shown.colIndex[0]] : 0]);
     if (key !== paintKey || !cachedImg || cachedImg.width !== px) {
       const vals = resampleMatrix(shown.mat, K, px, px, "max");
       if (shown.vmax !== 1) for (let i = 0; i < vals.length; i++) vals[i] /= shown.vmax;
@@ -150,7 +179,7 @@ export function createMatrixView(app) {
       ctx.rotate(-Math.PI / 2);
       ctx.textAlign = "left";
       for (let b = 0; b < K; b++) {
-        const t = toks[shown.index[b]];
+        const t = toks[shown.colIndex[b]];
         ctx.fillStyle = labelColour(t);
         ctx.fillText(labelText(t), 0, (b + 0.5) * cell);
       }
@@ -162,7 +191,7 @@ export function createMatrixView(app) {
       for (let k = 0; k < K; k += step) ctx.fillText(String(shown.index[k]), ml - 4, mt + (k + 0.5) * cell);
       ctx.textAlign = "center";
       ctx.textBaseline = "bottom";
-      for (let k = 0; k < K; k += step) ctx.fillText(String(shown.index[k]), ml + (k + 0.5) * cell, mt - 3);
+      for (let k = 0; k < K; k += step) ctx.fillText(String(shown.colIndex[k]), ml + (k + 0.5) * cell, mt - 3);
     }
     ctx.strokeStyle = css.getPropertyValue("--xf-border-strong").trim() || "#999";
     ctx.strokeRect(ml - 0.5, mt - 0.5, side + 1, side + 1);
@@ -190,6 +219,8 @@ export function createMatrixView(app) {
     const css = getComputedStyle(app.root);
     const accent = css.getPropertyValue("--xf-accent").trim() || "#2f6fde";
     const compact = (orig) => {
+      if (shown.binEnd) return Math.min(g.K - 1, Math.floor((orig * g.K) / app.T));
+      if (shown.tile) return orig >= shown.index[0] && orig < shown.index[0] + g.K ? orig - shown.index[0] : -1;
       for (let a = 0; a < shown.index.length; a++) if (shown.index[a] === orig) return a;
       return -1;
     };
@@ -221,9 +252,16 @@ export function createMatrixView(app) {
     }
     const toks = app.tokensRaw;
     const i = shown.index[a];
-    const j = shown.index[b];
+    const j = shown.colIndex[b];
     const w = shown.mat[a * shown.K + b];
-    tip.replaceChildren(
+    if (shown.binEnd) {
+      const span = (/** @type {number} */ x, /** @type {number} */ y) => (y > x ? `#${x}–#${y}` : `#${x}`);
+      tip.replaceChildren(
+        h("div", { class: "xf-tip-row" }, h("span", { class: "xf-muted", text: "from " }), h("b", { text: displayToken(toks[i]?.text) }), h("span", { class: "xf-muted", text: ` ${span(i, shown.binEnd[a])}` })),
+        h("div", { class: "xf-tip-row" }, h("span", { class: "xf-muted", text: "to " }), h("b", { text: displayToken(toks[j]?.text) }), h("span", { class: "xf-muted", text: ` ${span(j, shown.binEnd[b])}` })),
+        h("div", { class: "xf-tip-w", text: `max ${w.toFixed(4)}` }),
+      );
+    } else tip.replaceChildren(
       h("div", { class: "xf-tip-row" }, h("span", { class: "xf-muted", text: "from " }), h("b", { text: displayToken(toks[i]?.text) }), h("span", { class: "xf-muted", text: ` #${i}` })),
       h("div", { class: "xf-tip-row" }, h("span", { class: "xf-muted", text: "to " }), h("b", { text: displayToken(toks[j]?.text) }), h("span", { class: "xf-muted", text: ` #${j}` })),
       h("div", { class: "xf-tip-w", text: w.toFixed(4) }),
@@ -236,6 +274,12 @@ export function createMatrixView(app) {
     tip.style.left = `${Math.max(0, left)}px`;
     tip.style.top = `${y + 14}px`;
   }
+
+  /** Ask the kernel for the full-resolution tile around (row, col). @param {number} row @param {number} col */
+  const zoomTo = (row, col) => {
+    if (app.isStatic) app.flash("This is a static snapshot: zooming into a long input needs a running kernel.");
+    else app.setState("zoom", zoomAround(row, col, app.T));
+  };
 
   /** @param {PointerEvent|MouseEvent} e */
   const cellAt = (e) => {
@@ -267,7 +311,13 @@ export function createMatrixView(app) {
   }, { signal });
   overlay.addEventListener("click", (e) => {
     const c = cellAt(e);
-    if (c && shown) app.pin(shown.index[c.a], "from");
+    if (!c || !shown) return;
+    if (shown.binEnd) zoomTo(shown.index[c.a], shown.colIndex[c.b]);
+    else app.pin(shown.index[c.a], "from");
+  }, { signal });
+  overlay.addEventListener("dblclick", (e) => {
+    const c = cellAt(e);
+    if (c && shown && !shown.binEnd) app.toggleToken(shown.colIndex[c.b]);
   }, { signal });
   overlay.addEventListener("keydown", (e) => {
     if (!shown || !g.K) return;
@@ -280,9 +330,17 @@ export function createMatrixView(app) {
       case "ArrowDown": a = Math.min(K - 1, a + (e.shiftKey ? big : 1)); break;
       case "ArrowLeft": b = Math.max(0, b - (e.shiftKey ? big : 1)); break;
       case "ArrowRight": b = Math.min(K - 1, b + (e.shiftKey ? big : 1)); break;
-      case "Enter":
       case " ":
-        app.pin(shown.index[a], "from");
+        if (shown.binEnd) zoomTo(shown.index[a], shown.colIndex[b]);
+        else app.pin(shown.index[a], "from");
+        break;
+      case "Enter":
+        if (shown.binEnd) zoomTo(shown.index[a], shown.colIndex[b]);
+        else app.toggleToken(shown.colIndex[b]);
+        break;
+      case "Escape":
+        if (!app.get("zoom")) return;
+        app.setState("zoom", null);
         break;
       default:
         return;

@@ -69,7 +69,9 @@ export function createModelView(app) {
     const w = LEFT + nH * (cell + GAP) + 4;
     const hgt = TOP + nL * (cell + GAP) + 4;
     g = { cell, nL, nH, w, hgt };
-    note.textContent = "Each tile is one head's attention pattern (rows = from, columns = to). Click a tile to open it in the head view.";
+    note.textContent = S > 0
+      ? `Each tile is one head's attention pattern (rows = from, columns = to). Click a tile to open that head in the ${app.T <= HEAD_VIEW_MAX_TOKENS * 2 ? "head" : "matrix"} view.`
+      : "Computing the thumbnails of every layer and head (long inputs compute them when this view opens)…";
     const { ctx } = fitCanvas(canvas, w, hgt);
     const css = getComputedStyle(app.root);
     const fg = css.color;

@@ -1,16 +1,30 @@
-//! The one attention function every architecture calls.
+//! The one attention function every architecture calls, and probabilities on demand.
 //!
-//! Attention is computed explicitly (never a fused kernel) so that the post-softmax
-//! probabilities can be returned and interventions applied exactly:
+//! A forward pass never materialises attention probabilities. Each layer's context vectors come
+//! from libtorch's fused scaled-dot-product attention (flash kernel when the mask allows it), and
+//! the layer keeps a [`LayerAttention`]: its post-RoPE queries and keys, values, and the mask
+//! rules. Probabilities of any rows and heads are recomputed from those on demand, with exactly
+//! the explicit formula below, so a caller who asks gets what eager attention gives:
 //!
 //! ```text
-//! scores = (Q K^T) * scale  [+ bias]  [softcap]  + additive mask (causal / sliding window / padding / knockout)
+//! scores = (Q K^T) * scale  [softcap]  + mask (causal / sliding window / padding / knockout)
 //! probs  = softmax(scores)            (rows with no allowed key become all-zero)
 //! ctx    = probs V, ablated heads zeroed, heads merged -> [T, H*Dv]
 //! ```
+//!
+//! Soft-capped layers (Gemma 2), which the fused kernel cannot express, take the explicit path for
+//! their context, one block of rows at a time. Causal models can re-run from position `start`
+//! reusing an earlier run's keys and values of positions `< start` ([`Prefix`]).
 
 use crate::error::{EngineError, Result};
-use tch::{Kind, Tensor};
+use std::ops::Range;
+use tch::{Device, Kind, Tensor};
+
+/// Query rows per fused-attention call under an explicit mask.
+const MASKED_QUERY_BLOCK: i64 = 1024;
+
+/// Largest number of score elements (heads × rows × keys) computed at once: 32 M floats, 128 MB.
+const MAX_BLOCK_ELEMENTS: i64 = 32 << 20;
 
 /// Everything that shapes one attention call besides Q, K and V.
 #[derive(Debug, Clone, Copy)]
@@ -27,139 +41,288 @@ pub(crate) struct AttentionSpec<'a> {
     pub knockout: &'a [usize],
     /// Heads of this layer whose context vector is zeroed (after probabilities are taken).
     pub ablate_heads: &'a [usize],
-    /// Optional additive bias broadcastable to [H, T, S] (relative positions, ALiBi), added before masking.
-    pub bias: Option<&'a Tensor>,
     /// Optional tanh soft-capping of the scores: cap * tanh(scores / cap).
     pub softcap: Option<f64>,
+    /// Keys and values of positions before the queries, reused from an earlier run (causal re-runs).
+    pub past: Option<&'a LayerAttention>,
 }
 
 impl<'a> AttentionSpec<'a> {
     /// Bidirectional attention with the given scale and nothing else.
     pub fn new(scale: f64) -> Self {
-        AttentionSpec {
-            scale,
-            causal: false,
-            sliding_window: None,
-            key_padding: None,
-            knockout: &[],
-            ablate_heads: &[],
-            bias: None,
-            softcap: None,
+        AttentionSpec { scale, causal: false, sliding_window: None, key_padding: None, knockout: &[], ablate_heads: &[], softcap: None, past: None }
+    }
+}
+
+/// The mask rules of one layer, owned, so probabilities can be recomputed after the forward.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct MaskRules {
+    pub scale: f64,
+    pub causal: bool,
+    pub sliding_window: Option<usize>,
+    /// Knocked-out and padding keys, sorted.
+    pub blocked_keys: Vec<usize>,
+    pub softcap: Option<f64>,
+}
+
+impl MaskRules {
+    fn from_spec(spec: &AttentionSpec, s: usize) -> Self {
+        let mut blocked: Vec<usize> = spec.knockout.iter().copied().filter(|&k| k < s).collect();
+        if let Some(p) = spec.key_padding {
+            blocked.extend(p.iter().enumerate().take(s).filter(|(_, &pad)| pad).map(|(k, _)| k));
+        }
+        blocked.sort_unstable();
+        blocked.dedup();
+        MaskRules { scale: spec.scale, causal: spec.causal, sliding_window: spec.sliding_window, blocked_keys: blocked, softcap: spec.softcap }
+    }
+
+    /// Blocked (query, key) pairs for query positions `rows` (absolute) and keys 0..s, as a bool
+    /// tensor [rows, s] on `device`, or None when nothing is blocked.
+    fn blocked(&self, rows: Range<i64>, s: i64, device: Device) -> Option<Tensor> {
+        if !self.causal && self.sliding_window.is_none() && self.blocked_keys.is_empty() {
+            return None;
+        }
+        let q = Tensor::arange_start(rows.start, rows.end, (Kind::Int64, device)).unsqueeze(1);
+        let k = Tensor::arange(s, (Kind::Int64, device)).unsqueeze(0);
+        let mut m = Tensor::zeros([rows.end - rows.start, s], (Kind::Bool, device));
+        if self.causal {
+            m = m.logical_or(&k.gt_tensor(&q));
+        }
+        if let Some(w) = self.sliding_window {
+            m = m.logical_or(&(&q - &k).ge(w as i64));
+        }
+        if !self.blocked_keys.is_empty() {
+            let keys: Vec<i64> = self.blocked_keys.iter().map(|&k| k as i64).collect();
+            let kb = Tensor::zeros([s], (Kind::Bool, device)).index_fill(0, &Tensor::from_slice(&keys).to_device(device), 1);
+            m = m.logical_or(&kb.unsqueeze(0));
+        }
+        Some(m)
+    }
+
+    /// Whether the fused kernel's own causal mask is the whole mask (no window, nothing blocked).
+    fn plain_causal(&self) -> bool {
+        self.causal && self.sliding_window.is_none() && self.blocked_keys.is_empty()
+    }
+}
+
+/// What one layer keeps after the forward: enough to recompute its probabilities exactly, and
+/// the keys and values a causal re-run reuses. O(T·d) per layer.
+#[derive(Debug)]
+pub(crate) struct LayerAttention {
+    /// Post-RoPE queries [H, T, D], compute dtype.
+    pub q: Tensor,
+    /// Post-RoPE keys [KVH, T, D].
+    pub k: Tensor,
+    /// Values [KVH, T, Dv].
+    pub v: Tensor,
+    pub rules: MaskRules,
+}
+
+impl LayerAttention {
+    pub fn n_heads(&self) -> i64 {
+        self.q.size()[0]
+    }
+    pub fn seq_len(&self) -> i64 {
+        self.q.size()[1]
+    }
+
+    /// The first `start` positions (shallow views), for a re-run that reuses them.
+    pub fn prefix(&self, start: usize) -> LayerAttention {
+        let n = start as i64;
+        LayerAttention { q: self.q.narrow(1, 0, n), k: self.k.narrow(1, 0, n), v: self.v.narrow(1, 0, n), rules: self.rules.clone() }
+    }
+
+    /// Keys of the given query heads (GQA: each KV head serves H/KVH consecutive query heads).
+    fn keys_for(&self, heads: &Tensor) -> Tensor {
+        let rep = self.n_heads() / self.k.size()[0];
+        if rep == 1 {
+            self.k.index_select(0, heads)
+        } else {
+            self.k.index_select(0, &heads.divide_scalar_mode(rep, "floor"))
         }
     }
+
+    /// Post-softmax probabilities of query rows `rows` for `heads` (None = all): f32 [h, rows, T].
+    pub fn probs(&self, heads: Option<&[usize]>, rows: Range<usize>) -> Result<Tensor> {
+        let h = self.n_heads();
+        let device = self.q.device();
+        let idx: Vec<i64> = match heads {
+            Some(hs) => {
+                for &x in hs {
+                    if x as i64 >= h {
+                        return Err(EngineError::BadIntervention(format!("head {x} does not exist (this layer has {h} heads)")));
+                    }
+                }
+                hs.iter().map(|&x| x as i64).collect()
+            }
+            None => (0..h).collect(),
+        };
+        let t = self.seq_len();
+        let (r0, r1) = (rows.start as i64, (rows.end as i64).min(t));
+        if r0 >= r1 {
+            return Ok(Tensor::zeros([idx.len() as i64, 0, t], (Kind::Float, device)));
+        }
+        let idx = Tensor::from_slice(&idx).to_device(device);
+        let q = self.q.index_select(0, &idx).narrow(1, r0, r1 - r0);
+        let k = self.keys_for(&idx);
+        Ok(probs_from(&q, &k, &self.rules, r0..r1, self.q.kind()))
+    }
+}
+
+/// Explicit probabilities for queries `q` [h, n, D] at absolute rows `rows` against keys `k` [h, S, D].
+fn probs_from(q: &Tensor, k: &Tensor, rules: &MaskRules, rows: Range<i64>, out_kind: Kind) -> Tensor {
+    let s = k.size()[1];
+    // Scores and softmax in f32 for stability whatever the weights dtype.
+    let mut scores = q.to_kind(Kind::Float).matmul(&k.to_kind(Kind::Float).transpose(-2, -1)) * rules.scale;
+    if let Some(cap) = rules.softcap {
+        scores = (scores / cap).tanh() * cap;
+    }
+    let blocked = rules.blocked(rows, s, q.device());
+    if let Some(m) = &blocked {
+        scores = scores.masked_fill(&m.unsqueeze(0), f64::NEG_INFINITY);
+    }
+    let mut probs = scores.softmax(-1, Kind::Float);
+    if let Some(m) = &blocked {
+        let dead = m.all_dim(-1, true); // [n, 1]: no allowed key
+        probs = probs.masked_fill(&dead.unsqueeze(0), 0.0);
+    }
+    if out_kind != Kind::Float {
+        // What the model multiplied V with (probabilities rounded to the compute dtype).
+        probs = probs.to_kind(out_kind).to_kind(Kind::Float);
+    }
+    probs
+}
+
+/// Rows per block so that heads × rows × keys stays under [`MAX_BLOCK_ELEMENTS`].
+pub(crate) fn block_rows(heads: i64, keys: i64) -> i64 {
+    (MAX_BLOCK_ELEMENTS / (heads * keys).max(1)).max(1)
 }
 
 /// Result of [`attention`].
 pub(crate) struct AttentionOut {
-    /// Context vectors with heads merged: [T, H * Dv].
+    /// Context vectors with heads merged: [T, H * Dv] (only the new rows on a prefix re-run).
     pub context: Tensor,
-    /// Post-softmax probabilities [H, T, S] in the compute dtype.
-    pub probs: Tensor,
+    /// What the layer keeps (all positions, prefix included).
+    pub record: LayerAttention,
 }
 
-/// Which (query, key) pairs are allowed, row-major [T, S], plus which query rows have no allowed key.
-pub(crate) fn allowed_matrix(t: usize, s: usize, spec: &AttentionSpec) -> (Vec<bool>, Vec<bool>) {
-    let offset = s.saturating_sub(t); // queries are the last t positions of the s keys
-    let mut allowed = vec![true; t * s];
-    let mut key_blocked = vec![false; s];
-    for &k in spec.knockout {
-        if k < s {
-            key_blocked[k] = true;
-        }
-    }
-    if let Some(p) = spec.key_padding {
-        for (k, &pad) in p.iter().enumerate().take(s) {
-            if pad {
-                key_blocked[k] = true;
-            }
-        }
-    }
-    let mut dead = vec![false; t];
-    for i in 0..t {
-        let qpos = i + offset;
-        let mut any = false;
-        for j in 0..s {
-            let mut ok = !key_blocked[j];
-            if spec.causal && j > qpos {
-                ok = false;
-            }
-            if let Some(w) = spec.sliding_window {
-                if qpos >= j && qpos - j >= w {
-                    ok = false;
-                }
-            }
-            allowed[i * s + j] = ok;
-            any |= ok;
-        }
-        dead[i] = !any;
-    }
-    (allowed, dead)
-}
-
-/// Explicit scaled dot-product attention.
+/// Scaled dot-product attention through the fused kernel (explicit for soft-capped layers).
 ///
-/// Shapes: `q` [H, T, D], `k` [KVH, S, D], `v` [KVH, S, Dv] with H a multiple of KVH
-/// (grouped-query attention: each KV head serves H/KVH consecutive query heads).
+/// Shapes: `q` [H, T, D], `k` [KVH, T, D], `v` [KVH, T, Dv] with H a multiple of KVH (grouped-query
+/// attention: each KV head serves H/KVH consecutive query heads). With `spec.past`, the queries are
+/// positions `start..start+T` and the first `start` keys and values come from the past.
 pub(crate) fn attention(q: &Tensor, k: &Tensor, v: &Tensor, spec: &AttentionSpec) -> Result<AttentionOut> {
     let (h, t, d) = q.size3().map_err(|e| EngineError::Torch(format!("query must be [heads, T, dim]: {e}")))?;
-    let (kvh, s, dk) = k.size3().map_err(|e| EngineError::Torch(format!("key must be [heads, S, dim]: {e}")))?;
-    let (kvh2, s2, dv) = v.size3().map_err(|e| EngineError::Torch(format!("value must be [heads, S, dim]: {e}")))?;
-    if dk != d || kvh2 != kvh || s2 != s || kvh == 0 || h % kvh != 0 {
-        return Err(EngineError::Torch(format!(
-            "attention shapes do not match: q [{h},{t},{d}], k [{kvh},{s},{dk}], v [{kvh2},{s2},{dv}]"
-        )));
+    let (kvh, tk, dk) = k.size3().map_err(|e| EngineError::Torch(format!("key must be [heads, S, dim]: {e}")))?;
+    let (kvh2, tv, dv) = v.size3().map_err(|e| EngineError::Torch(format!("value must be [heads, S, dim]: {e}")))?;
+    if dk != d || kvh2 != kvh || tk != t || tv != t || kvh == 0 || h % kvh != 0 {
+        return Err(EngineError::Torch(format!("attention shapes do not match: q [{h},{t},{d}], k [{kvh},{tk},{dk}], v [{kvh2},{tv},{dv}]")));
     }
     for &hd in spec.ablate_heads {
         if hd as i64 >= h {
             return Err(EngineError::BadIntervention(format!("head {hd} does not exist (this layer has {h} heads)")));
         }
     }
-    let rep = h / kvh;
-    let (k, v) = if rep > 1 {
-        (k.repeat_interleave_self_int(rep, Some(0), None), v.repeat_interleave_self_int(rep, Some(0), None))
-    } else {
-        (k.shallow_clone(), v.shallow_clone())
+    // Keys and values of every position: the reused prefix, then this call's.
+    let (start, q_all, k_all, v_all) = match spec.past {
+        Some(p) => {
+            let start = p.seq_len();
+            (start, Tensor::cat(&[&p.q, q], 1), Tensor::cat(&[&p.k, k], 1), Tensor::cat(&[&p.v, v], 1))
+        }
+        None => (0, q.shallow_clone(), k.shallow_clone(), v.shallow_clone()),
     };
-    let out_kind = q.kind();
-    // Scores and softmax in f32 for stability whatever the weights dtype.
-    let mut scores = q.to_kind(Kind::Float).matmul(&k.to_kind(Kind::Float).transpose(-2, -1)) * spec.scale;
-    if let Some(b) = spec.bias {
-        scores = scores + b.to_kind(Kind::Float);
-    }
-    if let Some(cap) = spec.softcap {
-        scores = (scores / cap).tanh() * cap;
-    }
-    let (tu, su) = (t as usize, s as usize);
-    let (allowed, dead) = allowed_matrix(tu, su, spec);
+    let s = start + t;
+    let rules = MaskRules::from_spec(spec, s as usize);
+    let rep = h / kvh;
+    let expand = |x: &Tensor| if rep > 1 { x.repeat_interleave_self_int(rep, Some(0), None) } else { x.shallow_clone() };
+    let (kr, vr) = (expand(&k_all), expand(&v_all));
     let device = q.device();
-    if allowed.iter().any(|a| !a) {
-        let blocked: Vec<bool> = allowed.iter().map(|a| !a).collect();
-        let m = Tensor::from_slice(&blocked).reshape([1, t, s]).to_device(device);
-        scores = scores.masked_fill(&m, f64::NEG_INFINITY);
-    }
-    let mut probs = scores.softmax(-1, Kind::Float);
-    if dead.iter().any(|&x| x) {
-        let m = Tensor::from_slice(&dead).reshape([1, t, 1]).to_device(device);
-        probs = probs.masked_fill(&m, 0.0);
-    }
-    let probs = probs.to_kind(out_kind);
-    let mut ctx = probs.matmul(&v.to_kind(out_kind)); // [H, T, Dv]
+    let mut ctx = if rules.softcap.is_some() {
+        // The fused kernel cannot soft-cap: explicit, a block of rows at a time.
+        let step = block_rows(h, s);
+        let mut parts = vec![];
+        let mut r = 0;
+        while r < t {
+            let n = step.min(t - r);
+            let p = probs_from(&q.narrow(1, r, n), &kr, &rules, start + r..start + r + n, q.kind());
+            parts.push(p.to_kind(q.kind()).matmul(&vr));
+            r += n;
+        }
+        Tensor::cat(&parts, 1)
+    } else {
+        // 4-D [1, H, T, D] inputs: libtorch only picks its fused (flash) kernels for batched input.
+        let (q4, k4, v4) = (q.unsqueeze(0), kr.unsqueeze(0), vr.unsqueeze(0));
+        // Queries `qb` against the first `kend` keys.
+        let sdpa = |qb: Tensor, mask: Option<Tensor>, kend: i64, causal: bool| {
+            let (kb, vb) = if kend == s { (k4.shallow_clone(), v4.shallow_clone()) } else { (k4.narrow(2, 0, kend), v4.narrow(2, 0, kend)) };
+            Tensor::scaled_dot_product_attention(&qb, &kb, &vb, mask, 0.0, causal, Some(rules.scale), false).squeeze_dim(0)
+        };
+        // Query rows `rows` (absolute) under the explicit mask; rows with no allowed key get a zero
+        // context (the fused kernel may give NaN there).
+        let masked = |qb: Tensor, rows: Range<i64>, kend: i64| {
+            let blocked = rules.blocked(rows.clone(), kend, device);
+            let c = sdpa(qb, blocked.as_ref().map(|m| m.logical_not().unsqueeze(0).unsqueeze(0)), kend, false);
+            match &blocked {
+                Some(m) => c.masked_fill(&m.all_dim(-1, true).unsqueeze(0), 0.0),
+                None => c,
+            }
+        };
+        if rules.plain_causal() && start == 0 {
+            sdpa(q4.shallow_clone(), None, s, true)
+        } else if rules.causal {
+            // An explicit mask: blocks of query rows, each against the keys it can see (causal), so
+            // the fused kernel skips the upper triangle as it does for its own causal mask.
+            let mut parts = vec![];
+            let mut r = 0;
+            while r < t {
+                let n = MASKED_QUERY_BLOCK.min(t - r);
+                let kend = start + r + n;
+                parts.push(masked(q4.narrow(2, r, n), start + r..kend, kend));
+                r += n;
+            }
+            Tensor::cat(&parts, 1)
+        } else {
+            masked(q4.shallow_clone(), start..s, s)
+        }
+    };
     if !spec.ablate_heads.is_empty() {
         let mut keep = vec![1f32; h as usize];
         for &hd in spec.ablate_heads {
             keep[hd] = 0.0;
         }
-        let keep = Tensor::from_slice(&keep).reshape([h, 1, 1]).to_device(device).to_kind(out_kind);
+        let keep = Tensor::from_slice(&keep).reshape([h, 1, 1]).to_device(device).to_kind(ctx.kind());
         ctx = ctx * keep;
     }
     let context = ctx.transpose(0, 1).contiguous().reshape([t, h * dv]);
-    Ok(AttentionOut { context, probs })
+    Ok(AttentionOut { context, record: LayerAttention { q: q_all, k: k_all, v: v_all, rules } })
 }
 
 /// Splits a [T, H*D] projection into heads: [H, T, D].
 pub(crate) fn split_heads(x: &Tensor, heads: i64) -> Tensor {
     let (t, hd) = x.size2().expect("split_heads expects [T, H*D]");
     x.reshape([t, heads, hd / heads]).transpose(0, 1)
+}
+
+/// Pools [h, n, T] probability rows into `out` [h, size, size] (max, or sums for a mean with
+/// `counts` [size, size]), rows starting at absolute row `r0` of a T×T map; bins as the widget's:
+/// cell c → floor(c·size/T).
+pub(crate) fn pool_rows_into(p: &Tensor, r0: i64, t: i64, size: i64, mean: bool, out: &mut Tensor, counts: &mut Tensor) {
+    let (h, n, _) = p.size3().expect("pool expects [h, n, T]");
+    let device = p.device();
+    let col_bin = (Tensor::arange(t, (Kind::Int64, device)) * size).divide_scalar_mode(t, "floor");
+    let row_bin = (Tensor::arange_start(r0, r0 + n, (Kind::Int64, device)) * size).divide_scalar_mode(t, "floor");
+    let cols = Tensor::zeros([h, n, size], (Kind::Float, device));
+    if mean {
+        let cols = cols.index_add(2, &col_bin, p);
+        *out = out.index_add(1, &row_bin, &cols);
+        let ones = |k: i64| Tensor::ones([k], (Kind::Float, device));
+        let cc = Tensor::zeros([size], (Kind::Float, device)).index_add(0, &col_bin, &ones(t));
+        let rc = Tensor::zeros([size], (Kind::Float, device)).index_add(0, &row_bin, &ones(n));
+        *counts = &*counts + rc.outer(&cc);
+    } else {
+        let cols = cols.index_reduce(2, &col_bin, p, "amax", true);
+        *out = out.index_reduce(1, &row_bin, &cols, "amax", true);
+    }
 }
 
 #[cfg(test)]
@@ -174,10 +337,18 @@ mod tests {
     fn qkv(h: i64, kvh: i64, t: i64, d: i64) -> (Tensor, Tensor, Tensor) {
         tch::manual_seed(0);
         (
-            Tensor::randn([h, t, d], (Kind::Float, tch::Device::Cpu)),
-            Tensor::randn([kvh, t, d], (Kind::Float, tch::Device::Cpu)),
-            Tensor::randn([kvh, t, d], (Kind::Float, tch::Device::Cpu)),
+            Tensor::randn([h, t, d], (Kind::Float, Device::Cpu)),
+            Tensor::randn([kvh, t, d], (Kind::Float, Device::Cpu)),
+            Tensor::randn([kvh, t, d], (Kind::Float, Device::Cpu)),
         )
+    }
+
+    fn all_probs(out: &AttentionOut) -> Tensor {
+        out.record.probs(None, 0..out.record.seq_len() as usize).unwrap()
+    }
+
+    fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
+        (a - b).abs().max().double_value(&[])
     }
 
     #[test]
@@ -185,22 +356,23 @@ mod tests {
         let (q, k, v) = qkv(2, 2, 4, 3);
         let out = attention(&q, &k, &v, &AttentionSpec::new(0.5)).unwrap();
         let reference = (q.matmul(&k.transpose(-2, -1)) * 0.5).softmax(-1, Kind::Float);
-        let diff = (&out.probs - &reference).abs().max().double_value(&[]);
-        assert!(diff < 1e-6);
-        let sums = vals(&out.probs.sum_dim_intlist([-1i64].as_slice(), false, Kind::Float));
+        let probs = all_probs(&out);
+        assert!(max_diff(&probs, &reference) < 1e-6);
+        let sums = vals(&probs.sum_dim_intlist([-1i64].as_slice(), false, Kind::Float));
         assert!(sums.iter().all(|s| (s - 1.0).abs() < 1e-5));
         assert_eq!(out.context.size(), vec![4, 6]);
+        // The fused context equals probs · V.
+        let ctx = reference.matmul(&v).transpose(0, 1).reshape([4, 6]);
+        assert!(max_diff(&out.context, &ctx) < 1e-5);
     }
 
     #[test]
     fn causal_and_knockout() {
         let (q, k, v) = qkv(1, 1, 4, 3);
-        let mut spec = AttentionSpec::new(1.0);
-        spec.causal = true;
         let ko = [0usize];
-        spec.knockout = &ko;
+        let spec = AttentionSpec { causal: true, knockout: &ko, ..AttentionSpec::new(1.0) };
         let out = attention(&q, &k, &v, &spec).unwrap();
-        let p = vals(&out.probs);
+        let p = vals(&all_probs(&out));
         // query 0 can only see key 0, which is knocked out: all-zero row and zero context.
         assert!(p[0..4].iter().all(|&x| x == 0.0));
         assert!(vals(&out.context.get(0)).iter().all(|&x| x == 0.0));
@@ -214,32 +386,80 @@ mod tests {
             }
             assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
         }
+        let ctx = all_probs(&out).matmul(&v).transpose(0, 1).reshape([4, 3]);
+        assert!(max_diff(&out.context, &ctx) < 1e-5);
     }
 
     #[test]
     fn sliding_window() {
-        let spec = AttentionSpec { causal: true, sliding_window: Some(2), ..AttentionSpec::new(1.0) };
-        let (a, dead) = allowed_matrix(4, 4, &spec);
-        assert!(dead.iter().all(|d| !d));
+        let rules = MaskRules { scale: 1.0, causal: true, sliding_window: Some(2), blocked_keys: vec![], softcap: None };
+        let m = vals(&rules.blocked(0..4, 4, Device::Cpu).unwrap().to_kind(Kind::Float));
         // query 3 sees keys 2 and 3 only
-        assert_eq!(&a[12..16], &[false, false, true, true]);
+        assert_eq!(&m[12..16], &[1.0, 1.0, 0.0, 0.0]);
+        assert_eq!(&m[0..4], &[0.0, 1.0, 1.0, 1.0]);
     }
 
     #[test]
-    fn gqa_and_ablation() {
+    fn gqa_ablation_and_head_subsets() {
         let (q, k, v) = qkv(4, 2, 3, 2);
         let ab = [1usize];
         let spec = AttentionSpec { ablate_heads: &ab, ..AttentionSpec::new(1.0) };
         let out = attention(&q, &k, &v, &spec).unwrap();
-        // heads 0 and 1 share kv head 0
-        let k0 = k.get(0);
-        let reference = q.get(1).matmul(&k0.transpose(-2, -1)).softmax(-1, Kind::Float);
-        assert!((out.probs.get(1) - reference).abs().max().double_value(&[]) < 1e-6);
+        // heads 0 and 1 share kv head 0; head 3 uses kv head 1
+        let reference = q.get(1).matmul(&k.get(0).transpose(-2, -1)).softmax(-1, Kind::Float);
+        assert!(max_diff(&all_probs(&out).get(1), &reference) < 1e-6);
+        let sub = out.record.probs(Some(&[3, 1]), 1..3).unwrap();
+        let ref3 = q.get(3).matmul(&k.get(1).transpose(-2, -1)).softmax(-1, Kind::Float).narrow(0, 1, 2);
+        assert!(max_diff(&sub.get(0), &ref3) < 1e-6);
+        assert!(max_diff(&sub.get(1), &reference.narrow(0, 1, 2)) < 1e-6);
         let ctx = out.context.reshape([3, 4, 2]);
         assert!(vals(&ctx.select(1, 1)).iter().all(|&x| x == 0.0));
         assert!(vals(&ctx.select(1, 0)).iter().any(|&x| x != 0.0));
         let bad = [7usize];
         let spec = AttentionSpec { ablate_heads: &bad, ..AttentionSpec::new(1.0) };
         assert!(matches!(attention(&q, &k, &v, &spec), Err(EngineError::BadIntervention(_))));
+        assert!(matches!(out.record.probs(Some(&[4]), 0..1), Err(EngineError::BadIntervention(_))));
+    }
+
+    #[test]
+    fn prefix_rerun_equals_full_run() {
+        let (q, k, v) = qkv(2, 1, 6, 4);
+        let ko = [4usize];
+        let spec = AttentionSpec { causal: true, knockout: &ko, ..AttentionSpec::new(0.5) };
+        let full = attention(&q, &k, &v, &spec).unwrap();
+        let base = attention(&q, &k, &v, &AttentionSpec { causal: true, ..AttentionSpec::new(0.5) }).unwrap();
+        let past = LayerAttention { q: base.record.q.narrow(1, 0, 3), k: base.record.k.narrow(1, 0, 3), v: base.record.v.narrow(1, 0, 3), rules: base.record.rules.clone() };
+        let spec = AttentionSpec { past: Some(&past), ..spec };
+        let part = attention(&q.narrow(1, 3, 3), &k.narrow(1, 3, 3), &v.narrow(1, 3, 3), &spec).unwrap();
+        assert!(max_diff(&part.context, &full.context.narrow(0, 3, 3)) < 1e-5);
+        assert!(max_diff(&all_probs(&part), &all_probs(&full)) < 1e-6);
+    }
+
+    #[test]
+    fn softcap_takes_the_explicit_path() {
+        let (q, k, v) = qkv(2, 2, 5, 3);
+        let spec = AttentionSpec { causal: true, softcap: Some(2.0), ..AttentionSpec::new(1.0) };
+        let out = attention(&q, &k, &v, &spec).unwrap();
+        let probs = all_probs(&out);
+        let ctx = probs.matmul(&v).transpose(0, 1).reshape([5, 6]);
+        assert!(max_diff(&out.context, &ctx) < 1e-6);
+    }
+
+    #[test]
+    fn pooling_max_and_mean() {
+        let p = Tensor::arange(16, (Kind::Float, Device::Cpu)).reshape([1, 4, 4]);
+        let zeros = || Tensor::zeros([1, 2, 2], (Kind::Float, Device::Cpu));
+        let (mut out, mut counts) = (zeros(), Tensor::zeros([2, 2], (Kind::Float, Device::Cpu)));
+        pool_rows_into(&p, 0, 4, 2, false, &mut out, &mut counts);
+        assert_eq!(vals(&out), vec![5.0, 7.0, 13.0, 15.0]);
+        let mut out = zeros();
+        pool_rows_into(&p.narrow(1, 0, 2), 0, 4, 2, true, &mut out, &mut counts);
+        pool_rows_into(&p.narrow(1, 2, 2), 2, 4, 2, true, &mut out, &mut counts);
+        assert_eq!(vals(&(out / &counts)), vec![2.5, 4.5, 10.5, 12.5]);
+        // Uneven bins (T = 5 into 2: cells 0-2 and 3-4), max.
+        let p = Tensor::arange(25, (Kind::Float, Device::Cpu)).reshape([1, 5, 5]);
+        let mut out = zeros();
+        pool_rows_into(&p, 0, 5, 2, false, &mut out, &mut counts);
+        assert_eq!(vals(&out), vec![12.0, 14.0, 22.0, 24.0]);
     }
 }

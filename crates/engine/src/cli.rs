@@ -6,14 +6,19 @@ use crate::device::{DTypeSpec, DeviceSpec};
 use crate::error::EngineError;
 use crate::model::{LoadOptions, Model};
 use crate::registry::list_models;
+use crate::run::Layers;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 const USAGE: &str = "usage:
   attend --model M --text T [--pair T2] [--mask i,j] [--knockout i,j] [--ablate L:H,...] [--top-k K]
-         [--device D] [--dtype F] [--logits] [--hidden-states] [--repeat N] [--timings]
-         --out FILE(.safetensors|.json)
-         (--repeat runs the model N times; --timings prints load and run seconds as JSON on stdout)
+         [--layers all|none|i,j] [--device D] [--dtype F] [--logits] [--hidden-states] [--repeat N]
+         [--click i,j] [--rerun-from i,j] [--timings] --out FILE(.safetensors|.json)
+         (--layers: whose attention goes to FILE, default all; --repeat runs the model N times;
+          --click re-runs once per position with that token knocked out as well, reusing the
+          unchanged prefix; --rerun-from first runs with those knock-outs (may be empty) and writes
+          the re-run with the requested ones, which reuses the unchanged prefix;
+          --timings prints load, run and click seconds as JSON on stdout)
   models [--json]";
 
 enum CliError {
@@ -131,7 +136,7 @@ fn attend(args: &[String]) -> Result<(), CliError> {
     let (v, sw) = parse_flags(
         args,
         &["--logits", "--hidden-states", "--timings"],
-        &["--model", "--text", "--pair", "--mask", "--knockout", "--ablate", "--top-k", "--device", "--dtype", "--out", "--repeat"],
+        &["--model", "--text", "--pair", "--mask", "--knockout", "--ablate", "--top-k", "--device", "--dtype", "--out", "--repeat", "--layers", "--click", "--rerun-from"],
     )?;
     let model = v.get("--model").ok_or_else(|| usage("--model is required"))?;
     let text = v.get("--text").ok_or_else(|| usage("--text is required"))?;
@@ -153,6 +158,15 @@ fn attend(args: &[String]) -> Result<(), CliError> {
     if let Some(k) = v.get("--top-k") {
         iv.top_k = k.parse().map_err(|_| usage(format!("--top-k: '{k}' is not a number")))?;
     }
+    let layers = match v.get("--layers").map(|s| s.as_str()) {
+        None | Some("all") => Layers::All,
+        Some("none") => Layers::None,
+        Some(list) => Layers::Some(parse_positions("--layers", list)?),
+    };
+    let clicks = match v.get("--click") {
+        Some(c) => parse_positions("--click", c)?,
+        None => vec![],
+    };
     let want_logits = sw.iter().any(|s| s == "--logits");
     iv.hidden_states = sw.iter().any(|s| s == "--hidden-states");
     let mut opts = LoadOptions::default();
@@ -173,26 +187,63 @@ fn attend(args: &[String]) -> Result<(), CliError> {
     let t0 = std::time::Instant::now();
     let m = Model::load(model, &opts)?;
     let load_s = t0.elapsed().as_secs_f64();
+    if let Layers::Some(list) = &layers {
+        if let Some(&bad) = list.iter().find(|&&l| l >= m.info().n_layers) {
+            return Err(usage(format!("--layers: layer {bad} does not exist (the model has {} layers)", m.info().n_layers)));
+        }
+    }
+    let first = match v.get("--rerun-from") {
+        Some(k) => Some(Interventions { knockout: parse_positions("--rerun-from", k)?, ..iv.clone() }),
+        None => None,
+    };
     let mut run_s = vec![];
     let mut run = None;
     for _ in 0..repeat {
         let t = std::time::Instant::now();
-        run = Some(m.run_with_logits(&input, &iv, want_logits)?);
-        run_s.push(t.elapsed().as_secs_f64());
+        run = Some(match &first {
+            Some(first) => {
+                let before = m.forward_keeping_logits(&input, first, want_logits)?;
+                let t = std::time::Instant::now();
+                let r = m.rerun_keeping_logits(&before, &iv, want_logits)?;
+                run_s.push(t.elapsed().as_secs_f64());
+                r
+            }
+            None => {
+                let r = m.forward_keeping_logits(&input, &iv, want_logits)?;
+                run_s.push(t.elapsed().as_secs_f64());
+                r
+            }
+        });
     }
     let Some(run) = run else { return Err(usage("--repeat must be at least 1")) };
-    let mut a = run.analysis;
+    let reused = run.reused_positions();
+    let mut click_s = vec![];
+    for &c in &clicks {
+        let mut civ = iv.clone();
+        if !civ.knockout.contains(&c) {
+            civ.knockout.push(c);
+        }
+        let t = std::time::Instant::now();
+        let r = m.rerun(&run, &civ)?;
+        click_s.push(serde_json::json!({"position": c, "s": t.elapsed().as_secs_f64(), "reused": r.reused_positions()}));
+    }
+    let t_attn = std::time::Instant::now();
+    let mut a = run.analysis(&layers)?;
+    let attention_s = t_attn.elapsed().as_secs_f64();
+    let logits = run.logits()?;
+    let vocab_size = logits.as_ref().map(|l| l.len() / a.seq_len().max(1)).unwrap_or(0);
+    drop(run);
     if ext == "json" {
         let text = serde_json::to_string(&a).map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))?;
         std::fs::write(&out, text).map_err(EngineError::Io)?;
     } else {
         let t = a.seq_len();
         let mut tensors = vec![];
-        for (l, layer) in a.attention.iter().enumerate() {
+        for (l, layer) in a.attention.iter().enumerate().filter(|(_, x)| !x.is_empty()) {
             tensors.push((format!("layer.{l}"), vec![a.n_heads, t, t], f32_bytes(layer)));
         }
-        if let Some(l) = &run.logits {
-            tensors.push(("logits".to_string(), vec![t, run.vocab_size], f32_bytes(l)));
+        if let Some(l) = &logits {
+            tensors.push(("logits".to_string(), vec![t, vocab_size], f32_bytes(l)));
         }
         if let Some(hs) = a.hidden_states.take() {
             for (i, h) in hs.iter().enumerate() {
@@ -205,14 +256,26 @@ fn attend(args: &[String]) -> Result<(), CliError> {
         let mut meta = HashMap::new();
         meta.insert("analysis".to_string(), json);
         meta.insert("info".to_string(), serde_json::to_string(m.info()).unwrap_or_default());
+        meta.insert("reused_positions".to_string(), reused.to_string());
         write_safetensors(&out, tensors, meta)?;
     }
     if sw.iter().any(|s| s == "--timings") {
-        println!("{}", serde_json::json!({"load_s": load_s, "run_s": run_s, "tokens": a.seq_len(), "threads": tch::get_num_threads()}));
+        println!(
+            "{}",
+            serde_json::json!({"load_s": load_s, "run_s": run_s, "click_s": click_s, "attention_s": attention_s, "reused": reused, "tokens": a.seq_len(), "threads": tch::get_num_threads(), "peak_rss_mb": peak_rss_mb()})
+        );
     } else {
         println!("{}: {} tokens, {} layers x {} heads -> {}", m.info().name, a.seq_len(), a.n_layers, a.n_heads, out.display());
     }
     Ok(())
+}
+
+/// Peak resident memory of this process (Linux), in MB.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 fn models(args: &[String]) -> Result<(), CliError> {

@@ -17,7 +17,9 @@
 //! - `registry.rs`: short names and [`list_models`].
 //! - `weights.rs`: checkpoint tensors by name (safetensors, sharded, pytorch_model.bin), Linear/LayerNorm helpers.
 //! - `tokenize.rs`: tokenizer.json, specials, byte offsets, pairs, display text of pieces.
-//! - `attention.rs`: the one explicit softmax attention every model calls (masks, knockout, ablation, GQA).
+//! - `attention.rs`: the one attention every model calls (fused kernel; masks, knockout, ablation, GQA, reused prefix)
+//!   and exact probabilities recomputed on demand from each layer's queries and keys.
+//! - `run.rs`: [`Run`], one forward pass whose attention is computed when asked for (layers, heads, rows, tiles, pooled).
 //! - `model.rs`: [`Model`], [`ModelInfo`], [`LoadOptions`], the `Architecture` trait and dispatch on architecture.
 //! - `models/<arch>.rs`: one file per architecture (config struct, layers, model; weights named as in checkpoints).
 //! - `gguf/`: GGUF reader, dequantisation, tokenizer from metadata (decoder models).
@@ -44,6 +46,7 @@ pub mod gguf;
 pub mod model;
 pub(crate) mod models;
 pub mod registry;
+pub mod run;
 pub mod source;
 pub mod tokenize;
 pub(crate) mod weights;
@@ -53,3 +56,4 @@ pub use device::{DTypeSpec, DeviceSpec};
 pub use error::{EngineError, Result};
 pub use model::{LoadOptions, LoadProgress, Model, ModelInfo, ProgressFn, RunOutput};
 pub use registry::{list_models, ModelEntry};
+pub use run::{Layers, Pool, Run};

@@ -11,6 +11,7 @@ use crate::device::{device_name, DTypeSpec, DeviceSpec};
 use crate::error::{EngineError, Result};
 use crate::source::{self, ResolvedSource, SourceKind};
 use crate::tokenize::{Encoded, TextTokenizer};
+use crate::run::{Layers, Run};
 use crate::weights::Weights;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -126,7 +127,7 @@ impl Batch {
 }
 
 /// Interventions in the form architectures use.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub(crate) struct TensorInterventions {
     /// Key positions hidden from every query.
     pub knockout: Vec<usize>,
@@ -134,32 +135,47 @@ pub(crate) struct TensorInterventions {
     pub ablate: Vec<Vec<usize>>,
     /// Collect hidden states (embeddings + every layer output).
     pub hidden_states: bool,
+    /// Per layer, queries, keys and values of positions `0..start` reused from an earlier run
+    /// (causal models): the forward computes only positions `start..T`. Empty = a full run.
+    pub prefix: Vec<attention::LayerAttention>,
 }
 
 impl TensorInterventions {
     pub fn heads_for(&self, layer: usize) -> &[usize] {
         self.ablate.get(layer).map(|v| v.as_slice()).unwrap_or(&[])
     }
-    /// An attention spec with knockout and this layer's ablations filled in.
+    /// First position the forward computes (0 unless a prefix is reused).
+    pub fn start(&self) -> usize {
+        self.prefix.first().map(|p| p.seq_len() as usize).unwrap_or(0)
+    }
+    /// An attention spec with knockout, this layer's ablations and its reused prefix filled in.
     pub fn spec(&self, layer: usize, scale: f64) -> attention::AttentionSpec<'_> {
-        attention::AttentionSpec { knockout: &self.knockout, ablate_heads: self.heads_for(layer), ..attention::AttentionSpec::new(scale) }
+        attention::AttentionSpec { knockout: &self.knockout, ablate_heads: self.heads_for(layer), past: self.prefix.get(layer), ..attention::AttentionSpec::new(scale) }
     }
 }
 
 /// What one forward pass returns.
 pub(crate) struct ForwardOut {
-    /// [T, vocab] when the model has an LM head.
-    pub logits: Option<Tensor>,
-    /// Per layer, post-softmax [H, T, T].
-    pub attentions: Vec<Tensor>,
+    /// Final hidden states of the computed positions [T - start, hidden]: the LM head's input
+    /// ([`Architecture::logits`] turns a block of rows into logits, so [T, vocab] never has to exist).
+    pub hidden: Tensor,
+    /// Per layer, what recomputes its probabilities (all positions, prefix included).
+    pub attentions: Vec<attention::LayerAttention>,
     /// n_layers+1 tensors [T, hidden] when requested, else empty.
     pub hidden_states: Vec<Tensor>,
 }
 
 /// Implemented once per architecture (models/<arch>.rs).
 pub(crate) trait Architecture: Send {
-    /// Runs the whole model on one sequence. Must compute attention through `attention::attention`.
+    /// Runs the whole model on one sequence (positions `iv.start()..` when a prefix is reused).
+    /// Must compute attention through `attention::attention` with `iv.spec(..)`.
     fn forward(&self, batch: &Batch, iv: &TensorInterventions) -> Result<ForwardOut>;
+    /// Logits [n, vocab] of final hidden rows [n, hidden]; None without an LM head.
+    fn logits(&self, hidden: &Tensor) -> Result<Option<Tensor>>;
+    /// Whether `forward` honours `iv.prefix` (causal models whose positions are absolute offsets).
+    fn reuses_prefix(&self) -> bool {
+        false
+    }
 }
 
 /// An architecture with its info.
@@ -173,6 +189,13 @@ pub struct Model {
     arch: Mutex<Box<dyn Architecture>>,
     tokenizer: TextTokenizer,
     info: ModelInfo,
+    /// Tells this model's runs apart from other models' (prefix reuse needs the same weights).
+    id: u64,
+}
+
+fn next_model_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Output of [`Model::run_with_logits`].
@@ -241,27 +264,53 @@ fn load_resolved(r: &ResolvedSource, ctx: &LoadContext) -> Result<(Built, TextTo
     }
 }
 
-/// Top-k of softmax(logits) per row.
-fn top_k(logits: &Tensor, k: usize, tok: &TextTokenizer) -> Result<Vec<Vec<Prediction>>> {
-    let (t, v) = logits.size2()?;
-    let k = (k as i64).min(v);
-    if k == 0 {
-        return Ok(vec![vec![]; t as usize]);
+/// Top-k of softmax(logits) per row, computing the logits a block of rows at a time from the final
+/// hidden states (the softmax is never materialised: p = exp(logit - logsumexp(row))). With
+/// `keep`, the blocks' logits are also returned, as one [T, vocab] f32 tensor.
+fn top_k(arch: &dyn Architecture, hidden: &Tensor, k: usize, tok: &TextTokenizer, keep: bool) -> Result<(Vec<Vec<Prediction>>, Option<Tensor>)> {
+    let t = hidden.size()[0];
+    let mut out = Vec::with_capacity(t as usize);
+    let mut kept = vec![];
+    let mut step = 16; // until the vocabulary size is known
+    let mut r = 0;
+    while r < t {
+        let n = step.min(t - r);
+        let Some(block) = arch.logits(&hidden.narrow(0, r, n))? else {
+            return Ok((vec![vec![]; t as usize], None));
+        };
+        let block = block.to_kind(Kind::Float);
+        let v = block.size()[1];
+        if r == 0 {
+            // About 32 MB of logits per block from here on.
+            step = ((8 << 20) / v.max(1)).max(1);
+        }
+        let kk = (k as i64).min(v);
+        if kk > 0 {
+            let lse = block.logsumexp([-1i64].as_slice(), true);
+            let (vals, idx) = block.f_topk(kk, -1, true, true)?;
+            let probs = (vals - lse).exp();
+            let vals = Vec::<f32>::try_from(&probs.to_device(tch::Device::Cpu).contiguous().view([-1]))?;
+            let idx = Vec::<i64>::try_from(&idx.to_device(tch::Device::Cpu).contiguous().view([-1]))?;
+            let ku = kk as usize;
+            for i in 0..n as usize {
+                out.push(
+                    (0..ku)
+                        .map(|j| {
+                            let id = idx[i * ku + j] as u32;
+                            Prediction { id, token: tok.display_id(id), prob: vals[i * ku + j] }
+                        })
+                        .collect(),
+                );
+            }
+        } else {
+            out.extend((0..n).map(|_| vec![]));
+        }
+        if keep {
+            kept.push(block);
+        }
+        r += n;
     }
-    let (vals, idx) = logits.f_softmax(-1, Kind::Float)?.f_topk(k, -1, true, true)?;
-    let vals = Vec::<f32>::try_from(&vals.to_kind(Kind::Float).to_device(tch::Device::Cpu).contiguous().view([-1]))?;
-    let idx = Vec::<i64>::try_from(&idx.to_device(tch::Device::Cpu).contiguous().view([-1]))?;
-    let k = k as usize;
-    Ok((0..t as usize)
-        .map(|i| (0..k).map(|j| {
-            let id = idx[i * k + j] as u32;
-            Prediction { id, token: tok.display_id(id), prob: vals[i * k + j] }
-        }).collect())
-        .collect())
-}
-
-fn to_vec_f32(t: &Tensor) -> Result<Vec<f32>> {
-    Ok(Vec::<f32>::try_from(&t.to_kind(Kind::Float).to_device(tch::Device::Cpu).contiguous().view([-1]))?)
+    Ok((out, if keep && !kept.is_empty() { Some(Tensor::cat(&kept, 0)) } else { None }))
 }
 
 impl Model {
@@ -278,7 +327,7 @@ impl Model {
         info.dtype = opts.dtype.to_string();
         info.mask_token = tokenizer.mask_token().map(|m| m.0);
         ctx.report("ready", "model ready", 1.0);
-        Ok(Model { arch: Mutex::new(built.arch), tokenizer, info })
+        Ok(Model { arch: Mutex::new(built.arch), tokenizer, info, id: next_model_id() })
     }
 
     /// What was loaded.
@@ -307,13 +356,73 @@ impl Model {
         Ok(enc)
     }
 
-    /// Runs the model on one input with interventions.
+    /// Runs the model on one input with interventions; the analysis carries every layer's attention.
     pub fn run(&self, input: &Input, iv: &Interventions) -> Result<Analysis> {
-        self.run_with_logits(input, iv, false).map(|o| o.analysis)
+        self.forward(input, iv)?.analysis(&Layers::All)
     }
 
     /// Like [`Model::run`], optionally also returning the raw logits.
     pub fn run_with_logits(&self, input: &Input, iv: &Interventions, want_logits: bool) -> Result<RunOutput> {
+        self.run_layers(input, iv, want_logits, &Layers::All)
+    }
+
+    /// Like [`Model::run_with_logits`], with attention for `layers` only.
+    pub fn run_layers(&self, input: &Input, iv: &Interventions, want_logits: bool, layers: &Layers) -> Result<RunOutput> {
+        let run = self.forward_inner(input, iv, want_logits, None)?;
+        let analysis = run.analysis(layers)?;
+        let logits = run.logits()?;
+        let vocab_size = run.logits.as_ref().and_then(|l| l.size().last().copied()).unwrap_or(0) as usize;
+        Ok(RunOutput { analysis, logits, vocab_size })
+    }
+
+    /// Runs the model; attention is computed later, when asked for ([`Run::attention`], [`Run::pooled`]).
+    pub fn forward(&self, input: &Input, iv: &Interventions) -> Result<Run> {
+        self.forward_inner(input, iv, false, None)
+    }
+
+    /// [`Model::forward`], optionally keeping the raw logits ([`Run::logits`]).
+    pub fn forward_keeping_logits(&self, input: &Input, iv: &Interventions, keep_logits: bool) -> Result<Run> {
+        self.forward_inner(input, iv, keep_logits, None)
+    }
+
+    /// [`Model::rerun`], optionally keeping the raw logits (reuse then needs `prev`'s logits too).
+    pub fn rerun_keeping_logits(&self, prev: &Run, iv: &Interventions, keep_logits: bool) -> Result<Run> {
+        self.forward_inner(&prev.input.clone(), iv, keep_logits, Some(prev))
+    }
+
+    /// Runs `prev`'s input again with other interventions. On causal models, positions before the
+    /// first token whose intervention changed cannot see the change: their keys, values and
+    /// predictions are taken from `prev` and only the rest is computed. Equal to a full run.
+    pub fn rerun(&self, prev: &Run, iv: &Interventions) -> Result<Run> {
+        self.forward_inner(&prev.input.clone(), iv, false, Some(prev))
+    }
+
+    /// The first position whose computation differs between `prev` and a run with `iv`, when the
+    /// positions before it can be reused.
+    fn reusable_prefix(&self, prev: &Run, iv: &Interventions, t: usize, keep_logits: bool, arch: &dyn Architecture) -> Option<usize> {
+        if prev.model_id != self.id || self.info.kind != ModelKind::CausalLm || !arch.reuses_prefix() || iv.hidden_states || prev.ids.len() != t || (keep_logits && prev.logits.is_none()) {
+            return None;
+        }
+        let old = &prev.meta.interventions;
+        let same_heads = {
+            let mut a = old.ablate_heads.clone();
+            let mut b = iv.ablate_heads.clone();
+            a.sort_unstable();
+            a.dedup();
+            b.sort_unstable();
+            b.dedup();
+            a == b
+        };
+        if !same_heads || !old.mask.is_empty() || !iv.mask.is_empty() || old.top_k != iv.top_k {
+            return None;
+        }
+        // Knocking out key j changes queries >= j only.
+        let changed = old.knockout.iter().filter(|k| !iv.knockout.contains(k)).chain(iv.knockout.iter().filter(|k| !old.knockout.contains(k))).min().copied();
+        let start = changed.unwrap_or(t).min(t.saturating_sub(1));
+        (start > 0).then_some(start)
+    }
+
+    fn forward_inner(&self, input: &Input, iv: &Interventions, keep_logits: bool, prev: Option<&Run>) -> Result<Run> {
         let mut enc = self.encode_checked(input)?;
         let t = enc.ids.len();
         let info = &self.info;
@@ -351,39 +460,41 @@ impl Model {
         let mut knockout = iv.knockout.clone();
         knockout.sort_unstable();
         knockout.dedup();
-        let tiv = TensorInterventions { knockout, ablate, hidden_states: iv.hidden_states };
+        let mut tiv = TensorInterventions { knockout, ablate, hidden_states: iv.hidden_states, prefix: vec![] };
         let batch = Batch { ids: enc.ids.clone(), type_ids: enc.type_ids.clone() };
         let arch = self.arch.lock().map_err(|_| EngineError::Torch("a previous run crashed; reload the model".into()))?;
-        let out = catch(|| tch::no_grad(|| arch.forward(&batch, &tiv)))?;
-        drop(arch);
-        let n_layers = out.attentions.len();
-        let attention = out.attentions.iter().map(to_vec_f32).collect::<Result<Vec<_>>>()?;
-        let mut logits_vec = None;
-        let predictions = match &out.logits {
-            Some(l) => {
-                let l = l.to_kind(Kind::Float);
-                if want_logits {
-                    logits_vec = Some(to_vec_f32(&l)?);
-                }
-                top_k(&l, iv.top_k, &self.tokenizer)?
-            }
-            None => vec![vec![]; t],
+        let start = match prev {
+            Some(p) => self.reusable_prefix(p, iv, t, keep_logits, arch.as_ref()).filter(|_| p.ids == enc.ids).unwrap_or(0),
+            _ => 0,
         };
-        let hidden_states = if iv.hidden_states { Some(out.hidden_states.iter().map(to_vec_f32).collect::<Result<Vec<_>>>()?) } else { None };
-        let vocab_size = out.logits.as_ref().and_then(|l| l.size().last().copied()).unwrap_or(0) as usize;
-        let analysis = Analysis {
+        if let (Some(p), true) = (prev, start > 0) {
+            tiv.prefix = p.layers.iter().map(|l| l.prefix(start)).collect();
+        }
+        let out = catch(|| tch::no_grad(|| arch.forward(&batch, &tiv)))?;
+        let (mut predictions, new_logits) = catch(|| tch::no_grad(|| top_k(arch.as_ref(), &out.hidden, iv.top_k, &self.tokenizer, keep_logits)))?;
+        drop(arch);
+        if let (Some(p), true) = (prev, start > 0) {
+            let mut all = p.meta.predictions[..start].to_vec();
+            all.append(&mut predictions);
+            predictions = all;
+        }
+        let meta = Analysis {
             model: info.name.clone(),
             architecture: info.architecture.clone(),
             kind: info.kind,
             tokens: enc.tokens,
-            n_layers,
+            n_layers: out.attentions.len(),
             n_heads: info.n_heads,
-            attention,
+            attention: vec![],
             predictions,
-            hidden_states,
+            hidden_states: None,
             interventions: iv.clone(),
         };
-        Ok(RunOutput { analysis, logits: logits_vec, vocab_size })
+        let logits = match (new_logits, prev.and_then(|p| p.logits.as_ref())) {
+            (Some(l), Some(before)) if start > 0 => Some(Tensor::cat(&[&before.narrow(0, 0, start as i64), &l], 0)),
+            (l, _) => l,
+        };
+        Ok(Run { meta, layers: out.attentions, input: input.clone(), ids: enc.ids, model_id: self.id, reused: start, logits, hidden_states: out.hidden_states })
     }
 }
 

@@ -56,17 +56,17 @@ impl Architecture for Albert {
                 let ao = l.attn_ln.forward(&(&x + l.dense.forward(&a.context)));
                 let f = l.ffn_out.forward(&activation(&self.act, &l.ffn.forward(&ao))?);
                 x = l.full_ln.forward(&(f + &ao));
-                attentions.push(a.probs);
+                attentions.push(a.record);
                 if iv.hidden_states {
                     hidden.push(x.shallow_clone());
                 }
             }
         }
-        let logits = match &self.head {
-            Some(h) => Some(h.forward(&x)?),
-            None => None,
-        };
-        Ok(ForwardOut { logits, attentions, hidden_states: hidden })
+        Ok(ForwardOut { hidden: x, attentions, hidden_states: hidden })
+    }
+
+    fn logits(&self, x: &Tensor) -> Result<Option<Tensor>> {
+        self.head.as_ref().map(|h| h.forward(x)).transpose()
     }
 }
 

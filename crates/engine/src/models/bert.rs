@@ -3,7 +3,7 @@
 //! old `LayerNorm.gamma/beta` names are accepted). The encoder pieces are reused by RoBERTa and ELECTRA.
 
 use crate::analysis::ModelKind;
-use crate::attention::{attention, split_heads};
+use crate::attention::{attention, split_heads, LayerAttention};
 use crate::error::{EngineError, Result};
 use crate::model::{Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions};
 use crate::weights::{activation, check_activation, LayerNorm, Linear, Weights};
@@ -153,8 +153,8 @@ impl BertLayer {
         })
     }
 
-    /// x [T, H] -> (x', probs [heads, T, T]).
-    pub fn forward(&self, x: &Tensor, layer: usize, iv: &TensorInterventions) -> Result<(Tensor, Tensor)> {
+    /// x [T, H] -> (x', what recomputes the layer's attention).
+    pub fn forward(&self, x: &Tensor, layer: usize, iv: &TensorInterventions) -> Result<(Tensor, LayerAttention)> {
         let q = split_heads(&self.q.forward(x), self.heads);
         let k = split_heads(&self.k.forward(x), self.heads);
         let v = split_heads(&self.v.forward(x), self.heads);
@@ -162,12 +162,12 @@ impl BertLayer {
         let x = self.attn_ln.forward(&(self.attn_out.forward(&a.context) + x));
         let i = activation(&self.act, &self.inter.forward(&x))?;
         let x = self.out_ln.forward(&(self.out.forward(&i) + &x));
-        Ok((x, a.probs))
+        Ok((x, a.record))
     }
 }
 
 /// Runs a stack of layers, collecting attention and (optionally) hidden states.
-pub(crate) fn run_layers(layers: &[BertLayer], x: Tensor, iv: &TensorInterventions) -> Result<(Tensor, Vec<Tensor>, Vec<Tensor>)> {
+pub(crate) fn run_layers(layers: &[BertLayer], x: Tensor, iv: &TensorInterventions) -> Result<(Tensor, Vec<LayerAttention>, Vec<Tensor>)> {
     let mut hidden = vec![];
     if iv.hidden_states {
         hidden.push(x.shallow_clone());
@@ -220,11 +220,11 @@ impl Architecture for Bert {
         let pos = Tensor::arange(b.len() as i64, (tch::Kind::Int64, device));
         let x = self.emb.forward(b, &pos);
         let (x, attentions, hidden_states) = run_layers(&self.layers, x, iv)?;
-        let logits = match &self.head {
-            Some(h) => Some(h.forward(&x)?),
-            None => None,
-        };
-        Ok(ForwardOut { logits, attentions, hidden_states })
+        Ok(ForwardOut { hidden: x, attentions, hidden_states })
+    }
+
+    fn logits(&self, x: &Tensor) -> Result<Option<Tensor>> {
+        self.head.as_ref().map(|h| h.forward(x)).transpose()
     }
 }
 

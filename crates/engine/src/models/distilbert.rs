@@ -83,16 +83,19 @@ impl Architecture for DistilBert {
             let sa = bl.sa_ln.forward(&(bl.out.forward(&a.context) + &x));
             let f = bl.lin2.forward(&activation(&self.act, &bl.lin1.forward(&sa))?);
             x = bl.out_ln.forward(&(f + &sa));
-            attentions.push(a.probs);
+            attentions.push(a.record);
             if iv.hidden_states {
                 hidden.push(x.shallow_clone());
             }
         }
-        let logits = match &self.head {
-            Some((t, ln, proj, bias)) => Some(ln.forward(&activation(&self.act, &t.forward(&x))?).linear(proj, Some(bias))),
+        Ok(ForwardOut { hidden: x, attentions, hidden_states: hidden })
+    }
+
+    fn logits(&self, x: &Tensor) -> Result<Option<Tensor>> {
+        Ok(match &self.head {
+            Some((t, ln, proj, bias)) => Some(ln.forward(&activation(&self.act, &t.forward(x))?).linear(proj, Some(bias))),
             None => None,
-        };
-        Ok(ForwardOut { logits, attentions, hidden_states: hidden })
+        })
     }
 }
 

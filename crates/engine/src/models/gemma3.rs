@@ -184,12 +184,14 @@ fn opt_norm(w: &Weights, name: &str, dim: i64, eps: f64, want: bool) -> Result<O
 impl Architecture for Gemma3 {
     fn forward(&self, batch: &Batch, iv: &TensorInterventions) -> Result<ForwardOut> {
         let t = batch.len() as i64;
-        let ids = batch.ids_tensor(self.device);
+        let start = iv.start() as i64;
+        let ids = batch.ids_tensor(self.device).narrow(0, start, t - start);
         // HF multiplies by the scale held as a tensor of the embedding dtype.
         let scale = Tensor::from(self.embed_scale as f32).to_kind(self.kind).to_device(self.device);
         let mut x = self.embed.index_select(0, &ids) * scale;
-        let (gcos, gsin) = self.rope_global.cos_sin(t, self.device, self.kind);
-        let (lcos, lsin) = self.rope_local.cos_sin(t, self.device, self.kind);
+        let rows = |(c, s): (Tensor, Tensor)| (c.narrow(0, start, t - start), s.narrow(0, start, t - start));
+        let (gcos, gsin) = rows(self.rope_global.cos_sin(t, self.device, self.kind));
+        let (lcos, lsin) = rows(self.rope_local.cos_sin(t, self.device, self.kind));
         let mut attentions = Vec::with_capacity(self.layers.len());
         let mut hidden_states = vec![];
         if iv.hidden_states {
@@ -224,7 +226,7 @@ impl Architecture for Gemma3 {
                 Some(n) => n.forward(&m),
                 None => m,
             };
-            attentions.push(out.probs);
+            attentions.push(out.record);
             if iv.hidden_states {
                 hidden_states.push(x.shallow_clone());
             }
@@ -236,11 +238,19 @@ impl Architecture for Gemma3 {
                 *last = x.shallow_clone();
             }
         }
-        let mut logits = x.linear::<Tensor>(&self.lm_head, None);
-        if let Some(cap) = self.final_softcap {
-            logits = (logits / cap).tanh() * cap;
-        }
-        Ok(ForwardOut { logits: Some(logits), attentions, hidden_states })
+        Ok(ForwardOut { hidden: x, attentions, hidden_states })
+    }
+
+    fn logits(&self, x: &Tensor) -> Result<Option<Tensor>> {
+        let logits = x.linear::<Tensor>(&self.lm_head, None);
+        Ok(Some(match self.final_softcap {
+            Some(cap) => (logits / cap).tanh() * cap,
+            None => logits,
+        }))
+    }
+
+    fn reuses_prefix(&self) -> bool {
+        true
     }
 }
 

@@ -100,8 +100,9 @@ pub(crate) fn load(cfg: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built>
 impl Architecture for Gpt2 {
     fn forward(&self, batch: &Batch, iv: &TensorInterventions) -> Result<ForwardOut> {
         let t = batch.len() as i64;
-        let ids = batch.ids_tensor(self.device);
-        let pos = Tensor::arange(t, (Kind::Int64, self.device));
+        let start = iv.start() as i64;
+        let ids = batch.ids_tensor(self.device).narrow(0, start, t - start);
+        let pos = Tensor::arange_start(start, t, (Kind::Int64, self.device));
         let mut x = self.wte.index_select(0, &ids) + self.wpe.index_select(0, &pos);
         let head_dim = self.hidden / self.n_heads;
         let mut attentions = Vec::with_capacity(self.blocks.len());
@@ -124,7 +125,7 @@ impl Architecture for Gpt2 {
             x = x + b.c_proj.forward(&out.context);
             let h = b.ln_2.forward(&x);
             x = x + b.mlp_proj.forward(&activation(&self.act, &b.c_fc.forward(&h))?);
-            attentions.push(out.probs);
+            attentions.push(out.record);
             if iv.hidden_states {
                 hidden_states.push(x.shallow_clone());
             }
@@ -136,8 +137,15 @@ impl Architecture for Gpt2 {
                 *last = x.shallow_clone();
             }
         }
-        let logits = x.linear::<Tensor>(&self.lm_head, None);
-        Ok(ForwardOut { logits: Some(logits), attentions, hidden_states })
+        Ok(ForwardOut { hidden: x, attentions, hidden_states })
+    }
+
+    fn logits(&self, x: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(x.linear::<Tensor>(&self.lm_head, None)))
+    }
+
+    fn reuses_prefix(&self) -> bool {
+        true
     }
 }
 

@@ -333,9 +333,11 @@ pub(crate) fn load(cfg: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built>
 impl Architecture for Llama {
     fn forward(&self, batch: &Batch, iv: &TensorInterventions) -> Result<ForwardOut> {
         let t = batch.len() as i64;
-        let ids = batch.ids_tensor(self.device);
+        let start = iv.start() as i64;
+        let ids = batch.ids_tensor(self.device).narrow(0, start, t - start);
         let mut x = self.embed.index_select(0, &ids);
         let (cos, sin) = self.rope.cos_sin(t, self.device, self.kind);
+        let (cos, sin) = (cos.narrow(0, start, t - start), sin.narrow(0, start, t - start));
         let scale = 1.0 / (self.head_dim as f64).sqrt();
         let mut attentions = Vec::with_capacity(self.layers.len());
         let mut hidden_states = vec![];
@@ -361,7 +363,7 @@ impl Architecture for Llama {
             let h = layer.post_norm.forward(&x);
             let g = activation(&self.act, &layer.gate.forward(&h))?;
             x = x + layer.down.forward(&(g * layer.up.forward(&h)));
-            attentions.push(out.probs);
+            attentions.push(out.record);
             if iv.hidden_states {
                 hidden_states.push(x.shallow_clone());
             }
@@ -373,8 +375,15 @@ impl Architecture for Llama {
                 *last = x.shallow_clone();
             }
         }
-        let logits = x.linear::<Tensor>(&self.lm_head, None);
-        Ok(ForwardOut { logits: Some(logits), attentions, hidden_states })
+        Ok(ForwardOut { hidden: x, attentions, hidden_states })
+    }
+
+    fn logits(&self, x: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(x.linear::<Tensor>(&self.lm_head, None)))
+    }
+
+    fn reuses_prefix(&self) -> bool {
+        true
     }
 }
 

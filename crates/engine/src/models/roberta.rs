@@ -37,11 +37,11 @@ impl Architecture for Roberta {
         let pos = Tensor::from_slice(&roberta_positions(&b.ids, self.pad)).to_device(device);
         let x = self.emb.forward(b, &pos);
         let (x, attentions, hidden_states) = run_layers(&self.layers, x, iv)?;
-        let logits = match &self.head {
-            Some(h) => Some(h.forward(&x)?),
-            None => None,
-        };
-        Ok(ForwardOut { logits, attentions, hidden_states })
+        Ok(ForwardOut { hidden: x, attentions, hidden_states })
+    }
+
+    fn logits(&self, x: &Tensor) -> Result<Option<Tensor>> {
+        self.head.as_ref().map(|h| h.forward(x)).transpose()
     }
 }
 

@@ -1,13 +1,23 @@
-//! Turning an [`Analysis`] into widget state (docs/widget-protocol.md): JSON traits plus the
-//! binary `attn` (one layer, one byte per weight) and `thumbs` (every layer and head, max-pooled).
+//! Turning a run into widget state (docs/widget-protocol.md): JSON traits plus the binary `attn`
+//! (one layer, one byte per weight; pooled for long inputs) and `thumbs` (every layer and head,
+//! max-pooled). Attention is computed from the run only for what is sent.
 
-use exformer_engine::{Analysis, ModelKind};
+use exformer_engine::{Analysis, EngineError, ModelKind, Pool, Run};
 use serde_json::{json, Value};
 
 /// Heads view up to this many tokens, heatmap beyond (same rule as the front end).
 pub const HEAD_VIEW_MAX_TOKENS: usize = 60;
 /// Largest thumbnail side.
 pub const MAX_THUMB: usize = 32;
+/// `attn` is sent at full resolution while n_heads × T² stays within this many bytes.
+pub const FULL_ATTN_BYTES: usize = 4 << 20;
+/// Beyond that, a max-pooled map of at most this many bytes ...
+pub const POOLED_ATTN_BYTES: usize = 5 << 19;
+/// ... and at most this many cells a side.
+pub const MAX_POOLED_SIDE: usize = 512;
+/// Thumbnails of every layer are computed with each run up to this many tokens; longer inputs
+/// compute them when the model view is opened.
+pub const EAGER_THUMBS_MAX_TOKENS: usize = 1024;
 
 /// One weight as a byte: round(p × 255), clamped.
 pub fn quantize(p: f32) -> u8 {
@@ -17,14 +27,34 @@ pub fn quantize(p: f32) -> u8 {
     (p.clamp(0.0, 1.0) * 255.0).round() as u8
 }
 
-/// Layer `layer` as Uint8 [n_heads, T, T].
-pub fn layer_bytes(a: &Analysis, layer: usize) -> Vec<u8> {
-    a.attention.get(layer).map(|l| l.iter().map(|&p| quantize(p)).collect()).unwrap_or_default()
+pub fn quantize_all(v: &[f32]) -> Vec<u8> {
+    v.iter().map(|&p| quantize(p)).collect()
 }
 
-/// Every layer, concatenated (for offline HTML).
-pub fn all_layer_bytes(a: &Analysis) -> Vec<u8> {
-    a.attention.iter().flat_map(|l| l.iter().map(|&p| quantize(p))).collect()
+/// Side of the `attn` map for T tokens and `heads` heads: T (full resolution) or the pooled side.
+pub fn attn_side(t: usize, heads: usize) -> usize {
+    if heads.saturating_mul(t).saturating_mul(t) <= FULL_ATTN_BYTES {
+        t
+    } else {
+        (((POOLED_ATTN_BYTES / heads.max(1)) as f64).sqrt() as usize).clamp(1, MAX_POOLED_SIDE).min(t)
+    }
+}
+
+/// Layer `layer` as Uint8 [n_heads, S, S] with S = [`attn_side`] (max-pooled when S < T).
+pub fn layer_bytes(run: &Run, layer: usize) -> Result<(Vec<u8>, usize), EngineError> {
+    let t = run.seq_len();
+    let s = attn_side(t, run.n_heads());
+    let v = if s >= t { run.attention(layer)? } else { run.pooled(layer, None, s, Pool::Max)? };
+    Ok((quantize_all(&v), s))
+}
+
+/// Every layer at full resolution, concatenated (for offline HTML).
+pub fn all_layer_bytes(run: &Run) -> Result<Vec<u8>, EngineError> {
+    let mut out = vec![];
+    for l in 0..run.n_layers() {
+        out.extend(quantize_all(&run.attention(l)?));
+    }
+    Ok(out)
 }
 
 /// Thumbnail side for T tokens.
@@ -33,32 +63,29 @@ pub fn thumb_size(t: usize) -> usize {
 }
 
 /// Uint8 [n_layers, n_heads, S, S]: each head's map max-pooled, cell c → bin floor(c·S/T).
-pub fn thumbs(a: &Analysis) -> (Vec<u8>, usize) {
-    let t = a.seq_len();
-    let s = thumb_size(t);
-    let mut out = vec![0u8; a.n_layers * a.n_heads * s * s];
-    if t == 0 {
-        return (out, s);
+pub fn thumbs(run: &Run) -> Result<(Vec<u8>, usize), EngineError> {
+    let s = thumb_size(run.seq_len());
+    let mut out = Vec::with_capacity(run.n_layers() * run.n_heads() * s * s);
+    for l in 0..run.n_layers() {
+        out.extend(quantize_all(&run.pooled(l, None, s, Pool::Max)?));
     }
-    let bin: Vec<usize> = (0..t).map(|c| c * s / t).collect();
-    for (l, layer) in a.attention.iter().enumerate().take(a.n_layers) {
-        for h in 0..a.n_heads {
-            let base = (l * a.n_heads + h) * s * s;
-            let src = &layer[h * t * t..(h + 1) * t * t];
-            for q in 0..t {
-                let row = &src[q * t..(q + 1) * t];
-                let rb = bin[q] * s;
-                for (k, &p) in row.iter().enumerate() {
-                    let cell = &mut out[base + rb + bin[k]];
-                    let v = quantize(p);
-                    if v > *cell {
-                        *cell = v;
-                    }
-                }
-            }
-        }
+    Ok((out, s))
+}
+
+/// Largest side of a zoomed full-resolution tile.
+pub const MAX_TILE: usize = 256;
+
+/// The front end's `zoom` (`{"r0", "c0", "n"}` or null) as a window clamped to the input:
+/// (first row, first column, side), or None when nothing is zoomed.
+pub fn zoom_window(zoom: &Value, t: usize) -> Option<(usize, usize, usize)> {
+    let get = |k: &str| zoom.get(k).and_then(|v| v.as_f64()).filter(|v| v.is_finite()).map(|v| v.max(0.0) as usize);
+    let n = get("n")?.clamp(1, MAX_TILE).min(t);
+    if n == 0 {
+        return None;
     }
-    (out, s)
+    let r0 = get("r0")?.min(t - n);
+    let c0 = get("c0")?.min(t - n);
+    Some((r0, c0, n))
 }
 
 pub fn kind_str(k: ModelKind) -> &'static str {
@@ -110,22 +137,7 @@ mod tests {
     use super::*;
     use exformer_engine::{Interventions, Prediction, Token};
 
-    pub(crate) fn synthetic(t: usize, layers: usize, heads: usize) -> Analysis {
-        let mut attention = Vec::new();
-        for l in 0..layers {
-            let mut m = vec![0f32; heads * t * t];
-            for h in 0..heads {
-                for q in 0..t {
-                    // Causal, each row sums to one, with a peak that depends on layer and head.
-                    let keys = q + 1;
-                    let peak = (q + l + h) % keys;
-                    for k in 0..keys {
-                        m[h * t * t + q * t + k] = if keys == 1 { 1.0 } else if k == peak { 0.5 } else { 0.5 / (keys - 1) as f32 };
-                    }
-                }
-            }
-            attention.push(m);
-        }
+    fn synthetic(t: usize) -> Analysis {
         Analysis {
             model: "synthetic".into(),
             architecture: "llama".into(),
@@ -133,9 +145,9 @@ mod tests {
             tokens: (0..t)
                 .map(|i| Token { id: i as u32, text: format!("t{i}"), start: 0, end: 0, special: i == 0, segment: 0, masked: false, knocked_out: false })
                 .collect(),
-            n_layers: layers,
-            n_heads: heads,
-            attention,
+            n_layers: 1,
+            n_heads: 1,
+            attention: vec![],
             predictions: (0..t).map(|_| vec![Prediction { id: 1, token: "x".into(), prob: 0.5 }]).collect(),
             hidden_states: None,
             interventions: Interventions::default(),
@@ -150,48 +162,36 @@ mod tests {
         assert_eq!(quantize(1.5), 255);
         assert_eq!(quantize(-0.1), 0);
         assert_eq!(quantize(f32::NAN), 0);
+        assert_eq!(quantize_all(&[0.0, 1.0]), vec![0, 255]);
     }
 
     #[test]
-    fn layer_bytes_match_weights() {
-        let a = synthetic(5, 2, 3);
-        let b = layer_bytes(&a, 1);
-        assert_eq!(b.len(), 3 * 5 * 5);
-        for (i, &p) in a.attention[1].iter().enumerate() {
-            assert_eq!(b[i], quantize(p));
-        }
-        assert!(layer_bytes(&a, 9).is_empty());
-        assert_eq!(all_layer_bytes(&a).len(), 2 * 3 * 25);
+    fn attn_is_full_resolution_until_its_budget_then_pooled() {
+        // 9 heads (SmolLM2): 682 tokens fit in 4 MB, 683 do not.
+        assert_eq!(attn_side(512, 9), 512);
+        assert_eq!(attn_side(682, 9), 682);
+        let s = attn_side(683, 9);
+        assert!(s < 683 && 9 * s * s <= POOLED_ATTN_BYTES, "{s}");
+        assert_eq!(attn_side(8192, 9), s);
+        assert!(attn_side(8192, 1) <= MAX_POOLED_SIDE);
+        assert_eq!(thumb_size(7), 7);
+        assert_eq!(thumb_size(4000), MAX_THUMB);
     }
 
     #[test]
-    fn thumbs_are_max_pooled() {
-        // T = 40 > 32: bins of up to two cells.
-        let a = synthetic(40, 2, 2);
-        let (th, s) = thumbs(&a);
-        assert_eq!(s, 32);
-        assert_eq!(th.len(), 2 * 2 * 32 * 32);
-        for l in 0..2 {
-            for h in 0..2 {
-                for q in 0..40 {
-                    for k in 0..40 {
-                        let p = quantize(a.attention[l][h * 1600 + q * 40 + k]);
-                        let cell = th[((l * 2 + h) * 32 + q * 32 / 40) * 32 + k * 32 / 40];
-                        assert!(cell >= p, "bin must hold the max");
-                    }
-                }
-            }
-        }
-        // T ≤ 32: thumbnails are the exact bytes.
-        let a = synthetic(7, 1, 1);
-        let (th, s) = thumbs(&a);
-        assert_eq!(s, 7);
-        assert_eq!(th, layer_bytes(&a, 0));
+    fn zoom_windows_are_clamped() {
+        assert_eq!(zoom_window(&Value::Null, 100), None);
+        assert_eq!(zoom_window(&json!({"r0": 10, "c0": 0, "n": 64}), 100), Some((10, 0, 64)));
+        assert_eq!(zoom_window(&json!({"r0": 90, "c0": -5, "n": 64}), 100), Some((36, 0, 64)));
+        assert_eq!(zoom_window(&json!({"r0": 0, "c0": 0, "n": 100000}), 8000), Some((0, 0, MAX_TILE)));
+        assert_eq!(zoom_window(&json!({"r0": 0, "c0": 0, "n": 64}), 10), Some((0, 0, 10)));
+        assert_eq!(zoom_window(&json!({"r0": "x", "c0": 0, "n": 64}), 10), None);
+        assert_eq!(zoom_window(&json!({"r0": 1e300, "c0": 0, "n": 8}), 10), Some((2, 0, 8)));
     }
 
     #[test]
     fn json_traits() {
-        let a = synthetic(3, 1, 1);
+        let a = synthetic(3);
         assert_eq!(tokens_json(&a)[0]["special"], true);
         assert_eq!(predictions_json(&a).as_array().unwrap().len(), 3);
         assert_eq!(kind_str(ModelKind::MaskedLm), "masked_lm");

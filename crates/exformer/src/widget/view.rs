@@ -11,7 +11,7 @@ use super::png::{render_png, PngView, SnapToken, Snapshot};
 use super::state;
 use crate::comm;
 use base64::Engine as _;
-use exformer_engine::{Analysis, EngineError, Input, Interventions, ModelKind};
+use exformer_engine::{Analysis, EngineError, Input, Interventions, Layers, ModelKind, Run};
 use serde_json::{json, Map, Value};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
@@ -27,9 +27,9 @@ pub enum ClickMode {
 }
 
 struct RunState {
-    input: Input,
     iv: Interventions,
-    analysis: Analysis,
+    /// The latest run: tokens and predictions, attention computed when sent.
+    run: Run,
     run_id: u64,
 }
 
@@ -73,7 +73,8 @@ impl AttentionView {
     /// Runs the model on `input` and builds the view (not yet displayed).
     pub fn new(model: Arc<exformer_engine::Model>, input: Input) -> Result<AttentionView, EngineError> {
         let iv = Interventions::default();
-        let analysis = model.run(&input, &iv)?;
+        let run = model.forward(&input, &iv)?;
+        let analysis = run.meta();
         let t = analysis.seq_len();
         let widget = WidgetModel::new(WIDGET_JS, WIDGET_CSS, "exformer.AttentionView");
         let mode = if analysis.kind == ModelKind::MaskedLm { "mask" } else { "knockout" };
@@ -87,6 +88,7 @@ impl AttentionView {
             ("pair_filter", json!("all")),
             ("mode", json!(mode)),
             ("focus", json!(-1)),
+            ("zoom", Value::Null),
         ] {
             widget.set(k, v);
         }
@@ -94,7 +96,7 @@ impl AttentionView {
             inner: Arc::new(ViewInner {
                 model,
                 widget,
-                run: Mutex::new(RunState { input, iv, analysis, run_id: 1 }),
+                run: Mutex::new(RunState { iv, run, run_id: 1 }),
                 queue: Mutex::new(Queue::default()),
                 wake: Condvar::new(),
                 display_id: format!("exformer-view-{}", unique()),
@@ -110,9 +112,26 @@ impl AttentionView {
 
     // ---- reading -------------------------------------------------------------------------
 
-    /// A copy of the latest analysis.
+    /// The latest analysis with every layer's attention (computed now: at thousands of tokens
+    /// prefer [`AttentionView::attention`] for the layers you need).
     pub fn analysis(&self) -> Analysis {
-        self.inner.run.lock().unwrap().analysis.clone()
+        let run = self.inner.run.lock().unwrap();
+        run.run.analysis(&Layers::All).unwrap_or_else(|_| run.run.meta().clone())
+    }
+
+    /// One layer's attention of the latest run, row-major [n_heads, T, T].
+    pub fn attention(&self, layer: usize) -> Result<Vec<f32>, EngineError> {
+        self.inner.run.lock().unwrap().run.attention(layer)
+    }
+
+    /// How many leading positions the latest run took from the run before it (causal re-runs).
+    pub fn reused_positions(&self) -> usize {
+        self.inner.run.lock().unwrap().run.reused_positions()
+    }
+
+    /// Tokens and predictions of the latest run (no attention).
+    pub fn meta(&self) -> Analysis {
+        self.inner.run.lock().unwrap().run.meta().clone()
     }
 
     pub fn layer(&self) -> usize {
@@ -168,18 +187,18 @@ impl AttentionView {
     fn set_input(&self, input: Input) -> Result<&Self, EngineError> {
         let mut run = self.inner.run.lock().unwrap();
         let iv = Interventions { top_k: run.iv.top_k, ..Interventions::default() };
-        let analysis = self.inner.model.run(&input, &iv)?;
-        let t = analysis.seq_len();
-        run.input = input;
+        let next = self.inner.model.forward(&input, &iv)?;
+        let t = next.seq_len();
         run.iv = iv;
-        run.analysis = analysis;
+        run.run = next;
         run.run_id += 1;
         // A new text: reset what depended on token positions.
         self.inner.widget.set("focus", json!(-1));
+        self.inner.widget.set("zoom", Value::Null);
         self.inner.widget.set("view", json!(state::default_view(t)));
         self.inner.widget.set("threshold", json!(state::default_threshold(t)));
         self.publish_run(&run);
-        let _ = self.inner.widget.sync(&["focus", "view", "threshold"]);
+        let _ = self.inner.widget.sync(&["focus", "zoom", "view", "threshold"]);
         drop(run);
         self.refresh_display();
         Ok(self)
@@ -187,7 +206,7 @@ impl AttentionView {
 
     /// Shows layer `layer` (0-based).
     pub fn set_layer(&self, layer: usize) -> Result<&Self, EngineError> {
-        let n = self.inner.run.lock().unwrap().analysis.n_layers;
+        let n = self.inner.run.lock().unwrap().run.n_layers();
         if layer >= n {
             return Err(EngineError::BadIntervention(format!("layer {layer} does not exist: the model has {n} layers (0..{})", n.saturating_sub(1))));
         }
@@ -225,9 +244,9 @@ impl AttentionView {
         let mut run = self.inner.run.lock().unwrap();
         let mut iv = run.iv.clone();
         change(&mut iv);
-        let analysis = self.inner.model.run(&run.input, &iv)?;
+        let next = self.inner.model.rerun(&run.run, &iv)?;
         run.iv = iv;
-        run.analysis = analysis;
+        run.run = next;
         run.run_id += 1;
         self.publish_run(&run);
         drop(run);
@@ -239,10 +258,15 @@ impl AttentionView {
 
     /// Puts a run into the widget state and sends it if the widget is open.
     fn publish_run(&self, run: &RunState) {
-        let a = &run.analysis;
+        let a = run.run.meta();
         let w = &self.inner.widget;
         let layer = self.selected_layer(a.n_layers);
-        let (thumbs, s) = state::thumbs(a);
+        let (attn, side) = state::layer_bytes(&run.run, layer).unwrap_or_default();
+        let (thumbs, s) = if a.seq_len() <= state::EAGER_THUMBS_MAX_TOKENS || w.get("view").as_str() == Some("model") {
+            state::thumbs(&run.run).unwrap_or_default()
+        } else {
+            (vec![], 0)
+        };
         w.set("model_name", json!(a.model));
         w.set("kind", json!(state::kind_str(a.kind)));
         w.set("n_layers", json!(a.n_layers));
@@ -250,28 +274,66 @@ impl AttentionView {
         w.set("seq_len", json!(a.seq_len()));
         w.set("tokens", state::tokens_json(a));
         w.set("predictions", state::predictions_json(a));
-        w.set("layer", json!(layer));
-        w.set_buffer("attn", state::layer_bytes(a, layer));
+        w.set_buffer("attn", attn);
+        w.set("attn_size", json!(side));
         w.set("attn_layer", json!(layer));
         w.set_buffer("thumbs", thumbs);
         w.set("thumb_size", json!(s));
         w.set("busy", json!(false));
         w.set("error", json!(""));
         w.set("run_id", json!(run.run_id));
-        let _ = w.sync(&[
-            "model_name", "kind", "n_layers", "n_heads", "seq_len", "tokens", "predictions", "layer", "attn", "attn_layer", "thumbs",
+        let mut keys = vec![
+            "model_name", "kind", "n_layers", "n_heads", "seq_len", "tokens", "predictions", "attn", "attn_size", "attn_layer", "thumbs",
             "thumb_size", "busy", "error", "run_id",
-        ]);
+        ];
+        keys.extend(self.set_tile(run, layer));
+        let _ = w.sync(&keys);
     }
 
-    /// Sends the attention of the currently selected layer.
+    /// Sends the attention of the currently selected layer (and, for long inputs whose model
+    /// view was just opened, the thumbnails).
     fn send_layer(&self) {
         let run = self.inner.run.lock().unwrap();
         let w = &self.inner.widget;
-        let layer = self.selected_layer(run.analysis.n_layers);
-        w.set_buffer("attn", state::layer_bytes(&run.analysis, layer));
+        let layer = self.selected_layer(run.run.n_layers());
+        let (attn, side) = state::layer_bytes(&run.run, layer).unwrap_or_default();
+        w.set_buffer("attn", attn);
+        w.set("attn_size", json!(side));
         w.set("attn_layer", json!(layer));
-        let _ = w.sync(&["attn", "attn_layer"]);
+        let mut keys = vec!["attn", "attn_size", "attn_layer"];
+        keys.extend(self.set_tile(&run, layer));
+        if w.get("view").as_str() == Some("model") && w.get("thumb_size").as_u64().unwrap_or(0) == 0 {
+            let (thumbs, s) = state::thumbs(&run.run).unwrap_or_default();
+            w.set_buffer("thumbs", thumbs);
+            w.set("thumb_size", json!(s));
+            keys.extend(["thumbs", "thumb_size"]);
+        }
+        let _ = w.sync(&keys);
+    }
+
+    /// Puts the full-resolution tile under the front end's `zoom` window (layer `layer`) into the
+    /// state; returns the keys to sync (none when nothing is zoomed).
+    fn set_tile(&self, run: &RunState, layer: usize) -> Vec<&'static str> {
+        let w = &self.inner.widget;
+        let Some((r0, c0, n)) = state::zoom_window(&w.get("zoom"), run.run.seq_len()) else {
+            if w.get("tile_rect").is_null() {
+                return vec![];
+            }
+            w.set_buffer("tile", vec![]);
+            w.set("tile_rect", Value::Null);
+            return vec!["tile", "tile_rect"];
+        };
+        match run.run.tile(layer, None, r0..r0 + n, c0..c0 + n) {
+            Ok(v) => {
+                w.set_buffer("tile", state::quantize_all(&v));
+                w.set("tile_rect", json!({"layer": layer, "r0": r0, "c0": c0, "rows": n, "cols": n, "run_id": run.run_id}));
+            }
+            Err(_) => {
+                w.set_buffer("tile", vec![]);
+                w.set("tile_rect", Value::Null);
+            }
+        }
+        vec!["tile", "tile_rect"]
     }
 
     fn set_error(&self, msg: &str) {
@@ -295,7 +357,7 @@ impl AttentionView {
                 move |keys, parent| {
                     if keys.iter().any(|k| k == "layer") {
                         me.enqueue(parent, |q| q.redraw = true);
-                    } else if keys.iter().any(|k| ["heads", "view", "threshold", "hide_special", "focus"].contains(&k.as_str())) {
+                    } else if keys.iter().any(|k| ["heads", "view", "threshold", "hide_special", "focus", "zoom"].contains(&k.as_str())) {
                         me.enqueue(parent, |q| q.redraw = true);
                     }
                 }
@@ -369,8 +431,8 @@ impl AttentionView {
         if batch.clear {
             iv = Interventions { top_k: iv.top_k, ..Interventions::default() };
         }
-        let masked_lm = run.analysis.kind == ModelKind::MaskedLm;
-        let t = run.analysis.seq_len();
+        let masked_lm = run.run.meta().kind == ModelKind::MaskedLm;
+        let t = run.run.seq_len();
         for (i, mode) in batch.toggles {
             if i >= t {
                 continue;
@@ -386,10 +448,10 @@ impl AttentionView {
                 }
             }
         }
-        match self.inner.model.run(&run.input, &iv) {
-            Ok(a) => {
+        match self.inner.model.rerun(&run.run, &iv) {
+            Ok(next) => {
                 run.iv = iv;
-                run.analysis = a;
+                run.run = next;
                 run.run_id += 1;
                 self.publish_run(&run);
             }
@@ -404,17 +466,26 @@ impl AttentionView {
 
     fn snapshot_png(&self) -> Vec<u8> {
         let run = self.inner.run.lock().unwrap();
-        let a = &run.analysis;
+        let a = run.run.meta();
         let w = &self.inner.widget;
         let layer = self.selected_layer(a.n_layers);
         let heads: Vec<usize> = w.get("heads").as_array().map(|v| v.iter().filter_map(|h| h.as_u64().map(|h| h as usize)).collect()).unwrap_or_default();
-        let tokens: Vec<SnapToken> = a
-            .tokens
-            .iter()
-            .map(|t| SnapToken { text: t.text.clone(), special: t.special, masked: t.masked, knocked_out: t.knocked_out, segment: t.segment })
-            .collect();
-        let attn = state::layer_bytes(a, layer);
-        let focus = w.get("focus").as_i64().filter(|&f| f >= 0 && (f as usize) < a.seq_len()).map(|f| f as usize);
+        let (attn, side) = state::layer_bytes(&run.run, layer).unwrap_or_default();
+        let t = a.seq_len();
+        let pooled = side < t;
+        let tokens: Vec<SnapToken> = if pooled {
+            // A long input arrives pooled: one row per bin of tokens (bins as in the widget).
+            (0..side)
+                .map(|b| {
+                    let (lo, hi) = ((b * t).div_ceil(side), ((b + 1) * t).div_ceil(side).max(1) - 1);
+                    let ko = a.tokens[lo..=hi.min(t - 1)].iter().any(|x| x.knocked_out || x.masked);
+                    SnapToken { text: format!("#{lo}–{hi}"), special: false, masked: false, knocked_out: ko, segment: 0 }
+                })
+                .collect()
+        } else {
+            a.tokens.iter().map(|t| SnapToken { text: t.text.clone(), special: t.special, masked: t.masked, knocked_out: t.knocked_out, segment: t.segment }).collect()
+        };
+        let focus = w.get("focus").as_i64().filter(|&f| f >= 0 && (f as usize) < t && !pooled).map(|f| f as usize);
         let view = match w.get("view").as_str() {
             Some("matrix") => PngView::Matrix,
             _ => PngView::Head,
@@ -422,7 +493,11 @@ impl AttentionView {
         // Predictions: the focused position, else the first masked one, else the last token.
         let pos = focus.or_else(|| a.tokens.iter().position(|t| t.masked)).unwrap_or(a.seq_len().saturating_sub(1));
         let preds: Vec<(String, f32)> = a.predictions.get(pos).map(|p| p.iter().map(|x| (x.token.clone(), x.prob)).collect()).unwrap_or_default();
-        let title = format!("{} · layer {} of {}", a.model, layer, a.n_layers);
+        let title = if pooled {
+            format!("{} · layer {} of {} · {t} tokens, max-pooled to {side}×{side}", a.model, layer, a.n_layers)
+        } else {
+            format!("{} · layer {} of {}", a.model, layer, a.n_layers)
+        };
         render_png(&Snapshot {
             title: &title,
             tokens: &tokens,
@@ -433,7 +508,7 @@ impl AttentionView {
             hide_special: w.get("hide_special").as_bool().unwrap_or(false),
             view,
             focus,
-            predictions: (!preds.is_empty()).then_some((pos, &preds[..])),
+            predictions: (!preds.is_empty() && !pooled).then_some((pos, &preds[..])),
         })
     }
 
@@ -449,7 +524,7 @@ impl AttentionView {
     /// A plain-text summary of the run.
     pub fn text(&self) -> String {
         let run = self.inner.run.lock().unwrap();
-        summary(&run.analysis, self.layer())
+        summary(run.run.meta(), self.layer())
     }
 
     fn bundle(&self, with_widget: bool) -> Map<String, Value> {
@@ -503,7 +578,9 @@ impl AttentionView {
         }
         if include_all_layers {
             let run = self.inner.run.lock().unwrap();
-            bufs.insert("attn_all".into(), b64(&state::all_layer_bytes(&run.analysis)));
+            if let Ok(all) = state::all_layer_bytes(&run.run) {
+                bufs.insert("attn_all".into(), b64(&all));
+            }
         }
         st.insert("_buffers".into(), Value::Object(bufs));
         Value::Object(st)
@@ -514,7 +591,8 @@ impl AttentionView {
     pub fn save_html(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
         let all = {
             let run = self.inner.run.lock().unwrap();
-            run.analysis.attention.iter().map(|l| l.len()).sum::<usize>() <= super::html::MAX_ALL_LAYERS_BYTES
+            let t = run.run.seq_len();
+            state::attn_side(t, run.run.n_heads()) == t && run.run.n_layers() * run.run.n_heads() * t * t <= super::html::MAX_ALL_LAYERS_BYTES
         };
         std::fs::write(path, super::html::standalone(&self.state_json(all)))
     }

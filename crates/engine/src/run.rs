@@ -1,0 +1,204 @@
+//! [`Run`]: one forward pass whose attention is computed when asked for.
+//!
+//! A run keeps, per layer, the post-RoPE queries and keys and the values (O(T·d), on the model's
+//! device) instead of every layer's T×T probabilities. Ask for what you show:
+//!
+//! ```no_run
+//! # use exformer_engine::{Model, LoadOptions, Input, Interventions, Pool};
+//! let model = Model::load("smollm2", &LoadOptions::default())?;
+//! let run = model.forward(&Input::new("The capital of France is"), &Interventions::default())?;
+//! let layer5 = run.attention(5)?;                       // [H, T, T]
+//! let heads = run.attention_heads(5, &[0, 3])?;         // [2, T, T]
+//! let map = run.pooled(5, None, 256, Pool::Max)?;       // [H, 256, 256] (T > 256)
+//! let again = model.rerun(&run, &Interventions { knockout: vec![4], ..Default::default() })?;
+//! assert!(again.reused_positions() > 0);                // positions < 4 came from `run`
+//! # Ok::<(), exformer_engine::EngineError>(())
+//! ```
+
+use crate::analysis::{Analysis, Input, Prediction, Token};
+use crate::attention::{block_rows, pool_rows_into, LayerAttention};
+use crate::error::{EngineError, Result};
+use std::ops::Range;
+use tch::{Kind, Tensor};
+
+/// How [`Run::pooled`] reduces a bin of weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pool {
+    /// The strongest weight in the bin (nothing strong disappears when zoomed out).
+    Max,
+    /// The bin's average.
+    Mean,
+}
+
+/// Which layers' attention an [`Analysis`] should carry.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Layers {
+    #[default]
+    All,
+    None,
+    Some(Vec<usize>),
+}
+
+impl Layers {
+    fn wants(&self, l: usize) -> bool {
+        match self {
+            Layers::All => true,
+            Layers::None => false,
+            Layers::Some(v) => v.contains(&l),
+        }
+    }
+}
+
+/// One forward pass. Tokens and predictions are computed; attention is computed on demand.
+pub struct Run {
+    /// Tokens, predictions and interventions; `attention` is empty.
+    pub(crate) meta: Analysis,
+    pub(crate) layers: Vec<LayerAttention>,
+    pub(crate) input: Input,
+    pub(crate) ids: Vec<i64>,
+    pub(crate) model_id: u64,
+    pub(crate) reused: usize,
+    /// [T, vocab] f32 when asked for.
+    pub(crate) logits: Option<Tensor>,
+    pub(crate) hidden_states: Vec<Tensor>,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Run").field("model", &self.meta.model).field("tokens", &self.seq_len()).field("layers", &self.layers.len()).field("reused", &self.reused).finish()
+    }
+}
+
+fn to_vec(t: &Tensor) -> Result<Vec<f32>> {
+    Ok(Vec::<f32>::try_from(&t.to_kind(Kind::Float).to_device(tch::Device::Cpu).contiguous().view([-1]))?)
+}
+
+impl Run {
+    pub fn seq_len(&self) -> usize {
+        self.meta.tokens.len()
+    }
+    pub fn n_layers(&self) -> usize {
+        self.layers.len()
+    }
+    pub fn n_heads(&self) -> usize {
+        self.meta.n_heads
+    }
+    pub fn tokens(&self) -> &[Token] {
+        &self.meta.tokens
+    }
+    pub fn predictions(&self) -> &[Vec<Prediction>] {
+        &self.meta.predictions
+    }
+    pub fn input(&self) -> &Input {
+        &self.input
+    }
+    /// Model, tokens, predictions and interventions, without attention.
+    pub fn meta(&self) -> &Analysis {
+        &self.meta
+    }
+    /// How many leading positions were taken from an earlier run instead of being recomputed.
+    pub fn reused_positions(&self) -> usize {
+        self.reused
+    }
+    /// Bytes this run holds on its device (queries, keys, values of every layer).
+    pub fn held_bytes(&self) -> usize {
+        let b = |t: &Tensor| t.numel() * t.kind().elt_size_in_bytes();
+        self.layers.iter().map(|l| b(&l.q) + b(&l.k) + b(&l.v)).sum::<usize>() + self.logits.as_ref().map(b).unwrap_or(0)
+    }
+
+    fn layer(&self, l: usize) -> Result<&LayerAttention> {
+        self.layers.get(l).ok_or_else(|| EngineError::BadIntervention(format!("layer {l} does not exist: the model has {} layers (0..{})", self.layers.len(), self.layers.len().saturating_sub(1))))
+    }
+
+    /// Probabilities of query rows `rows` for `heads` (None = all) of layer `l`: f32 [h, rows, T] on the device.
+    pub(crate) fn probs(&self, l: usize, heads: Option<&[usize]>, rows: Range<usize>) -> Result<Tensor> {
+        self.layer(l)?.probs(heads, rows)
+    }
+
+    /// Layer `l`'s post-softmax attention, row-major [H, T, T].
+    pub fn attention(&self, l: usize) -> Result<Vec<f32>> {
+        self.attention_rows(l, None, 0..self.seq_len())
+    }
+
+    /// Some heads of layer `l`, row-major [heads.len(), T, T].
+    pub fn attention_heads(&self, l: usize, heads: &[usize]) -> Result<Vec<f32>> {
+        self.attention_rows(l, Some(heads), 0..self.seq_len())
+    }
+
+    /// Query rows `rows` of layer `l` for `heads` (None = all), row-major [h, rows, T].
+    pub fn attention_rows(&self, l: usize, heads: Option<&[usize]>, rows: Range<usize>) -> Result<Vec<f32>> {
+        let layer = self.layer(l)?;
+        let h = heads.map(|x| x.len()).unwrap_or(self.n_heads()) as i64;
+        let t = self.seq_len();
+        let step = block_rows(h, t as i64) as usize;
+        let mut out = Vec::with_capacity(h as usize * rows.len() * t);
+        let (r0, r1) = (rows.start.min(t), rows.end.min(t));
+        if h == 1 || step >= r1 - r0 {
+            return to_vec(&layer.probs(heads, r0..r1)?);
+        }
+        // Blocks of rows, reassembled head-major.
+        let mut blocks = vec![];
+        let mut r = r0;
+        while r < r1 {
+            let n = step.min(r1 - r);
+            blocks.push((n, to_vec(&layer.probs(heads, r..r + n)?)?));
+            r += n;
+        }
+        for hd in 0..h as usize {
+            for (n, b) in &blocks {
+                out.extend_from_slice(&b[hd * n * t..(hd + 1) * n * t]);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A rectangle of layer `l`: query rows `rows` × key columns `cols` for `heads`, row-major [h, rows, cols].
+    pub fn tile(&self, l: usize, heads: Option<&[usize]>, rows: Range<usize>, cols: Range<usize>) -> Result<Vec<f32>> {
+        let t = self.seq_len();
+        let (c0, c1) = (cols.start.min(t), cols.end.min(t));
+        let p = self.probs(l, heads, rows)?;
+        to_vec(&p.narrow(2, c0 as i64, (c1 - c0) as i64))
+    }
+
+    /// Layer `l` pooled to `size`×`size` per head (cell c of T goes to bin floor(c·size/T)), computed
+    /// on the device a block of rows at a time: [h, size, size]. `size ≥ T` gives the exact map.
+    pub fn pooled(&self, l: usize, heads: Option<&[usize]>, size: usize, pool: Pool) -> Result<Vec<f32>> {
+        let layer = self.layer(l)?;
+        let t = self.seq_len() as i64;
+        if size as i64 >= t {
+            return self.attention_rows(l, heads, 0..t as usize);
+        }
+        let h = heads.map(|x| x.len() as i64).unwrap_or(layer.n_heads());
+        let s = size.max(1) as i64;
+        let device = layer.q.device();
+        let mut out = Tensor::zeros([h, s, s], (Kind::Float, device));
+        let mut counts = Tensor::zeros([s, s], (Kind::Float, device));
+        let step = block_rows(h, t);
+        let mut r = 0;
+        while r < t {
+            let n = step.min(t - r);
+            let p = layer.probs(heads, r as usize..(r + n) as usize)?;
+            pool_rows_into(&p, r, t, s, pool == Pool::Mean, &mut out, &mut counts);
+            r += n;
+        }
+        if pool == Pool::Mean {
+            out = out / counts.clamp_min(1.0);
+        }
+        to_vec(&out)
+    }
+
+    /// The plain-data analysis with the attention of `layers` (others are empty vectors).
+    pub fn analysis(&self, layers: &Layers) -> Result<Analysis> {
+        let mut a = self.meta.clone();
+        a.attention = (0..self.n_layers()).map(|l| if layers.wants(l) { self.attention(l) } else { Ok(vec![]) }).collect::<Result<Vec<_>>>()?;
+        if !self.hidden_states.is_empty() {
+            a.hidden_states = Some(self.hidden_states.iter().map(to_vec).collect::<Result<Vec<_>>>()?);
+        }
+        Ok(a)
+    }
+
+    /// Row-major [T, vocab] f32 logits, when the run was asked to keep them.
+    pub fn logits(&self) -> Result<Option<Vec<f32>>> {
+        self.logits.as_ref().map(to_vec).transpose()
+    }
+}
