@@ -2059,6 +2059,7 @@ function createMatrixView(app) {
     const w = ml + side + 8;
     const hgt = mt + side + 8;
     g = { ml, mt, side, K, w, hgt };
+    overlay.dataset.geom = `${ml},${mt},${side}`; // heatmap origin and side in CSS px (for headless checks)
 
     const heads = selectedHeads(app.get("heads"), app.nHeads);
     const comb = app.get("combine") === "sum" ? "sum" : "mean";
@@ -2769,6 +2770,9 @@ class App {
         this.renderNow(d);
         // exposed for benchmarks / headless checks
         this.root.dataset.renderMs = (performance.now() - t0).toFixed(1);
+        // also for headless checks: which run is drawn and what it changed
+        this.root.dataset.runId = String(this.get("run_id") ?? "");
+        this.root.dataset.knocked = this.tokensRaw.flatMap((t, i) => (t.knocked_out || t.masked ? [i] : [])).join(",");
         if (globalThis.EXFORMER_DEBUG) console.log(`exformer render ${[...d].join(",")}: ${this.root.dataset.renderMs} ms`);
       } catch (e) {
         console.error("exformer: render failed", e);

@@ -369,6 +369,9 @@ class App {
         this.renderNow(d);
         // exposed for benchmarks / headless checks
         this.root.dataset.renderMs = (performance.now() - t0).toFixed(1);
+        // also for headless checks: which run is drawn and what it changed
+        this.root.dataset.runId = String(this.get("run_id") ?? "");
+        this.root.dataset.knocked = this.tokensRaw.flatMap((t, i) => (t.knocked_out || t.masked ? [i] : [])).join(",");
         if (globalThis.EXFORMER_DEBUG) console.log(`exformer render ${[...d].join(",")}: ${this.root.dataset.renderMs} ms`);
       } catch (e) {
         console.error("exformer: render failed", e);

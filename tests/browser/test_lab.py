@@ -119,15 +119,52 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+CORPUS = ROOT.parent / "shared" / "corpus" / "hf_docs_sample.jsonl"
+LONG_TOKENS = 8190
+LONG_CELLS = [
+    "let model = exformer::load(\"smollm2\")?;",
+    # The demo corpus, cut to about 8k tokens at a character boundary.
+    "let text = std::fs::read_to_string(\"long.txt\")?;\n"
+    "let toks = model.engine().tokenize(&exformer::Input::new(text.as_str()))?;\n"
+    f"let mut end = toks[toks.len().min({LONG_TOKENS}) - 1].end;\n"
+    "while !text.is_char_boundary(end) { end += 1; }\n"
+    "let text = text[..end].to_string();",
+    "let view = model.attend(&text)?;\nview",
+]
+
+
+def _long_notebook(root: Path) -> None:
+    """long.ipynb (three Rust cells) and long.txt (the demo corpus, repeated past 8k tokens)."""
+    import nbformat
+
+    docs = []
+    if CORPUS.is_file():
+        for line in CORPUS.read_text().splitlines():
+            try:
+                docs.append(json.loads(line)["text"])
+            except (ValueError, KeyError):
+                continue
+    text = "\n\n".join(docs) or "The capital of France is Paris, and every layer of the model attends between tokens."
+    while len(text) < 60_000:
+        text = text + "\n\n" + text
+    (root / "long.txt").write_text(text)
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "exformer", "display_name": "Rust (exformer)", "language": "rust"}
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in LONG_CELLS]
+    nbformat.write(nb, root / "long.ipynb")
+
+
 @pytest.fixture
 def lab(tmp_path):
-    """A JupyterLab server on a free port with a random token, over a copy of the quickstart."""
+    """A JupyterLab server on a free port with a random token, over a copy of the quickstart and a
+    long-prompt notebook."""
     why = _missing()
     if why:
         pytest.skip(why)
     root = tmp_path / "root"
     root.mkdir()
     shutil.copy(NOTEBOOK, root / "quickstart.ipynb")
+    _long_notebook(root)
     port = _free_port()
     token = secrets.token_hex(16)
     env = dict(os.environ)
@@ -248,3 +285,30 @@ def test_widget_in_jupyterlab(lab):
     assert obs.get("view_kept_after_layer_switch") is True, "a layer switch must not re-create the widget view"
     assert obs.get("keyboard_focus_kept_after_enter") is True, "keyboard focus stays on the token after Enter"
     print(f"browser test: server up in {lab['start_s']} s, driver {wall:.0f} s; timings {result['timings']}; screenshots in {ARTIFACTS}")
+
+
+def test_long_input_in_jupyterlab(lab):
+    """About 8k tokens of SmolLM2 in JupyterLab: the kernel sends the shown layer pooled (not the
+    whole T×T), the matrix view draws it, a click zooms to a full-resolution tile fetched from the
+    kernel, and a double-click there knocks a key out (the re-run reuses the prefix)."""
+    out = ROOT / "tests" / "artifacts" / "browser-long"
+    out.mkdir(parents=True, exist_ok=True)
+    result_path = out / "result.json"
+    result_path.unlink(missing_ok=True)
+    budget = 420
+    cmd = ["node", str(HERE / "long.mjs"), "--base", lab["base"], "--token", lab["token"], "--notebook", "long.ipynb",
+           "--out", str(out), "--result", str(result_path), "--budget", str(budget), "--chromium", CHROMIUM]
+    proc = subprocess.run(cmd, cwd=HERE, capture_output=True, text=True, timeout=budget + 60)
+    (out / "driver.log").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
+    print(proc.stdout[-4000:])
+    assert result_path.exists(), f"the driver wrote no result (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}"
+    result = json.loads(result_path.read_text())
+    detail = f"{result.get('failure')}\npage errors: {result.get('page_errors')[-3:]}\nserver log:\n{lab['log'].read_text()[-3000:]}"
+    assert proc.returncode == 0 and result["ok"], detail
+    names = " | ".join(s["name"] for s in result["steps"])
+    for must in ("the long input opens in the kernel-pooled matrix view", "the zoom shows a window of the last tokens",
+                 "one key inside the zoomed window is knocked out"):
+        assert must in names, f"the driver skipped a check: {must}"
+    # What the browser received for the first paint: the pooled layer, not n_heads × T² bytes.
+    assert result["observations"]["first_paint_bytes"] < 6 * 2**20, result["observations"]["first_paint_bytes"]
+    print(f"long input: timings {result['timings']}, first paint received {result['observations']['first_paint_bytes'] / 2**20:.2f} MB")

@@ -102,6 +102,7 @@ export function createMatrixView(app) {
     const w = ml + side + 8;
     const hgt = mt + side + 8;
     g = { ml, mt, side, K, w, hgt };
+    overlay.dataset.geom = `${ml},${mt},${side}`; // heatmap origin and side in CSS px (for headless checks)
 
     const heads = selectedHeads(app.get("heads"), app.nHeads);
     const comb = app.get("combine") === "sum" ? "sum" : "mean";

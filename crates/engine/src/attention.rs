@@ -144,6 +144,16 @@ impl LayerAttention {
 
     /// Post-softmax probabilities of query rows `rows` for `heads` (None = all): f32 [h, rows, T].
     pub fn probs(&self, heads: Option<&[usize]>, rows: Range<usize>) -> Result<Tensor> {
+        let t = self.seq_len();
+        let p = self.probs_visible(heads, rows)?;
+        let kc = p.size()[2];
+        Ok(if kc < t { p.constant_pad_nd([0, t - kc]) } else { p })
+    }
+
+    /// Like [`LayerAttention::probs`] but only over the keys these rows can see: [h, rows, kc]
+    /// with every key from kc on weighing 0 (causal layers: kc = last row + 1, so a block of rows
+    /// never computes the empty upper triangle).
+    pub fn probs_visible(&self, heads: Option<&[usize]>, rows: Range<usize>) -> Result<Tensor> {
         let h = self.n_heads();
         let device = self.q.device();
         let idx: Vec<i64> = match heads {
@@ -162,9 +172,10 @@ impl LayerAttention {
         if r0 >= r1 {
             return Ok(Tensor::zeros([idx.len() as i64, 0, t], (Kind::Float, device)));
         }
+        let kc = if self.rules.causal { r1 } else { t };
         let idx = Tensor::from_slice(&idx).to_device(device);
         let q = self.q.index_select(0, &idx).narrow(1, r0, r1 - r0);
-        let k = self.keys_for(&idx);
+        let k = self.keys_for(&idx).narrow(1, 0, kc);
         Ok(probs_from(&q, &k, &self.rules, r0..r1, self.q.kind()))
     }
 }
@@ -303,26 +314,49 @@ pub(crate) fn split_heads(x: &Tensor, heads: i64) -> Tensor {
     x.reshape([t, heads, hd / heads]).transpose(0, 1)
 }
 
-/// Pools [h, n, T] probability rows into `out` [h, size, size] (max, or sums for a mean with
-/// `counts` [size, size]), rows starting at absolute row `r0` of a T×T map; bins as the widget's:
-/// cell c → floor(c·size/T).
+/// Pools [h, n, kc] probability rows (keys from kc to T weigh 0) into `out` [h, size, size] (max,
+/// or sums for a mean with `counts` [size, size]), rows starting at absolute row `r0` of a T×T map;
+/// bins as the widget's: cell c → floor(c·size/T).
 pub(crate) fn pool_rows_into(p: &Tensor, r0: i64, t: i64, size: i64, mean: bool, out: &mut Tensor, counts: &mut Tensor) {
-    let (h, n, _) = p.size3().expect("pool expects [h, n, T]");
+    let (h, n, kc) = p.size3().expect("pool expects [h, n, kc]");
     let device = p.device();
-    let col_bin = (Tensor::arange(t, (Kind::Int64, device)) * size).divide_scalar_mode(t, "floor");
-    let row_bin = (Tensor::arange_start(r0, r0 + n, (Kind::Int64, device)) * size).divide_scalar_mode(t, "floor");
-    let cols = Tensor::zeros([h, n, size], (Kind::Float, device));
+    let bins = |from: i64, len: i64| (Tensor::arange_start(from, from + len, (Kind::Int64, device)) * size).divide_scalar_mode(t, "floor");
     if mean {
-        let cols = cols.index_add(2, &col_bin, p);
+        let (col_bin, row_bin) = (bins(0, kc), bins(r0, n));
+        let cols = Tensor::zeros([h, n, size], (Kind::Float, device)).index_add(2, &col_bin, p);
         *out = out.index_add(1, &row_bin, &cols);
         let ones = |k: i64| Tensor::ones([k], (Kind::Float, device));
-        let cc = Tensor::zeros([size], (Kind::Float, device)).index_add(0, &col_bin, &ones(t));
+        let cc = Tensor::zeros([size], (Kind::Float, device)).index_add(0, &bins(0, t), &ones(t));
         let rc = Tensor::zeros([size], (Kind::Float, device)).index_add(0, &row_bin, &ones(n));
         *counts = &*counts + rc.outer(&cc);
     } else {
-        let cols = cols.index_reduce(2, &col_bin, p, "amax", true);
-        *out = out.index_reduce(1, &row_bin, &cols, "amax", true);
+        // Bins are runs of consecutive cells: gather each bin's cells into a fixed width (short
+        // bins repeat their last cell, which leaves the max alone), then take the max.
+        let (cols_idx, nb_c, w_c) = bin_cells(0, kc, t, size, device);
+        let cols = p.index_select(2, &cols_idx).reshape([h, n, nb_c, w_c]).amax([-1i64].as_slice(), false);
+        let cols = if nb_c < size { cols.constant_pad_nd([0, size - nb_c]) } else { cols };
+        let b0 = r0 * size / t;
+        let (rows_idx, nb_r, w_r) = bin_cells(r0, n, t, size, device);
+        let rows = cols.index_select(1, &(rows_idx - r0)).reshape([h, nb_r, w_r, size]).amax([2i64].as_slice(), false);
+        let mut cur = out.narrow(1, b0, nb_r);
+        let merged = cur.maximum(&rows);
+        cur.copy_(&merged);
     }
+}
+
+/// Cells `from..from+len` of a T-cell axis grouped by bin (cell c → bin floor(c·size/T)): an index of
+/// [bins × width] cells, each bin's run padded with its last cell, and the bin count and width.
+fn bin_cells(from: i64, len: i64, t: i64, size: i64, device: Device) -> (Tensor, i64, i64) {
+    let bin = |c: i64| c * size / t;
+    let (b0, b1) = (bin(from), bin(from + len - 1));
+    let first = |b: i64| ((b * t + size - 1) / size).max(from);
+    let width = (b0..=b1).map(|b| first(b + 1).min(from + len) - first(b)).max().unwrap_or(1).max(1);
+    let mut idx = Vec::with_capacity(((b1 - b0 + 1) * width) as usize);
+    for b in b0..=b1 {
+        let (lo, hi) = (first(b), first(b + 1).min(from + len));
+        idx.extend((0..width).map(|i| (lo + i).min(hi - 1)));
+    }
+    (Tensor::from_slice(&idx).to_device(device), b1 - b0 + 1, width)
 }
 
 #[cfg(test)]
@@ -461,5 +495,13 @@ mod tests {
         let mut out = zeros();
         pool_rows_into(&p, 0, 5, 2, false, &mut out, &mut counts);
         assert_eq!(vals(&out), vec![12.0, 14.0, 22.0, 24.0]);
+        // The same in two row blocks that split a bin, and with only the visible (causal) keys.
+        let mut out = zeros();
+        pool_rows_into(&p.narrow(1, 0, 2), 0, 5, 2, false, &mut out, &mut counts);
+        pool_rows_into(&p.narrow(1, 2, 3), 2, 5, 2, false, &mut out, &mut counts);
+        assert_eq!(vals(&out), vec![12.0, 14.0, 22.0, 24.0]);
+        let mut out = zeros();
+        pool_rows_into(&p.narrow(1, 0, 2).narrow(2, 0, 2), 0, 5, 2, false, &mut out, &mut counts);
+        assert_eq!(vals(&out), vec![6.0, 0.0, 0.0, 0.0]);
     }
 }

@@ -20,8 +20,10 @@
 //! - `attention.rs`: the one attention every model calls (fused kernel; masks, knockout, ablation, GQA, reused prefix)
 //!   and exact probabilities recomputed on demand from each layer's queries and keys.
 //! - `run.rs`: [`Run`], one forward pass whose attention is computed when asked for (layers, heads, rows, tiles, pooled).
+//! - `layers.rs`: pieces architectures share: HF config values, RMSNorm, RoPE and its scaling variants.
 //! - `model.rs`: [`Model`], [`ModelInfo`], [`LoadOptions`], the `Architecture` trait and dispatch on architecture.
-//! - `models/<arch>.rs`: one file per architecture (config struct, layers, model; weights named as in checkpoints).
+//! - `models/<arch>.rs`: one file per architecture (config struct, layers, model; weights named as in checkpoints);
+//!   `models/mod.rs` holds the one table of families (HF model_types, GGUF architectures, loaders).
 //! - `gguf/`: GGUF reader, dequantisation, tokenizer from metadata (decoder models).
 //! - `cli.rs`: `attend` and `models` subcommands.
 //!
@@ -43,6 +45,7 @@ pub(crate) mod attention;
 pub mod device;
 pub mod error;
 pub mod gguf;
+pub(crate) mod layers;
 pub mod model;
 pub(crate) mod models;
 pub mod registry;

@@ -2,8 +2,8 @@
 //! Analysis), and the `Architecture` trait every `models/<arch>.rs` implements.
 //!
 //! Adding an architecture: implement [`Architecture`] in `models/<arch>.rs` with a
-//! `pub(crate) fn load(cfg: &serde_json::Value, w: &Weights, ctx: &LoadContext) -> Result<Built>` and add one arm
-//! to [`load_hf_architecture`] (HF folders) — GGUF files go through [`load_gguf`].
+//! `pub(crate) fn load(cfg: &serde_json::Value, w: &Weights, ctx: &LoadContext) -> Result<Built>` and add one row
+//! to `models::FAMILIES` (HF `model_type`s, GGUF architectures, loaders).
 
 use crate::analysis::{Analysis, Input, Interventions, ModelKind, Prediction};
 use crate::attention;
@@ -215,34 +215,9 @@ fn read_config(dir: &Path) -> Result<serde_json::Value> {
     serde_json::from_str(&text).map_err(|e| EngineError::CorruptWeights { path: p, reason: format!("config.json is not valid JSON ({e})") })
 }
 
-/// Dispatch on `model_type` of an HF config. One arm per models/<arch>.rs.
-pub(crate) fn load_hf_architecture(model_type: &str, cfg: &serde_json::Value, w: &Weights, ctx: &LoadContext) -> Result<Built> {
-    use crate::models;
-    match model_type {
-        "bert" => models::bert::load(cfg, w, ctx),
-        "roberta" | "xlm-roberta" | "camembert" => models::roberta::load(cfg, w, ctx),
-        "distilbert" => models::distilbert::load(cfg, w, ctx),
-        "albert" => models::albert::load(cfg, w, ctx),
-        "electra" => models::electra::load(cfg, w, ctx),
-        "llama" | "mistral" | "qwen2" | "qwen3" => models::llama::load(cfg, w, ctx),
-        "gpt2" => models::gpt2::load(cfg, w, ctx),
-        "gemma3_text" | "gemma3" | "gemma2" | "gemma" => models::gemma3::load(cfg, w, ctx),
-        other => Err(EngineError::UnsupportedArchitecture(format!(
-            "'{other}' (supported: bert, roberta, distilbert, albert, electra{})",
-            models::EXTRA_ARCHITECTURES
-        ))),
-    }
-}
-
-/// Loads a GGUF file: architecture and tokenizer from its metadata.
-#[allow(unused_variables)]
-pub(crate) fn load_gguf(path: &Path, ctx: &LoadContext) -> Result<(Built, TextTokenizer)> {
-    crate::models::load_gguf(path, ctx)
-}
-
 fn load_resolved(r: &ResolvedSource, ctx: &LoadContext) -> Result<(Built, TextTokenizer)> {
     match &r.kind {
-        SourceKind::Gguf(p) => load_gguf(p, ctx),
+        SourceKind::Gguf(p) => crate::gguf::load(p, ctx),
         SourceKind::HfDir(dir) => {
             let cfg = read_config(dir)?;
             let model_type = cfg.get("model_type").and_then(|m| m.as_str()).unwrap_or("").to_string();
@@ -256,7 +231,9 @@ fn load_resolved(r: &ResolvedSource, ctx: &LoadContext) -> Result<(Built, TextTo
             ctx.report("weights", "reading weights", 0.1);
             let w = Weights::from_hf_dir_with_progress(dir, ctx.device, ctx.kind, &|f| ctx.report("weights", "reading weights", (0.1 + 0.6 * f).min(0.7)))?;
             ctx.report("building", "building the model", 0.7);
-            let built = load_hf_architecture(&model_type, &cfg, &w, ctx)?;
+            let family = crate::models::for_model_type(&model_type)
+                .ok_or_else(|| EngineError::UnsupportedArchitecture(format!("'{model_type}' (supported: {})", crate::models::model_types().join(", "))))?;
+            let built = (family.load)(&cfg, &w, ctx)?;
             ctx.report("tokenizer", "reading the tokenizer", 0.9);
             let tok = TextTokenizer::from_hf_dir(dir)?;
             Ok((built, tok))

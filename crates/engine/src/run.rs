@@ -163,6 +163,13 @@ impl Run {
     /// Layer `l` pooled to `size`×`size` per head (cell c of T goes to bin floor(c·size/T)), computed
     /// on the device a block of rows at a time: [h, size, size]. `size ≥ T` gives the exact map.
     pub fn pooled(&self, l: usize, heads: Option<&[usize]>, size: usize, pool: Pool) -> Result<Vec<f32>> {
+        self.pooled_reusing(l, heads, size, pool, None)
+    }
+
+    /// [`Run::pooled`], taking the bins of rows this run reused from an earlier run (see
+    /// [`Run::reused_positions`]) from `before`: that run's map of the same layer, heads, size and
+    /// pool. A click near the end of a long prompt then recomputes only the last bins.
+    pub fn pooled_reusing(&self, l: usize, heads: Option<&[usize]>, size: usize, pool: Pool, before: Option<&[f32]>) -> Result<Vec<f32>> {
         let layer = self.layer(l)?;
         let t = self.seq_len() as i64;
         if size as i64 >= t {
@@ -170,21 +177,35 @@ impl Run {
         }
         let h = heads.map(|x| x.len() as i64).unwrap_or(layer.n_heads());
         let s = size.max(1) as i64;
+        // Bins whose rows all come before the reused prefix's end are unchanged.
+        let kept_bins = match before {
+            Some(b) if b.len() as i64 == h * s * s => (self.reused as i64 * s / t).min(s),
+            _ => 0,
+        };
+        let first_row = (kept_bins * t + s - 1) / s; // first row of bin `kept_bins`
         let device = layer.q.device();
         let mut out = Tensor::zeros([h, s, s], (Kind::Float, device));
         let mut counts = Tensor::zeros([s, s], (Kind::Float, device));
         let step = block_rows(h, t);
-        let mut r = 0;
+        let mut r = first_row;
         while r < t {
             let n = step.min(t - r);
-            let p = layer.probs(heads, r as usize..(r + n) as usize)?;
+            let p = layer.probs_visible(heads, r as usize..(r + n) as usize)?;
             pool_rows_into(&p, r, t, s, pool == Pool::Mean, &mut out, &mut counts);
             r += n;
         }
         if pool == Pool::Mean {
             out = out / counts.clamp_min(1.0);
         }
-        to_vec(&out)
+        let mut v = to_vec(&out)?;
+        if let Some(b) = before.filter(|_| kept_bins > 0) {
+            let (s, kb) = (s as usize, kept_bins as usize);
+            for hd in 0..h as usize {
+                let at = hd * s * s;
+                v[at..at + kb * s].copy_from_slice(&b[at..at + kb * s]);
+            }
+        }
+        Ok(v)
     }
 
     /// The plain-data analysis with the attention of `layers` (others are empty vectors).

@@ -76,3 +76,20 @@ fn heads_rows_tiles_and_pools_agree_with_the_full_layer() {
     assert!(run.attention(99).is_err());
     assert!(run.attention_heads(0, &[h]).is_err());
 }
+
+#[test]
+fn pooled_maps_of_a_rerun_reuse_the_unchanged_bins() {
+    let m = smollm2();
+    let base = m.forward(&Input::new(TEXT), &Interventions::default()).unwrap();
+    let t = base.seq_len();
+    let s = 6;
+    let before = base.pooled(4, None, s, Pool::Max).unwrap();
+    let after = m.rerun(&base, &Interventions { knockout: vec![t - 4], ..Default::default() }).unwrap();
+    assert_eq!(after.reused_positions(), t - 4);
+    let fresh = after.pooled(4, None, s, Pool::Max).unwrap();
+    let reused = after.pooled_reusing(4, None, s, Pool::Max, Some(&before)).unwrap();
+    assert!(max_diff(&fresh, &reused) < 1e-6, "{}", max_diff(&fresh, &reused));
+    assert_ne!(fresh, before, "the knock-out changes the last bins");
+    // A map of another shape is not reused.
+    assert_eq!(after.pooled_reusing(4, None, s, Pool::Max, Some(&before[1..])).unwrap(), fresh);
+}

@@ -15,9 +15,6 @@ use crate::error::{EngineError, Result};
 use crate::model::{Built, LoadContext};
 use crate::tokenize::TextTokenizer;
 
-/// GGUF architectures this engine runs.
-pub const GGUF_ARCHITECTURES: &[&str] = &["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "gpt2"];
-
 /// Loads a GGUF model: tokenizer and architecture from its metadata, weights dequantised to the
 /// requested dtype.
 pub(crate) fn load(path: &Path, ctx: &LoadContext) -> Result<(Built, TextTokenizer)> {
@@ -27,19 +24,15 @@ pub(crate) fn load(path: &Path, ctx: &LoadContext) -> Result<(Built, TextTokeniz
         .architecture()
         .ok_or_else(|| g.corrupt("the metadata has no 'general.architecture'"))?
         .to_string();
-    if !GGUF_ARCHITECTURES.contains(&arch.as_str()) {
-        return Err(EngineError::UnsupportedArchitecture(format!(
+    let load = crate::models::for_gguf(&arch).and_then(|f| f.load_gguf).ok_or_else(|| {
+        EngineError::UnsupportedArchitecture(format!(
             "GGUF architecture '{arch}' (supported in GGUF files: {})",
-            GGUF_ARCHITECTURES.join(", ")
-        )));
-    }
+            crate::models::gguf_architectures().join(", ")
+        ))
+    })?;
     ctx.report("tokenizer", "building the tokenizer from the GGUF metadata", 0.08);
     let (tok, _specials) = tokenizer_from_gguf(&g)?;
     let tok = TextTokenizer::from_tokenizer(tok)?;
-    let built = match arch.as_str() {
-        "gemma" | "gemma2" | "gemma3" => crate::models::gemma3::load_gguf(&g, ctx)?,
-        "gpt2" => crate::models::gpt2::load_gguf(&g, ctx)?,
-        _ => crate::models::llama::load_gguf(&g, ctx)?,
-    };
+    let built = load(&g, ctx)?;
     Ok((built, tok))
 }

@@ -11,7 +11,7 @@
 use serde_json::{json, Value};
 use tch::{Device, Kind, Tensor};
 
-use super::llama::{apply_rope, cfg_f, cfg_i, cfg_s, need_i, rope_params, RmsNorm, Rope};
+use crate::layers::{apply_rope, cfg_f, cfg_i, cfg_s, need_i, rope_params, RmsNorm, Rope};
 use crate::analysis::ModelKind;
 use crate::attention::{self, split_heads};
 use crate::error::{EngineError, Result};

@@ -4,7 +4,7 @@
 use serde_json::Value;
 use tch::{Device, Kind, Tensor};
 
-use super::llama::{cfg_b, cfg_f, cfg_i, cfg_s, need_i};
+use crate::layers::{cfg_b, cfg_f, cfg_i, cfg_s, need_i};
 use crate::analysis::ModelKind;
 use crate::attention::{self, split_heads};
 use crate::error::{EngineError, Result};

@@ -31,19 +31,38 @@ pub fn quantize_all(v: &[f32]) -> Vec<u8> {
     v.iter().map(|&p| quantize(p)).collect()
 }
 
-/// Side of the `attn` map for T tokens and `heads` heads: T (full resolution) or the pooled side.
-pub fn attn_side(t: usize, heads: usize) -> usize {
+/// What the browser receives before its first paint, at most, when the input is long: the JSON
+/// state (tokens, predictions) plus the pooled `attn`.
+pub const FIRST_PAINT_BYTES: usize = 3 << 20;
+/// A pooled map is never smaller than this a side, whatever the JSON weighs.
+pub const MIN_POOLED_SIDE: usize = 256;
+
+/// Side of the `attn` map for T tokens and `heads` heads: T (full resolution) or the pooled side
+/// (for a run whose other state takes `json_bytes`).
+pub fn attn_side(t: usize, heads: usize, json_bytes: usize) -> usize {
     if heads.saturating_mul(t).saturating_mul(t) <= FULL_ATTN_BYTES {
         t
     } else {
-        (((POOLED_ATTN_BYTES / heads.max(1)) as f64).sqrt() as usize).clamp(1, MAX_POOLED_SIDE).min(t)
+        let budget = POOLED_ATTN_BYTES.min(FIRST_PAINT_BYTES.saturating_sub(json_bytes));
+        (((budget / heads.max(1)) as f64).sqrt() as usize).clamp(MIN_POOLED_SIDE, MAX_POOLED_SIDE).min(t)
     }
 }
 
-/// Layer `layer` as Uint8 [n_heads, S, S] with S = [`attn_side`] (max-pooled when S < T).
+/// [`attn_side`] for a run (its tokens and predictions as the widget sends them).
+pub fn run_attn_side(run: &Run) -> usize {
+    let t = run.seq_len();
+    if run.n_heads().saturating_mul(t).saturating_mul(t) <= FULL_ATTN_BYTES {
+        return t;
+    }
+    let a = run.meta();
+    let json = serde_json::to_vec(&tokens_json(a)).map(|v| v.len()).unwrap_or(0) + serde_json::to_vec(&predictions_json(a)).map(|v| v.len()).unwrap_or(0);
+    attn_side(t, run.n_heads(), json)
+}
+
+/// Layer `layer` as Uint8 [n_heads, S, S] with S = [`run_attn_side`] (max-pooled when S < T).
 pub fn layer_bytes(run: &Run, layer: usize) -> Result<(Vec<u8>, usize), EngineError> {
     let t = run.seq_len();
-    let s = attn_side(t, run.n_heads());
+    let s = run_attn_side(run);
     let v = if s >= t { run.attention(layer)? } else { run.pooled(layer, None, s, Pool::Max)? };
     Ok((quantize_all(&v), s))
 }
@@ -105,11 +124,14 @@ pub fn tokens_json(a: &Analysis) -> Value {
     )
 }
 
+/// Top-k per position; probabilities to 5 decimals (an f32 printed in full takes 19 characters,
+/// and at 8k tokens the list is most of the JSON state).
 pub fn predictions_json(a: &Analysis) -> Value {
+    let short = |p: f32| ((p as f64) * 1e5).round() / 1e5;
     Value::Array(
         a.predictions
             .iter()
-            .map(|p| Value::Array(p.iter().map(|x| json!({"token": x.token, "prob": x.prob})).collect()))
+            .map(|p| Value::Array(p.iter().map(|x| json!({"token": x.token, "prob": short(x.prob)})).collect()))
             .collect(),
     )
 }
@@ -168,12 +190,16 @@ mod tests {
     #[test]
     fn attn_is_full_resolution_until_its_budget_then_pooled() {
         // 9 heads (SmolLM2): 682 tokens fit in 4 MB, 683 do not.
-        assert_eq!(attn_side(512, 9), 512);
-        assert_eq!(attn_side(682, 9), 682);
-        let s = attn_side(683, 9);
+        assert_eq!(attn_side(512, 9, 0), 512);
+        assert_eq!(attn_side(682, 9, 10 << 20), 682);
+        let s = attn_side(683, 9, 0);
         assert!(s < 683 && 9 * s * s <= POOLED_ATTN_BYTES, "{s}");
-        assert_eq!(attn_side(8192, 9), s);
-        assert!(attn_side(8192, 1) <= MAX_POOLED_SIDE);
+        assert_eq!(attn_side(8192, 9, 0), s);
+        assert!(attn_side(8192, 1, 0) <= MAX_POOLED_SIDE);
+        // Heavy JSON state leaves less room for the map, down to its minimum.
+        let s2 = attn_side(8192, 9, 2 << 20);
+        assert!(s2 < s && 9 * s2 * s2 + (2 << 20) <= FIRST_PAINT_BYTES, "{s2}");
+        assert_eq!(attn_side(8192, 9, 3 << 20), MIN_POOLED_SIDE);
         assert_eq!(thumb_size(7), 7);
         assert_eq!(thumb_size(4000), MAX_THUMB);
     }
@@ -194,6 +220,7 @@ mod tests {
         let a = synthetic(3);
         assert_eq!(tokens_json(&a)[0]["special"], true);
         assert_eq!(predictions_json(&a).as_array().unwrap().len(), 3);
+        assert_eq!(serde_json::to_string(&predictions_json(&a)[0]).unwrap(), r#"[{"prob":0.5,"token":"x"}]"#);
         assert_eq!(kind_str(ModelKind::MaskedLm), "masked_lm");
         assert_eq!(default_view(60), "head");
         assert_eq!(default_view(61), "matrix");

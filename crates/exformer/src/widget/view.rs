@@ -11,7 +11,7 @@ use super::png::{render_png, PngView, SnapToken, Snapshot};
 use super::state;
 use crate::comm;
 use base64::Engine as _;
-use exformer_engine::{Analysis, EngineError, Input, Interventions, Layers, ModelKind, Run};
+use exformer_engine::{Analysis, EngineError, Input, Interventions, Layers, ModelKind, Pool, Run};
 use serde_json::{json, Map, Value};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
@@ -31,6 +31,56 @@ struct RunState {
     /// The latest run: tokens and predictions, attention computed when sent.
     run: Run,
     run_id: u64,
+    /// The run whose prefix this one reused (its pooled maps' leading bins still hold).
+    reused_from: Option<u64>,
+    /// The last pooled layer map computed (long inputs), to reuse across re-runs and snapshots.
+    pooled: Option<PooledMap>,
+    /// Side of the `attn` maps of this run (computed once).
+    side: Option<usize>,
+}
+
+struct PooledMap {
+    layer: usize,
+    side: usize,
+    run_id: u64,
+    map: Vec<f32>,
+}
+
+impl RunState {
+    /// Replaces the run with a re-run of it (or with a new input when `rerun` is false).
+    fn advance(&mut self, next: Run, iv: Interventions, rerun: bool) {
+        self.reused_from = (rerun && next.reused_positions() > 0).then_some(self.run_id);
+        self.run = next;
+        self.iv = iv;
+        self.run_id += 1;
+        if !rerun {
+            // Same input, same side: a re-run's pooled maps can reuse the previous ones.
+            self.side = None;
+        }
+    }
+
+    /// Layer `layer` as the widget's `attn` bytes and their side: full resolution, or pooled on
+    /// the device (reusing the bins a causal re-run could not change).
+    fn layer_bytes(&mut self, layer: usize) -> (Vec<u8>, usize) {
+        let t = self.run.seq_len();
+        let side = *self.side.get_or_insert_with(|| state::run_attn_side(&self.run));
+        if side >= t {
+            return state::layer_bytes(&self.run, layer).unwrap_or_default();
+        }
+        let fits = |c: &&PooledMap| c.layer == layer && c.side == side;
+        if let Some(c) = self.pooled.as_ref().filter(fits).filter(|c| c.run_id == self.run_id) {
+            return (state::quantize_all(&c.map), side);
+        }
+        let before = self.pooled.as_ref().filter(fits).filter(|c| Some(c.run_id) == self.reused_from).map(|c| c.map.as_slice());
+        match self.run.pooled_reusing(layer, None, side, Pool::Max, before) {
+            Ok(map) => {
+                let bytes = state::quantize_all(&map);
+                self.pooled = Some(PooledMap { layer, side, run_id: self.run_id, map });
+                (bytes, side)
+            }
+            Err(_) => (vec![], side),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -96,7 +146,7 @@ impl AttentionView {
             inner: Arc::new(ViewInner {
                 model,
                 widget,
-                run: Mutex::new(RunState { iv, run, run_id: 1 }),
+                run: Mutex::new(RunState { iv, run, run_id: 1, reused_from: None, pooled: None, side: None }),
                 queue: Mutex::new(Queue::default()),
                 wake: Condvar::new(),
                 display_id: format!("exformer-view-{}", unique()),
@@ -104,8 +154,8 @@ impl AttentionView {
             }),
         };
         {
-            let run = view.inner.run.lock().unwrap();
-            view.publish_run(&run);
+            let mut run = view.inner.run.lock().unwrap();
+            view.publish_run(&mut run);
         }
         Ok(view)
     }
@@ -189,15 +239,13 @@ impl AttentionView {
         let iv = Interventions { top_k: run.iv.top_k, ..Interventions::default() };
         let next = self.inner.model.forward(&input, &iv)?;
         let t = next.seq_len();
-        run.iv = iv;
-        run.run = next;
-        run.run_id += 1;
+        run.advance(next, iv, false);
         // A new text: reset what depended on token positions.
         self.inner.widget.set("focus", json!(-1));
         self.inner.widget.set("zoom", Value::Null);
         self.inner.widget.set("view", json!(state::default_view(t)));
         self.inner.widget.set("threshold", json!(state::default_threshold(t)));
-        self.publish_run(&run);
+        self.publish_run(&mut run);
         let _ = self.inner.widget.sync(&["focus", "zoom", "view", "threshold"]);
         drop(run);
         self.refresh_display();
@@ -245,10 +293,8 @@ impl AttentionView {
         let mut iv = run.iv.clone();
         change(&mut iv);
         let next = self.inner.model.rerun(&run.run, &iv)?;
-        run.iv = iv;
-        run.run = next;
-        run.run_id += 1;
-        self.publish_run(&run);
+        run.advance(next, iv, true);
+        self.publish_run(&mut run);
         drop(run);
         self.refresh_display();
         Ok(self)
@@ -257,11 +303,11 @@ impl AttentionView {
     // ---- state ---------------------------------------------------------------------------
 
     /// Puts a run into the widget state and sends it if the widget is open.
-    fn publish_run(&self, run: &RunState) {
+    fn publish_run(&self, run: &mut RunState) {
+        let layer = self.selected_layer(run.run.n_layers());
+        let (attn, side) = run.layer_bytes(layer);
         let a = run.run.meta();
         let w = &self.inner.widget;
-        let layer = self.selected_layer(a.n_layers);
-        let (attn, side) = state::layer_bytes(&run.run, layer).unwrap_or_default();
         let (thumbs, s) = if a.seq_len() <= state::EAGER_THUMBS_MAX_TOKENS || w.get("view").as_str() == Some("model") {
             state::thumbs(&run.run).unwrap_or_default()
         } else {
@@ -293,10 +339,10 @@ impl AttentionView {
     /// Sends the attention of the currently selected layer (and, for long inputs whose model
     /// view was just opened, the thumbnails).
     fn send_layer(&self) {
-        let run = self.inner.run.lock().unwrap();
+        let mut run = self.inner.run.lock().unwrap();
         let w = &self.inner.widget;
         let layer = self.selected_layer(run.run.n_layers());
-        let (attn, side) = state::layer_bytes(&run.run, layer).unwrap_or_default();
+        let (attn, side) = run.layer_bytes(layer);
         w.set_buffer("attn", attn);
         w.set("attn_size", json!(side));
         w.set("attn_layer", json!(layer));
@@ -450,10 +496,8 @@ impl AttentionView {
         }
         match self.inner.model.rerun(&run.run, &iv) {
             Ok(next) => {
-                run.iv = iv;
-                run.run = next;
-                run.run_id += 1;
-                self.publish_run(&run);
+                run.advance(next, iv, true);
+                self.publish_run(&mut run);
             }
             Err(e) => {
                 drop(run);
@@ -465,12 +509,12 @@ impl AttentionView {
     // ---- output --------------------------------------------------------------------------
 
     fn snapshot_png(&self) -> Vec<u8> {
-        let run = self.inner.run.lock().unwrap();
+        let mut run = self.inner.run.lock().unwrap();
+        let layer = self.selected_layer(run.run.n_layers());
+        let (attn, side) = run.layer_bytes(layer);
         let a = run.run.meta();
         let w = &self.inner.widget;
-        let layer = self.selected_layer(a.n_layers);
         let heads: Vec<usize> = w.get("heads").as_array().map(|v| v.iter().filter_map(|h| h.as_u64().map(|h| h as usize)).collect()).unwrap_or_default();
-        let (attn, side) = state::layer_bytes(&run.run, layer).unwrap_or_default();
         let t = a.seq_len();
         let pooled = side < t;
         let tokens: Vec<SnapToken> = if pooled {
@@ -592,7 +636,7 @@ impl AttentionView {
         let all = {
             let run = self.inner.run.lock().unwrap();
             let t = run.run.seq_len();
-            state::attn_side(t, run.run.n_heads()) == t && run.run.n_layers() * run.run.n_heads() * t * t <= super::html::MAX_ALL_LAYERS_BYTES
+            run.run.n_layers() * run.run.n_heads() * t * t <= super::html::MAX_ALL_LAYERS_BYTES
         };
         std::fs::write(path, super::html::standalone(&self.state_json(all)))
     }

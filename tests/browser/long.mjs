@@ -1,0 +1,157 @@
+// Real-browser check of the attention view at prompt length (about 8k tokens), driven by
+// tests/browser/test_lab.py::test_long_input_in_jupyterlab (which starts the server and writes the
+// notebook). Uses playwright-core over Debian's chromium.
+//
+//   node tests/browser/long.mjs --base URL --token TOKEN --notebook long.ipynb --out DIR --result FILE [--budget S]
+//
+// Steps: open the notebook, run every cell, wait for the view (the matrix view of the kernel-pooled
+// layer), check that the heatmap is drawn, click near the end of the prompt to zoom, wait for the
+// full-resolution tile, double-click a cell of it to knock its key out, wait for the re-run, check
+// that the token is marked and the view is drawn again. Timings (first paint, zoom, click → update)
+// and the bytes the kernel sent for the first paint go to the JSON result.
+
+import { chromium } from "playwright-core";
+import fs from "node:fs";
+import path from "node:path";
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((acc, a, i, all) => {
+    if (a.startsWith("--")) acc.push([a.slice(2), all[i + 1] && !all[i + 1].startsWith("--") ? all[i + 1] : "1"]);
+    return acc;
+  }, []),
+);
+const BASE = (args.base || "").replace(/\/$/, "");
+const OUT = args.out || "tests/artifacts/browser-long";
+const RESULT = args.result || path.join(OUT, "result.json");
+const BUDGET_S = Number(args.budget || 420);
+const T0 = Date.now();
+const left = () => Math.max(1000, T0 + BUDGET_S * 1000 - Date.now());
+const result = { ok: false, steps: [], timings: {}, observations: {}, console_errors: [], page_errors: [], failure: null };
+fs.mkdirSync(OUT, { recursive: true });
+
+const log = (m) => console.log(`[${((Date.now() - T0) / 1000).toFixed(1).padStart(6)} s] ${m}`);
+function check(name, ok, detail = "") {
+  const d = typeof detail === "string" ? detail : JSON.stringify(detail);
+  result.steps.push({ name, ok: !!ok, detail: d });
+  log(`${ok ? "PASS" : "FAIL"} ${name}${d ? ` :: ${d}` : ""}`);
+  if (!ok) throw new Error(`${name}: ${d}`);
+}
+
+let page;
+async function waitFor(what, fn, arg, ms) {
+  const timeout = Math.min(ms, left());
+  try {
+    return await (await page.waitForFunction(fn, arg, { timeout, polling: 200 })).jsonValue();
+  } catch (e) {
+    throw new Error(`timed out after ${(timeout / 1000).toFixed(0)} s waiting for ${what} (${String(e.message || e).split("\n")[0]})`);
+  }
+}
+
+/** The widget's state as the page shows it. */
+function viewState() {
+  const root = document.querySelector(".jp-OutputArea .exformer");
+  if (!root) return null;
+  const cap = root.querySelector(".xf-matrix-caption")?.textContent || "";
+  const heat = root.querySelector("canvas.xf-heat");
+  let ink = 0;
+  if (heat && heat.width > 0) {
+    const d = heat.getContext("2d").getImageData(0, 0, heat.width, heat.height).data;
+    for (let i = 0; i < d.length; i += 16) if (d[i + 3] > 0 && (d[i] < 235 || d[i + 1] < 235 || d[i + 2] < 235)) ink++;
+  }
+  const busy = !root.querySelector(".xf-busy")?.hidden;
+  const err = root.querySelector(".xf-error");
+  return { caption: cap, ink, busy, runId: root.dataset.runId || "", knocked: root.dataset.knocked || "", renderMs: Number(root.dataset.renderMs || 0), error: err && !err.hidden ? err.textContent : "" };
+}
+
+/** Page coordinates of the point (fx, fy) of the heatmap (fractions of its side). */
+async function overlayPoint(fx, fy) {
+  const o = page.locator(".jp-OutputArea .exformer canvas.xf-heat-overlay").first();
+  await o.scrollIntoViewIfNeeded({ timeout: 10000 });
+  const box = await o.boundingBox();
+  const [ml, mt, side] = (await o.getAttribute("data-geom")).split(",").map(Number);
+  return { x: box.x + ml + side * fx, y: box.y + mt + side * fy };
+}
+
+async function main() {
+  const browser = await chromium.launch({
+    executablePath: args.chromium || "/usr/bin/chromium",
+    args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+    timeout: 180_000,
+  });
+  try {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1300 }, deviceScaleFactor: 1 });
+    await context.addInitScript(`window.__viewState = ${viewState.toString()};`);
+    page = await context.newPage();
+    page.on("console", (m) => m.type() === "error" && result.console_errors.push(m.text().slice(0, 500)));
+    page.on("pageerror", (e) => result.page_errors.push(String(e.stack || e).slice(0, 1500)));
+    // Count what the kernel sends the page over the websocket (widget state and buffers).
+    let received = 0;
+    page.on("websocket", (ws) => ws.on("framereceived", (f) => (received += typeof f.payload === "string" ? f.payload.length : f.payload.byteLength)));
+    await page.goto(`${BASE}/lab/tree/${encodeURIComponent(args.notebook || "long.ipynb")}?token=${encodeURIComponent(args.token || "")}`, { waitUntil: "domcontentloaded", timeout: 120_000 });
+    const k = await waitFor("the exformer kernel idle", () => {
+      const w = window.jupyterapp?.shell.currentWidget;
+      const kn = w?.sessionContext?.session?.kernel;
+      return kn && kn.connectionStatus === "connected" && kn.status === "idle" ? kn.name : false;
+    }, null, 300_000);
+    check("kernel is exformer", k === "exformer", k);
+    const before = received;
+    const t0 = Date.now();
+    await page.evaluate(() => window.jupyterapp.commands.execute("notebook:run-all-cells"));
+    const first = await waitFor("the pooled matrix view drawn", () => {
+      const s = window.__viewState();
+      return s && s.caption.includes("max-pooled to") && s.ink > 200 && !s.busy ? s : false;
+    }, null, 300_000).catch(async (e) => {
+      log(`state: ${JSON.stringify(await page.evaluate(() => window.__viewState()))}`);
+      throw e;
+    });
+    result.timings.first_paint_s = (Date.now() - t0) / 1000;
+    result.observations.first = first;
+    result.observations.first_paint_bytes = received - before;
+    check("the long input opens in the kernel-pooled matrix view", /(\d+) tokens, max-pooled to (\d+)×\2/.test(first.caption), first.caption);
+    const T = Number(/(\d+) tokens, max-pooled/.exec(first.caption)[1]);
+    check("the prompt has about 8k tokens", T >= 8000 && T <= 8192, `${T}`);
+    await page.locator(".jp-OutputArea .exformer").first().screenshot({ path: path.join(OUT, "long-01-pooled.png") });
+
+    // zoom near the end of the prompt (queries and keys at ~97 %)
+    const p = await overlayPoint(0.97, 0.97);
+    const t1 = Date.now();
+    await page.mouse.click(p.x, p.y);
+    const zoomed = await waitFor("the full-resolution tile", () => {
+      const s = window.__viewState();
+      return s && s.caption.includes("full resolution") && s.ink > 50 ? s : false;
+    }, null, 120_000);
+    result.timings.zoom_s = (Date.now() - t1) / 1000;
+    const [, k0, k1] = /keys #(\d+)–#(\d+)/.exec(zoomed.caption).map(Number);
+    check("the zoom shows a window of the last tokens", k1 - k0 + 1 === 64 && k1 >= T * 0.9, zoomed.caption);
+    await page.locator(".jp-OutputArea .exformer").first().screenshot({ path: path.join(OUT, "long-02-zoomed.png") });
+
+    // double-click the middle of the tile: knocks out the key of that column
+    const mid = await overlayPoint(0.5, 0.75);
+    const runBefore = zoomed.runId;
+    const t2 = Date.now();
+    await page.mouse.dblclick(mid.x, mid.y);
+    const after = await waitFor("the re-run after the knock-out", (rb) => {
+      const s = window.__viewState();
+      return s && s.runId !== rb && !s.busy && s.knocked !== "" && s.caption.includes("full resolution") ? s : false;
+    }, runBefore, 240_000);
+    result.timings.click_to_update_s = (Date.now() - t2) / 1000;
+    const knocked = after.knocked.split(",").map(Number);
+    check("one key inside the zoomed window is knocked out", knocked.length === 1 && knocked[0] >= k0 && knocked[0] <= k1, after.knocked);
+    check("no error shown", !after.error, after.error);
+    result.observations.after = after;
+    await page.locator(".jp-OutputArea .exformer").first().screenshot({ path: path.join(OUT, "long-03-knocked-out.png") });
+    result.ok = true;
+  } catch (e) {
+    result.failure = String(e.message || e);
+    log(`FAIL ${result.failure}`);
+  } finally {
+    fs.writeFileSync(RESULT, JSON.stringify(result, null, 1));
+    await browser.close().catch(() => {});
+  }
+  process.exit(result.ok ? 0 : 1);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
