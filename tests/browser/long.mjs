@@ -68,7 +68,9 @@ async function overlayPoint(fx, fy) {
   const o = page.locator(".jp-OutputArea .exformer canvas.xf-heat-overlay").first();
   await o.scrollIntoViewIfNeeded({ timeout: 10000 });
   const box = await o.boundingBox();
-  const [ml, mt, side] = (await o.getAttribute("data-geom")).split(",").map(Number);
+  const geom = await o.getAttribute("data-geom");
+  if (!geom) throw new Error(`the heatmap overlay has no data-geom: ${await o.evaluate((n) => n.outerHTML.slice(0, 300))}; ${await page.evaluate(() => document.querySelectorAll("canvas.xf-heat-overlay").length)} overlays`);
+  const [ml, mt, side] = geom.split(",").map(Number);
   return { x: box.x + ml + side * fx, y: box.y + mt + side * fy };
 }
 
@@ -118,7 +120,7 @@ async function main() {
     await page.mouse.click(p.x, p.y);
     const zoomed = await waitFor("the full-resolution tile", () => {
       const s = window.__viewState();
-      return s && s.caption.includes("full resolution") && s.ink > 50 ? s : false;
+      return s && s.caption.includes("full resolution") && s.caption.includes("keys #") && s.ink > 50 ? s : false;
     }, null, 120_000);
     result.timings.zoom_s = (Date.now() - t1) / 1000;
     const [, k0, k1] = /keys #(\d+)–#(\d+)/.exec(zoomed.caption).map(Number);
@@ -132,7 +134,7 @@ async function main() {
     await page.mouse.dblclick(mid.x, mid.y);
     const after = await waitFor("the re-run after the knock-out", (rb) => {
       const s = window.__viewState();
-      return s && s.runId !== rb && !s.busy && s.knocked !== "" && s.caption.includes("full resolution") ? s : false;
+      return s && s.runId !== rb && !s.busy && s.knocked !== "" && s.caption.includes("keys #") ? s : false;
     }, runBefore, 240_000);
     result.timings.click_to_update_s = (Date.now() - t2) / 1000;
     const knocked = after.knocked.split(",").map(Number);

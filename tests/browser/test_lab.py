@@ -123,12 +123,16 @@ CORPUS = ROOT.parent / "shared" / "corpus" / "hf_docs_sample.jsonl"
 LONG_TOKENS = 8190
 LONG_CELLS = [
     "let model = exformer::load(\"smollm2\")?;",
-    # The demo corpus, cut to about 8k tokens at a character boundary.
+    # The demo corpus, cut to just under the model's 8192 positions (1 % steps at character boundaries).
     "let text = std::fs::read_to_string(\"long.txt\")?;\n"
-    "let toks = model.engine().tokenize(&exformer::Input::new(text.as_str()))?;\n"
-    f"let mut end = toks[toks.len().min({LONG_TOKENS}) - 1].end;\n"
-    "while !text.is_char_boundary(end) { end += 1; }\n"
-    "let text = text[..end].to_string();",
+    "let mut n = text.len().min(40_000);\n"
+    "let text = loop {\n"
+    "    while !text.is_char_boundary(n) { n -= 1; }\n"
+    "    match model.engine().tokenize(&exformer::Input::new(&text[..n])) {\n"
+    f"        Ok(t) if t.len() <= {LONG_TOKENS} => break text[..n].to_string(),\n"
+    "        _ => n = n * 99 / 100,\n"
+    "    }\n"
+    "};",
     "let view = model.attend(&text)?;\nview",
 ]
 
