@@ -1,7 +1,8 @@
-//! GGUF files: the container ([`reader`]), ggml block formats to f32 ([`dequant`]) and the tokenizer
-//! stored in the metadata ([`tokenizer`]).
+//! GGUF files: the container ([`reader`]), ggml block formats to f32 ([`dequant`]), the tokenizer
+//! stored in the metadata ([`tokenizer`]) and the tensor names of each family (`names`).
 
 pub mod dequant;
+pub(crate) mod names;
 pub mod reader;
 pub mod tokenizer;
 

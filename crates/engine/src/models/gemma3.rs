@@ -258,8 +258,6 @@ impl Architecture for Gemma3 {
 /// layer but each sixth, local RoPE base 10000; Gemma 2: SWA on even layers, soft-capping from the metadata;
 /// attention scale from the head size, or hidden/heads for the 27B models (62 / 46 layers), as llama.cpp does).
 pub(crate) fn load_gguf(g: &crate::gguf::GgufFile, ctx: &LoadContext) -> Result<Built> {
-    use std::collections::HashMap;
-
     let arch = g.architecture().unwrap_or("gemma3").to_string();
     let key = |k: &str| format!("{arch}.{k}");
     let n_layers = g.require_u64(&key("block_count"))? as i64;
@@ -311,47 +309,10 @@ pub(crate) fn load_gguf(g: &crate::gguf::GgufFile, ctx: &LoadContext) -> Result<
         "attn_logit_softcapping": g.get_f64(&key("attn_logit_softcapping")),
         "final_logit_softcapping": g.get_f64(&key("final_logit_softcapping")),
     });
-    let mut map: HashMap<String, Tensor> = HashMap::new();
-    for (i, info) in g.tensors.iter().enumerate() {
-        if i % 16 == 0 {
-            ctx.report("weights", &format!("dequantising {}/{}", i, g.tensors.len()), 0.1 + 0.6 * i as f32 / g.tensors.len() as f32);
-        }
-        let name = info.name.as_str();
-        let hf = match name {
-            "token_embd.weight" => "model.embed_tokens.weight".to_string(),
-            "output_norm.weight" => "model.norm.weight".to_string(),
-            "output.weight" => "lm_head.weight".to_string(),
-            _ => {
-                let Some((layer, part)) = name.strip_prefix("blk.").and_then(|r| r.split_once('.')) else { continue };
-                let Some((base, suffix)) = part.rsplit_once('.') else { continue };
-                let hf_part = match base {
-                    "attn_norm" => "input_layernorm",
-                    "attn_q" => "self_attn.q_proj",
-                    "attn_k" => "self_attn.k_proj",
-                    "attn_v" => "self_attn.v_proj",
-                    "attn_output" => "self_attn.o_proj",
-                    "attn_q_norm" => "self_attn.q_norm",
-                    "attn_k_norm" => "self_attn.k_norm",
-                    "post_attention_norm" => "post_attention_layernorm",
-                    // Gemma 1 has one norm before the MLP, which transformers calls post_attention_layernorm.
-                    "ffn_norm" if model_type == "gemma" => "post_attention_layernorm",
-                    "ffn_norm" => "pre_feedforward_layernorm",
-                    "post_ffw_norm" => "post_feedforward_layernorm",
-                    "ffn_gate" => "mlp.gate_proj",
-                    "ffn_up" => "mlp.up_proj",
-                    "ffn_down" => "mlp.down_proj",
-                    _ => continue,
-                };
-                format!("model.layers.{layer}.{hf_part}.{suffix}")
-            }
-        };
-        let mut t = super::llama::gguf_tensor(g, name, ctx)?;
-        if name.ends_with("norm.weight") {
-            // llama.cpp stores Gemma's (1 + w) norm weights with the 1 added.
-            t = t - 1.0;
-        }
-        map.insert(hf, t);
-    }
-    let w = Weights::from_map(map, g.path.clone());
+    let table = if model_type == "gemma" { &crate::gguf::names::GEMMA1 } else { &crate::gguf::names::GEMMA2 };
+    let w = crate::gguf::names::read_named(g, table, ctx, |name, _, t| {
+        // llama.cpp stores Gemma's (1 + w) norm weights with the 1 added.
+        Ok(if name.ends_with("norm.weight") { t - 1.0 } else { t })
+    })?;
     load(&cfg, &w, ctx)
 }

@@ -152,8 +152,6 @@ impl Architecture for Gpt2 {
 /// Loads a `gpt2` GGUF: llama.cpp stores the projections as [out, in] matrices, which go back to the
 /// checkpoints' Conv1D layout [in, out] so the HF loader above builds the model.
 pub(crate) fn load_gguf(g: &crate::gguf::GgufFile, ctx: &LoadContext) -> Result<Built> {
-    use std::collections::HashMap;
-
     let key = |k: &str| format!("gpt2.{k}");
     let cfg = serde_json::json!({
         "model_type": "gpt2",
@@ -164,33 +162,10 @@ pub(crate) fn load_gguf(g: &crate::gguf::GgufFile, ctx: &LoadContext) -> Result<
         "layer_norm_epsilon": g.get_f64(&key("attention.layer_norm_epsilon")).unwrap_or(1e-5),
         "activation_function": "gelu_new",
     });
-    let mut map: HashMap<String, Tensor> = HashMap::new();
-    for info in &g.tensors {
-        let name = info.name.as_str();
-        let (hf, conv) = match name {
-            "token_embd.weight" => ("wte.weight".to_string(), false),
-            "position_embd.weight" => ("wpe.weight".to_string(), false),
-            "output_norm.weight" => ("ln_f.weight".to_string(), false),
-            "output_norm.bias" => ("ln_f.bias".to_string(), false),
-            "output.weight" => ("lm_head.weight".to_string(), false),
-            _ => {
-                let Some((layer, part)) = name.strip_prefix("blk.").and_then(|r| r.split_once('.')) else { continue };
-                let Some((base, suffix)) = part.rsplit_once('.') else { continue };
-                let (hf_part, is_conv) = match base {
-                    "attn_norm" => ("ln_1", false),
-                    "attn_qkv" => ("attn.c_attn", true),
-                    "attn_output" => ("attn.c_proj", true),
-                    "ffn_norm" => ("ln_2", false),
-                    "ffn_up" => ("mlp.c_fc", true),
-                    "ffn_down" => ("mlp.c_proj", true),
-                    _ => continue,
-                };
-                (format!("h.{layer}.{hf_part}.{suffix}"), is_conv && suffix == "weight")
-            }
-        };
-        let t = super::llama::gguf_tensor(g, name, ctx)?;
-        map.insert(hf, if conv { t.transpose(0, 1).contiguous() } else { t });
-    }
-    let w = Weights::from_map(map, g.path.clone());
+    // llama.cpp stores the projections as [out, in] matrices; the checkpoints' Conv1D layout is [in, out].
+    let w = crate::gguf::names::read_named(g, &crate::gguf::names::GPT2, ctx, |name, base, t| {
+        let conv = matches!(base, "attn_qkv" | "attn_output" | "ffn_up" | "ffn_down") && name.ends_with(".weight");
+        Ok(if conv { t.transpose(0, 1).contiguous() } else { t })
+    })?;
     load(&cfg, &w, ctx)
 }

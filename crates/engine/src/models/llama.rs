@@ -7,7 +7,6 @@
 //! files (`blk.N.attn_q.weight`) are renamed to those names by [`load_gguf`], which also undoes
 //! llama.cpp's Q/K row permutation for `llama`-architecture files.
 
-use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
@@ -211,13 +210,6 @@ pub(crate) fn reverse_permute(t: &Tensor, n_head: i64) -> Tensor {
     t.reshape(s.as_slice()).swapaxes(1, 2).reshape(shape.as_slice())
 }
 
-/// A dequantised GGUF tensor on the target device and dtype.
-pub(crate) fn gguf_tensor(g: &GgufFile, name: &str, ctx: &LoadContext) -> Result<Tensor> {
-    let (data, shape) = g.tensor_f32(name)?;
-    let t = Tensor::from_slice(&data).reshape(shape.as_slice());
-    Ok(t.to_device(ctx.device).to_kind(ctx.kind))
-}
-
 /// Loads a `llama` / `qwen2` / `qwen3` / `mistral` GGUF by renaming its tensors to checkpoint names and
 /// writing an HF-style config from its metadata.
 pub(crate) fn load_gguf(g: &GgufFile, ctx: &LoadContext) -> Result<Built> {
@@ -255,53 +247,16 @@ pub(crate) fn load_gguf(g: &GgufFile, ctx: &LoadContext) -> Result<Built> {
     }
     // llama.cpp permutes Q/K rows for the llama architecture (GGML's rope pairs adjacent values).
     let permuted = arch == "llama" || arch == "mistral";
-    let mut map: HashMap<String, Tensor> = HashMap::new();
-    let n = g.tensors.len();
-    for (i, info) in g.tensors.iter().enumerate() {
-        if i % 16 == 0 {
-            ctx.report("weights", &format!("dequantising {}/{}", i, n), 0.1 + 0.6 * i as f32 / n as f32);
+    let w = crate::gguf::names::read_named(g, &crate::gguf::names::LLAMA, ctx, |name, base, t| {
+        if !permuted || (base != "attn_q" && base != "attn_k") {
+            return Ok(t);
         }
-        let name = info.name.as_str();
-        let hf = match name {
-            "token_embd.weight" => "model.embed_tokens.weight".to_string(),
-            "output_norm.weight" => "model.norm.weight".to_string(),
-            "output.weight" => "lm_head.weight".to_string(),
-            "rope_freqs.weight" => "rope_freqs.weight".to_string(),
-            _ => {
-                let Some(rest) = name.strip_prefix("blk.") else { continue };
-                let Some((layer, part)) = rest.split_once('.') else { continue };
-                let (base, suffix) = match part.rsplit_once('.') {
-                    Some(x) => x,
-                    None => continue,
-                };
-                let hf_part = match base {
-                    "attn_norm" => "input_layernorm",
-                    "attn_q" => "self_attn.q_proj",
-                    "attn_k" => "self_attn.k_proj",
-                    "attn_v" => "self_attn.v_proj",
-                    "attn_output" => "self_attn.o_proj",
-                    "attn_q_norm" => "self_attn.q_norm",
-                    "attn_k_norm" => "self_attn.k_norm",
-                    "ffn_norm" => "post_attention_layernorm",
-                    "ffn_gate" => "mlp.gate_proj",
-                    "ffn_up" => "mlp.up_proj",
-                    "ffn_down" => "mlp.down_proj",
-                    _ => continue,
-                };
-                format!("model.layers.{layer}.{hf_part}.{suffix}")
-            }
-        };
-        let mut t = gguf_tensor(g, name, ctx)?;
-        if permuted && (name.contains(".attn_q.") || name.contains(".attn_k.")) {
-            let heads = if name.contains(".attn_q.") { n_heads } else { n_kv };
-            let rows = t.size().first().copied().unwrap_or(0);
-            if heads <= 0 || rows % (2 * heads) != 0 {
-                return Err(g.corrupt(format!("tensor '{name}' has {rows} rows, which do not split into {heads} rotary heads")));
-            }
-            t = reverse_permute(&t, heads);
+        let heads = if base == "attn_q" { n_heads } else { n_kv };
+        let rows = t.size().first().copied().unwrap_or(0);
+        if heads <= 0 || rows % (2 * heads) != 0 {
+            return Err(g.corrupt(format!("tensor '{name}' has {rows} rows, which do not split into {heads} rotary heads")));
         }
-        map.insert(hf, t);
-    }
-    let w = Weights::from_map(map, g.path.clone());
+        Ok(reverse_permute(&t, heads))
+    })?;
     load(&cfg, &w, ctx)
 }

@@ -80,7 +80,7 @@ mod tests {
             assert!(seen.insert(("gguf", a)), "GGUF architecture {a} is in two families");
             assert!(for_gguf(a).and_then(|f| f.load_gguf).is_some(), "{a} has no GGUF loader");
         }
-        assert_eq!(for_model_type("qwen3").map(|f| f.load as usize), Some(llama::load as usize));
+        assert_eq!(for_model_type("qwen3").map(|f| f.load as *const () as usize), Some(llama::load as *const () as usize));
         assert!(for_model_type("deberta").is_none() && for_gguf("falcon").is_none());
     }
 }
