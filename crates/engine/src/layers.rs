@@ -1,5 +1,6 @@
-//! Pieces several architectures share: reading HF config values, RMSNorm, and rotary position
-//! embeddings with their scaling variants (default, linear, dynamic NTK, llama3, yarn).
+//! Pieces several architectures share: RMSNorm, and rotary position embeddings with their scaling
+//! variants (default, linear, dynamic NTK, llama3, yarn), whose parameters come as JSON in several
+//! spellings (each model's own config is a serde struct in its file).
 
 use serde_json::{json, Value};
 use tch::{Device, Kind, Tensor};
@@ -7,24 +8,16 @@ use tch::{Device, Kind, Tensor};
 use crate::error::{EngineError, Result};
 use crate::weights::Weights;
 
-// ---------------------------------------------------------------- config values
+// ---------------------------------------------------------------- values of RoPE parameter JSON
 
-pub(crate) fn cfg_i(cfg: &Value, key: &str) -> Option<i64> {
-    cfg.get(key).and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)))
-}
-pub(crate) fn cfg_f(cfg: &Value, key: &str) -> Option<f64> {
+fn cfg_f(cfg: &Value, key: &str) -> Option<f64> {
     cfg.get(key).and_then(|v| v.as_f64())
 }
-pub(crate) fn cfg_b(cfg: &Value, key: &str) -> Option<bool> {
+fn cfg_b(cfg: &Value, key: &str) -> Option<bool> {
     cfg.get(key).and_then(|v| v.as_bool())
 }
-pub(crate) fn cfg_s<'a>(cfg: &'a Value, key: &str) -> Option<&'a str> {
+fn cfg_s<'a>(cfg: &'a Value, key: &str) -> Option<&'a str> {
     cfg.get(key).and_then(|v| v.as_str())
-}
-pub(crate) fn need_i(cfg: &Value, key: &str) -> Result<i64> {
-    cfg_i(cfg, key).filter(|&v| v > 0).ok_or_else(|| {
-        EngineError::UnsupportedArchitecture(format!("the model config has no valid '{key}' (a positive integer is needed)"))
-    })
 }
 
 // ---------------------------------------------------------------- RMSNorm

@@ -3,7 +3,7 @@
 //! masked-LM head `predictions.{dense,LayerNorm,decoder,bias}`. Every attention call is reported as one layer,
 //! so n_layers = num_hidden_layers * inner_group_num (as HF reports attentions).
 
-use super::bert::{cfg_usize_or, BertConfig, Embeddings, MlmHead};
+use super::bert::{BertConfig, Embeddings, MlmHead};
 use crate::analysis::ModelKind;
 use crate::attention::{attention, split_heads};
 use crate::error::{EngineError, Result};
@@ -72,8 +72,7 @@ impl Architecture for Albert {
 
 pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built> {
     let c = BertConfig::from_json(cfg)?;
-    let n_groups = cfg_usize_or(cfg, "num_hidden_groups", 1);
-    let inner = cfg_usize_or(cfg, "inner_group_num", 1);
+    let (n_groups, inner) = (c.num_hidden_groups, c.inner_group_num);
     if n_groups <= 0 || inner <= 0 || c.num_hidden_layers % n_groups != 0 {
         return Err(EngineError::UnsupportedArchitecture(format!(
             "num_hidden_layers {} must be a multiple of num_hidden_groups {n_groups}",

@@ -7,29 +7,9 @@ use crate::attention::{attention, split_heads, LayerAttention};
 use crate::error::{EngineError, Result};
 use crate::model::{Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions};
 use crate::weights::{activation, check_activation, LayerNorm, Linear, Weights};
+use serde::Deserialize;
 use serde_json::Value;
 use tch::Tensor;
-
-/// Reads a required integer from a config.
-pub(crate) fn cfg_usize(cfg: &Value, key: &str) -> Result<i64> {
-    cfg.get(key)
-        .and_then(|v| v.as_u64())
-        .map(|v| v as i64)
-        .ok_or_else(|| EngineError::UnsupportedArchitecture(format!("config.json lacks the integer '{key}'")))
-}
-
-/// Reads an optional integer.
-pub(crate) fn cfg_usize_or(cfg: &Value, key: &str, default: i64) -> i64 {
-    cfg.get(key).and_then(|v| v.as_i64()).unwrap_or(default)
-}
-
-pub(crate) fn cfg_f64_or(cfg: &Value, key: &str, default: f64) -> f64 {
-    cfg.get(key).and_then(|v| v.as_f64()).unwrap_or(default)
-}
-
-pub(crate) fn cfg_str_or(cfg: &Value, key: &str, default: &str) -> String {
-    cfg.get(key).and_then(|v| v.as_str()).unwrap_or(default).to_string()
-}
 
 /// The fields BERT-like configs share.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,23 +26,53 @@ pub(crate) struct BertConfig {
     pub type_vocab_size: i64,
     pub layer_norm_eps: f64,
     pub pad_token_id: i64,
+    /// ALBERT only (1 elsewhere).
+    pub num_hidden_groups: i64,
+    pub inner_group_num: i64,
+}
+
+/// A BERT-like `config.json` as written (nulls and absent keys allowed where HF allows them).
+#[derive(Debug, Deserialize)]
+struct RawBertConfig {
+    vocab_size: i64,
+    hidden_size: i64,
+    embedding_size: Option<i64>,
+    num_hidden_layers: i64,
+    num_attention_heads: i64,
+    intermediate_size: i64,
+    hidden_act: Option<String>,
+    max_position_embeddings: Option<i64>,
+    type_vocab_size: Option<i64>,
+    layer_norm_eps: Option<f64>,
+    pad_token_id: Option<i64>,
+    position_embedding_type: Option<String>,
+    /// ALBERT: layers share weights within groups.
+    num_hidden_groups: Option<i64>,
+    inner_group_num: Option<i64>,
+}
+
+/// Reads a typed config out of `config.json`, naming the architecture in the error.
+pub(crate) fn read_config<T: serde::de::DeserializeOwned>(cfg: &Value, what: &str) -> Result<T> {
+    serde_json::from_value(cfg.clone()).map_err(|e| EngineError::UnsupportedArchitecture(format!("the model config cannot be read as a {what} config: {e}")))
 }
 
 impl BertConfig {
     pub fn from_json(cfg: &Value) -> Result<Self> {
-        let hidden_size = cfg_usize(cfg, "hidden_size")?;
+        let r: RawBertConfig = read_config(cfg, "BERT-like")?;
         let c = BertConfig {
-            vocab_size: cfg_usize(cfg, "vocab_size")?,
-            hidden_size,
-            embedding_size: cfg_usize_or(cfg, "embedding_size", hidden_size),
-            num_hidden_layers: cfg_usize(cfg, "num_hidden_layers")?,
-            num_attention_heads: cfg_usize(cfg, "num_attention_heads")?,
-            intermediate_size: cfg_usize(cfg, "intermediate_size")?,
-            hidden_act: cfg_str_or(cfg, "hidden_act", "gelu"),
-            max_position_embeddings: cfg_usize_or(cfg, "max_position_embeddings", 512),
-            type_vocab_size: cfg_usize_or(cfg, "type_vocab_size", 2),
-            layer_norm_eps: cfg_f64_or(cfg, "layer_norm_eps", 1e-12),
-            pad_token_id: cfg_usize_or(cfg, "pad_token_id", 0),
+            vocab_size: r.vocab_size,
+            hidden_size: r.hidden_size,
+            embedding_size: r.embedding_size.unwrap_or(r.hidden_size),
+            num_hidden_layers: r.num_hidden_layers,
+            num_attention_heads: r.num_attention_heads,
+            intermediate_size: r.intermediate_size,
+            hidden_act: r.hidden_act.unwrap_or_else(|| "gelu".into()),
+            max_position_embeddings: r.max_position_embeddings.unwrap_or(512),
+            type_vocab_size: r.type_vocab_size.unwrap_or(2),
+            layer_norm_eps: r.layer_norm_eps.unwrap_or(1e-12),
+            pad_token_id: r.pad_token_id.unwrap_or(0),
+            num_hidden_groups: r.num_hidden_groups.unwrap_or(1),
+            inner_group_num: r.inner_group_num.unwrap_or(1),
         };
         if c.num_attention_heads <= 0 || c.hidden_size % c.num_attention_heads != 0 {
             return Err(EngineError::UnsupportedArchitecture(format!(
@@ -70,7 +80,7 @@ impl BertConfig {
                 c.hidden_size, c.num_attention_heads
             )));
         }
-        let pe = cfg_str_or(cfg, "position_embedding_type", "absolute");
+        let pe = r.position_embedding_type.unwrap_or_else(|| "absolute".into());
         if pe != "absolute" {
             return Err(EngineError::UnsupportedArchitecture(format!("position_embedding_type '{pe}' (only 'absolute' is supported)")));
         }

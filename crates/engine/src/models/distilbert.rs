@@ -2,7 +2,8 @@
 //! `transformer.layer.{i}.{attention.{q,k,v,out}_lin, sa_layer_norm, ffn.lin{1,2}, output_layer_norm}`,
 //! masked-LM head `vocab_transform`, `vocab_layer_norm`, `vocab_projector`.
 
-use super::bert::{cfg_str_or, cfg_usize, cfg_usize_or};
+use super::bert::read_config;
+use serde::Deserialize;
 use crate::analysis::ModelKind;
 use crate::attention::{attention, split_heads};
 use crate::error::{EngineError, Result};
@@ -13,28 +14,29 @@ use tch::Tensor;
 
 const EPS: f64 = 1e-12;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
 pub(crate) struct DistilBertConfig {
     pub vocab_size: i64,
     pub dim: i64,
     pub n_layers: i64,
     pub n_heads: i64,
     pub hidden_dim: i64,
+    #[serde(default = "DistilBertConfig::default_act")]
     pub activation: String,
+    #[serde(default = "DistilBertConfig::default_max_positions")]
     pub max_position_embeddings: i64,
 }
 
 impl DistilBertConfig {
+    fn default_act() -> String {
+        "gelu".into()
+    }
+    fn default_max_positions() -> i64 {
+        512
+    }
+
     pub fn from_json(cfg: &Value) -> Result<Self> {
-        let c = DistilBertConfig {
-            vocab_size: cfg_usize(cfg, "vocab_size")?,
-            dim: cfg_usize(cfg, "dim")?,
-            n_layers: cfg_usize(cfg, "n_layers")?,
-            n_heads: cfg_usize(cfg, "n_heads")?,
-            hidden_dim: cfg_usize(cfg, "hidden_dim")?,
-            activation: cfg_str_or(cfg, "activation", "gelu"),
-            max_position_embeddings: cfg_usize_or(cfg, "max_position_embeddings", 512),
-        };
+        let c: DistilBertConfig = read_config(cfg, "DistilBERT")?;
         if c.n_heads <= 0 || c.dim % c.n_heads != 0 {
             return Err(EngineError::UnsupportedArchitecture(format!("dim {} is not a multiple of n_heads {}", c.dim, c.n_heads)));
         }

@@ -11,7 +11,8 @@
 use serde_json::{json, Value};
 use tch::{Device, Kind, Tensor};
 
-use crate::layers::{apply_rope, cfg_f, cfg_i, cfg_s, need_i, rope_params, RmsNorm, Rope};
+use crate::layers::{apply_rope, rope_params, RmsNorm, Rope};
+use serde::Deserialize;
 use crate::analysis::ModelKind;
 use crate::attention::{self, split_heads};
 use crate::error::{EngineError, Result};
@@ -61,32 +62,80 @@ enum Version {
     Gemma3,
 }
 
+/// What the engine reads of a Gemma 1/2/3 text `config.json` (GGUF metadata is turned into the
+/// same). RoPE parameters stay JSON: they come in several spellings.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct GemmaConfig {
+    pub hidden_size: i64,
+    pub num_hidden_layers: i64,
+    pub num_attention_heads: i64,
+    #[serde(default)]
+    pub num_key_value_heads: Option<i64>,
+    #[serde(default)]
+    pub head_dim: Option<i64>,
+    pub intermediate_size: i64,
+    #[serde(default)]
+    pub rms_norm_eps: Option<f64>,
+    #[serde(default)]
+    pub max_position_embeddings: Option<i64>,
+    #[serde(default)]
+    pub hidden_activation: Option<String>,
+    #[serde(default)]
+    pub hidden_act: Option<String>,
+    #[serde(default)]
+    pub query_pre_attn_scalar: Option<f64>,
+    #[serde(default)]
+    pub sliding_window: Option<i64>,
+    #[serde(default)]
+    pub layer_types: Option<Vec<String>>,
+    #[serde(default)]
+    pub sliding_window_pattern: Option<i64>,
+    #[serde(default, rename = "_sliding_window_pattern")]
+    pub sliding_window_pattern_old: Option<i64>,
+    #[serde(default)]
+    pub rope_local_base_freq: Option<f64>,
+    #[serde(default)]
+    pub attn_logit_softcapping: Option<f64>,
+    #[serde(default)]
+    pub final_logit_softcapping: Option<f64>,
+}
+
+impl GemmaConfig {
+    pub fn from_json(cfg: &Value) -> Result<Self> {
+        let c: GemmaConfig = serde_json::from_value(cfg.clone()).map_err(|e| EngineError::UnsupportedArchitecture(format!("the model config cannot be read as a Gemma config: {e}")))?;
+        for (key, v) in [("hidden_size", c.hidden_size), ("num_hidden_layers", c.num_hidden_layers), ("num_attention_heads", c.num_attention_heads), ("intermediate_size", c.intermediate_size)] {
+            if v <= 0 {
+                return Err(EngineError::UnsupportedArchitecture(format!("the model config has no valid '{key}' (a positive integer is needed)")));
+            }
+        }
+        Ok(c)
+    }
+}
+
 pub(crate) fn load(cfg_in: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built> {
     // A full `gemma3` (multimodal) config keeps the text model under `text_config`.
     let cfg = cfg_in.get("text_config").filter(|c| c.is_object()).unwrap_or(cfg_in);
-    let (version, arch_name) = match cfg_s(cfg_in, "model_type").unwrap_or("gemma3_text") {
+    let (version, arch_name) = match cfg_in.get("model_type").and_then(|m| m.as_str()).unwrap_or("gemma3_text") {
         "gemma" => (Version::Gemma1, "gemma"),
         "gemma2" => (Version::Gemma2, "gemma2"),
         _ => (Version::Gemma3, "gemma3_text"),
     };
-    let hidden = need_i(cfg, "hidden_size")?;
-    let n_layers = need_i(cfg, "num_hidden_layers")?;
-    let n_heads = need_i(cfg, "num_attention_heads")?;
-    let n_kv_heads = cfg_i(cfg, "num_key_value_heads").filter(|&v| v > 0).unwrap_or(n_heads);
-    let head_dim = cfg_i(cfg, "head_dim").filter(|&v| v > 0).unwrap_or(256);
-    let inter = need_i(cfg, "intermediate_size")?;
-    let eps = cfg_f(cfg, "rms_norm_eps").unwrap_or(1e-6);
-    let max_pos = cfg_i(cfg, "max_position_embeddings").unwrap_or(131072);
-    let act = cfg_s(cfg, "hidden_activation").or_else(|| cfg_s(cfg, "hidden_act")).unwrap_or("gelu_pytorch_tanh").to_string();
+    let c = GemmaConfig::from_json(cfg)?;
+    let (hidden, n_layers, n_heads, inter) = (c.hidden_size, c.num_hidden_layers, c.num_attention_heads, c.intermediate_size);
+    let n_kv_heads = c.num_key_value_heads.filter(|&v| v > 0).unwrap_or(n_heads);
+    let head_dim = c.head_dim.filter(|&v| v > 0).unwrap_or(256);
+    let eps = c.rms_norm_eps.unwrap_or(1e-6);
+    let max_pos = c.max_position_embeddings.unwrap_or(131072);
+    let act = c.hidden_activation.clone().or_else(|| c.hidden_act.clone()).unwrap_or_else(|| "gelu_pytorch_tanh".into());
     check_activation(&act)?;
-    let qpas = cfg_f(cfg, "query_pre_attn_scalar").unwrap_or(head_dim as f64);
-    let window = cfg_i(cfg, "sliding_window").filter(|&w| w > 0).map(|w| w as usize);
-    let types: Vec<bool> = match (version, cfg.get("layer_types").and_then(|t| t.as_array())) {
+    let qpas = c.query_pre_attn_scalar.unwrap_or(head_dim as f64);
+    let window = c.sliding_window.filter(|&w| w > 0).map(|w| w as usize);
+    let types: Vec<bool> = match (version, &c.layer_types) {
         (Version::Gemma1, _) => vec![false; n_layers as usize],
-        (_, Some(t)) => (0..n_layers as usize).map(|i| t.get(i).and_then(|x| x.as_str()) == Some("sliding_attention")).collect(),
+        (_, Some(t)) => (0..n_layers as usize).map(|i| t.get(i).map(|x| x.as_str()) == Some("sliding_attention")).collect(),
         (Version::Gemma2, None) => (0..n_layers).map(|i| i % 2 == 0).collect(),
         (_, None) => {
-            let pattern = cfg_i(cfg, "sliding_window_pattern").or_else(|| cfg_i(cfg, "_sliding_window_pattern")).unwrap_or(6).max(1);
+            let pattern = c.sliding_window_pattern.or(c.sliding_window_pattern_old).unwrap_or(6).max(1);
             (0..n_layers).map(|i| (i + 1) % pattern != 0).collect()
         }
     };
@@ -100,7 +149,7 @@ pub(crate) fn load(cfg_in: &Value, w: &Weights, ctx: &LoadContext) -> Result<Bui
         ),
         _ => (
             rope_params(cfg, 1_000_000.0),
-            json!({"rope_type": "default", "rope_theta": cfg_f(cfg, "rope_local_base_freq").unwrap_or(10_000.0)}),
+            json!({"rope_type": "default", "rope_theta": c.rope_local_base_freq.unwrap_or(10_000.0)}),
         ),
     };
     let rope_global = Rope::from_params(&global_p, head_dim, max_pos)?;
@@ -164,8 +213,8 @@ pub(crate) fn load(cfg_in: &Value, w: &Weights, ctx: &LoadContext) -> Result<Bui
         n_kv_heads,
         scale: qpas.powf(-0.5),
         act,
-        attn_softcap: cfg_f(cfg, "attn_logit_softcapping").filter(|&c| c > 0.0),
-        final_softcap: cfg_f(cfg, "final_logit_softcapping").filter(|&c| c > 0.0),
+        attn_softcap: c.attn_logit_softcapping.filter(|&c| c > 0.0),
+        final_softcap: c.final_logit_softcapping.filter(|&c| c > 0.0),
         device: ctx.device,
         kind: ctx.kind,
     };

@@ -4,7 +4,7 @@
 use serde_json::Value;
 use tch::{Device, Kind, Tensor};
 
-use crate::layers::{cfg_b, cfg_f, cfg_i, cfg_s, need_i};
+use serde::Deserialize;
 use crate::analysis::ModelKind;
 use crate::attention::{self, split_heads};
 use crate::error::{EngineError, Result};
@@ -41,16 +41,54 @@ fn conv1d(w: &Weights, name: &str, in_dim: i64, out_dim: i64) -> Result<Linear> 
     Ok(Linear { weight, bias })
 }
 
-pub(crate) fn load(cfg: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built> {
-    let hidden = cfg_i(cfg, "n_embd").or_else(|| cfg_i(cfg, "hidden_size")).unwrap_or(0);
-    if hidden <= 0 {
-        return Err(EngineError::UnsupportedArchitecture("the GPT-2 config has no 'n_embd'".into()));
+/// What the engine reads of a GPT-2 `config.json` (GGUF metadata is turned into the same).
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Gpt2Config {
+    #[serde(alias = "hidden_size")]
+    pub n_embd: i64,
+    #[serde(alias = "num_hidden_layers")]
+    pub n_layer: i64,
+    #[serde(alias = "num_attention_heads")]
+    pub n_head: i64,
+    #[serde(default)]
+    pub n_inner: Option<i64>,
+    #[serde(default = "Gpt2Config::default_eps")]
+    pub layer_norm_epsilon: f64,
+    #[serde(default = "Gpt2Config::default_act")]
+    pub activation_function: String,
+    #[serde(default = "Gpt2Config::yes")]
+    pub scale_attn_weights: bool,
+    #[serde(default)]
+    pub scale_attn_by_inverse_layer_idx: bool,
+}
+
+impl Gpt2Config {
+    fn default_eps() -> f64 {
+        1e-5
     }
-    let n_layers = cfg_i(cfg, "n_layer").map(Ok).unwrap_or_else(|| need_i(cfg, "num_hidden_layers"))?;
-    let n_heads = cfg_i(cfg, "n_head").map(Ok).unwrap_or_else(|| need_i(cfg, "num_attention_heads"))?;
-    let inner = cfg_i(cfg, "n_inner").filter(|&v| v > 0).unwrap_or(4 * hidden);
-    let eps = cfg_f(cfg, "layer_norm_epsilon").unwrap_or(1e-5);
-    let act = cfg_s(cfg, "activation_function").unwrap_or("gelu_new").to_string();
+    fn default_act() -> String {
+        "gelu_new".into()
+    }
+    fn yes() -> bool {
+        true
+    }
+
+    pub fn from_json(cfg: &Value) -> Result<Self> {
+        let c: Gpt2Config = serde_json::from_value(cfg.clone()).map_err(|e| EngineError::UnsupportedArchitecture(format!("the model config cannot be read as a GPT-2 config: {e}")))?;
+        for (key, v) in [("n_embd", c.n_embd), ("n_layer", c.n_layer), ("n_head", c.n_head)] {
+            if v <= 0 {
+                return Err(EngineError::UnsupportedArchitecture(format!("the GPT-2 config has no valid '{key}' (a positive integer is needed)")));
+            }
+        }
+        Ok(c)
+    }
+}
+
+pub(crate) fn load(cfg: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built> {
+    let c = Gpt2Config::from_json(cfg)?;
+    let (hidden, n_layers, n_heads) = (c.n_embd, c.n_layer, c.n_head);
+    let inner = c.n_inner.filter(|&v| v > 0).unwrap_or(4 * hidden);
+    let (eps, act) = (c.layer_norm_epsilon, c.activation_function.clone());
     check_activation(&act)?;
     if hidden % n_heads != 0 {
         return Err(EngineError::UnsupportedArchitecture(format!("hidden size {hidden} is not a multiple of {n_heads} heads")));
@@ -90,8 +128,8 @@ pub(crate) fn load(cfg: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built>
         n_heads,
         hidden,
         act,
-        scale_weights: cfg_b(cfg, "scale_attn_weights").unwrap_or(true),
-        inverse_layer_idx: cfg_b(cfg, "scale_attn_by_inverse_layer_idx").unwrap_or(false),
+        scale_weights: c.scale_attn_weights,
+        inverse_layer_idx: c.scale_attn_by_inverse_layer_idx,
         device: ctx.device,
     };
     Ok(Built { arch: Box::new(model), info })

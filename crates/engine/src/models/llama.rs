@@ -10,7 +10,8 @@
 
 use serde_json::{json, Value};
 
-use crate::layers::{apply_rope, cfg_b, cfg_f, cfg_i, cfg_s, need_i, rope_params, RmsNorm, Rope};
+use crate::layers::{apply_rope, rope_params, RmsNorm, Rope};
+use serde::Deserialize;
 use tch::{Device, Kind, Tensor};
 
 use crate::analysis::ModelKind;
@@ -51,41 +52,98 @@ pub(crate) struct Llama {
     kind: Kind,
 }
 
-/// Which layers use a sliding window, from `layer_types` / `sliding_window` / `use_sliding_window`.
-fn sliding_windows(cfg: &Value, model_type: &str, n_layers: usize) -> Vec<Option<usize>> {
-    let window = cfg_i(cfg, "sliding_window").filter(|&w| w > 0).map(|w| w as usize);
-    let Some(w) = window else { return vec![None; n_layers] };
-    if let Some(types) = cfg.get("layer_types").and_then(|t| t.as_array()) {
-        return (0..n_layers)
-            .map(|i| (types.get(i).and_then(|t| t.as_str()) == Some("sliding_attention")).then_some(w))
-            .collect();
+/// What the engine reads of a Llama-family `config.json` (GGUF metadata is turned into the same).
+/// RoPE parameters stay JSON: [`rope_params`] reads their several spellings.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct LlamaConfig {
+    #[serde(default = "LlamaConfig::default_model_type")]
+    pub model_type: String,
+    pub hidden_size: i64,
+    pub num_hidden_layers: i64,
+    pub num_attention_heads: i64,
+    #[serde(default)]
+    pub num_key_value_heads: Option<i64>,
+    #[serde(default)]
+    pub head_dim: Option<i64>,
+    pub intermediate_size: i64,
+    #[serde(default = "LlamaConfig::default_eps")]
+    pub rms_norm_eps: f64,
+    #[serde(default = "LlamaConfig::default_max_positions")]
+    pub max_position_embeddings: i64,
+    #[serde(default = "LlamaConfig::default_act")]
+    pub hidden_act: String,
+    #[serde(default)]
+    pub sliding_window: Option<i64>,
+    #[serde(default)]
+    pub layer_types: Option<Vec<String>>,
+    #[serde(default)]
+    pub use_sliding_window: Option<bool>,
+    #[serde(default)]
+    pub max_window_layers: Option<i64>,
+}
+
+impl LlamaConfig {
+    fn default_model_type() -> String {
+        "llama".into()
     }
-    match model_type {
-        "qwen2" | "qwen3" => {
-            if cfg_b(cfg, "use_sliding_window").unwrap_or(false) {
-                let from = cfg_i(cfg, "max_window_layers").unwrap_or(0).max(0) as usize;
-                (0..n_layers).map(|i| (i >= from).then_some(w)).collect()
-            } else {
-                vec![None; n_layers]
+    fn default_eps() -> f64 {
+        1e-6
+    }
+    fn default_max_positions() -> i64 {
+        2048
+    }
+    fn default_act() -> String {
+        "silu".into()
+    }
+
+    /// Reads and checks a config: every size must be positive.
+    pub fn from_json(cfg: &Value) -> Result<Self> {
+        let c: LlamaConfig = serde_json::from_value(cfg.clone()).map_err(|e| EngineError::UnsupportedArchitecture(format!("the model config cannot be read as a Llama-family config: {e}")))?;
+        for (key, v) in [("hidden_size", c.hidden_size), ("num_hidden_layers", c.num_hidden_layers), ("num_attention_heads", c.num_attention_heads), ("intermediate_size", c.intermediate_size)] {
+            if v <= 0 {
+                return Err(EngineError::UnsupportedArchitecture(format!("the model config has no valid '{key}' (a positive integer is needed)")));
             }
         }
-        "llama" => vec![None; n_layers],
-        _ => vec![Some(w); n_layers],
+        Ok(c)
+    }
+
+    pub fn kv_heads(&self) -> i64 {
+        self.num_key_value_heads.filter(|&v| v > 0).unwrap_or(self.num_attention_heads)
+    }
+
+    pub fn head_dim(&self) -> i64 {
+        self.head_dim.filter(|&v| v > 0).unwrap_or(self.hidden_size / self.num_attention_heads)
+    }
+
+    /// Which layers use a sliding window, from `layer_types` / `sliding_window` / `use_sliding_window`.
+    pub fn sliding_windows(&self) -> Vec<Option<usize>> {
+        let n_layers = self.num_hidden_layers as usize;
+        let Some(w) = self.sliding_window.filter(|&w| w > 0).map(|w| w as usize) else { return vec![None; n_layers] };
+        if let Some(types) = &self.layer_types {
+            return (0..n_layers).map(|i| (types.get(i).map(|t| t.as_str()) == Some("sliding_attention")).then_some(w)).collect();
+        }
+        match self.model_type.as_str() {
+            "qwen2" | "qwen3" => {
+                if self.use_sliding_window.unwrap_or(false) {
+                    let from = self.max_window_layers.unwrap_or(0).max(0) as usize;
+                    (0..n_layers).map(|i| (i >= from).then_some(w)).collect()
+                } else {
+                    vec![None; n_layers]
+                }
+            }
+            "llama" => vec![None; n_layers],
+            _ => vec![Some(w); n_layers],
+        }
     }
 }
 
 /// Builds a Llama-family model from an HF config and checkpoint-named weights.
 pub(crate) fn load(cfg: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built> {
-    let model_type = cfg_s(cfg, "model_type").unwrap_or("llama").to_string();
-    let hidden = need_i(cfg, "hidden_size")?;
-    let n_layers = need_i(cfg, "num_hidden_layers")?;
-    let n_heads = need_i(cfg, "num_attention_heads")?;
-    let n_kv_heads = cfg_i(cfg, "num_key_value_heads").filter(|&v| v > 0).unwrap_or(n_heads);
-    let head_dim = cfg_i(cfg, "head_dim").filter(|&v| v > 0).unwrap_or(hidden / n_heads);
-    let inter = need_i(cfg, "intermediate_size")?;
-    let eps = cfg_f(cfg, "rms_norm_eps").unwrap_or(1e-6);
-    let max_pos = cfg_i(cfg, "max_position_embeddings").unwrap_or(2048);
-    let act = cfg_s(cfg, "hidden_act").unwrap_or("silu").to_string();
+    let c = LlamaConfig::from_json(cfg)?;
+    let model_type = c.model_type.clone();
+    let (hidden, n_layers, n_heads, inter) = (c.hidden_size, c.num_hidden_layers, c.num_attention_heads, c.intermediate_size);
+    let (n_kv_heads, head_dim) = (c.kv_heads(), c.head_dim());
+    let (eps, max_pos, act) = (c.rms_norm_eps, c.max_position_embeddings, c.hidden_act.clone());
     check_activation(&act)?;
     if n_heads % n_kv_heads != 0 {
         return Err(EngineError::UnsupportedArchitecture(format!("{n_heads} query heads cannot share {n_kv_heads} key/value heads")));
@@ -99,7 +157,7 @@ pub(crate) fn load(cfg: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built>
     if embed.size() != [vocab, hidden] {
         return Err(EngineError::CorruptWeights { path: w.path.clone(), reason: format!("embed_tokens has shape {:?}", embed.size()) });
     }
-    let windows = sliding_windows(cfg, &model_type, n_layers as usize);
+    let windows = c.sliding_windows();
     let mut layers = Vec::with_capacity(n_layers as usize);
     for i in 0..n_layers {
         ctx.report("building", &format!("layer {}/{}", i + 1, n_layers), 0.7 + 0.2 * i as f32 / n_layers as f32);
@@ -259,4 +317,30 @@ pub(crate) fn load_gguf(g: &GgufFile, ctx: &LoadContext) -> Result<Built> {
         Ok(reverse_permute(&t, heads))
     })?;
     load(&cfg, &w, ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configs_read_with_defaults_nulls_and_windows() {
+        let c = LlamaConfig::from_json(&json!({
+            "model_type": "qwen2", "hidden_size": 64, "num_hidden_layers": 4, "num_attention_heads": 4,
+            "num_key_value_heads": null, "intermediate_size": 128, "sliding_window": 3, "use_sliding_window": true, "max_window_layers": 2,
+        }))
+        .unwrap();
+        assert_eq!((c.kv_heads(), c.head_dim(), c.hidden_act.as_str(), c.max_position_embeddings), (4, 16, "silu", 2048));
+        assert_eq!(c.sliding_windows(), vec![None, None, Some(3), Some(3)]);
+        let typed = LlamaConfig::from_json(&json!({
+            "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 128,
+            "sliding_window": 5, "layer_types": ["sliding_attention", "full_attention"],
+        }))
+        .unwrap();
+        assert_eq!(typed.sliding_windows(), vec![Some(5), None]);
+        let missing = LlamaConfig::from_json(&json!({"num_hidden_layers": 2})).unwrap_err().to_string();
+        assert!(missing.contains("hidden_size"), "{missing}");
+        let zero = LlamaConfig::from_json(&json!({"hidden_size": 0, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 8}));
+        assert!(zero.unwrap_err().to_string().contains("'hidden_size'"));
+    }
 }
