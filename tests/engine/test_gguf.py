@@ -683,3 +683,43 @@ def test_sentencepiece_llama_gguf_end_to_end(engine, tmp_path):
     for i, (ours, ref) in enumerate(zip(run["layers"], attn)):
         assert_close(ours, ref, f"layer {i} attention")
     assert_close(run["logits"], logits, "logits")
+
+
+def _attend_layers(engine, text: str, layers: str, *extra: str) -> dict:
+    """`attend` with only some layers' attention written (long inputs)."""
+    from safetensors import safe_open
+
+    engine.n += 1
+    out = engine.workdir / f"long{engine.n}.safetensors"
+    engine.run("attend", "--model", "smollm2", "--text", text, "--device", "cpu", "--logits", "--layers", layers, "--out", str(out), *extra)
+    with safe_open(str(out), "pt") as f:
+        return {"meta": f.metadata(), "tensors": {k: f.get_tensor(k) for k in f.keys()}, "analysis": json.loads(f.metadata()["analysis"])}
+
+
+def test_smollm2_long_prompt_fused_path_matches_transformers(engine, gguf_path, monkeypatch):
+    """Past ~520 tokens every layer runs the fused kernel and keeps no probabilities: the ones computed
+    on demand, the logits, and a re-run that reuses the prefix after a knock-out all match HF eager."""
+    from test_decoders import Interventions
+
+    text = " ".join(TEXTS * 40)
+    ids = hf_tokenizer(gguf_path)(text)["input_ids"][:640]
+    text = hf_tokenizer(gguf_path).decode(ids)
+    run = _attend_layers(engine, text, "0,15,29")
+    ids = [t["id"] for t in run["analysis"]["tokens"]]
+    assert 600 <= len(ids) <= 660, len(ids)
+    assert 9 * len(ids) ** 2 > 5 << 19, "the input must be long enough for the fused path"
+    attn, logits = hf_run(hf_smollm2(gguf_path), ids)
+    for i in (0, 15, 29):
+        assert_close(run["tensors"][f"layer.{i}"], attn[i], f"layer {i} attention")
+    assert "layer.1" not in run["tensors"]
+    assert_close(run["tensors"]["logits"], logits, "logits")
+    # Knock out a late token after a plain run: the re-run reuses the prefix and still matches.
+    ko = len(ids) - 20
+    again = _attend_layers(engine, text, "15,29", "--knockout", str(ko), "--rerun-from", "")
+    assert int(again["meta"]["reused_positions"]) == ko
+    iv = Interventions(monkeypatch, "llama", knockout=[ko])
+    attn, logits = hf_run(hf_smollm2(gguf_path), ids)
+    assert iv.calls == 30
+    for i in (15, 29):
+        assert_close(again["tensors"][f"layer.{i}"], attn[i], f"re-run layer {i} attention")
+    assert_close(again["tensors"]["logits"], logits, "re-run logits")

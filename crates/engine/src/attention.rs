@@ -20,6 +20,10 @@ use crate::error::{EngineError, Result};
 use std::ops::Range;
 use tch::{Device, Kind, Tensor};
 
+/// Layers of at most this many scores (heads × T × T) take the explicit path and keep their
+/// probabilities (10 MB a layer).
+const EAGER_PROBS_ELEMENTS: i64 = 5 << 19;
+
 /// Query rows per fused-attention call under an explicit mask.
 const MASKED_QUERY_BLOCK: i64 = 1024;
 
@@ -116,6 +120,8 @@ pub(crate) struct LayerAttention {
     /// Values [KVH, T, Dv].
     pub v: Tensor,
     pub rules: MaskRules,
+    /// Short inputs: the probabilities [H, T, T] (f32) the forward computed anyway (explicit path).
+    pub probs: Option<Tensor>,
 }
 
 impl LayerAttention {
@@ -129,7 +135,13 @@ impl LayerAttention {
     /// The first `start` positions (shallow views), for a re-run that reuses them.
     pub fn prefix(&self, start: usize) -> LayerAttention {
         let n = start as i64;
-        LayerAttention { q: self.q.narrow(1, 0, n), k: self.k.narrow(1, 0, n), v: self.v.narrow(1, 0, n), rules: self.rules.clone() }
+        LayerAttention {
+            q: self.q.narrow(1, 0, n),
+            k: self.k.narrow(1, 0, n),
+            v: self.v.narrow(1, 0, n),
+            rules: self.rules.clone(),
+            probs: self.probs.as_ref().map(|p| p.narrow(1, 0, n)),
+        }
     }
 
     /// Keys of the given query heads (GQA: each KV head serves H/KVH consecutive query heads).
@@ -174,6 +186,9 @@ impl LayerAttention {
         }
         let kc = if self.rules.causal { r1 } else { t };
         let idx = Tensor::from_slice(&idx).to_device(device);
+        if let Some(p) = &self.probs {
+            return Ok(p.index_select(0, &idx).narrow(1, r0, r1 - r0).narrow(2, 0, kc));
+        }
         let q = self.q.index_select(0, &idx).narrow(1, r0, r1 - r0);
         let k = self.keys_for(&idx).narrow(1, 0, kc);
         Ok(probs_from(&q, &k, &self.rules, r0..r1, self.q.kind()))
@@ -223,6 +238,11 @@ pub(crate) struct AttentionOut {
 /// attention: each KV head serves H/KVH consecutive query heads). With `spec.past`, the queries are
 /// positions `start..start+T` and the first `start` keys and values come from the past.
 pub(crate) fn attention(q: &Tensor, k: &Tensor, v: &Tensor, spec: &AttentionSpec) -> Result<AttentionOut> {
+    attention_with(q, k, v, spec, EAGER_PROBS_ELEMENTS)
+}
+
+/// [`attention`] with layers of at most `eager_limit` scores on the explicit path.
+fn attention_with(q: &Tensor, k: &Tensor, v: &Tensor, spec: &AttentionSpec, eager_limit: i64) -> Result<AttentionOut> {
     let (h, t, d) = q.size3().map_err(|e| EngineError::Torch(format!("query must be [heads, T, dim]: {e}")))?;
     let (kvh, tk, dk) = k.size3().map_err(|e| EngineError::Torch(format!("key must be [heads, S, dim]: {e}")))?;
     let (kvh2, tv, dv) = v.size3().map_err(|e| EngineError::Torch(format!("value must be [heads, S, dim]: {e}")))?;
@@ -248,7 +268,19 @@ pub(crate) fn attention(q: &Tensor, k: &Tensor, v: &Tensor, spec: &AttentionSpec
     let expand = |x: &Tensor| if rep > 1 { x.repeat_interleave_self_int(rep, Some(0), None) } else { x.shallow_clone() };
     let (kr, vr) = (expand(&k_all), expand(&v_all));
     let device = q.device();
-    let mut ctx = if rules.softcap.is_some() {
+    // Short inputs: the explicit path, keeping its probabilities (recomputing them would cost more
+    // than holding them); beyond, the fused kernel and probabilities on demand.
+    let eager = h * t * s <= eager_limit && spec.past.map_or(true, |p| p.probs.is_some());
+    let mut probs = None;
+    let mut ctx = if eager {
+        let p = probs_from(q, &kr, &rules, start..s, q.kind());
+        let c = p.to_kind(q.kind()).matmul(&vr);
+        probs = Some(match spec.past.and_then(|x| x.probs.as_ref()) {
+            Some(before) => Tensor::cat(&[&before.constant_pad_nd([0, s - before.size()[2]]), &p], 1),
+            None => p,
+        });
+        c
+    } else if rules.softcap.is_some() {
         // The fused kernel cannot soft-cap: explicit, a block of rows at a time.
         let step = block_rows(h, s);
         let mut parts = vec![];
@@ -305,7 +337,7 @@ pub(crate) fn attention(q: &Tensor, k: &Tensor, v: &Tensor, spec: &AttentionSpec
         ctx = ctx * keep;
     }
     let context = ctx.transpose(0, 1).contiguous().reshape([t, h * dv]);
-    Ok(AttentionOut { context, record: LayerAttention { q: q_all, k: k_all, v: v_all, rules } })
+    Ok(AttentionOut { context, record: LayerAttention { q: q_all, k: k_all, v: v_all, rules, probs } })
 }
 
 /// Splits a [T, H*D] projection into heads: [H, T, D].
@@ -462,11 +494,45 @@ mod tests {
         let spec = AttentionSpec { causal: true, knockout: &ko, ..AttentionSpec::new(0.5) };
         let full = attention(&q, &k, &v, &spec).unwrap();
         let base = attention(&q, &k, &v, &AttentionSpec { causal: true, ..AttentionSpec::new(0.5) }).unwrap();
-        let past = LayerAttention { q: base.record.q.narrow(1, 0, 3), k: base.record.k.narrow(1, 0, 3), v: base.record.v.narrow(1, 0, 3), rules: base.record.rules.clone() };
+        let past = base.record.prefix(3);
         let spec = AttentionSpec { past: Some(&past), ..spec };
         let part = attention(&q.narrow(1, 3, 3), &k.narrow(1, 3, 3), &v.narrow(1, 3, 3), &spec).unwrap();
         assert!(max_diff(&part.context, &full.context.narrow(0, 3, 3)) < 1e-5);
         assert!(max_diff(&all_probs(&part), &all_probs(&full)) < 1e-6);
+    }
+
+    #[test]
+    fn the_fused_path_equals_the_explicit_one() {
+        let (q, k, v) = qkv(4, 2, 9, 8);
+        let ko = [2usize, 6];
+        let ab = [1usize];
+        for spec in [
+            AttentionSpec::new(0.3),
+            AttentionSpec { causal: true, ..AttentionSpec::new(0.3) },
+            AttentionSpec { causal: true, knockout: &ko, ablate_heads: &ab, ..AttentionSpec::new(0.3) },
+            AttentionSpec { causal: true, sliding_window: Some(3), knockout: &ko[..1], ..AttentionSpec::new(0.3) },
+            AttentionSpec { causal: true, knockout: &[0], ..AttentionSpec::new(0.3) },
+        ] {
+            let eager = attention_with(&q, &k, &v, &spec, i64::MAX).unwrap();
+            let fused = attention_with(&q, &k, &v, &spec, 0).unwrap();
+            assert!(eager.record.probs.is_some() && fused.record.probs.is_none());
+            assert!(max_diff(&eager.context, &fused.context) < 1e-5, "{spec:?}");
+            assert!(max_diff(&all_probs(&eager), &all_probs(&fused)) < 1e-6, "{spec:?}");
+            // A re-run from position 5 (fused and explicit), reusing the prefix of an explicit run
+            // whose knock-outs before 5 are the same.
+            let early: Vec<usize> = spec.knockout.iter().copied().filter(|&j| j < 5).collect();
+            let base = attention_with(&q, &k, &v, &AttentionSpec { knockout: &early, past: None, ..spec }, i64::MAX).unwrap();
+            if spec.causal {
+                let past = base.record.prefix(5);
+                let part = AttentionSpec { past: Some(&past), ..spec };
+                let (q2, k2, v2) = (q.narrow(1, 5, 4), k.narrow(1, 5, 4), v.narrow(1, 5, 4));
+                for limit in [0, i64::MAX] {
+                    let r = attention_with(&q2, &k2, &v2, &part, limit).unwrap();
+                    assert!(max_diff(&r.context, &eager.context.narrow(0, 5, 4)) < 1e-5, "{spec:?} limit {limit}");
+                    assert!(max_diff(&all_probs(&r), &all_probs(&eager)) < 1e-6, "{spec:?} limit {limit}");
+                }
+            }
+        }
     }
 
     #[test]

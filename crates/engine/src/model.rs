@@ -244,11 +244,13 @@ fn load_resolved(r: &ResolvedSource, ctx: &LoadContext) -> Result<(Built, TextTo
 /// Top-k of softmax(logits) per row, computing the logits a block of rows at a time from the final
 /// hidden states (the softmax is never materialised: p = exp(logit - logsumexp(row))). With
 /// `keep`, the blocks' logits are also returned, as one [T, vocab] f32 tensor.
-fn top_k(arch: &dyn Architecture, hidden: &Tensor, k: usize, tok: &TextTokenizer, keep: bool) -> Result<(Vec<Vec<Prediction>>, Option<Tensor>)> {
+fn top_k(arch: &dyn Architecture, hidden: &Tensor, k: usize, tok: &TextTokenizer, keep: bool, vocab: usize) -> Result<(Vec<Vec<Prediction>>, Option<Tensor>)> {
     let t = hidden.size()[0];
     let mut out = Vec::with_capacity(t as usize);
     let mut kept = vec![];
-    let mut step = 16; // until the vocabulary size is known
+    // Blocks of about 256 MB of logits: big enough that the LM head's weight is packed for the
+    // matrix product a few times per run, not once per small block.
+    let step = ((64 << 20) / vocab.max(1) as i64).max(1);
     let mut r = 0;
     while r < t {
         let n = step.min(t - r);
@@ -257,10 +259,6 @@ fn top_k(arch: &dyn Architecture, hidden: &Tensor, k: usize, tok: &TextTokenizer
         };
         let block = block.to_kind(Kind::Float);
         let v = block.size()[1];
-        if r == 0 {
-            // About 32 MB of logits per block from here on.
-            step = ((8 << 20) / v.max(1)).max(1);
-        }
         let kk = (k as i64).min(v);
         if kk > 0 {
             let lse = block.logsumexp([-1i64].as_slice(), true);
@@ -448,7 +446,7 @@ impl Model {
             tiv.prefix = p.layers.iter().map(|l| l.prefix(start)).collect();
         }
         let out = catch(|| tch::no_grad(|| arch.forward(&batch, &tiv)))?;
-        let (mut predictions, new_logits) = catch(|| tch::no_grad(|| top_k(arch.as_ref(), &out.hidden, iv.top_k, &self.tokenizer, keep_logits)))?;
+        let (mut predictions, new_logits) = catch(|| tch::no_grad(|| top_k(arch.as_ref(), &out.hidden, iv.top_k, &self.tokenizer, keep_logits, info.vocab_size)))?;
         drop(arch);
         if let (Some(p), true) = (prev, start > 0) {
             let mut all = p.meta.predictions[..start].to_vec();
