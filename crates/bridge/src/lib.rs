@@ -133,9 +133,15 @@ pub struct Frame<T> {
 }
 
 /// Writes one frame. The caller serialises access to the writer.
-pub fn write_frame<W: Write, T: Serialize>(w: &mut W, msg: &T, buffers: &[Vec<u8>]) -> io::Result<()> {
-    let json = serde_json::to_vec(msg).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-    let mut out = Vec::with_capacity(8 + json.len() + buffers.iter().map(|b| b.len() + 4).sum::<usize>());
+pub fn write_frame<W: Write, T: Serialize>(
+    w: &mut W,
+    msg: &T,
+    buffers: &[Vec<u8>],
+) -> io::Result<()> {
+    let json =
+        serde_json::to_vec(msg).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    let mut out =
+        Vec::with_capacity(8 + json.len() + buffers.iter().map(|b| b.len() + 4).sum::<usize>());
     push_part(&mut out, &json)?;
     out.extend_from_slice(&u32_len(buffers.len())?.to_be_bytes());
     for b in buffers {
@@ -146,7 +152,9 @@ pub fn write_frame<W: Write, T: Serialize>(w: &mut W, msg: &T, buffers: &[Vec<u8
 }
 
 /// Reads one frame. Returns `Ok(None)` on a clean end of stream before a frame starts.
-pub fn read_frame<R: Read, T: for<'de> Deserialize<'de>>(r: &mut R) -> io::Result<Option<Frame<T>>> {
+pub fn read_frame<R: Read, T: for<'de> Deserialize<'de>>(
+    r: &mut R,
+) -> io::Result<Option<Frame<T>>> {
     let mut len = [0u8; 4];
     // A clean end of stream is only one that comes before the first byte of a frame.
     loop {
@@ -159,12 +167,15 @@ pub fn read_frame<R: Read, T: for<'de> Deserialize<'de>>(r: &mut R) -> io::Resul
     }
     r.read_exact(&mut len[1..])?;
     let json = read_part(r, u32::from_be_bytes(len))?;
-    let msg = serde_json::from_slice(&json).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    let msg =
+        serde_json::from_slice(&json).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     let mut n = [0u8; 4];
     r.read_exact(&mut n)?;
     let n = u32::from_be_bytes(n);
     if n > MAX_BUFFERS {
-        return Err(invalid(format!("frame has {n} buffers (max {MAX_BUFFERS})")));
+        return Err(invalid(format!(
+            "frame has {n} buffers (max {MAX_BUFFERS})"
+        )));
     }
     let mut buffers = Vec::with_capacity(n as usize);
     for _ in 0..n {
@@ -233,7 +244,10 @@ mod tests {
         write_frame(&mut wire, &ToChild::Flushed { seq: 1 }, &[vec![1, 2, 3]]).unwrap();
         for cut in 1..wire.len() {
             let mut r = &wire[..cut];
-            assert!(read_frame::<_, ToChild>(&mut r).is_err(), "cut at {cut} must fail");
+            assert!(
+                read_frame::<_, ToChild>(&mut r).is_err(),
+                "cut at {cut} must fail"
+            );
         }
         let huge = (MAX_PART + 1).to_be_bytes();
         assert!(read_frame::<_, ToChild>(&mut &huge[..]).is_err());

@@ -74,7 +74,10 @@ fn report(r: anyhow::Result<()>) -> i32 {
 
 fn value_of<'a>(args: &'a [String], flag: &str) -> anyhow::Result<Option<&'a str>> {
     match args.iter().position(|a| a == flag) {
-        Some(i) => args.get(i + 1).map(|s| Some(s.as_str())).ok_or_else(|| anyhow::anyhow!("{flag} needs a value")),
+        Some(i) => args
+            .get(i + 1)
+            .map(|s| Some(s.as_str()))
+            .ok_or_else(|| anyhow::anyhow!("{flag} needs a value")),
         None => Ok(None),
     }
 }
@@ -99,33 +102,50 @@ fn library_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("EXFORMER_CRATE_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../exformer")));
-    dir.join("Cargo.toml").exists().then(|| dir.canonicalize().unwrap_or(dir))
+    dir.join("Cargo.toml")
+        .exists()
+        .then(|| dir.canonicalize().unwrap_or(dir))
 }
 
 fn evcxr_options() -> EvcxrOptions {
-    let build_root = std::env::var_os("EXFORMER_EVCXR_DIR").map(PathBuf::from).or_else(|| {
-        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/exformer/evcxr"))
-    });
+    let build_root = std::env::var_os("EXFORMER_EVCXR_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/exformer/evcxr"))
+        });
     // evcxr links dependencies statically into each cell (its dylib mode fails on current
     // toolchains), so the exformer library keeps its process-wide state in `exformer::global`.
     let mut prelude = Vec::new();
     if std::env::var_os("EXFORMER_NO_PRELUDE").is_none() {
         if let Some(dir) = library_dir() {
-            prelude.push(format!(":dep exformer = {{ path = {:?} }}", dir.display().to_string()));
+            prelude.push(format!(
+                ":dep exformer = {{ path = {:?} }}",
+                dir.display().to_string()
+            ));
         }
     }
-    EvcxrOptions { build_root, prelude }
+    EvcxrOptions {
+        build_root,
+        prelude,
+    }
 }
 
 fn cmd_kernel(args: &[String]) -> anyhow::Result<()> {
     let file = value_of(args, "--connection-file")?
         .or(value_of(args, "-f")?)
-        .or_else(|| args.iter().find(|a| !a.starts_with('-')).map(String::as_str))
+        .or_else(|| {
+            args.iter()
+                .find(|a| !a.starts_with('-'))
+                .map(String::as_str)
+        })
         .ok_or_else(|| anyhow::anyhow!("kernel needs --connection-file FILE"))?;
     let identity = KernelIdentity {
         implementation: "exformer".into(),
         implementation_version: env!("CARGO_PKG_VERSION").into(),
-        help_links: vec![("evcxr commands".into(), "https://github.com/evcxr/evcxr/blob/main/COMMON.md".into())],
+        help_links: vec![(
+            "evcxr commands".into(),
+            "https://github.com/evcxr/evcxr/blob/main/COMMON.md".into(),
+        )],
     };
     let opts = evcxr_options();
     exformer_kernel::kernel::run(
@@ -159,7 +179,9 @@ impl ExecIo for TerminalIo {
 /// Runs one cell without a kernel: no bridge, so the library shows static output (what stock
 /// evcxr_jupyter gets). Prints the result bundle as JSON on stdout.
 fn cmd_eval(args: &[String]) -> anyhow::Result<()> {
-    let code = args.first().ok_or_else(|| anyhow::anyhow!("eval needs the code of a cell"))?;
+    let code = args
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("eval needs the code of a cell"))?;
     std::env::remove_var(exformer_bridge::ENV_SOCKET);
     let mut interp = EvcxrInterpreter::new(evcxr_options()).map_err(|e| anyhow::anyhow!(e))?;
     let out = interp.execute(code, Arc::new(StderrIo));
@@ -192,15 +214,28 @@ impl ExecIo for StderrIo {
 fn cmd_warm() -> anyhow::Result<()> {
     let t0 = std::time::Instant::now();
     let mut interp = EvcxrInterpreter::new(evcxr_options()).map_err(|e| anyhow::anyhow!(e))?;
-    let code = if library_dir().is_some() { "exformer::version()" } else { "1 + 1" };
+    let code = if library_dir().is_some() {
+        "exformer::version()"
+    } else {
+        "1 + 1"
+    };
     match interp.execute(code, Arc::new(TerminalIo)) {
         ExecOutcome::Ok { result } => {
-            let text = result.and_then(|r| r.get("text/plain").and_then(|v| v.as_str().map(String::from)));
-            println!("warm: `{code}` = {} after {:.1} s", text.unwrap_or_default(), t0.elapsed().as_secs_f64());
+            let text = result.and_then(|r| {
+                r.get("text/plain")
+                    .and_then(|v| v.as_str().map(String::from))
+            });
+            println!(
+                "warm: `{code}` = {} after {:.1} s",
+                text.unwrap_or_default(),
+                t0.elapsed().as_secs_f64()
+            );
             interp.shutdown(false);
             Ok(())
         }
-        ExecOutcome::Error { evalue, traceback, .. } => {
+        ExecOutcome::Error {
+            evalue, traceback, ..
+        } => {
             interp.shutdown(false);
             anyhow::bail!("warming failed: {evalue}\n{}", traceback.join("\n"))
         }

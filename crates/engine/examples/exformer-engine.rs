@@ -1,4 +1,6 @@
 //! Development entry point: `cargo run --release -p exformer-engine --example exformer-engine -- attend ...`.
 fn main() {
-    std::process::exit(exformer_engine::cli::main(std::env::args().skip(1).collect()));
+    std::process::exit(exformer_engine::cli::main(
+        std::env::args().skip(1).collect(),
+    ));
 }

@@ -10,7 +10,9 @@ use exformer_engine::gguf::{tokenizer_from_gguf, GgufFile};
 use exformer_engine::EngineError;
 
 fn run(args: &[String]) -> Result<(), EngineError> {
-    let usage = || EngineError::Unsupported("usage: gguf-tensors FILE.gguf (--info | --dequant OUT.safetensors [NAME ...] | --tokenize TEXT)".into());
+    let usage = || {
+        EngineError::Unsupported("usage: gguf-tensors FILE.gguf (--info | --dequant OUT.safetensors [NAME ...] | --tokenize TEXT)".into())
+    };
     let (file, cmd) = match args {
         [f, c, ..] => (f, c.as_str()),
         _ => return Err(usage()),
@@ -30,16 +32,30 @@ fn run(args: &[String]) -> Result<(), EngineError> {
         }
         "--dequant" => {
             let out = args.get(2).ok_or_else(usage)?;
-            let names: Vec<String> = if args.len() > 3 { args[3..].to_vec() } else { g.tensors.iter().map(|t| t.name.clone()).collect() };
+            let names: Vec<String> = if args.len() > 3 {
+                args[3..].to_vec()
+            } else {
+                g.tensors.iter().map(|t| t.name.clone()).collect()
+            };
             let mut data = Vec::new();
             for n in &names {
                 let (v, shape) = g.tensor_f32(n)?;
                 let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
-                data.push((n.clone(), shape.iter().map(|&s| s as usize).collect::<Vec<_>>(), bytes));
+                data.push((
+                    n.clone(),
+                    shape.iter().map(|&s| s as usize).collect::<Vec<_>>(),
+                    bytes,
+                ));
             }
             let views: Vec<(String, safetensors::tensor::TensorView)> = data
                 .iter()
-                .map(|(n, s, b)| (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b).expect("consistent view")))
+                .map(|(n, s, b)| {
+                    (
+                        n.clone(),
+                        safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b)
+                            .expect("consistent view"),
+                    )
+                })
                 .collect();
             safetensors::tensor::serialize_to_file(views, None, std::path::Path::new(out))
                 .map_err(|e| EngineError::Unsupported(format!("could not write {out}: {e}")))?;
@@ -47,7 +63,9 @@ fn run(args: &[String]) -> Result<(), EngineError> {
         "--tokenize" => {
             let text = args.get(2).ok_or_else(usage)?;
             let (tok, specials) = tokenizer_from_gguf(&g)?;
-            let enc = tok.encode(text.as_str(), true).map_err(|e| EngineError::Tokenizer(e.to_string()))?;
+            let enc = tok
+                .encode(text.as_str(), true)
+                .map_err(|e| EngineError::Tokenizer(e.to_string()))?;
             let out = serde_json::json!({"ids": enc.get_ids(), "offsets": enc.get_offsets(), "bos": specials.bos, "eos": specials.eos,
                                          "add_bos": specials.add_bos});
             println!("{out}");

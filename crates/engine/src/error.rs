@@ -6,7 +6,10 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error("Unknown model '{name}'. Available models: {}.", if available.is_empty() { "none found".to_string() } else { available.join(", ") })]
-    UnknownModel { name: String, available: Vec<String> },
+    UnknownModel {
+        name: String,
+        available: Vec<String>,
+    },
     #[error("A required file is missing: {0}")]
     MissingFile(PathBuf),
     #[error("The weights in {path} could not be read: {reason}")]

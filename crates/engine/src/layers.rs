@@ -31,12 +31,18 @@ pub(crate) struct RmsNorm {
 
 impl RmsNorm {
     pub fn load(w: &Weights, name: &str, dim: i64, eps: f64, plus_one: bool) -> Result<Self> {
-        Ok(RmsNorm { weight: w.get_shape(&format!("{name}.weight"), &[dim])?, eps, plus_one })
+        Ok(RmsNorm {
+            weight: w.get_shape(&format!("{name}.weight"), &[dim])?,
+            eps,
+            plus_one,
+        })
     }
     pub fn forward(&self, x: &Tensor) -> Tensor {
         let kind = x.kind();
         let xf = x.to_kind(Kind::Float);
-        let var = xf.pow_tensor_scalar(2).mean_dim([-1i64].as_slice(), true, Kind::Float);
+        let var = xf
+            .pow_tensor_scalar(2)
+            .mean_dim([-1i64].as_slice(), true, Kind::Float);
         let y = xf * (var + self.eps).rsqrt();
         if self.plus_one {
             (y * (self.weight.to_kind(Kind::Float) + 1.0)).to_kind(kind)
@@ -61,7 +67,9 @@ pub(crate) struct Rope {
 
 fn base_inv_freq(base: f64, dim: i64) -> Tensor {
     // Same op order and dtype as HF so cos/sin agree to the last bit.
-    let exps = Tensor::arange_start_step(0, dim, 2, (Kind::Int64, Device::Cpu)).to_kind(Kind::Float) / dim as f64;
+    let exps = Tensor::arange_start_step(0, dim, 2, (Kind::Int64, Device::Cpu))
+        .to_kind(Kind::Float)
+        / dim as f64;
     Tensor::pow_scalar(base, &exps).reciprocal()
 }
 
@@ -71,14 +79,27 @@ impl Rope {
         let base = cfg_f(p, "rope_theta").unwrap_or(10000.0);
         let partial = cfg_f(p, "partial_rotary_factor").unwrap_or(1.0);
         if (partial - 1.0).abs() > 1e-9 {
-            return Err(EngineError::UnsupportedArchitecture(format!("partial rotary embeddings (partial_rotary_factor {partial})")));
+            return Err(EngineError::UnsupportedArchitecture(format!(
+                "partial rotary embeddings (partial_rotary_factor {partial})"
+            )));
         }
         let dim = head_dim;
-        let ty = cfg_s(p, "rope_type").or_else(|| cfg_s(p, "type")).unwrap_or("default");
+        let ty = cfg_s(p, "rope_type")
+            .or_else(|| cfg_s(p, "type"))
+            .unwrap_or("default");
         let factor = cfg_f(p, "factor");
-        let need_factor = || factor.ok_or_else(|| EngineError::UnsupportedArchitecture(format!("rope type '{ty}' without a factor")));
+        let need_factor = || {
+            factor.ok_or_else(|| {
+                EngineError::UnsupportedArchitecture(format!("rope type '{ty}' without a factor"))
+            })
+        };
         let inv = base_inv_freq(base, dim);
-        let mut rope = Rope { inv_freq: inv.shallow_clone(), dim, attention_factor: 1.0, dynamic: None };
+        let mut rope = Rope {
+            inv_freq: inv.shallow_clone(),
+            dim,
+            attention_factor: 1.0,
+            dynamic: None,
+        };
         match ty {
             "default" => {}
             "linear" => rope.inv_freq = inv / need_factor()?,
@@ -95,25 +116,38 @@ impl Rope {
                 let inv_l = scaled.where_self(&wavelen.gt(low_wl), &inv);
                 let smooth = (wavelen.reciprocal() * old - low) / (high - low);
                 let smoothed: Tensor = (smooth.neg() + 1.0) * &inv_l / factor + &smooth * &inv_l;
-                let medium = wavelen.lt(high_wl).logical_not().logical_and(&wavelen.gt(low_wl).logical_not());
+                let medium = wavelen
+                    .lt(high_wl)
+                    .logical_not()
+                    .logical_and(&wavelen.gt(low_wl).logical_not());
                 rope.inv_freq = smoothed.where_self(&medium, &inv_l);
             }
             "yarn" => {
                 let factor = match factor {
                     Some(f) => f,
                     None => {
-                        let orig = cfg_f(p, "original_max_position_embeddings").unwrap_or(max_positions as f64);
+                        let orig = cfg_f(p, "original_max_position_embeddings")
+                            .unwrap_or(max_positions as f64);
                         max_positions as f64 / orig
                     }
                 };
-                let orig = cfg_f(p, "original_max_position_embeddings").unwrap_or(max_positions as f64);
-                let get_mscale = |s: f64, m: f64| if s <= 1.0 { 1.0 } else { 0.1 * m * s.ln() + 1.0 };
+                let orig =
+                    cfg_f(p, "original_max_position_embeddings").unwrap_or(max_positions as f64);
+                let get_mscale = |s: f64, m: f64| {
+                    if s <= 1.0 {
+                        1.0
+                    } else {
+                        0.1 * m * s.ln() + 1.0
+                    }
+                };
                 let mscale = cfg_f(p, "mscale");
                 let mscale_all = cfg_f(p, "mscale_all_dim");
                 rope.attention_factor = match cfg_f(p, "attention_factor") {
                     Some(a) => a,
                     None => match (mscale, mscale_all) {
-                        (Some(m), Some(ma)) if m != 0.0 && ma != 0.0 => get_mscale(factor, m) / get_mscale(factor, ma),
+                        (Some(m), Some(ma)) if m != 0.0 && ma != 0.0 => {
+                            get_mscale(factor, m) / get_mscale(factor, ma)
+                        }
                         _ => get_mscale(factor, 1.0),
                     },
                 };
@@ -121,7 +155,9 @@ impl Rope {
                 let beta_slow = cfg_f(p, "beta_slow").filter(|&b| b != 0.0).unwrap_or(1.0);
                 let truncate = cfg_b(p, "truncate").unwrap_or(true);
                 let d = dim as f64;
-                let corr = |rot: f64| (d * (orig / (rot * 2.0 * std::f64::consts::PI)).ln()) / (2.0 * base.ln());
+                let corr = |rot: f64| {
+                    (d * (orig / (rot * 2.0 * std::f64::consts::PI)).ln()) / (2.0 * base.ln())
+                };
                 let (mut lo, mut hi) = (corr(beta_fast), corr(beta_slow));
                 if truncate {
                     lo = lo.floor();
@@ -132,12 +168,17 @@ impl Rope {
                 if lo == hi {
                     hi += 0.001;
                 }
-                let ramp = ((Tensor::arange(dim / 2, (Kind::Float, Device::Cpu)) - lo) / (hi - lo)).clamp(0.0, 1.0);
+                let ramp = ((Tensor::arange(dim / 2, (Kind::Float, Device::Cpu)) - lo) / (hi - lo))
+                    .clamp(0.0, 1.0);
                 let extra: Tensor = ramp.neg() + 1.0;
                 let interp = &inv / factor;
                 rope.inv_freq = interp * (extra.neg() + 1.0) + &inv * &extra;
             }
-            other => return Err(EngineError::UnsupportedArchitecture(format!("rope scaling type '{other}'"))),
+            other => {
+                return Err(EngineError::UnsupportedArchitecture(format!(
+                    "rope scaling type '{other}'"
+                )))
+            }
         }
         Ok(rope)
     }
@@ -153,7 +194,8 @@ impl Rope {
         let inv = match self.dynamic {
             Some((base, factor, max_pos)) if t > max_pos => {
                 let d = self.dim as f64;
-                let b = base * ((factor * t as f64 / max_pos as f64) - (factor - 1.0)).powf(d / (d - 2.0));
+                let b = base
+                    * ((factor * t as f64 / max_pos as f64) - (factor - 1.0)).powf(d / (d - 2.0));
                 base_inv_freq(b, self.dim)
             }
             _ => self.inv_freq.shallow_clone(),
@@ -161,8 +203,12 @@ impl Rope {
         let pos = Tensor::arange(t, (Kind::Float, Device::Cpu));
         let freqs = pos.outer(&inv); // [T, dim/2]
         let emb = Tensor::cat(&[&freqs, &freqs], -1);
-        let cos = (emb.cos() * self.attention_factor).to_kind(kind).to_device(device);
-        let sin = (emb.sin() * self.attention_factor).to_kind(kind).to_device(device);
+        let cos = (emb.cos() * self.attention_factor)
+            .to_kind(kind)
+            .to_device(device);
+        let sin = (emb.sin() * self.attention_factor)
+            .to_kind(kind)
+            .to_device(device);
         (cos, sin)
     }
 }
@@ -185,7 +231,11 @@ pub(crate) fn rope_params(cfg: &Value, default_theta: f64) -> Value {
         }
         return p;
     }
-    let mut p = cfg.get("rope_scaling").filter(|p| p.is_object()).cloned().unwrap_or_else(|| json!({}));
+    let mut p = cfg
+        .get("rope_scaling")
+        .filter(|p| p.is_object())
+        .cloned()
+        .unwrap_or_else(|| json!({}));
     p["rope_theta"] = json!(cfg_f(cfg, "rope_theta").unwrap_or(default_theta));
     p
 }

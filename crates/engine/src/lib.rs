@@ -40,8 +40,8 @@
 //!   `info` (the ModelInfo JSON). Exit codes: 0 ok, 1 engine error, 2 usage error.
 
 pub mod analysis;
-pub mod cli;
 pub(crate) mod attention;
+pub mod cli;
 pub mod device;
 pub mod error;
 pub mod gguf;

@@ -9,9 +9,9 @@ use crate::analysis::{Analysis, Input, Interventions, ModelKind, Prediction};
 use crate::attention;
 use crate::device::{device_name, DTypeSpec, DeviceSpec};
 use crate::error::{EngineError, Result};
+use crate::run::{Layers, Run};
 use crate::source::{self, ResolvedSource, SourceKind};
 use crate::tokenize::{Encoded, TextTokenizer};
-use crate::run::{Layers, Run};
 use crate::weights::Weights;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -42,7 +42,11 @@ pub struct LoadOptions {
 
 impl std::fmt::Debug for LoadOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadOptions").field("device", &self.device).field("dtype", &self.dtype).field("progress", &self.progress.is_some()).finish()
+        f.debug_struct("LoadOptions")
+            .field("device", &self.device)
+            .field("dtype", &self.dtype)
+            .field("progress", &self.progress.is_some())
+            .finish()
     }
 }
 
@@ -70,7 +74,16 @@ pub struct ModelInfo {
 impl ModelInfo {
     /// Architecture-level info; name, source, device, dtype and mask token are filled in by `Model::load`.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn arch(architecture: &str, kind: ModelKind, n_layers: usize, n_heads: usize, n_kv_heads: usize, hidden_size: usize, vocab_size: usize, max_positions: usize) -> Self {
+    pub(crate) fn arch(
+        architecture: &str,
+        kind: ModelKind,
+        n_layers: usize,
+        n_heads: usize,
+        n_kv_heads: usize,
+        hidden_size: usize,
+        vocab_size: usize,
+        max_positions: usize,
+    ) -> Self {
         ModelInfo {
             name: String::new(),
             source: String::new(),
@@ -99,7 +112,11 @@ pub(crate) struct LoadContext {
 impl LoadContext {
     pub fn report(&self, stage: &str, message: &str, fraction: f32) {
         if let Some(p) = &self.progress {
-            p(LoadProgress { stage: stage.into(), message: message.into(), fraction });
+            p(LoadProgress {
+                stage: stage.into(),
+                message: message.into(),
+                fraction,
+            });
         }
     }
 }
@@ -146,11 +163,19 @@ impl TensorInterventions {
     }
     /// First position the forward computes (0 unless a prefix is reused).
     pub fn start(&self) -> usize {
-        self.prefix.first().map(|p| p.seq_len() as usize).unwrap_or(0)
+        self.prefix
+            .first()
+            .map(|p| p.seq_len() as usize)
+            .unwrap_or(0)
     }
     /// An attention spec with knockout, this layer's ablations and its reused prefix filled in.
     pub fn spec(&self, layer: usize, scale: f64) -> attention::AttentionSpec<'_> {
-        attention::AttentionSpec { knockout: &self.knockout, ablate_heads: self.heads_for(layer), past: self.prefix.get(layer), ..attention::AttentionSpec::new(scale) }
+        attention::AttentionSpec {
+            knockout: &self.knockout,
+            ablate_heads: self.heads_for(layer),
+            past: self.prefix.get(layer),
+            ..attention::AttentionSpec::new(scale)
+        }
     }
 }
 
@@ -212,7 +237,10 @@ fn read_config(dir: &Path) -> Result<serde_json::Value> {
         return Err(EngineError::MissingFile(p));
     }
     let text = std::fs::read_to_string(&p)?;
-    serde_json::from_str(&text).map_err(|e| EngineError::CorruptWeights { path: p, reason: format!("config.json is not valid JSON ({e})") })
+    serde_json::from_str(&text).map_err(|e| EngineError::CorruptWeights {
+        path: p,
+        reason: format!("config.json is not valid JSON ({e})"),
+    })
 }
 
 fn load_resolved(r: &ResolvedSource, ctx: &LoadContext) -> Result<(Built, TextTokenizer)> {
@@ -220,19 +248,35 @@ fn load_resolved(r: &ResolvedSource, ctx: &LoadContext) -> Result<(Built, TextTo
         SourceKind::Gguf(p) => crate::gguf::load(p, ctx),
         SourceKind::HfDir(dir) => {
             let cfg = read_config(dir)?;
-            let model_type = cfg.get("model_type").and_then(|m| m.as_str()).unwrap_or("").to_string();
+            let model_type = cfg
+                .get("model_type")
+                .and_then(|m| m.as_str())
+                .unwrap_or("")
+                .to_string();
             if model_type.is_empty() {
-                return Err(EngineError::UnsupportedArchitecture(format!("{} has no model_type", dir.join("config.json").display())));
+                return Err(EngineError::UnsupportedArchitecture(format!(
+                    "{} has no model_type",
+                    dir.join("config.json").display()
+                )));
             }
             // Fail on a missing tokenizer before reading (possibly large) weights.
-            if !dir.join("tokenizer.json").is_file() && !dir.join("vocab.txt").is_file() && !(dir.join("vocab.json").is_file() && dir.join("merges.txt").is_file()) {
+            if !dir.join("tokenizer.json").is_file()
+                && !dir.join("vocab.txt").is_file()
+                && !(dir.join("vocab.json").is_file() && dir.join("merges.txt").is_file())
+            {
                 return Err(EngineError::MissingFile(dir.join("tokenizer.json")));
             }
             ctx.report("weights", "reading weights", 0.1);
-            let w = Weights::from_hf_dir_with_progress(dir, ctx.device, ctx.kind, &|f| ctx.report("weights", "reading weights", (0.1 + 0.6 * f).min(0.7)))?;
+            let w = Weights::from_hf_dir_with_progress(dir, ctx.device, ctx.kind, &|f| {
+                ctx.report("weights", "reading weights", (0.1 + 0.6 * f).min(0.7))
+            })?;
             ctx.report("building", "building the model", 0.7);
-            let family = crate::models::for_model_type(&model_type)
-                .ok_or_else(|| EngineError::UnsupportedArchitecture(format!("'{model_type}' (supported: {})", crate::models::model_types().join(", "))))?;
+            let family = crate::models::for_model_type(&model_type).ok_or_else(|| {
+                EngineError::UnsupportedArchitecture(format!(
+                    "'{model_type}' (supported: {})",
+                    crate::models::model_types().join(", ")
+                ))
+            })?;
             let built = (family.load)(&cfg, &w, ctx)?;
             ctx.report("tokenizer", "reading the tokenizer", 0.9);
             let tok = TextTokenizer::from_hf_dir(dir)?;
@@ -244,7 +288,14 @@ fn load_resolved(r: &ResolvedSource, ctx: &LoadContext) -> Result<(Built, TextTo
 /// Top-k of softmax(logits) per row, computing the logits a block of rows at a time from the final
 /// hidden states (the softmax is never materialised: p = exp(logit - logsumexp(row))). With
 /// `keep`, the blocks' logits are also returned, as one [T, vocab] f32 tensor.
-fn top_k(arch: &dyn Architecture, hidden: &Tensor, k: usize, tok: &TextTokenizer, keep: bool, vocab: usize) -> Result<(Vec<Vec<Prediction>>, Option<Tensor>)> {
+fn top_k(
+    arch: &dyn Architecture,
+    hidden: &Tensor,
+    k: usize,
+    tok: &TextTokenizer,
+    keep: bool,
+    vocab: usize,
+) -> Result<(Vec<Vec<Prediction>>, Option<Tensor>)> {
     let t = hidden.size()[0];
     let mut out = Vec::with_capacity(t as usize);
     let mut kept = vec![];
@@ -264,15 +315,21 @@ fn top_k(arch: &dyn Architecture, hidden: &Tensor, k: usize, tok: &TextTokenizer
             let lse = block.logsumexp([-1i64].as_slice(), true);
             let (vals, idx) = block.f_topk(kk, -1, true, true)?;
             let probs = (vals - lse).exp();
-            let vals = Vec::<f32>::try_from(&probs.to_device(tch::Device::Cpu).contiguous().view([-1]))?;
-            let idx = Vec::<i64>::try_from(&idx.to_device(tch::Device::Cpu).contiguous().view([-1]))?;
+            let vals =
+                Vec::<f32>::try_from(&probs.to_device(tch::Device::Cpu).contiguous().view([-1]))?;
+            let idx =
+                Vec::<i64>::try_from(&idx.to_device(tch::Device::Cpu).contiguous().view([-1]))?;
             let ku = kk as usize;
             for i in 0..n as usize {
                 out.push(
                     (0..ku)
                         .map(|j| {
                             let id = idx[i * ku + j] as u32;
-                            Prediction { id, token: tok.display_id(id), prob: vals[i * ku + j] }
+                            Prediction {
+                                id,
+                                token: tok.display_id(id),
+                                prob: vals[i * ku + j],
+                            }
                         })
                         .collect(),
                 );
@@ -285,13 +342,24 @@ fn top_k(arch: &dyn Architecture, hidden: &Tensor, k: usize, tok: &TextTokenizer
         }
         r += n;
     }
-    Ok((out, if keep && !kept.is_empty() { Some(Tensor::cat(&kept, 0)) } else { None }))
+    Ok((
+        out,
+        if keep && !kept.is_empty() {
+            Some(Tensor::cat(&kept, 0))
+        } else {
+            None
+        },
+    ))
 }
 
 impl Model {
     /// Loads a model by short name, HF folder, .gguf file, or HF hub id (offline cache).
     pub fn load(spec: &str, opts: &LoadOptions) -> Result<Model> {
-        let ctx = LoadContext { device: opts.device.resolve()?, kind: opts.dtype.kind(), progress: opts.progress.clone() };
+        let ctx = LoadContext {
+            device: opts.device.resolve()?,
+            kind: opts.dtype.kind(),
+            progress: opts.progress.clone(),
+        };
         ctx.report("resolving", &format!("looking for {spec}"), 0.0);
         let resolved = source::resolve(spec)?;
         let (built, tokenizer) = catch(|| load_resolved(&resolved, &ctx))?;
@@ -302,7 +370,12 @@ impl Model {
         info.dtype = opts.dtype.to_string();
         info.mask_token = tokenizer.mask_token().map(|m| m.0);
         ctx.report("ready", "model ready", 1.0);
-        Ok(Model { arch: Mutex::new(built.arch), tokenizer, info, id: next_model_id() })
+        Ok(Model {
+            arch: Mutex::new(built.arch),
+            tokenizer,
+            info,
+            id: next_model_id(),
+        })
     }
 
     /// What was loaded.
@@ -322,11 +395,17 @@ impl Model {
 
     fn encode_checked(&self, input: &Input) -> Result<Encoded> {
         if input.text_pair.is_some() && self.info.kind == ModelKind::CausalLm {
-            return Err(EngineError::Unsupported(format!("{} is a decoder: sentence pairs are for encoders only", self.info.name)));
+            return Err(EngineError::Unsupported(format!(
+                "{} is a decoder: sentence pairs are for encoders only",
+                self.info.name
+            )));
         }
         let enc = self.tokenizer.encode(input)?;
         if self.info.max_positions > 0 && enc.ids.len() > self.info.max_positions {
-            return Err(EngineError::TooLong { tokens: enc.ids.len(), max: self.info.max_positions });
+            return Err(EngineError::TooLong {
+                tokens: enc.ids.len(),
+                max: self.info.max_positions,
+            });
         }
         Ok(enc)
     }
@@ -337,17 +416,36 @@ impl Model {
     }
 
     /// Like [`Model::run`], optionally also returning the raw logits.
-    pub fn run_with_logits(&self, input: &Input, iv: &Interventions, want_logits: bool) -> Result<RunOutput> {
+    pub fn run_with_logits(
+        &self,
+        input: &Input,
+        iv: &Interventions,
+        want_logits: bool,
+    ) -> Result<RunOutput> {
         self.run_layers(input, iv, want_logits, &Layers::All)
     }
 
     /// Like [`Model::run_with_logits`], with attention for `layers` only.
-    pub fn run_layers(&self, input: &Input, iv: &Interventions, want_logits: bool, layers: &Layers) -> Result<RunOutput> {
+    pub fn run_layers(
+        &self,
+        input: &Input,
+        iv: &Interventions,
+        want_logits: bool,
+        layers: &Layers,
+    ) -> Result<RunOutput> {
         let run = self.forward_inner(input, iv, want_logits, None)?;
         let analysis = run.analysis(layers)?;
         let logits = run.logits()?;
-        let vocab_size = run.logits.as_ref().and_then(|l| l.size().last().copied()).unwrap_or(0) as usize;
-        Ok(RunOutput { analysis, logits, vocab_size })
+        let vocab_size = run
+            .logits
+            .as_ref()
+            .and_then(|l| l.size().last().copied())
+            .unwrap_or(0) as usize;
+        Ok(RunOutput {
+            analysis,
+            logits,
+            vocab_size,
+        })
     }
 
     /// Runs the model; attention is computed later, when asked for ([`Run::attention`], [`Run::pooled`]).
@@ -356,12 +454,22 @@ impl Model {
     }
 
     /// [`Model::forward`], optionally keeping the raw logits ([`Run::logits`]).
-    pub fn forward_keeping_logits(&self, input: &Input, iv: &Interventions, keep_logits: bool) -> Result<Run> {
+    pub fn forward_keeping_logits(
+        &self,
+        input: &Input,
+        iv: &Interventions,
+        keep_logits: bool,
+    ) -> Result<Run> {
         self.forward_inner(input, iv, keep_logits, None)
     }
 
     /// [`Model::rerun`], optionally keeping the raw logits (reuse then needs `prev`'s logits too).
-    pub fn rerun_keeping_logits(&self, prev: &Run, iv: &Interventions, keep_logits: bool) -> Result<Run> {
+    pub fn rerun_keeping_logits(
+        &self,
+        prev: &Run,
+        iv: &Interventions,
+        keep_logits: bool,
+    ) -> Result<Run> {
         self.forward_inner(&prev.input.clone(), iv, keep_logits, Some(prev))
     }
 
@@ -374,8 +482,21 @@ impl Model {
 
     /// The first position whose computation differs between `prev` and a run with `iv`, when the
     /// positions before it can be reused.
-    fn reusable_prefix(&self, prev: &Run, iv: &Interventions, t: usize, keep_logits: bool, arch: &dyn Architecture) -> Option<usize> {
-        if prev.model_id != self.id || self.info.kind != ModelKind::CausalLm || !arch.reuses_prefix() || iv.hidden_states || prev.ids.len() != t || (keep_logits && prev.logits.is_none()) {
+    fn reusable_prefix(
+        &self,
+        prev: &Run,
+        iv: &Interventions,
+        t: usize,
+        keep_logits: bool,
+        arch: &dyn Architecture,
+    ) -> Option<usize> {
+        if prev.model_id != self.id
+            || self.info.kind != ModelKind::CausalLm
+            || !arch.reuses_prefix()
+            || iv.hidden_states
+            || prev.ids.len() != t
+            || (keep_logits && prev.logits.is_none())
+        {
             return None;
         }
         let old = &prev.meta.interventions;
@@ -392,18 +513,33 @@ impl Model {
             return None;
         }
         // Knocking out key j changes queries >= j only.
-        let changed = old.knockout.iter().filter(|k| !iv.knockout.contains(k)).chain(iv.knockout.iter().filter(|k| !old.knockout.contains(k))).min().copied();
+        let changed = old
+            .knockout
+            .iter()
+            .filter(|k| !iv.knockout.contains(k))
+            .chain(iv.knockout.iter().filter(|k| !old.knockout.contains(k)))
+            .min()
+            .copied();
         let start = changed.unwrap_or(t).min(t.saturating_sub(1));
         (start > 0).then_some(start)
     }
 
-    fn forward_inner(&self, input: &Input, iv: &Interventions, keep_logits: bool, prev: Option<&Run>) -> Result<Run> {
+    fn forward_inner(
+        &self,
+        input: &Input,
+        iv: &Interventions,
+        keep_logits: bool,
+        prev: Option<&Run>,
+    ) -> Result<Run> {
         let mut enc = self.encode_checked(input)?;
         let t = enc.ids.len();
         let info = &self.info;
         for &p in iv.mask.iter().chain(iv.knockout.iter()) {
             if p >= t {
-                return Err(EngineError::BadIntervention(format!("position {p} is out of range: the input has {t} tokens (0..{})", t - 1)));
+                return Err(EngineError::BadIntervention(format!(
+                    "position {p} is out of range: the input has {t} tokens (0..{})",
+                    t - 1
+                )));
             }
         }
         if !iv.mask.is_empty() {
@@ -435,18 +571,43 @@ impl Model {
         let mut knockout = iv.knockout.clone();
         knockout.sort_unstable();
         knockout.dedup();
-        let mut tiv = TensorInterventions { knockout, ablate, hidden_states: iv.hidden_states, prefix: vec![] };
-        let batch = Batch { ids: enc.ids.clone(), type_ids: enc.type_ids.clone() };
-        let arch = self.arch.lock().map_err(|_| EngineError::Torch("a previous run crashed; reload the model".into()))?;
+        let mut tiv = TensorInterventions {
+            knockout,
+            ablate,
+            hidden_states: iv.hidden_states,
+            prefix: vec![],
+        };
+        let batch = Batch {
+            ids: enc.ids.clone(),
+            type_ids: enc.type_ids.clone(),
+        };
+        let arch = self
+            .arch
+            .lock()
+            .map_err(|_| EngineError::Torch("a previous run crashed; reload the model".into()))?;
         let start = match prev {
-            Some(p) => self.reusable_prefix(p, iv, t, keep_logits, arch.as_ref()).filter(|_| p.ids == enc.ids).unwrap_or(0),
+            Some(p) => self
+                .reusable_prefix(p, iv, t, keep_logits, arch.as_ref())
+                .filter(|_| p.ids == enc.ids)
+                .unwrap_or(0),
             _ => 0,
         };
         if let (Some(p), true) = (prev, start > 0) {
             tiv.prefix = p.layers.iter().map(|l| l.prefix(start)).collect();
         }
         let out = catch(|| tch::no_grad(|| arch.forward(&batch, &tiv)))?;
-        let (mut predictions, new_logits) = catch(|| tch::no_grad(|| top_k(arch.as_ref(), &out.hidden, iv.top_k, &self.tokenizer, keep_logits, info.vocab_size)))?;
+        let (mut predictions, new_logits) = catch(|| {
+            tch::no_grad(|| {
+                top_k(
+                    arch.as_ref(),
+                    &out.hidden,
+                    iv.top_k,
+                    &self.tokenizer,
+                    keep_logits,
+                    info.vocab_size,
+                )
+            })
+        })?;
         drop(arch);
         if let (Some(p), true) = (prev, start > 0) {
             let mut all = p.meta.predictions[..start].to_vec();
@@ -466,10 +627,21 @@ impl Model {
             interventions: iv.clone(),
         };
         let logits = match (new_logits, prev.and_then(|p| p.logits.as_ref())) {
-            (Some(l), Some(before)) if start > 0 => Some(Tensor::cat(&[&before.narrow(0, 0, start as i64), &l], 0)),
+            (Some(l), Some(before)) if start > 0 => {
+                Some(Tensor::cat(&[&before.narrow(0, 0, start as i64), &l], 0))
+            }
             (l, _) => l,
         };
-        Ok(Run { meta, layers: out.attentions, input: input.clone(), ids: enc.ids, model_id: self.id, reused: start, logits, hidden_states: out.hidden_states })
+        Ok(Run {
+            meta,
+            layers: out.attentions,
+            input: input.clone(),
+            ids: enc.ids,
+            model_id: self.id,
+            reused: start,
+            logits,
+            hidden_states: out.hidden_states,
+        })
     }
 }
 
@@ -478,7 +650,11 @@ fn catch<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(r) => r,
         Err(p) => {
-            let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_else(|| "unknown failure".into());
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown failure".into());
             Err(EngineError::Torch(msg))
         }
     }

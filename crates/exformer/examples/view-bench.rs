@@ -14,7 +14,12 @@ use std::time::Instant;
 
 fn peak_rss_mb() -> f64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 1024.0
+    s.lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
 }
 
 fn payload_bytes(state: &serde_json::Value) -> usize {
@@ -40,12 +45,16 @@ fn main() {
         std::process::exit(2);
     }
     let text = std::fs::read_to_string(&args[1]).expect("read the text file");
-    let clicks: Vec<usize> = args[2..].iter().map(|a| a.parse().expect("a click position")).collect();
+    let clicks: Vec<usize> = args[2..]
+        .iter()
+        .map(|a| a.parse().expect("a click position"))
+        .collect();
     let t = Instant::now();
     let model = Arc::new(Model::load(&args[0], &Default::default()).expect("load the model"));
     let load_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let view = exformer::AttentionView::new(model.clone(), Input::new(text)).expect("run the model");
+    let view =
+        exformer::AttentionView::new(model.clone(), Input::new(text)).expect("run the model");
     let first_paint_s = t.elapsed().as_secs_f64();
     let state = view.state_json(false);
     let tokens = state["seq_len"].as_u64().unwrap_or(0);

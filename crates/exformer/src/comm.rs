@@ -14,9 +14,9 @@
 //! }).unwrap();
 //! ```
 
+use crate::global::{global, ThreadSlots};
 use exformer_bridge::{read_frame, write_frame, Frame, ToChild, ToKernel, ENV_KEY, ENV_SOCKET};
 use serde_json::{json, Value};
-use crate::global::{global, ThreadSlots};
 use std::collections::HashMap;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,7 +35,10 @@ pub enum CommError {
 impl std::fmt::Display for CommError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CommError::NoKernel => write!(f, "not running in the exformer kernel: comms and widgets are unavailable"),
+            CommError::NoKernel => write!(
+                f,
+                "not running in the exformer kernel: comms and widgets are unavailable"
+            ),
             CommError::Disconnected(e) => write!(f, "lost the connection to the kernel: {e}"),
         }
     }
@@ -91,10 +94,20 @@ fn client() -> Result<Arc<Client>, CommError> {
 fn connect() -> Result<Arc<Client>, CommError> {
     let path = std::env::var_os(ENV_SOCKET).ok_or(CommError::NoKernel)?;
     let key = std::env::var(ENV_KEY).unwrap_or_default();
-    let mut stream = UnixStream::connect(&path).map_err(|e| CommError::Disconnected(e.to_string()))?;
-    write_frame(&mut stream, &ToKernel::Hello { key, pid: std::process::id() }, &[])
+    let mut stream =
+        UnixStream::connect(&path).map_err(|e| CommError::Disconnected(e.to_string()))?;
+    write_frame(
+        &mut stream,
+        &ToKernel::Hello {
+            key,
+            pid: std::process::id(),
+        },
+        &[],
+    )
+    .map_err(|e| CommError::Disconnected(e.to_string()))?;
+    let reader = stream
+        .try_clone()
         .map_err(|e| CommError::Disconnected(e.to_string()))?;
-    let reader = stream.try_clone().map_err(|e| CommError::Disconnected(e.to_string()))?;
     let client = Arc::new(Client {
         writer: Mutex::new(stream),
         seq: AtomicU64::new(0),
@@ -123,26 +136,77 @@ fn reader_loop(client: Arc<Client>, mut stream: UnixStream) {
             ToChild::Ping { token } => {
                 let _ = client.send(&ToKernel::Done { token, error: None }, &[]);
             }
-            ToChild::CommOpen { comm_id, target_name, data, metadata, token } => {
+            ToChild::CommOpen {
+                comm_id,
+                target_name,
+                data,
+                metadata,
+                token,
+            } => {
                 let handler = client.targets.lock().unwrap().get(&target_name).cloned();
                 let error = with_token(&token, || match handler {
-                    Some(h) => run_handler(|| h(Comm { id: comm_id.clone() }, CommMessage { data, metadata, buffers })),
+                    Some(h) => run_handler(|| {
+                        h(
+                            Comm {
+                                id: comm_id.clone(),
+                            },
+                            CommMessage {
+                                data,
+                                metadata,
+                                buffers,
+                            },
+                        )
+                    }),
                     None => Some(format!("no handler for target {target_name}")),
                 });
                 let _ = client.send(&ToKernel::Done { token, error }, &[]);
             }
-            ToChild::CommMsg { comm_id, data, metadata, token } => {
+            ToChild::CommMsg {
+                comm_id,
+                data,
+                metadata,
+                token,
+            } => {
                 let handler = client.on_msg.lock().unwrap().get(&comm_id).cloned();
                 let error = with_token(&token, || {
-                    handler.and_then(|h| run_handler(|| h(&Comm { id: comm_id.clone() }, CommMessage { data, metadata, buffers })))
+                    handler.and_then(|h| {
+                        run_handler(|| {
+                            h(
+                                &Comm {
+                                    id: comm_id.clone(),
+                                },
+                                CommMessage {
+                                    data,
+                                    metadata,
+                                    buffers,
+                                },
+                            )
+                        })
+                    })
                 });
                 let _ = client.send(&ToKernel::Done { token, error }, &[]);
             }
-            ToChild::CommClose { comm_id, data, token } => {
+            ToChild::CommClose {
+                comm_id,
+                data,
+                token,
+            } => {
                 client.on_msg.lock().unwrap().remove(&comm_id);
                 let handler = client.on_close.lock().unwrap().remove(&comm_id);
                 let error = with_token(&token, || {
-                    handler.and_then(|h| run_handler(|| h(&Comm { id: comm_id.clone() }, CommMessage { data, ..Default::default() })))
+                    handler.and_then(|h| {
+                        run_handler(|| {
+                            h(
+                                &Comm {
+                                    id: comm_id.clone(),
+                                },
+                                CommMessage {
+                                    data,
+                                    ..Default::default()
+                                },
+                            )
+                        })
+                    })
                 });
                 let _ = client.send(&ToKernel::Done { token, error }, &[]);
             }
@@ -155,7 +219,10 @@ fn run_handler(f: impl FnOnce()) -> Option<String> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(()) => None,
         Err(p) => Some(
-            p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_else(|| "handler panicked".into()),
+            p.downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "handler panicked".into()),
         ),
     }
 }
@@ -192,9 +259,13 @@ impl Client {
         self.send(&ToKernel::Flush { seq }, &[])?;
         let (lock, cv) = &self.flushed;
         let guard = lock.lock().unwrap();
-        let (_g, timeout) = cv.wait_timeout_while(guard, Duration::from_secs(10), |f| *f < seq).unwrap();
+        let (_g, timeout) = cv
+            .wait_timeout_while(guard, Duration::from_secs(10), |f| *f < seq)
+            .unwrap();
         if timeout.timed_out() {
-            return Err(CommError::Disconnected("the kernel did not acknowledge within 10 s".into()));
+            return Err(CommError::Disconnected(
+                "the kernel did not acknowledge within 10 s".into(),
+            ));
         }
         Ok(())
     }
@@ -202,20 +273,42 @@ impl Client {
 
 /// Serve comms that the front end opens with `target_name`. The handler gets the new comm and
 /// the comm_open's data; it usually installs [`Comm::on_msg`].
-pub fn register_target(target_name: &str, handler: impl Fn(Comm, CommMessage) + Send + Sync + 'static) -> Result<(), CommError> {
+pub fn register_target(
+    target_name: &str,
+    handler: impl Fn(Comm, CommMessage) + Send + Sync + 'static,
+) -> Result<(), CommError> {
     let c = client()?;
-    c.targets.lock().unwrap().insert(target_name.to_string(), Arc::new(handler));
-    c.send(&ToKernel::RegisterTarget { target_name: target_name.to_string() }, &[])?;
+    c.targets
+        .lock()
+        .unwrap()
+        .insert(target_name.to_string(), Arc::new(handler));
+    c.send(
+        &ToKernel::RegisterTarget {
+            target_name: target_name.to_string(),
+        },
+        &[],
+    )?;
     c.flush()
 }
 
 impl Comm {
     /// Opens a comm from the kernel side; returns once the kernel has published the comm_open.
-    pub fn open(target_name: &str, data: Value, metadata: Value, buffers: Vec<Vec<u8>>) -> Result<Comm, CommError> {
+    pub fn open(
+        target_name: &str,
+        data: Value,
+        metadata: Value,
+        buffers: Vec<Vec<u8>>,
+    ) -> Result<Comm, CommError> {
         let c = client()?;
         let id = new_id();
         c.send(
-            &ToKernel::CommOpen { comm_id: id.clone(), target_name: target_name.into(), data, metadata, parent: current_parent() },
+            &ToKernel::CommOpen {
+                comm_id: id.clone(),
+                target_name: target_name.into(),
+                data,
+                metadata,
+                parent: current_parent(),
+            },
             &buffers,
         )?;
         c.flush()?;
@@ -231,21 +324,40 @@ impl Comm {
         self.send_with_metadata(data, json!({}), buffers)
     }
 
-    pub fn send_with_metadata(&self, data: Value, metadata: Value, buffers: Vec<Vec<u8>>) -> Result<(), CommError> {
-        client()?.send(&ToKernel::CommMsg { comm_id: self.id.clone(), data, metadata, parent: current_parent() }, &buffers)
+    pub fn send_with_metadata(
+        &self,
+        data: Value,
+        metadata: Value,
+        buffers: Vec<Vec<u8>>,
+    ) -> Result<(), CommError> {
+        client()?.send(
+            &ToKernel::CommMsg {
+                comm_id: self.id.clone(),
+                data,
+                metadata,
+                parent: current_parent(),
+            },
+            &buffers,
+        )
     }
 
     /// Handle messages the front end sends on this comm (replaces an earlier handler).
     pub fn on_msg(&self, handler: impl Fn(&Comm, CommMessage) + Send + Sync + 'static) {
         if let Ok(c) = client() {
-            c.on_msg.lock().unwrap().insert(self.id.clone(), Arc::new(handler));
+            c.on_msg
+                .lock()
+                .unwrap()
+                .insert(self.id.clone(), Arc::new(handler));
         }
     }
 
     /// Called when the front end closes this comm.
     pub fn on_close(&self, handler: impl Fn(&Comm, CommMessage) + Send + Sync + 'static) {
         if let Ok(c) = client() {
-            c.on_close.lock().unwrap().insert(self.id.clone(), Arc::new(handler));
+            c.on_close
+                .lock()
+                .unwrap()
+                .insert(self.id.clone(), Arc::new(handler));
         }
     }
 
@@ -253,22 +365,46 @@ impl Comm {
         let c = client()?;
         c.on_msg.lock().unwrap().remove(&self.id);
         c.on_close.lock().unwrap().remove(&self.id);
-        c.send(&ToKernel::CommClose { comm_id: self.id.clone(), data, parent: current_parent() }, &[])
+        c.send(
+            &ToKernel::CommClose {
+                comm_id: self.id.clone(),
+                data,
+                parent: current_parent(),
+            },
+            &[],
+        )
     }
 }
 
 /// Publishes display_data (or update_display_data when `update`) with a MIME bundle.
-pub fn display(bundle: Value, metadata: Value, display_id: Option<&str>, update: bool) -> Result<(), CommError> {
+pub fn display(
+    bundle: Value,
+    metadata: Value,
+    display_id: Option<&str>,
+    update: bool,
+) -> Result<(), CommError> {
     let c = client()?;
     c.send(
-        &ToKernel::Display { data: bundle, metadata, display_id: display_id.map(String::from), update, parent: current_parent() },
+        &ToKernel::Display {
+            data: bundle,
+            metadata,
+            display_id: display_id.map(String::from),
+            update,
+            parent: current_parent(),
+        },
         &[],
     )
 }
 
 /// Publishes clear_output for the current cell (or the front-end message being handled).
 pub fn clear_output(wait: bool) -> Result<(), CommError> {
-    client()?.send(&ToKernel::ClearOutput { wait, parent: current_parent() }, &[])
+    client()?.send(
+        &ToKernel::ClearOutput {
+            wait,
+            parent: current_parent(),
+        },
+        &[],
+    )
 }
 
 /// Waits until the kernel has published everything this process sent so far.
@@ -277,6 +413,14 @@ pub fn flush() -> Result<(), CommError> {
 }
 
 fn new_id() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("exf-{:x}-{:x}-{}", std::process::id(), nanos, crate::global::next_id())
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "exf-{:x}-{:x}-{}",
+        std::process::id(),
+        nanos,
+        crate::global::next_id()
+    )
 }

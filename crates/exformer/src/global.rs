@@ -27,7 +27,10 @@ fn registry() -> &'static Registry {
     static LOCAL: OnceLock<&'static Registry> = OnceLock::new();
     LOCAL.get_or_init(|| {
         let name = var_name();
-        if let Some(addr) = std::env::var(&name).ok().and_then(|v| usize::from_str_radix(&v, 16).ok()) {
+        if let Some(addr) = std::env::var(&name)
+            .ok()
+            .and_then(|v| usize::from_str_radix(&v, 16).ok())
+        {
             // SAFETY: the address was published by a copy of this same crate version (the variable
             // name encodes the version and the registry's layout); the registry is leaked, never freed.
             return unsafe { &*(addr as *const Registry) };
@@ -58,11 +61,17 @@ pub struct ThreadSlots<T> {
 
 impl<T: Clone> ThreadSlots<T> {
     pub fn new() -> Self {
-        ThreadSlots { slots: Mutex::new(HashMap::new()) }
+        ThreadSlots {
+            slots: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn get(&self) -> Option<T> {
-        self.slots.lock().unwrap_or_else(|e| e.into_inner()).get(&std::thread::current().id()).cloned()
+        self.slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&std::thread::current().id())
+            .cloned()
     }
 
     /// Sets (or clears) this thread's value and returns the previous one.
@@ -102,7 +111,9 @@ mod tests {
         let slots: &ThreadSlots<String> = global("test.slots", ThreadSlots::new);
         assert_eq!(slots.replace(Some("x".into())), None);
         assert_eq!(slots.get().as_deref(), Some("x"));
-        std::thread::spawn(move || assert_eq!(slots.get(), None)).join().unwrap();
+        std::thread::spawn(move || assert_eq!(slots.get(), None))
+            .join()
+            .unwrap();
         assert_eq!(slots.replace(None).as_deref(), Some("x"));
         assert_ne!(next_id(), next_id());
     }

@@ -40,7 +40,9 @@ pub fn load_with(spec: &str, opts: &LoadOptions) -> Result<Model, EngineError> {
         )),
         Err(_) => progress.finish(&format!("could not load {spec}")),
     }
-    Ok(Model { inner: Arc::new(result?) })
+    Ok(Model {
+        inner: Arc::new(result?),
+    })
 }
 
 /// A progress line for a load: updated at most every 200 ms.
@@ -60,11 +62,18 @@ impl ProgressLine {
 
     fn report(&self, lp: &LoadProgress) {
         let mut g = self.shown.lock().unwrap();
-        if g.1.is_some_and(|t| t.elapsed() < Duration::from_millis(200)) {
+        if g.1
+            .is_some_and(|t| t.elapsed() < Duration::from_millis(200))
+        {
             return;
         }
         g.1 = Some(Instant::now());
-        let text = format!("{} {:>3.0}%  {}", bar(lp.fraction), lp.fraction * 100.0, lp.message);
+        let text = format!(
+            "{} {:>3.0}%  {}",
+            bar(lp.fraction),
+            lp.fraction * 100.0,
+            lp.message
+        );
         self.show(&text, &mut g.0);
     }
 
@@ -78,7 +87,12 @@ impl ProgressLine {
     fn show(&self, text: &str, shown: &mut bool) {
         if crate::comm::in_kernel() {
             let bundle = serde_json::json!({ "text/plain": text });
-            let _ = crate::comm::display(bundle, serde_json::json!({}), Some(&self.display_id), *shown);
+            let _ = crate::comm::display(
+                bundle,
+                serde_json::json!({}),
+                Some(&self.display_id),
+                *shown,
+            );
         } else {
             eprintln!("{text}");
         }
@@ -120,6 +134,10 @@ impl Model {
 impl std::fmt::Debug for Model {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let i = self.info();
-        write!(f, "{} ({}, {:?}): {} layers x {} heads on {} {}", i.name, i.architecture, i.kind, i.n_layers, i.n_heads, i.device, i.dtype)
+        write!(
+            f,
+            "{} ({}, {:?}): {} layers x {} heads on {} {}",
+            i.name, i.architecture, i.kind, i.n_layers, i.n_heads, i.device, i.dtype
+        )
     }
 }

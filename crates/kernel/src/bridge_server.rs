@@ -46,14 +46,24 @@ impl BridgeHandle {
 
     /// The environment a child needs to connect.
     pub fn env(&self) -> [(&'static str, String); 2] {
-        [(ENV_SOCKET, self.socket_path.display().to_string()), (ENV_KEY, self.key.clone())]
+        [
+            (ENV_SOCKET, self.socket_path.display().to_string()),
+            (ENV_KEY, self.key.clone()),
+        ]
     }
 }
 
 /// Binds the socket and starts accepting; events go to `events`.
 pub fn start(events: UnboundedSender<BridgeEvent>) -> std::io::Result<BridgeHandle> {
-    let base = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from).filter(|p| p.is_dir()).unwrap_or_else(std::env::temp_dir);
-    let dir = base.join(format!("exformer-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()));
+    let base = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|p| p.is_dir())
+        .unwrap_or_else(std::env::temp_dir);
+    let dir = base.join(format!(
+        "exformer-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
     std::fs::create_dir_all(&dir)?;
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
     let socket_path = dir.join("bridge.sock");
@@ -64,50 +74,57 @@ pub fn start(events: UnboundedSender<BridgeEvent>) -> std::io::Result<BridgeHand
         key: uuid::Uuid::new_v4().simple().to_string(),
     };
     let h = handle.clone();
-    std::thread::Builder::new().name("bridge-accept".into()).spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            // The first frame must be a Hello with the key.
-            match read_frame::<_, ToKernel>(&mut stream) {
-                Ok(Some(Frame { msg: ToKernel::Hello { key, .. }, .. })) if key == h.key => {}
-                _ => {
-                    eprintln!("exformer: refused a bridge connection without the right key");
-                    continue;
-                }
-            }
-            let Ok(writer) = stream.try_clone() else { continue };
-            let conn_id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
-            let previous = h.writer.lock().unwrap().replace((conn_id, writer));
-            if previous.is_some() {
-                let _ = events.send(BridgeEvent::Disconnected);
-            }
-            let events = events.clone();
-            let h2 = h.clone();
-            std::thread::spawn(move || {
-                loop {
-                    match read_frame::<_, ToKernel>(&mut stream) {
-                        Ok(Some(frame)) => {
-                            if events.send(BridgeEvent::Frame(frame)).is_err() {
-                                return;
-                            }
-                        }
-                        Ok(None) => break,
-                        Err(e) => {
-                            eprintln!("exformer: bridge connection dropped: {e}");
-                            break;
-                        }
+    std::thread::Builder::new()
+        .name("bridge-accept".into())
+        .spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                // The first frame must be a Hello with the key.
+                match read_frame::<_, ToKernel>(&mut stream) {
+                    Ok(Some(Frame {
+                        msg: ToKernel::Hello { key, .. },
+                        ..
+                    })) if key == h.key => {}
+                    _ => {
+                        eprintln!("exformer: refused a bridge connection without the right key");
+                        continue;
                     }
                 }
-                // Only report if this connection is still the current one.
-                let mut w = h2.writer.lock().unwrap();
-                if w.as_ref().is_some_and(|(id, _)| *id == conn_id) {
-                    *w = None;
-                    drop(w);
+                let Ok(writer) = stream.try_clone() else {
+                    continue;
+                };
+                let conn_id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
+                let previous = h.writer.lock().unwrap().replace((conn_id, writer));
+                if previous.is_some() {
                     let _ = events.send(BridgeEvent::Disconnected);
                 }
-            });
-        }
-    })?;
+                let events = events.clone();
+                let h2 = h.clone();
+                std::thread::spawn(move || {
+                    loop {
+                        match read_frame::<_, ToKernel>(&mut stream) {
+                            Ok(Some(frame)) => {
+                                if events.send(BridgeEvent::Frame(frame)).is_err() {
+                                    return;
+                                }
+                            }
+                            Ok(None) => break,
+                            Err(e) => {
+                                eprintln!("exformer: bridge connection dropped: {e}");
+                                break;
+                            }
+                        }
+                    }
+                    // Only report if this connection is still the current one.
+                    let mut w = h2.writer.lock().unwrap();
+                    if w.as_ref().is_some_and(|(id, _)| *id == conn_id) {
+                        *w = None;
+                        drop(w);
+                        let _ = events.send(BridgeEvent::Disconnected);
+                    }
+                });
+            }
+        })?;
     Ok(handle)
 }
 

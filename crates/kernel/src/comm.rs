@@ -31,7 +31,12 @@ impl CommManager {
     }
 
     pub fn open(&mut self, comm_id: &str, target_name: &str) {
-        self.comms.insert(comm_id.to_string(), CommEntry { target_name: target_name.to_string() });
+        self.comms.insert(
+            comm_id.to_string(),
+            CommEntry {
+                target_name: target_name.to_string(),
+            },
+        );
     }
 
     pub fn close(&mut self, comm_id: &str) -> Option<CommEntry> {

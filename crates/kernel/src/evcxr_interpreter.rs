@@ -7,7 +7,8 @@
 //! result bundle.
 
 use crate::interpreter::{
-    Completeness, Completion, ExecIo, ExecOutcome, Interpreter, Interrupter, LanguageFacts, MimeBundle, StreamName,
+    Completeness, Completion, ExecIo, ExecOutcome, Interpreter, Interrupter, LanguageFacts,
+    MimeBundle, StreamName,
 };
 use crossbeam_channel::{select, Receiver, Sender};
 use evcxr::{CommandContext, EvalCallbacks};
@@ -30,7 +31,10 @@ pub fn rust_language() -> LanguageFacts {
 }
 
 fn rustc_version() -> Option<String> {
-    let out = std::process::Command::new("rustc").arg("--version").output().ok()?;
+    let out = std::process::Command::new("rustc")
+        .arg("--version")
+        .output()
+        .ok()?;
     let s = String::from_utf8_lossy(&out.stdout).to_string();
     s.split_whitespace().nth(1).map(String::from)
 }
@@ -67,7 +71,12 @@ impl UserError {
     fn see(&self, line: &str) -> bool {
         if line == crate::child::USER_ERROR_MARKER {
             let recent = self.recent.lock().unwrap();
-            let msg: Vec<&str> = recent.iter().rev().take_while(|l| !l.trim().is_empty()).map(String::as_str).collect();
+            let msg: Vec<&str> = recent
+                .iter()
+                .rev()
+                .take_while(|l| !l.trim().is_empty())
+                .map(String::as_str)
+                .collect();
             *self.message.lock().unwrap() = msg.into_iter().rev().collect::<Vec<_>>().join("\n");
             self.flagged.store(true, Ordering::SeqCst);
             return false;
@@ -112,23 +121,42 @@ impl EvcxrInterpreter {
     pub fn new(opts: EvcxrOptions) -> Result<Self, String> {
         let slot_lock = match &opts.build_root {
             Some(root) => {
-                let (dir, lock) = claim_build_slot(root).map_err(|e| format!("evcxr build directory: {e}"))?;
+                let (dir, lock) =
+                    claim_build_slot(root).map_err(|e| format!("evcxr build directory: {e}"))?;
                 std::env::set_var("EVCXR_TMPDIR", &dir);
                 Some(lock)
             }
             None => None,
         };
         add_rust_std_to_library_path();
-        let (ctx, outputs) = CommandContext::new().map_err(|e| format!("evcxr failed to start: {e}"))?;
+        let (ctx, outputs) =
+            CommandContext::new().map_err(|e| format!("evcxr failed to start: {e}"))?;
         let sink: Sink = Arc::new(Mutex::new(None));
         let (drain_tx, drain_rx) = crossbeam_channel::unbounded::<Sender<()>>();
-        spawn_forwarder(outputs.stdout, drain_rx, sink.clone(), StreamName::Stdout, None, None);
+        spawn_forwarder(
+            outputs.stdout,
+            drain_rx,
+            sink.clone(),
+            StreamName::Stdout,
+            None,
+            None,
+        );
         let stderr_lines = Arc::new(AtomicU64::new(0));
         let never_rx = crossbeam_channel::never::<Sender<()>>();
         let stderr_rx = outputs.stderr.clone();
         let user_error = Arc::new(UserError::default());
-        spawn_forwarder(outputs.stderr, never_rx, sink.clone(), StreamName::Stderr, Some(stderr_lines.clone()), Some(user_error.clone()));
-        let interrupter = Arc::new(EvcxrInterrupter { process: ctx.process_handle(), interrupted: AtomicBool::new(false) });
+        spawn_forwarder(
+            outputs.stderr,
+            never_rx,
+            sink.clone(),
+            StreamName::Stderr,
+            Some(stderr_lines.clone()),
+            Some(user_error.clone()),
+        );
+        let interrupter = Arc::new(EvcxrInterrupter {
+            process: ctx.process_handle(),
+            interrupted: AtomicBool::new(false),
+        });
         let mut me = EvcxrInterpreter {
             ctx,
             sink,
@@ -173,14 +201,23 @@ impl EvcxrInterpreter {
 /// RUNPATH computed from `deps/`, but evcxr loads the copy one directory up, so in a deep build
 /// directory the path misses; put the toolchain's library directory on LD_LIBRARY_PATH instead.
 fn add_rust_std_to_library_path() {
-    let Ok(out) = std::process::Command::new("rustc").args(["--print", "target-libdir"]).output() else { return };
+    let Ok(out) = std::process::Command::new("rustc")
+        .args(["--print", "target-libdir"])
+        .output()
+    else {
+        return;
+    };
     let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
     if dir.is_empty() {
         return;
     }
     let current = std::env::var("LD_LIBRARY_PATH").unwrap_or_default();
     if !current.split(':').any(|p| p == dir) {
-        let joined = if current.is_empty() { dir } else { format!("{dir}:{current}") };
+        let joined = if current.is_empty() {
+            dir
+        } else {
+            format!("{dir}:{current}")
+        };
         std::env::set_var("LD_LIBRARY_PATH", joined);
     }
 }
@@ -249,7 +286,11 @@ fn spawn_forwarder(
 
 fn describe(e: &evcxr::Error) -> String {
     match e {
-        evcxr::Error::CompilationErrors(errors) => errors.iter().map(|e| e.message()).collect::<Vec<_>>().join("\n"),
+        evcxr::Error::CompilationErrors(errors) => errors
+            .iter()
+            .map(|e| e.message())
+            .collect::<Vec<_>>()
+            .join("\n"),
         other => other.to_string(),
     }
 }
@@ -282,7 +323,11 @@ impl Interpreter for EvcxrInterpreter {
         let reader_io = io.clone();
         // evcxr does not export its InputRequest type: the closure's argument type is inferred.
         let mut callbacks = EvalCallbacks {
-            input_reader: &move |req| reader_io.input(&req.prompt, req.is_password).unwrap_or_default(),
+            input_reader: &move |req| {
+                reader_io
+                    .input(&req.prompt, req.is_password)
+                    .unwrap_or_default()
+            },
         };
         let result = self.ctx.execute_with_callbacks(code, &mut callbacks);
         self.drain();
@@ -334,9 +379,17 @@ impl Interpreter for EvcxrInterpreter {
             Ok(c) => {
                 let mut matches: Vec<String> = c.completions.into_iter().map(|c| c.code).collect();
                 matches.dedup();
-                Completion { matches, cursor_start: c.start_offset, cursor_end: c.end_offset }
+                Completion {
+                    matches,
+                    cursor_start: c.start_offset,
+                    cursor_end: c.end_offset,
+                }
             }
-            Err(_) => Completion { matches: vec![], cursor_start: cursor, cursor_end: cursor },
+            Err(_) => Completion {
+                matches: vec![],
+                cursor_start: cursor,
+                cursor_end: cursor,
+            },
         }
     }
 
@@ -350,7 +403,10 @@ impl Interpreter for EvcxrInterpreter {
         if let Some((_, ty)) = self.ctx.variables_and_types().find(|(n, _)| *n == word) {
             let text = format!("{word}: {ty}");
             bundle.insert("text/plain".into(), Value::String(text.clone()));
-            bundle.insert("text/markdown".into(), Value::String(format!("```rust\n{text}\n```")));
+            bundle.insert(
+                "text/markdown".into(),
+                Value::String(format!("```rust\n{text}\n```")),
+            );
             return Some(bundle);
         }
         match self.ctx.hover_at(code, end) {
@@ -380,8 +436,18 @@ impl Interpreter for EvcxrInterpreter {
 fn word_at(code: &str, cursor: usize) -> (usize, usize) {
     let cursor = cursor.min(code.len());
     let is_word = |c: char| c.is_alphanumeric() || c == '_';
-    let start = code[..cursor].char_indices().rev().take_while(|(_, c)| is_word(*c)).last().map(|(i, _)| i).unwrap_or(cursor);
-    let end = code[cursor..].char_indices().find(|(_, c)| !is_word(*c)).map(|(i, _)| cursor + i).unwrap_or(code.len());
+    let start = code[..cursor]
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| is_word(*c))
+        .last()
+        .map(|(i, _)| i)
+        .unwrap_or(cursor);
+    let end = code[cursor..]
+        .char_indices()
+        .find(|(_, c)| !is_word(*c))
+        .map(|(i, _)| cursor + i)
+        .unwrap_or(code.len());
     (start, end)
 }
 
@@ -392,7 +458,11 @@ pub fn claim_build_slot(root: &Path) -> std::io::Result<(PathBuf, std::fs::File)
     std::fs::create_dir_all(root)?;
     for n in 0..64 {
         let lock_path = root.join(format!("slot-{n}.lock"));
-        let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path)?;
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)?;
         // SAFETY: flock on a file descriptor we own.
         let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         if r != 0 {

@@ -26,7 +26,10 @@ impl History {
         let mut entries: Vec<Entry> = Vec::new();
         if let Some(p) = &path {
             if let Ok(text) = std::fs::read_to_string(p) {
-                entries = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+                entries = text
+                    .lines()
+                    .filter_map(|l| serde_json::from_str(l).ok())
+                    .collect();
             }
         }
         let session = entries.iter().map(|e| e.session).max().unwrap_or(0) + 1;
@@ -34,7 +37,11 @@ impl History {
         if entries.len() > 10_000 {
             entries.drain(..entries.len() - 10_000);
         }
-        History { entries, session, path }
+        History {
+            entries,
+            session,
+            path,
+        }
     }
 
     pub fn session(&self) -> i64 {
@@ -42,12 +49,21 @@ impl History {
     }
 
     pub fn record(&mut self, line: i64, input: &str, output: Option<String>) {
-        let e = Entry { session: self.session, line, input: input.to_string(), output };
+        let e = Entry {
+            session: self.session,
+            line,
+            input: input.to_string(),
+            output,
+        };
         if let Some(p) = &self.path {
             if let Some(dir) = p.parent() {
                 let _ = std::fs::create_dir_all(dir);
             }
-            if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(p) {
+            if let Ok(mut f) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+            {
                 let _ = writeln!(f, "{}", serde_json::to_string(&e).unwrap_or_default());
             }
         }
@@ -74,15 +90,27 @@ impl History {
                 }
                 let start = req["start"].as_i64().unwrap_or(0);
                 let stop = req["stop"].as_i64().filter(|s| *s > 0).unwrap_or(i64::MAX);
-                self.entries.iter().filter(|e| e.session == session && e.line >= start && e.line < stop).collect()
+                self.entries
+                    .iter()
+                    .filter(|e| e.session == session && e.line >= start && e.line < stop)
+                    .collect()
             }
             "search" => {
                 let pattern = req["pattern"].as_str().unwrap_or("*");
                 let unique = req["unique"].as_bool().unwrap_or(false);
-                let mut hits: Vec<&Entry> = self.entries.iter().filter(|e| glob(pattern, &e.input)).collect();
+                let mut hits: Vec<&Entry> = self
+                    .entries
+                    .iter()
+                    .filter(|e| glob(pattern, &e.input))
+                    .collect();
                 if unique {
                     let mut seen = std::collections::HashSet::new();
-                    let mut kept: Vec<&Entry> = hits.iter().rev().filter(|e| seen.insert(e.input.as_str())).copied().collect();
+                    let mut kept: Vec<&Entry> = hits
+                        .iter()
+                        .rev()
+                        .filter(|e| seen.insert(e.input.as_str()))
+                        .copied()
+                        .collect();
                     kept.reverse();
                     hits = kept;
                 }
@@ -90,7 +118,10 @@ impl History {
             }
             _ => last_n(self.entries.iter().collect(), n.or(Some(10))),
         };
-        picked.into_iter().map(|e| Self::render(e, output)).collect()
+        picked
+            .into_iter()
+            .map(|e| Self::render(e, output))
+            .collect()
     }
 }
 
@@ -135,7 +166,10 @@ mod tests {
     #[test]
     fn glob_works() {
         assert!(glob("1?2*", "1+2"));
-        assert!(glob("6 *", "6 * 7"), "a * in the text must not eat the wildcard");
+        assert!(
+            glob("6 *", "6 * 7"),
+            "a * in the text must not eat the wildcard"
+        );
         assert!(glob("*", ""));
         assert!(glob("a*c", "abbbc"));
         assert!(!glob("a?c", "ac"));
@@ -148,11 +182,22 @@ mod tests {
             h.record(i as i64 + 1, c, Some(format!("out{i}")));
         }
         let s = h.session();
-        assert_eq!(h.query(&json!({"hist_access_type": "tail", "n": 2})).len(), 2);
+        assert_eq!(
+            h.query(&json!({"hist_access_type": "tail", "n": 2})).len(),
+            2
+        );
         let r = h.query(&json!({"hist_access_type": "range", "session": s, "start": 2, "stop": 3}));
         assert_eq!(r, vec![json!([s, 2, "3*4"])]);
-        assert_eq!(h.query(&json!({"hist_access_type": "search", "pattern": "1?2*"})).len(), 2);
-        assert_eq!(h.query(&json!({"hist_access_type": "search", "pattern": "1?2*", "unique": true})).len(), 1);
+        assert_eq!(
+            h.query(&json!({"hist_access_type": "search", "pattern": "1?2*"}))
+                .len(),
+            2
+        );
+        assert_eq!(
+            h.query(&json!({"hist_access_type": "search", "pattern": "1?2*", "unique": true}))
+                .len(),
+            1
+        );
         let o = h.query(&json!({"hist_access_type": "tail", "n": 1, "output": true}));
         assert_eq!(o[0][2], json!(["1+2", "out2"]));
     }

@@ -21,7 +21,8 @@ pub fn kernels_dir(target: &InstallTarget) -> anyhow::Result<PathBuf> {
             if let Some(d) = std::env::var_os("JUPYTER_DATA_DIR") {
                 PathBuf::from(d).join("kernels")
             } else {
-                let home = std::env::var_os("HOME").ok_or_else(|| anyhow::anyhow!("HOME is not set"))?;
+                let home =
+                    std::env::var_os("HOME").ok_or_else(|| anyhow::anyhow!("HOME is not set"))?;
                 PathBuf::from(home).join(".local/share/jupyter/kernels")
             }
         }
@@ -37,7 +38,9 @@ fn python_prefix() -> anyhow::Result<PathBuf> {
     if let Some(v) = std::env::var_os("VIRTUAL_ENV").or_else(|| std::env::var_os("EXFORMER_VENV")) {
         return Ok(PathBuf::from(v));
     }
-    let out = std::process::Command::new("python3").args(["-c", "import sys; print(sys.prefix)"]).output()?;
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import sys; print(sys.prefix)"])
+        .output()?;
     anyhow::ensure!(out.status.success(), "python3 could not report sys.prefix");
     Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
 }
@@ -46,8 +49,17 @@ fn python_prefix() -> anyhow::Result<PathBuf> {
 pub fn kernel_json(exe: &Path, display_name: &str) -> Value {
     let mut env = Map::new();
     for (k, v) in std::env::vars() {
-        let keep = matches!(k.as_str(), "PATH" | "LD_LIBRARY_PATH" | "LIBTORCH_USE_PYTORCH" | "LIBTORCH" | "CARGO_HOME" | "RUSTUP_HOME" | "HF_HOME" | "HF_HUB_CACHE")
-            || k.starts_with("EXFORMER_");
+        let keep = matches!(
+            k.as_str(),
+            "PATH"
+                | "LD_LIBRARY_PATH"
+                | "LIBTORCH_USE_PYTORCH"
+                | "LIBTORCH"
+                | "CARGO_HOME"
+                | "RUSTUP_HOME"
+                | "HF_HOME"
+                | "HF_HUB_CACHE"
+        ) || k.starts_with("EXFORMER_");
         if keep && k != "EXFORMER_BIN" {
             env.insert(k, Value::String(v));
         }
@@ -68,6 +80,9 @@ pub fn install(target: &InstallTarget, name: &str, display_name: &str) -> anyhow
     let dir = kernels_dir(target)?.join(name);
     std::fs::create_dir_all(&dir)?;
     let spec = kernel_json(&exe, display_name);
-    std::fs::write(dir.join("kernel.json"), serde_json::to_string_pretty(&spec)?)?;
+    std::fs::write(
+        dir.join("kernel.json"),
+        serde_json::to_string_pretty(&spec)?,
+    )?;
     Ok(dir)
 }

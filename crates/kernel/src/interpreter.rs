@@ -37,7 +37,11 @@ impl StreamName {
 pub enum ExecOutcome {
     /// Success, with the value of the cell's final expression if it has one.
     Ok { result: Option<MimeBundle> },
-    Error { ename: String, evalue: String, traceback: Vec<String> },
+    Error {
+        ename: String,
+        evalue: String,
+        traceback: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Default)]

@@ -7,7 +7,9 @@
 use crate::bridge_server::{self, BridgeDir, BridgeEvent, BridgeHandle};
 use crate::comm::CommManager;
 use crate::history::History;
-use crate::interpreter::{Completeness, ExecIo, ExecOutcome, Interpreter, Interrupter, MimeBundle, StreamName};
+use crate::interpreter::{
+    Completeness, ExecIo, ExecOutcome, Interpreter, Interrupter, MimeBundle, StreamName,
+};
 use crate::wire::{Message, Signer};
 use bytes::Bytes;
 use exformer_bridge::{Frame, ToChild, ToKernel};
@@ -38,11 +40,30 @@ pub struct KernelIdentity {
 }
 
 enum Job {
-    Execute { code: String, io: Arc<dyn ExecIo>, reply: oneshot::Sender<ExecOutcome> },
-    Complete { code: String, cursor: usize, reply: oneshot::Sender<crate::interpreter::Completion> },
-    Inspect { code: String, cursor: usize, detail: u8, reply: oneshot::Sender<Option<MimeBundle>> },
-    IsComplete { code: String, reply: oneshot::Sender<Completeness> },
-    Shutdown { restart: bool, reply: oneshot::Sender<()> },
+    Execute {
+        code: String,
+        io: Arc<dyn ExecIo>,
+        reply: oneshot::Sender<ExecOutcome>,
+    },
+    Complete {
+        code: String,
+        cursor: usize,
+        reply: oneshot::Sender<crate::interpreter::Completion>,
+    },
+    Inspect {
+        code: String,
+        cursor: usize,
+        detail: u8,
+        reply: oneshot::Sender<Option<MimeBundle>>,
+    },
+    IsComplete {
+        code: String,
+        reply: oneshot::Sender<Completeness>,
+    },
+    Shutdown {
+        restart: bool,
+        reply: oneshot::Sender<()>,
+    },
 }
 
 type Sender = Arc<tokio::sync::Mutex<zeromq::RouterSendHalf>>;
@@ -88,18 +109,26 @@ type Handler = fn(Arc<Core>, Message, Channel) -> Pin<Box<dyn Future<Output = ()
 /// The dispatch table: msg_type → handler. Control gets the same table; its own entries win.
 fn handler(msg_type: &str) -> Option<Handler> {
     const TABLE: &[(&str, Handler)] = &[
-        ("kernel_info_request", |c, m, ch| Box::pin(kernel_info(c, m, ch))),
+        ("kernel_info_request", |c, m, ch| {
+            Box::pin(kernel_info(c, m, ch))
+        }),
         ("execute_request", |c, m, ch| Box::pin(execute(c, m, ch))),
         ("complete_request", |c, m, ch| Box::pin(complete(c, m, ch))),
         ("inspect_request", |c, m, ch| Box::pin(inspect(c, m, ch))),
-        ("is_complete_request", |c, m, ch| Box::pin(is_complete(c, m, ch))),
+        ("is_complete_request", |c, m, ch| {
+            Box::pin(is_complete(c, m, ch))
+        }),
         ("history_request", |c, m, ch| Box::pin(history(c, m, ch))),
-        ("comm_info_request", |c, m, ch| Box::pin(comm_info(c, m, ch))),
+        ("comm_info_request", |c, m, ch| {
+            Box::pin(comm_info(c, m, ch))
+        }),
         ("comm_open", |c, m, ch| Box::pin(comm_open(c, m, ch))),
         ("comm_msg", |c, m, ch| Box::pin(comm_msg(c, m, ch))),
         ("comm_close", |c, m, ch| Box::pin(comm_close(c, m, ch))),
         ("shutdown_request", |c, m, ch| Box::pin(shutdown(c, m, ch))),
-        ("interrupt_request", |c, m, ch| Box::pin(interrupt(c, m, ch))),
+        ("interrupt_request", |c, m, ch| {
+            Box::pin(interrupt(c, m, ch))
+        }),
     ];
     TABLE.iter().find(|(t, _)| *t == msg_type).map(|(_, h)| *h)
 }
@@ -109,7 +138,14 @@ impl Core {
         self.publish_with(msg_type, content, parent, json!({}), Vec::new());
     }
 
-    fn publish_with(&self, msg_type: &str, content: Value, parent: Option<&Message>, metadata: Value, buffers: Vec<Bytes>) {
+    fn publish_with(
+        &self,
+        msg_type: &str,
+        content: Value,
+        parent: Option<&Message>,
+        metadata: Value,
+        buffers: Vec<Bytes>,
+    ) {
         let mut m = Message::new(msg_type, content, parent, &self.session);
         m.identities.clear();
         m.metadata = metadata;
@@ -158,7 +194,12 @@ async fn kernel_info(core: Arc<Core>, msg: Message, ch: Channel) {
     let _ = tokio::time::timeout(Duration::from_secs(300), ready.wait_for(|r| *r)).await;
     let lang = core.language.lock().unwrap().clone();
     let lang = lang.unwrap_or_else(crate::evcxr_interpreter::rust_language);
-    let help: Vec<Value> = core.identity.help_links.iter().map(|(t, u)| json!({"text": t, "url": u})).collect();
+    let help: Vec<Value> = core
+        .identity
+        .help_links
+        .iter()
+        .map(|(t, u)| json!({"text": t, "url": u}))
+        .collect();
     let content = json!({
         "status": "ok",
         "protocol_version": crate::wire::PROTOCOL_VERSION,
@@ -191,9 +232,17 @@ async fn execute(core: Arc<Core>, msg: Message, ch: Channel) {
     };
     let silent = req.silent;
     let store = req.store_history && !silent;
-    let count = if store { core.execution_count.fetch_add(1, Ordering::SeqCst) + 1 } else { core.execution_count.load(Ordering::SeqCst) };
+    let count = if store {
+        core.execution_count.fetch_add(1, Ordering::SeqCst) + 1
+    } else {
+        core.execution_count.load(Ordering::SeqCst)
+    };
     if !silent {
-        core.publish("execute_input", json!({"code": req.code, "execution_count": count}), Some(&msg));
+        core.publish(
+            "execute_input",
+            json!({"code": req.code, "execution_count": count}),
+            Some(&msg),
+        );
     }
     let io: Arc<dyn ExecIo> = Arc::new(KernelIo {
         core: Arc::downgrade(&core),
@@ -203,7 +252,11 @@ async fn execute(core: Arc<Core>, msg: Message, ch: Channel) {
     });
     core.executing.store(true, Ordering::SeqCst);
     let outcome = core
-        .job(|reply| Job::Execute { code: req.code.clone(), io, reply })
+        .job(|reply| Job::Execute {
+            code: req.code.clone(),
+            io,
+            reply,
+        })
         .await
         .unwrap_or_else(|| ExecOutcome::Error {
             ename: "KernelError".into(),
@@ -216,18 +269,32 @@ async fn execute(core: Arc<Core>, msg: Message, ch: Channel) {
         ExecOutcome::Ok { result } => {
             let mut output_text = None;
             if let Some(data) = result.filter(|d| !d.is_empty()) {
-                output_text = data.get("text/plain").and_then(|v| v.as_str()).map(String::from);
+                output_text = data
+                    .get("text/plain")
+                    .and_then(|v| v.as_str())
+                    .map(String::from);
                 if !silent {
-                    core.publish("execute_result", json!({"execution_count": count, "data": data, "metadata": {}}), Some(&msg));
+                    core.publish(
+                        "execute_result",
+                        json!({"execution_count": count, "data": data, "metadata": {}}),
+                        Some(&msg),
+                    );
                 }
             }
             if store {
-                core.history.lock().unwrap().record(count, &req.code, output_text);
+                core.history
+                    .lock()
+                    .unwrap()
+                    .record(count, &req.code, output_text);
             }
             let content = json!({"status": "ok", "execution_count": count, "payload": [], "user_expressions": {}});
             core.reply(&ch, &msg, "execute_reply", content).await;
         }
-        ExecOutcome::Error { ename, evalue, traceback } => {
+        ExecOutcome::Error {
+            ename,
+            evalue,
+            traceback,
+        } => {
             if store {
                 core.history.lock().unwrap().record(count, &req.code, None);
             }
@@ -235,7 +302,11 @@ async fn execute(core: Arc<Core>, msg: Message, ch: Channel) {
                 core.abort_queued.store(true, Ordering::SeqCst);
             }
             if !silent {
-                core.publish("error", json!({"ename": ename, "evalue": evalue, "traceback": traceback}), Some(&msg));
+                core.publish(
+                    "error",
+                    json!({"ename": ename, "evalue": evalue, "traceback": traceback}),
+                    Some(&msg),
+                );
             }
             let content = json!({"status": "error", "execution_count": count, "ename": ename, "evalue": evalue, "traceback": traceback});
             core.reply(&ch, &msg, "execute_reply", content).await;
@@ -254,18 +325,34 @@ struct KernelIo {
 impl ExecIo for KernelIo {
     fn stream(&self, name: StreamName, text: &str) {
         if let (Some(core), false) = (self.core.upgrade(), self.silent) {
-            core.publish("stream", json!({"name": name.as_str(), "text": text}), Some(&self.parent));
+            core.publish(
+                "stream",
+                json!({"name": name.as_str(), "text": text}),
+                Some(&self.parent),
+            );
         }
     }
 
     fn display(&self, data: MimeBundle, metadata: Value, display_id: Option<String>, update: bool) {
-        let Some(core) = self.core.upgrade() else { return };
+        let Some(core) = self.core.upgrade() else {
+            return;
+        };
         if self.silent {
             return;
         }
-        let transient = display_id.map(|d| json!({"display_id": d})).unwrap_or(json!({}));
-        let msg_type = if update { "update_display_data" } else { "display_data" };
-        core.publish(msg_type, json!({"data": data, "metadata": metadata, "transient": transient}), Some(&self.parent));
+        let transient = display_id
+            .map(|d| json!({"display_id": d}))
+            .unwrap_or(json!({}));
+        let msg_type = if update {
+            "update_display_data"
+        } else {
+            "display_data"
+        };
+        core.publish(
+            msg_type,
+            json!({"data": data, "metadata": metadata, "transient": transient}),
+            Some(&self.parent),
+        );
     }
 
     fn clear_output(&self, wait: bool) {
@@ -281,20 +368,34 @@ impl ExecIo for KernelIo {
         let core = self.core.upgrade().ok_or("kernel is shutting down")?;
         let (tx, rx) = std::sync::mpsc::channel();
         *core.pending_input.lock().unwrap() = Some(tx);
-        let m = Message::new("input_request", json!({"prompt": prompt, "password": password}), Some(&self.parent), &core.session);
+        let m = Message::new(
+            "input_request",
+            json!({"prompt": prompt, "password": password}),
+            Some(&self.parent),
+            &core.session,
+        );
         let frames = m.to_frames(&core.signer);
         let stdin = core.stdin.clone();
         // This runs on the interpreter's own thread: hand the send to the kernel's runtime.
-        core.runtime.spawn(async move { send_frames(&stdin, frames).await });
+        core.runtime
+            .spawn(async move { send_frames(&stdin, frames).await });
         drop(core);
-        rx.recv().unwrap_or_else(|_| Err("input was cancelled".into()))
+        rx.recv()
+            .unwrap_or_else(|_| Err("input was cancelled".into()))
     }
 }
 
 async fn complete(core: Arc<Core>, msg: Message, ch: Channel) {
     let req: CompleteRequest = msg.content_as().unwrap_or_default();
     let cursor = char_to_byte(&req.code, req.cursor_pos);
-    let c = core.job(|reply| Job::Complete { code: req.code.clone(), cursor, reply }).await.unwrap_or_default();
+    let c = core
+        .job(|reply| Job::Complete {
+            code: req.code.clone(),
+            cursor,
+            reply,
+        })
+        .await
+        .unwrap_or_default();
     let content = json!({
         "status": "ok",
         "matches": c.matches,
@@ -309,7 +410,15 @@ async fn inspect(core: Arc<Core>, msg: Message, ch: Channel) {
     let req: InspectRequest = msg.content_as().unwrap_or_default();
     let cursor = char_to_byte(&req.code, req.cursor_pos);
     let detail = req.detail_level.unwrap_or(0) as u8;
-    let found = core.job(|reply| Job::Inspect { code: req.code.clone(), cursor, detail, reply }).await.flatten();
+    let found = core
+        .job(|reply| Job::Inspect {
+            code: req.code.clone(),
+            cursor,
+            detail,
+            reply,
+        })
+        .await
+        .flatten();
     let content = match found {
         Some(data) => json!({"status": "ok", "found": true, "data": data, "metadata": {}}),
         None => json!({"status": "ok", "found": false, "data": {}, "metadata": {}}),
@@ -319,7 +428,13 @@ async fn inspect(core: Arc<Core>, msg: Message, ch: Channel) {
 
 async fn is_complete(core: Arc<Core>, msg: Message, ch: Channel) {
     let req: IsCompleteRequest = msg.content_as().unwrap_or_default();
-    let c = core.job(|reply| Job::IsComplete { code: req.code.clone(), reply }).await.unwrap_or(Completeness::Unknown);
+    let c = core
+        .job(|reply| Job::IsComplete {
+            code: req.code.clone(),
+            reply,
+        })
+        .await
+        .unwrap_or(Completeness::Unknown);
     let content = match c {
         Completeness::Complete => json!({"status": "complete"}),
         Completeness::Incomplete { indent } => json!({"status": "incomplete", "indent": indent}),
@@ -331,13 +446,25 @@ async fn is_complete(core: Arc<Core>, msg: Message, ch: Channel) {
 
 async fn history(core: Arc<Core>, msg: Message, ch: Channel) {
     let entries = core.history.lock().unwrap().query(&msg.content);
-    core.reply(&ch, &msg, "history_reply", json!({"status": "ok", "history": entries})).await;
+    core.reply(
+        &ch,
+        &msg,
+        "history_reply",
+        json!({"status": "ok", "history": entries}),
+    )
+    .await;
 }
 
 async fn comm_info(core: Arc<Core>, msg: Message, ch: Channel) {
     let req: CommInfoRequest = msg.content_as().unwrap_or_default();
     let comms = core.comms.lock().unwrap().info(req.target_name.as_deref());
-    core.reply(&ch, &msg, "comm_info_reply", json!({"status": "ok", "comms": comms})).await;
+    core.reply(
+        &ch,
+        &msg,
+        "comm_info_reply",
+        json!({"status": "ok", "comms": comms}),
+    )
+    .await;
 }
 
 /// Forwards a front-end comm message to the child and waits until the child has handled it,
@@ -376,7 +503,12 @@ async fn sync_with_child(core: &Arc<Core>) {
     let token = format!("ping-{}", uuid::Uuid::new_v4().simple());
     let (tx, rx) = oneshot::channel();
     core.done_waiters.lock().unwrap().insert(token.clone(), tx);
-    if core.bridge.send(&ToChild::Ping { token: token.clone() }, &[]) {
+    if core.bridge.send(
+        &ToChild::Ping {
+            token: token.clone(),
+        },
+        &[],
+    ) {
         let _ = tokio::time::timeout(Duration::from_secs(2), rx).await;
     }
     core.done_waiters.lock().unwrap().remove(&token);
@@ -417,7 +549,13 @@ async fn comm_msg(core: Arc<Core>, msg: Message, _ch: Channel) {
         return;
     }
     let metadata = msg.metadata.clone();
-    forward_to_child(&core, &msg, |token| ToChild::CommMsg { comm_id: id, data: Value::Object(req.data), metadata, token }).await;
+    forward_to_child(&core, &msg, |token| ToChild::CommMsg {
+        comm_id: id,
+        data: Value::Object(req.data),
+        metadata,
+        token,
+    })
+    .await;
 }
 
 async fn comm_close(core: Arc<Core>, msg: Message, _ch: Channel) {
@@ -429,13 +567,31 @@ async fn comm_close(core: Arc<Core>, msg: Message, _ch: Channel) {
     if core.comms.lock().unwrap().close(&id).is_none() {
         return;
     }
-    forward_to_child(&core, &msg, |token| ToChild::CommClose { comm_id: id, data: Value::Object(req.data), token }).await;
+    forward_to_child(&core, &msg, |token| ToChild::CommClose {
+        comm_id: id,
+        data: Value::Object(req.data),
+        token,
+    })
+    .await;
 }
 
 async fn shutdown(core: Arc<Core>, msg: Message, ch: Channel) {
     let req: ShutdownRequest = msg.content_as().unwrap_or_default();
-    let _ = tokio::time::timeout(Duration::from_secs(5), core.job(|reply| Job::Shutdown { restart: req.restart, reply })).await;
-    core.reply(&ch, &msg, "shutdown_reply", json!({"status": "ok", "restart": req.restart})).await;
+    let _ = tokio::time::timeout(
+        Duration::from_secs(5),
+        core.job(|reply| Job::Shutdown {
+            restart: req.restart,
+            reply,
+        }),
+    )
+    .await;
+    core.reply(
+        &ch,
+        &msg,
+        "shutdown_reply",
+        json!({"status": "ok", "restart": req.restart}),
+    )
+    .await;
     core.shutdown.notify_one();
 }
 
@@ -450,11 +606,15 @@ async fn interrupt(core: Arc<Core>, msg: Message, ch: Channel) {
             i.interrupt();
         }
     }
-    core.reply(&ch, &msg, "interrupt_reply", json!({"status": "ok"})).await;
+    core.reply(&ch, &msg, "interrupt_reply", json!({"status": "ok"}))
+        .await;
 }
 
 fn char_to_byte(s: &str, chars: usize) -> usize {
-    s.char_indices().nth(chars).map(|(b, _)| b).unwrap_or(s.len())
+    s.char_indices()
+        .nth(chars)
+        .map(|(b, _)| b)
+        .unwrap_or(s.len())
 }
 
 fn byte_to_char(s: &str, byte: usize) -> usize {
@@ -470,7 +630,11 @@ fn on_bridge_event(core: &Arc<Core>, ev: BridgeEvent) {
             let ids = core.comms.lock().unwrap().drop_child();
             let parent = core.current.lock().unwrap().clone();
             for id in ids {
-                core.publish("comm_close", json!({"comm_id": id, "data": {}}), parent.as_ref());
+                core.publish(
+                    "comm_close",
+                    json!({"comm_id": id, "data": {}}),
+                    parent.as_ref(),
+                );
             }
             for (_, w) in core.done_waiters.lock().unwrap().drain() {
                 let _ = w.send(Some("the cell process went away".into()));
@@ -480,27 +644,75 @@ fn on_bridge_event(core: &Arc<Core>, ev: BridgeEvent) {
             let buffers: Vec<Bytes> = buffers.into_iter().map(Bytes::from).collect();
             match msg {
                 ToKernel::Hello { .. } => {}
-                ToKernel::RegisterTarget { target_name } => core.comms.lock().unwrap().register_target(&target_name),
-                ToKernel::UnregisterTarget { target_name } => core.comms.lock().unwrap().unregister_target(&target_name),
-                ToKernel::CommOpen { comm_id, target_name, data, metadata, parent } => {
+                ToKernel::RegisterTarget { target_name } => {
+                    core.comms.lock().unwrap().register_target(&target_name)
+                }
+                ToKernel::UnregisterTarget { target_name } => {
+                    core.comms.lock().unwrap().unregister_target(&target_name)
+                }
+                ToKernel::CommOpen {
+                    comm_id,
+                    target_name,
+                    data,
+                    metadata,
+                    parent,
+                } => {
                     core.comms.lock().unwrap().open(&comm_id, &target_name);
                     let p = core.parent_for(&parent);
-                    let content = json!({"comm_id": comm_id, "target_name": target_name, "data": data});
-                    core.publish_with("comm_open", content, p.as_ref(), object_or_empty(metadata), buffers);
+                    let content =
+                        json!({"comm_id": comm_id, "target_name": target_name, "data": data});
+                    core.publish_with(
+                        "comm_open",
+                        content,
+                        p.as_ref(),
+                        object_or_empty(metadata),
+                        buffers,
+                    );
                 }
-                ToKernel::CommMsg { comm_id, data, metadata, parent } => {
+                ToKernel::CommMsg {
+                    comm_id,
+                    data,
+                    metadata,
+                    parent,
+                } => {
                     let p = core.parent_for(&parent);
-                    core.publish_with("comm_msg", json!({"comm_id": comm_id, "data": data}), p.as_ref(), object_or_empty(metadata), buffers);
+                    core.publish_with(
+                        "comm_msg",
+                        json!({"comm_id": comm_id, "data": data}),
+                        p.as_ref(),
+                        object_or_empty(metadata),
+                        buffers,
+                    );
                 }
-                ToKernel::CommClose { comm_id, data, parent } => {
+                ToKernel::CommClose {
+                    comm_id,
+                    data,
+                    parent,
+                } => {
                     core.comms.lock().unwrap().close(&comm_id);
                     let p = core.parent_for(&parent);
-                    core.publish("comm_close", json!({"comm_id": comm_id, "data": object_or_empty(data)}), p.as_ref());
+                    core.publish(
+                        "comm_close",
+                        json!({"comm_id": comm_id, "data": object_or_empty(data)}),
+                        p.as_ref(),
+                    );
                 }
-                ToKernel::Display { data, metadata, display_id, update, parent } => {
+                ToKernel::Display {
+                    data,
+                    metadata,
+                    display_id,
+                    update,
+                    parent,
+                } => {
                     let p = core.parent_for(&parent);
-                    let transient = display_id.map(|d| json!({"display_id": d})).unwrap_or(json!({}));
-                    let t = if update { "update_display_data" } else { "display_data" };
+                    let transient = display_id
+                        .map(|d| json!({"display_id": d}))
+                        .unwrap_or(json!({}));
+                    let t = if update {
+                        "update_display_data"
+                    } else {
+                        "display_data"
+                    };
                     core.publish(t, json!({"data": data, "metadata": object_or_empty(metadata), "transient": transient}), p.as_ref());
                 }
                 ToKernel::ClearOutput { wait, parent } => {
@@ -536,18 +748,33 @@ fn endpoint(info: &ConnectionInfo, port: u16) -> String {
 }
 
 /// Runs the kernel for a connection file until shutdown.
-pub fn run(connection_file: &Path, identity: KernelIdentity, factory: InterpreterFactory) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(connection_file)
-        .map_err(|e| anyhow::anyhow!("cannot read connection file {}: {e}", connection_file.display()))?;
+pub fn run(
+    connection_file: &Path,
+    identity: KernelIdentity,
+    factory: InterpreterFactory,
+) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(connection_file).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read connection file {}: {e}",
+            connection_file.display()
+        )
+    })?;
     let info: ConnectionInfo = serde_json::from_str(&text)?;
     if !info.key.is_empty() && info.signature_scheme != "hmac-sha256" {
         anyhow::bail!("unsupported signature scheme {}", info.signature_scheme);
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     rt.block_on(serve(info, identity, factory))
 }
 
-async fn serve(info: ConnectionInfo, identity: KernelIdentity, factory: InterpreterFactory) -> anyhow::Result<()> {
+async fn serve(
+    info: ConnectionInfo,
+    identity: KernelIdentity,
+    factory: InterpreterFactory,
+) -> anyhow::Result<()> {
     let signer = Signer::new(&info.key);
     let session = uuid::Uuid::new_v4().to_string();
 
@@ -564,7 +791,13 @@ async fn serve(info: ConnectionInfo, identity: KernelIdentity, factory: Interpre
 
     let (bridge_tx, mut bridge_rx) = mpsc::unbounded_channel();
     let bridge = bridge_server::start(bridge_tx)?;
-    let _bridge_dir = BridgeDir(bridge.socket_path.parent().map(Path::to_path_buf).unwrap_or_default());
+    let _bridge_dir = BridgeDir(
+        bridge
+            .socket_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default(),
+    );
     for (k, v) in bridge.env() {
         std::env::set_var(k, v);
     }
@@ -577,7 +810,10 @@ async fn serve(info: ConnectionInfo, identity: KernelIdentity, factory: Interpre
 
     let history_path = std::env::var_os("EXFORMER_HISTORY")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share/exformer/history.jsonl")));
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|h| PathBuf::from(h).join(".local/share/exformer/history.jsonl"))
+        });
     let core = Arc::new(Core {
         signer: signer.clone(),
         session: session.clone(),
@@ -670,13 +906,18 @@ async fn serve(info: ConnectionInfo, identity: KernelIdentity, factory: Interpre
 
     // The interpreter thread.
     let c = core.clone();
-    std::thread::Builder::new().name("interpreter".into()).spawn(move || interpreter_thread(c, factory, job_rx))?;
+    std::thread::Builder::new()
+        .name("interpreter".into())
+        .spawn(move || interpreter_thread(c, factory, job_rx))?;
 
     core.status("starting", None);
 
     // Control: served immediately, concurrently with shell.
     let c = core.clone();
-    let control_ch = Channel { sender: Arc::new(tokio::sync::Mutex::new(control_send)), name: "control" };
+    let control_ch = Channel {
+        sender: Arc::new(tokio::sync::Mutex::new(control_send)),
+        name: "control",
+    };
     tokio::spawn(async move {
         while let Ok(zm) = control_recv.recv().await {
             let m = match Message::from_frames(zm.into_vec(), &c.signer) {
@@ -690,7 +931,11 @@ async fn serve(info: ConnectionInfo, identity: KernelIdentity, factory: Interpre
             c.status("busy", Some(&m));
             match h {
                 Some(h) => h(c.clone(), m.clone(), control_ch.clone()).await,
-                None => eprintln!("exformer: no handler for {} on {}", m.msg_type(), control_ch.name),
+                None => eprintln!(
+                    "exformer: no handler for {} on {}",
+                    m.msg_type(),
+                    control_ch.name
+                ),
             }
             c.status("idle", Some(&m));
         }
@@ -710,14 +955,21 @@ async fn serve(info: ConnectionInfo, identity: KernelIdentity, factory: Interpre
         }
     });
     let c = core.clone();
-    let shell_ch = Channel { sender: Arc::new(tokio::sync::Mutex::new(shell_send)), name: "shell" };
+    let shell_ch = Channel {
+        sender: Arc::new(tokio::sync::Mutex::new(shell_send)),
+        name: "shell",
+    };
     tokio::spawn(async move {
         while let Some(m) = queue_rx.recv().await {
             *c.current.lock().unwrap() = Some(m.clone());
             c.status("busy", Some(&m));
             match handler(m.msg_type()) {
                 Some(h) => h(c.clone(), m.clone(), shell_ch.clone()).await,
-                None => eprintln!("exformer: no handler for {} on {}", m.msg_type(), shell_ch.name),
+                None => eprintln!(
+                    "exformer: no handler for {} on {}",
+                    m.msg_type(),
+                    shell_ch.name
+                ),
             }
             c.status("idle", Some(&m));
             // stop_on_error: abort the execute requests already queued behind a failed one.
@@ -764,7 +1016,11 @@ async fn serve(info: ConnectionInfo, identity: KernelIdentity, factory: Interpre
     Ok(())
 }
 
-fn interpreter_thread(core: Arc<Core>, factory: InterpreterFactory, jobs: std::sync::mpsc::Receiver<Job>) {
+fn interpreter_thread(
+    core: Arc<Core>,
+    factory: InterpreterFactory,
+    jobs: std::sync::mpsc::Receiver<Job>,
+) {
     let mut interp = match factory() {
         Ok(i) => Some(i),
         Err(e) => {
@@ -791,10 +1047,25 @@ fn interpreter_thread(core: Arc<Core>, factory: InterpreterFactory, jobs: std::s
                     traceback: vec![init_error.into()],
                 });
             }
-            (Job::Complete { code, cursor, reply }, Some(i)) => {
+            (
+                Job::Complete {
+                    code,
+                    cursor,
+                    reply,
+                },
+                Some(i),
+            ) => {
                 let _ = reply.send(i.complete(&code, cursor));
             }
-            (Job::Inspect { code, cursor, detail, reply }, Some(i)) => {
+            (
+                Job::Inspect {
+                    code,
+                    cursor,
+                    detail,
+                    reply,
+                },
+                Some(i),
+            ) => {
                 let _ = reply.send(i.inspect(&code, cursor, detail));
             }
             (Job::IsComplete { code, reply }, Some(i)) => {

@@ -28,4 +28,3 @@ pub mod interpreter;
 pub mod kernel;
 pub mod syntax;
 pub mod wire;
-

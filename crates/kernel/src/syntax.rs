@@ -50,7 +50,10 @@ pub fn rust_completeness(code: &str) -> Completeness {
                     if j >= b.len() {
                         return incomplete(&stack);
                     }
-                    if b[j] == b'"' && b.len() >= j + 1 + hashes && b[j + 1..j + 1 + hashes].iter().all(|&h| h == b'#') {
+                    if b[j] == b'"'
+                        && b.len() >= j + 1 + hashes
+                        && b[j + 1..j + 1 + hashes].iter().all(|&h| h == b'#')
+                    {
                         j += 1 + hashes;
                         break;
                     }
@@ -100,15 +103,22 @@ pub fn rust_completeness(code: &str) -> Completeness {
         return incomplete(&stack);
     }
     let trimmed = code.trim_end();
-    let dangling = ["=", "+", "-", "*", "/", "&&", "||", ",", ".", "->", "=>", "::", "|", "&"];
-    if !trimmed.starts_with(':') && dangling.iter().any(|d| trimmed.ends_with(d)) && !trimmed.ends_with("..") {
+    let dangling = [
+        "=", "+", "-", "*", "/", "&&", "||", ",", ".", "->", "=>", "::", "|", "&",
+    ];
+    if !trimmed.starts_with(':')
+        && dangling.iter().any(|d| trimmed.ends_with(d))
+        && !trimmed.ends_with("..")
+    {
         return incomplete(&stack);
     }
     Completeness::Complete
 }
 
 fn incomplete(stack: &[char]) -> Completeness {
-    Completeness::Incomplete { indent: "    ".repeat(stack.len().max(1)) }
+    Completeness::Incomplete {
+        indent: "    ".repeat(stack.len().max(1)),
+    }
 }
 
 fn is_raw_string_start(b: &[u8], i: usize) -> bool {

@@ -44,14 +44,17 @@ pub struct Signer {
 
 impl Signer {
     pub fn new(key: &str) -> Self {
-        Signer { key: (!key.is_empty()).then(|| key.as_bytes().to_vec()) }
+        Signer {
+            key: (!key.is_empty()).then(|| key.as_bytes().to_vec()),
+        }
     }
 
     pub fn sign(&self, parts: [&[u8]; 4]) -> String {
         match &self.key {
             None => String::new(),
             Some(key) => {
-                let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+                let mut mac =
+                    Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
                 for p in parts {
                     mac.update(p);
                 }
@@ -63,7 +66,9 @@ impl Signer {
     /// Constant-time check of a hex signature.
     pub fn verify(&self, signature: &[u8], parts: [&[u8]; 4]) -> bool {
         let Some(key) = &self.key else { return true };
-        let Ok(expected) = hex::decode(signature) else { return false };
+        let Ok(expected) = hex::decode(signature) else {
+            return false;
+        };
         let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
         for p in parts {
             mac.update(p);
@@ -108,7 +113,10 @@ impl Message {
 
     /// Parse a multipart message received on a ROUTER socket (identities first).
     pub fn from_frames(frames: Vec<Bytes>, signer: &Signer) -> Result<Message, WireError> {
-        let split = frames.iter().position(|f| f.as_ref() == DELIMITER).ok_or(WireError::NoDelimiter)?;
+        let split = frames
+            .iter()
+            .position(|f| f.as_ref() == DELIMITER)
+            .ok_or(WireError::NoDelimiter)?;
         let rest = &frames[split + 1..];
         if rest.len() < 5 {
             return Err(WireError::TooFewFrames(rest.len()));
@@ -116,19 +124,19 @@ impl Message {
         if !signer.verify(&rest[0], [&rest[1], &rest[2], &rest[3], &rest[4]]) {
             return Err(WireError::BadSignature);
         }
-        let header: Header =
-            serde_json::from_slice(&rest[1]).map_err(|e| WireError::BadJson("header", e.to_string()))?;
-        let parent: Value =
-            serde_json::from_slice(&rest[2]).map_err(|e| WireError::BadJson("parent_header", e.to_string()))?;
+        let header: Header = serde_json::from_slice(&rest[1])
+            .map_err(|e| WireError::BadJson("header", e.to_string()))?;
+        let parent: Value = serde_json::from_slice(&rest[2])
+            .map_err(|e| WireError::BadJson("parent_header", e.to_string()))?;
         let parent_header = match parent {
             Value::Object(ref m) if m.is_empty() => None,
             Value::Null => None,
             v => serde_json::from_value(v).ok(),
         };
-        let metadata =
-            serde_json::from_slice(&rest[3]).map_err(|e| WireError::BadJson("metadata", e.to_string()))?;
-        let content: Value =
-            serde_json::from_slice(&rest[4]).map_err(|e| WireError::BadJson("content", e.to_string()))?;
+        let metadata = serde_json::from_slice(&rest[3])
+            .map_err(|e| WireError::BadJson("metadata", e.to_string()))?;
+        let content: Value = serde_json::from_slice(&rest[4])
+            .map_err(|e| WireError::BadJson("content", e.to_string()))?;
         if !content.is_object() {
             return Err(WireError::BadJson("content", "not a JSON object".into()));
         }
@@ -185,7 +193,12 @@ mod tests {
 
     fn sample(signer: &Signer) -> Vec<Bytes> {
         let parent = Message::new("execute_request", json!({"code": "1"}), None, "s1");
-        let mut m = Message::new("comm_msg", json!({"comm_id": "c", "data": {}}), Some(&parent), "s1");
+        let mut m = Message::new(
+            "comm_msg",
+            json!({"comm_id": "c", "data": {}}),
+            Some(&parent),
+            "s1",
+        );
         m.identities = vec![Bytes::from_static(b"id-a"), Bytes::from_static(b"id-b")];
         m.buffers = vec![Bytes::from_static(&[0, 1, 2, 254, 255]), Bytes::new()];
         m.to_frames(signer)
@@ -198,10 +211,19 @@ mod tests {
         assert_eq!(frames[2].as_ref(), DELIMITER);
         assert_eq!(frames[3].len(), 64, "hex SHA-256");
         let m = Message::from_frames(frames, &signer).unwrap();
-        assert_eq!(m.identities, vec![Bytes::from_static(b"id-a"), Bytes::from_static(b"id-b")]);
+        assert_eq!(
+            m.identities,
+            vec![Bytes::from_static(b"id-a"), Bytes::from_static(b"id-b")]
+        );
         assert_eq!(m.msg_type(), "comm_msg");
-        assert_eq!(m.parent_header.as_ref().unwrap().msg_type, "execute_request");
-        assert_eq!(m.buffers, vec![Bytes::from_static(&[0, 1, 2, 254, 255]), Bytes::new()]);
+        assert_eq!(
+            m.parent_header.as_ref().unwrap().msg_type,
+            "execute_request"
+        );
+        assert_eq!(
+            m.buffers,
+            vec![Bytes::from_static(&[0, 1, 2, 254, 255]), Bytes::new()]
+        );
         assert_eq!(m.content["comm_id"], "c");
     }
 
@@ -225,13 +247,22 @@ mod tests {
         // Tamper with the content after signing.
         let n = frames.len();
         frames[n - 3] = Bytes::from_static(br#"{"comm_id":"evil","data":{}}"#);
-        assert_eq!(Message::from_frames(frames, &signer).unwrap_err(), WireError::BadSignature);
+        assert_eq!(
+            Message::from_frames(frames, &signer).unwrap_err(),
+            WireError::BadSignature
+        );
         // Signed with another key.
         let frames = sample(&Signer::new("other"));
-        assert_eq!(Message::from_frames(frames, &signer).unwrap_err(), WireError::BadSignature);
+        assert_eq!(
+            Message::from_frames(frames, &signer).unwrap_err(),
+            WireError::BadSignature
+        );
         // Unsigned.
         let frames = sample(&Signer::new(""));
-        assert_eq!(Message::from_frames(frames, &signer).unwrap_err(), WireError::BadSignature);
+        assert_eq!(
+            Message::from_frames(frames, &signer).unwrap_err(),
+            WireError::BadSignature
+        );
         // Without a key, anything well-formed passes.
         assert!(Message::from_frames(sample(&signer), &Signer::new("")).is_ok());
     }
@@ -239,15 +270,24 @@ mod tests {
     #[test]
     fn garbage_frames_are_errors_not_panics() {
         let signer = Signer::new("k");
-        assert_eq!(Message::from_frames(vec![Bytes::from_static(b"junk")], &signer).unwrap_err(), WireError::NoDelimiter);
+        assert_eq!(
+            Message::from_frames(vec![Bytes::from_static(b"junk")], &signer).unwrap_err(),
+            WireError::NoDelimiter
+        );
         let short = vec![Bytes::from_static(DELIMITER), Bytes::from_static(b"sig")];
-        assert_eq!(Message::from_frames(short, &signer).unwrap_err(), WireError::TooFewFrames(1));
+        assert_eq!(
+            Message::from_frames(short, &signer).unwrap_err(),
+            WireError::TooFewFrames(1)
+        );
         let unsigned = Signer::new("");
         let bad_json: Vec<Bytes> = [DELIMITER, b"", b"{not json", b"{}", b"{}", b"{}"]
             .iter()
             .map(|f| Bytes::copy_from_slice(f))
             .collect();
-        assert!(matches!(Message::from_frames(bad_json, &unsigned), Err(WireError::BadJson("header", _))));
+        assert!(matches!(
+            Message::from_frames(bad_json, &unsigned),
+            Err(WireError::BadJson("header", _))
+        ));
         let header = serde_json::to_vec(&new_header("kernel_info_request", "s")).unwrap();
         let not_object: Vec<Bytes> = vec![
             Bytes::from_static(DELIMITER),
@@ -257,6 +297,9 @@ mod tests {
             Bytes::from_static(b"{}"),
             Bytes::from_static(b"[1,2]"),
         ];
-        assert!(matches!(Message::from_frames(not_object, &unsigned), Err(WireError::BadJson("content", _))));
+        assert!(matches!(
+            Message::from_frames(not_object, &unsigned),
+            Err(WireError::BadJson("content", _))
+        ));
     }
 }

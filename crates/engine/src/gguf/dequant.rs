@@ -64,7 +64,10 @@ pub fn dequantize(ty: GgmlType, data: &[u8], n: usize) -> Result<Vec<f32>> {
                 }
             };
             // Large tensors: split the blocks over the available cores.
-            let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(16);
+            let threads = std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+                .min(16);
             let blocks = n / bs;
             if threads > 1 && n >= 1 << 20 {
                 let per = blocks.div_ceil(threads);
@@ -138,7 +141,10 @@ fn scale_min_k4(j: usize, q: &[u8]) -> (u8, u8) {
     if j < 4 {
         (q[j] & 63, q[j + 4] & 63)
     } else {
-        ((q[j + 4] & 0x0f) | ((q[j - 4] >> 6) << 4), (q[j + 4] >> 4) | ((q[j] >> 6) << 4))
+        (
+            (q[j + 4] & 0x0f) | ((q[j - 4] >> 6) << 4),
+            (q[j + 4] >> 4) | ((q[j] >> 6) << 4),
+        )
     }
 }
 
@@ -315,9 +321,20 @@ mod tests {
 
     #[test]
     fn short_data_and_unknown_types_are_errors() {
-        assert!(matches!(dequantize(GgmlType::Q4_1, &[0u8; 19], 32), Err(EngineError::TruncatedGguf)));
-        assert!(matches!(dequantize(GgmlType::Q4_1, &[0u8; 20], 31), Err(EngineError::TruncatedGguf)));
-        assert!(matches!(dequantize(GgmlType(16), &[0u8; 66], 256), Err(EngineError::UnsupportedQuant(n)) if n == "IQ2_XXS"));
-        assert!(matches!(dequantize(GgmlType(1234), &[], 0), Err(EngineError::UnsupportedQuant(_))));
+        assert!(matches!(
+            dequantize(GgmlType::Q4_1, &[0u8; 19], 32),
+            Err(EngineError::TruncatedGguf)
+        ));
+        assert!(matches!(
+            dequantize(GgmlType::Q4_1, &[0u8; 20], 31),
+            Err(EngineError::TruncatedGguf)
+        ));
+        assert!(
+            matches!(dequantize(GgmlType(16), &[0u8; 66], 256), Err(EngineError::UnsupportedQuant(n)) if n == "IQ2_XXS")
+        );
+        assert!(matches!(
+            dequantize(GgmlType(1234), &[], 0),
+            Err(EngineError::UnsupportedQuant(_))
+        ));
     }
 }

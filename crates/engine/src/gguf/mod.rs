@@ -25,13 +25,19 @@ pub(crate) fn load(path: &Path, ctx: &LoadContext) -> Result<(Built, TextTokeniz
         .architecture()
         .ok_or_else(|| g.corrupt("the metadata has no 'general.architecture'"))?
         .to_string();
-    let load = crate::models::for_gguf(&arch).and_then(|f| f.load_gguf).ok_or_else(|| {
-        EngineError::UnsupportedArchitecture(format!(
-            "GGUF architecture '{arch}' (supported in GGUF files: {})",
-            crate::models::gguf_architectures().join(", ")
-        ))
-    })?;
-    ctx.report("tokenizer", "building the tokenizer from the GGUF metadata", 0.08);
+    let load = crate::models::for_gguf(&arch)
+        .and_then(|f| f.load_gguf)
+        .ok_or_else(|| {
+            EngineError::UnsupportedArchitecture(format!(
+                "GGUF architecture '{arch}' (supported in GGUF files: {})",
+                crate::models::gguf_architectures().join(", ")
+            ))
+        })?;
+    ctx.report(
+        "tokenizer",
+        "building the tokenizer from the GGUF metadata",
+        0.08,
+    );
     let (tok, _specials) = tokenizer_from_gguf(&g)?;
     let tok = TextTokenizer::from_tokenizer(tok)?;
     let built = load(&g, ctx)?;

@@ -58,8 +58,11 @@ pub(crate) const LLAMA: NameTable = NameTable {
     ],
 };
 
-const GEMMA_GLOBALS: &[(&str, &str)] =
-    &[("token_embd.weight", "model.embed_tokens.weight"), ("output_norm.weight", "model.norm.weight"), ("output.weight", "lm_head.weight")];
+const GEMMA_GLOBALS: &[(&str, &str)] = &[
+    ("token_embd.weight", "model.embed_tokens.weight"),
+    ("output_norm.weight", "model.norm.weight"),
+    ("output.weight", "lm_head.weight"),
+];
 
 /// Gemma 1: one norm before the MLP, which transformers calls post_attention_layernorm.
 pub(crate) const GEMMA1: NameTable = NameTable {
@@ -122,17 +125,31 @@ pub(crate) const GPT2: NameTable = NameTable {
 /// Every tensor of `g` that `table` names, dequantised to the load's device and dtype, under its
 /// checkpoint name. `fix(gguf_name, block_base, tensor)` adjusts a tensor on the way (llama.cpp's
 /// layout conventions); it may fail with a clear error.
-pub(crate) fn read_named(g: &GgufFile, table: &NameTable, ctx: &LoadContext, mut fix: impl FnMut(&str, &str, Tensor) -> Result<Tensor>) -> Result<Weights> {
+pub(crate) fn read_named(
+    g: &GgufFile,
+    table: &NameTable,
+    ctx: &LoadContext,
+    mut fix: impl FnMut(&str, &str, Tensor) -> Result<Tensor>,
+) -> Result<Weights> {
     let n = g.tensors.len();
     let mut map: HashMap<String, Tensor> = HashMap::new();
     for (i, info) in g.tensors.iter().enumerate() {
         if i % 16 == 0 {
-            ctx.report("weights", &format!("dequantising {i}/{n}"), 0.1 + 0.6 * i as f32 / n as f32);
+            ctx.report(
+                "weights",
+                &format!("dequantising {i}/{n}"),
+                0.1 + 0.6 * i as f32 / n as f32,
+            );
         }
         let name = info.name.as_str();
-        let Some((hf, base)) = table.rename(name) else { continue };
+        let Some((hf, base)) = table.rename(name) else {
+            continue;
+        };
         let (data, shape) = g.tensor_f32(name)?;
-        let t = Tensor::from_slice(&data).reshape(shape.as_slice()).to_device(ctx.device).to_kind(ctx.kind);
+        let t = Tensor::from_slice(&data)
+            .reshape(shape.as_slice())
+            .to_device(ctx.device)
+            .to_kind(ctx.kind);
         map.insert(hf, fix(name, base, t)?);
     }
     Ok(Weights::from_map(map, g.path.clone()))
@@ -144,12 +161,27 @@ mod tests {
 
     #[test]
     fn names_map_to_checkpoint_names() {
-        assert_eq!(LLAMA.rename("blk.3.attn_q.weight"), Some(("model.layers.3.self_attn.q_proj.weight".into(), "attn_q")));
-        assert_eq!(LLAMA.rename("output_norm.weight"), Some(("model.norm.weight".into(), "")));
+        assert_eq!(
+            LLAMA.rename("blk.3.attn_q.weight"),
+            Some(("model.layers.3.self_attn.q_proj.weight".into(), "attn_q"))
+        );
+        assert_eq!(
+            LLAMA.rename("output_norm.weight"),
+            Some(("model.norm.weight".into(), ""))
+        );
         assert_eq!(LLAMA.rename("blk.0.unknown.weight"), None);
-        assert_eq!(GEMMA1.rename("blk.1.ffn_norm.weight").unwrap().0, "model.layers.1.post_attention_layernorm.weight");
-        assert_eq!(GEMMA2.rename("blk.1.ffn_norm.weight").unwrap().0, "model.layers.1.pre_feedforward_layernorm.weight");
-        assert_eq!(GPT2.rename("blk.11.attn_qkv.bias"), Some(("h.11.attn.c_attn.bias".into(), "attn_qkv")));
+        assert_eq!(
+            GEMMA1.rename("blk.1.ffn_norm.weight").unwrap().0,
+            "model.layers.1.post_attention_layernorm.weight"
+        );
+        assert_eq!(
+            GEMMA2.rename("blk.1.ffn_norm.weight").unwrap().0,
+            "model.layers.1.pre_feedforward_layernorm.weight"
+        );
+        assert_eq!(
+            GPT2.rename("blk.11.attn_qkv.bias"),
+            Some(("h.11.attn.c_attn.bias".into(), "attn_qkv"))
+        );
         assert_eq!(GPT2.rename("position_embd.weight").unwrap().0, "wpe.weight");
     }
 }

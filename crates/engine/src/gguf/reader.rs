@@ -240,7 +240,10 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn corrupt(&self, reason: impl Into<String>) -> EngineError {
-        EngineError::CorruptWeights { path: self.path.to_path_buf(), reason: reason.into() }
+        EngineError::CorruptWeights {
+            path: self.path.to_path_buf(),
+            reason: reason.into(),
+        }
     }
     fn remaining(&self) -> usize {
         self.buf.len() - self.pos
@@ -273,9 +276,16 @@ impl<'a> Cursor<'a> {
     }
     /// A length or count, checked against what is left so a corrupt count cannot trigger a huge allocation.
     fn count(&mut self, version: u32, min_item_bytes: usize, what: &str) -> Result<usize> {
-        let n = if version == 1 { self.u32()? as u64 } else { self.u64()? };
-        let n = usize::try_from(n).map_err(|_| self.corrupt(format!("{what} count {n} is impossible")))?;
-        if n.checked_mul(min_item_bytes.max(1)).map_or(true, |b| b > self.remaining()) {
+        let n = if version == 1 {
+            self.u32()? as u64
+        } else {
+            self.u64()?
+        };
+        let n = usize::try_from(n)
+            .map_err(|_| self.corrupt(format!("{what} count {n} is impossible")))?;
+        if n.checked_mul(min_item_bytes.max(1))
+            .map_or(true, |b| b > self.remaining())
+        {
             // More items than bytes left: either a truncated file or a garbage count.
             if n > (1usize << 40) {
                 return Err(self.corrupt(format!("{what} count {n} is impossible")));
@@ -305,7 +315,9 @@ impl<'a> Cursor<'a> {
             7 => {
                 let b = self.u8()?;
                 if b > 1 {
-                    return Err(self.corrupt(format!("boolean metadata value {b} is neither 0 nor 1")));
+                    return Err(
+                        self.corrupt(format!("boolean metadata value {b} is neither 0 nor 1"))
+                    );
                 }
                 GgufValue::Bool(b == 1)
             }
@@ -315,7 +327,9 @@ impl<'a> Cursor<'a> {
                     return Err(self.corrupt("metadata arrays are nested too deeply"));
                 }
                 let item_ty = self.u32()?;
-                let min = min_value_bytes(item_ty).ok_or_else(|| self.corrupt(format!("unknown metadata value type {item_ty}")))?;
+                let min = min_value_bytes(item_ty).ok_or_else(|| {
+                    self.corrupt(format!("unknown metadata value type {item_ty}"))
+                })?;
                 let n = self.count(version, min, "array")?;
                 let mut v = Vec::with_capacity(n);
                 for _ in 0..n {
@@ -350,7 +364,11 @@ pub fn peek_metadata_str(path: &Path, key: &str) -> Option<String> {
     let file = std::fs::File::open(path).ok()?;
     // SAFETY: read-only mapping, dropped before returning.
     let mmap = unsafe { memmap2::Mmap::map(&file).ok()? };
-    let mut c = Cursor { buf: &mmap, pos: 0, path };
+    let mut c = Cursor {
+        buf: &mmap,
+        pos: 0,
+        path,
+    };
     if c.take(4).ok()? != MAGIC {
         return None;
     }
@@ -394,17 +412,25 @@ impl GgufFile {
 
     fn parse(path: PathBuf, storage: Storage) -> Result<GgufFile> {
         let buf = storage.bytes();
-        let mut c = Cursor { buf, pos: 0, path: &path };
+        let mut c = Cursor {
+            buf,
+            pos: 0,
+            path: &path,
+        };
         let magic = c.take(4)?;
         if magic != MAGIC {
             return Err(c.corrupt("it is not a GGUF file (the first four bytes are not 'GGUF')"));
         }
         let version = c.u32()?;
         if !(1..=3).contains(&version) {
-            return Err(c.corrupt(format!("GGUF version {version} is not supported (1 to 3 are)")));
+            return Err(c.corrupt(format!(
+                "GGUF version {version} is not supported (1 to 3 are)"
+            )));
         }
         if version == 1 {
-            return Err(c.corrupt("GGUF version 1 is obsolete; convert the file again with a current llama.cpp"));
+            return Err(c.corrupt(
+                "GGUF version 1 is obsolete; convert the file again with a current llama.cpp",
+            ));
         }
         let n_tensors = c.count(version, 24, "tensor")?;
         let n_kv = c.count(version, 13, "metadata")?;
@@ -421,7 +447,9 @@ impl GgufFile {
             None => DEFAULT_ALIGNMENT,
             Some(v) => match v.as_u64() {
                 Some(a) if a > 0 && a.is_power_of_two() => a,
-                _ => return Err(c.corrupt(format!("general.alignment {v:?} is not a power of two"))),
+                _ => {
+                    return Err(c.corrupt(format!("general.alignment {v:?} is not a power of two")))
+                }
             },
         };
         let mut tensors = Vec::with_capacity(n_tensors);
@@ -430,17 +458,25 @@ impl GgufFile {
             let name = c.string(version)?;
             let n_dims = c.u32()?;
             if n_dims > MAX_DIMS {
-                return Err(c.corrupt(format!("tensor '{name}' has {n_dims} dimensions (at most {MAX_DIMS} allowed)")));
+                return Err(c.corrupt(format!(
+                    "tensor '{name}' has {n_dims} dimensions (at most {MAX_DIMS} allowed)"
+                )));
             }
             let mut dims = Vec::with_capacity(n_dims as usize);
             for _ in 0..n_dims {
-                dims.push(if version == 1 { c.u32()? as u64 } else { c.u64()? });
+                dims.push(if version == 1 {
+                    c.u32()? as u64
+                } else {
+                    c.u64()?
+                });
             }
             let ggml_type = GgmlType(c.u32()?);
             let offset = c.u64()?;
             let n_elements = dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d));
             let Some(n_elements) = n_elements.filter(|&n| n < (1u64 << 50)) else {
-                return Err(c.corrupt(format!("tensor '{name}' has impossible dimensions {dims:?}")));
+                return Err(c.corrupt(format!(
+                    "tensor '{name}' has impossible dimensions {dims:?}"
+                )));
             };
             let n_bytes = match (ggml_type.block_size(), ggml_type.type_size()) {
                 (Some(bs), Some(ts)) => {
@@ -456,19 +492,29 @@ impl GgufFile {
                 _ => None,
             };
             if offset % alignment != 0 {
-                return Err(c.corrupt(format!("tensor '{name}' starts at offset {offset}, not aligned to {alignment} bytes")));
+                return Err(c.corrupt(format!(
+                    "tensor '{name}' starts at offset {offset}, not aligned to {alignment} bytes"
+                )));
             }
             if tensor_index.insert(name.clone(), tensors.len()).is_some() {
                 return Err(c.corrupt(format!("tensor '{name}' appears twice")));
             }
-            tensors.push(TensorInfo { name, dims, ggml_type, offset, n_bytes });
+            tensors.push(TensorInfo {
+                name,
+                dims,
+                ggml_type,
+                offset,
+                n_bytes,
+            });
         }
         let pos = c.pos as u64;
         let data_offset = pos.div_ceil(alignment) * alignment;
         let file_len = buf.len() as u64;
         for t in &tensors {
             if let Some(n) = t.n_bytes {
-                let end = data_offset.checked_add(t.offset).and_then(|s| s.checked_add(n));
+                let end = data_offset
+                    .checked_add(t.offset)
+                    .and_then(|s| s.checked_add(n));
                 match end {
                     Some(end) if end <= file_len => {}
                     Some(_) => return Err(EngineError::TruncatedGguf),
@@ -481,7 +527,17 @@ impl GgufFile {
                 }
             }
         }
-        Ok(GgufFile { path, storage, version, metadata, meta_index, tensors, tensor_index, alignment, data_offset })
+        Ok(GgufFile {
+            path,
+            storage,
+            version,
+            metadata,
+            meta_index,
+            tensors,
+            tensor_index,
+            alignment,
+            data_offset,
+        })
     }
 
     /// The raw bytes of the whole file.
@@ -510,11 +566,18 @@ impl GgufFile {
     }
     /// A metadata value that must be present, as an error the user can read when it is not.
     pub fn require_u64(&self, key: &str) -> Result<u64> {
-        self.get_u64(key).ok_or_else(|| self.corrupt(format!("the metadata key '{key}' is missing or not an integer")))
+        self.get_u64(key).ok_or_else(|| {
+            self.corrupt(format!(
+                "the metadata key '{key}' is missing or not an integer"
+            ))
+        })
     }
 
     pub fn corrupt(&self, reason: impl Into<String>) -> EngineError {
-        EngineError::CorruptWeights { path: self.path.clone(), reason: reason.into() }
+        EngineError::CorruptWeights {
+            path: self.path.clone(),
+            reason: reason.into(),
+        }
     }
 
     pub fn tensor_info(&self, name: &str) -> Option<&TensorInfo> {
@@ -523,8 +586,13 @@ impl GgufFile {
 
     /// The stored bytes of a tensor (bounds were checked at open).
     pub fn tensor_bytes(&self, info: &TensorInfo) -> Result<&[u8]> {
-        let n = info.n_bytes.ok_or_else(|| EngineError::UnsupportedQuant(info.ggml_type.name()))?;
-        let start = self.data_offset.checked_add(info.offset).ok_or(EngineError::TruncatedGguf)?;
+        let n = info
+            .n_bytes
+            .ok_or_else(|| EngineError::UnsupportedQuant(info.ggml_type.name()))?;
+        let start = self
+            .data_offset
+            .checked_add(info.offset)
+            .ok_or(EngineError::TruncatedGguf)?;
         let end = start.checked_add(n).ok_or(EngineError::TruncatedGguf)?;
         let buf = self.bytes();
         if end > buf.len() as u64 {
@@ -564,7 +632,12 @@ pub(crate) mod tests {
 
     impl Writer {
         pub fn new() -> Self {
-            Writer { version: 3, alignment: 32, kv: vec![], tensors: vec![] }
+            Writer {
+                version: 3,
+                alignment: 32,
+                kv: vec![],
+                tensors: vec![],
+            }
         }
         pub fn kv(&mut self, k: &str, ty: u32, payload: Vec<u8>) -> &mut Self {
             self.kv.push((k.to_string(), ty, payload));
@@ -618,7 +691,8 @@ pub(crate) mod tests {
 
     fn sample() -> Vec<u8> {
         let mut w = Writer::new();
-        w.kv_str("general.architecture", "llama").kv_u32("llama.block_count", 2);
+        w.kv_str("general.architecture", "llama")
+            .kv_u32("llama.block_count", 2);
         // array of strings
         let mut arr = 8u32.to_le_bytes().to_vec();
         arr.extend(2u64.to_le_bytes());
@@ -629,9 +703,15 @@ pub(crate) mod tests {
         w.kv("b", 7, vec![1]);
         w.kv("i64", 11, (-7i64).to_le_bytes().to_vec());
         w.kv("f64", 12, 2.25f64.to_le_bytes().to_vec());
-        let data: Vec<u8> = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0].iter().flat_map(|x| x.to_le_bytes()).collect();
+        let data: Vec<u8> = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0]
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
         w.tensor("w", vec![3, 2], 0, data);
-        let h: Vec<u8> = [0.5f32, -1.0].iter().flat_map(|&x| half::f16::from_f32(x).to_le_bytes()).collect();
+        let h: Vec<u8> = [0.5f32, -1.0]
+            .iter()
+            .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
+            .collect();
         w.tensor("h", vec![2], 1, h);
         w.build()
     }
@@ -640,7 +720,10 @@ pub(crate) mod tests {
     fn peeks_one_key() {
         let p = std::env::temp_dir().join(format!("exformer-peek-{}.gguf", std::process::id()));
         std::fs::write(&p, sample()).unwrap();
-        assert_eq!(peek_metadata_str(&p, "general.architecture").as_deref(), Some("llama"));
+        assert_eq!(
+            peek_metadata_str(&p, "general.architecture").as_deref(),
+            Some("llama")
+        );
         assert_eq!(peek_metadata_str(&p, "no.such.key"), None);
         std::fs::write(&p, &sample()[..20]).unwrap();
         assert_eq!(peek_metadata_str(&p, "general.architecture"), None);
@@ -658,7 +741,10 @@ pub(crate) mod tests {
         assert_eq!(g.get("i64").unwrap().as_i64(), Some(-7));
         assert_eq!(g.get_f64("f64"), Some(2.25));
         let toks = g.get("tokenizer.ggml.tokens").unwrap().as_array().unwrap();
-        assert_eq!(toks.iter().map(|t| t.as_str().unwrap()).collect::<Vec<_>>(), ["a", "bc"]);
+        assert_eq!(
+            toks.iter().map(|t| t.as_str().unwrap()).collect::<Vec<_>>(),
+            ["a", "bc"]
+        );
         let (w, shape) = g.tensor_f32("w").unwrap();
         assert_eq!(shape, vec![2, 3]);
         assert_eq!(w, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
@@ -694,7 +780,10 @@ pub(crate) mod tests {
         }
         let mut bad = bytes.clone();
         bad[0] = b'X';
-        assert!(matches!(GgufFile::from_bytes(bad, "x"), Err(EngineError::CorruptWeights { .. })));
+        assert!(matches!(
+            GgufFile::from_bytes(bad, "x"),
+            Err(EngineError::CorruptWeights { .. })
+        ));
         let mut huge = bytes.clone();
         huge[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
         assert!(GgufFile::from_bytes(huge, "x").is_err());
@@ -704,7 +793,10 @@ pub(crate) mod tests {
     fn unknown_type_is_unsupported_quant() {
         let mut w = Writer::new();
         w.tensor("q", vec![32], 16, vec![0u8; 66 * 1]); // IQ2_XXS with a 32-wide row: not a block multiple
-        assert!(matches!(GgufFile::from_bytes(w.build(), "x"), Err(EngineError::CorruptWeights { .. })));
+        assert!(matches!(
+            GgufFile::from_bytes(w.build(), "x"),
+            Err(EngineError::CorruptWeights { .. })
+        ));
         let mut w = Writer::new();
         w.tensor("q", vec![256], 16, vec![0u8; 66]);
         let g = GgufFile::from_bytes(w.build(), "x").unwrap();
@@ -715,6 +807,9 @@ pub(crate) mod tests {
         let mut w = Writer::new();
         w.tensor("q", vec![4], 99, vec![0u8; 16]);
         let g = GgufFile::from_bytes(w.build(), "x").unwrap();
-        assert!(matches!(g.tensor_f32("q"), Err(EngineError::UnsupportedQuant(_))));
+        assert!(matches!(
+            g.tensor_f32("q"),
+            Err(EngineError::UnsupportedQuant(_))
+        ));
     }
 }

@@ -17,7 +17,9 @@ pub fn bytes_to_unicode() -> [char; 256] {
     let mut out = ['\0'; 256];
     let mut n = 0u32;
     for b in 0..256u32 {
-        let printable = (b'!' as u32..=b'~' as u32).contains(&b) || (0xA1..=0xAC).contains(&b) || (0xAE..=0xFF).contains(&b);
+        let printable = (b'!' as u32..=b'~' as u32).contains(&b)
+            || (0xA1..=0xAC).contains(&b)
+            || (0xAE..=0xFF).contains(&b);
         out[b as usize] = if printable {
             char::from_u32(b).unwrap()
         } else {
@@ -53,7 +55,9 @@ pub fn pre_tokenizer_for(pre: Option<&str>) -> Value {
             {"type": "Digits", "individual_digits": true},
             byte_level(true),
         ]}),
-        "llama3" | "llama-v3" | "llama-bpe" | "falcon3" | "smaug-bpe" | "dbrx" | "pixtral" => split_then_bytes(LLAMA3_SPLIT),
+        "llama3" | "llama-v3" | "llama-bpe" | "falcon3" | "smaug-bpe" | "dbrx" | "pixtral" => {
+            split_then_bytes(LLAMA3_SPLIT)
+        }
         "qwen2" | "deepseek-r1-qwen" | "megrez" => split_then_bytes(QWEN2_SPLIT),
         "tekken" => split_then_bytes(TEKKEN_SPLIT),
         "gpt-4o" | "llama4" => split_then_bytes(GPT4O_SPLIT),
@@ -63,12 +67,17 @@ pub fn pre_tokenizer_for(pre: Option<&str>) -> Value {
 }
 
 fn str_array<'a>(g: &'a GgufFile, key: &str) -> Result<Vec<&'a str>> {
-    let arr = g
-        .get(key)
-        .and_then(GgufValue::as_array)
-        .ok_or_else(|| EngineError::Tokenizer(format!("the GGUF file has no '{key}' list, so its tokenizer cannot be built")))?;
+    let arr = g.get(key).and_then(GgufValue::as_array).ok_or_else(|| {
+        EngineError::Tokenizer(format!(
+            "the GGUF file has no '{key}' list, so its tokenizer cannot be built"
+        ))
+    })?;
     arr.iter()
-        .map(|v| v.as_str().ok_or_else(|| EngineError::Tokenizer(format!("'{key}' holds something other than strings"))))
+        .map(|v| {
+            v.as_str().ok_or_else(|| {
+                EngineError::Tokenizer(format!("'{key}' holds something other than strings"))
+            })
+        })
         .collect()
 }
 
@@ -107,14 +116,31 @@ pub fn tokenizer_json(g: &GgufFile) -> Result<(Value, GgufSpecials)> {
     let respelled: Vec<String> = if gemma {
         original_tokens
             .iter()
-            .map(|t| if t.contains(' ') && t.trim().is_empty() { "▁".repeat(t.chars().count()) } else { t.to_string() })
+            .map(|t| {
+                if t.contains(' ') && t.trim().is_empty() {
+                    "▁".repeat(t.chars().count())
+                } else {
+                    t.to_string()
+                }
+            })
             .collect()
     } else {
         vec![]
     };
-    let tokens: Vec<&str> = if gemma { respelled.iter().map(|s| s.as_str()).collect() } else { original_tokens.clone() };
-    let merges: Vec<&str> = if g.get("tokenizer.ggml.merges").is_some() || !spm { str_array(g, "tokenizer.ggml.merges")? } else { vec![] };
-    let types: Vec<i64> = match g.get("tokenizer.ggml.token_type").and_then(GgufValue::as_array) {
+    let tokens: Vec<&str> = if gemma {
+        respelled.iter().map(|s| s.as_str()).collect()
+    } else {
+        original_tokens.clone()
+    };
+    let merges: Vec<&str> = if g.get("tokenizer.ggml.merges").is_some() || !spm {
+        str_array(g, "tokenizer.ggml.merges")?
+    } else {
+        vec![]
+    };
+    let types: Vec<i64> = match g
+        .get("tokenizer.ggml.token_type")
+        .and_then(GgufValue::as_array)
+    {
         Some(a) => a.iter().map(|v| v.as_i64().unwrap_or(1)).collect(),
         None => vec![],
     };
@@ -122,7 +148,10 @@ pub fn tokenizer_json(g: &GgufFile) -> Result<(Value, GgufSpecials)> {
         match g.get_u64(k) {
             None => Ok(None),
             Some(i) if (i as usize) < tokens.len() => Ok(Some(i as u32)),
-            Some(i) => Err(EngineError::Tokenizer(format!("'{k}' is {i}, outside the vocabulary of {}", tokens.len()))),
+            Some(i) => Err(EngineError::Tokenizer(format!(
+                "'{k}' is {i}, outside the vocabulary of {}",
+                tokens.len()
+            ))),
         }
     };
     let specials = GgufSpecials {
@@ -177,8 +206,15 @@ pub fn tokenizer_json(g: &GgufFile) -> Result<(Value, GgufSpecials)> {
             }
         };
         // Gemma's scores do not follow its merge order; the position of each token does.
-        let scores = if gemma { (0..tokens.len()).map(|i| -(i as f64)).collect() } else { scores };
-        derive_merges(&tokens, &scores).into_iter().map(|(l, r)| json!([l, r])).collect()
+        let scores = if gemma {
+            (0..tokens.len()).map(|i| -(i as f64)).collect()
+        } else {
+            scores
+        };
+        derive_merges(&tokens, &scores)
+            .into_iter()
+            .map(|(l, r)| json!([l, r]))
+            .collect()
     } else {
         merges
             .iter()
@@ -221,10 +257,15 @@ pub fn tokenizer_json(g: &GgufFile) -> Result<(Value, GgufSpecials)> {
                 {"type": "Fuse"},
             ]}),
             true,
-            specials.unk.map(|i| json!(tokens[i as usize])).unwrap_or(Value::Null),
+            specials
+                .unk
+                .map(|i| json!(tokens[i as usize]))
+                .unwrap_or(Value::Null),
         )
     } else if spm {
-        let prefix = g.get_bool("tokenizer.ggml.add_space_prefix").unwrap_or(true);
+        let prefix = g
+            .get_bool("tokenizer.ggml.add_space_prefix")
+            .unwrap_or(true);
         let mut dec = vec![
             json!({"type": "Replace", "pattern": {"String": "▁"}, "content": " "}),
             json!({"type": "ByteFallback"}),
@@ -237,7 +278,10 @@ pub fn tokenizer_json(g: &GgufFile) -> Result<(Value, GgufSpecials)> {
             json!({"type": "Metaspace", "replacement": "▁", "prepend_scheme": if prefix { "first" } else { "never" }, "split": false}),
             json!({"type": "Sequence", "decoders": dec}),
             true,
-            specials.unk.map(|i| json!(tokens[i as usize])).unwrap_or(Value::Null),
+            specials
+                .unk
+                .map(|i| json!(tokens[i as usize]))
+                .unwrap_or(Value::Null),
         )
     } else {
         (
@@ -267,7 +311,8 @@ pub fn tokenizer_json(g: &GgufFile) -> Result<(Value, GgufSpecials)> {
 /// vocabulary, ordered by the token's score (best first), then by longer left and right parts, ties kept in
 /// vocabulary order (the order transformers' `generate_merges` produces).
 pub fn derive_merges(tokens: &[&str], scores: &[f64]) -> Vec<(String, String)> {
-    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::with_capacity(tokens.len());
+    let mut index: std::collections::HashMap<&str, usize> =
+        std::collections::HashMap::with_capacity(tokens.len());
     for (i, t) in tokens.iter().enumerate() {
         index.insert(t, i); // a repeated token keeps its last id, as a Python dict would
     }
@@ -294,16 +339,22 @@ pub fn derive_merges(tokens: &[&str], scores: &[f64]) -> Vec<(String, String)> {
     }
     // Descending by (score, len(left), len(right)); stable, so ties keep their order.
     merges.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)).then(b.2.cmp(&a.2)));
-    merges.into_iter().map(|(_, _, _, l, r)| (l.to_string(), r.to_string())).collect()
+    merges
+        .into_iter()
+        .map(|(_, _, _, l, r)| (l.to_string(), r.to_string()))
+        .collect()
 }
 
 /// Build the tokenizer a GGUF describes.
 pub fn tokenizer_from_gguf(g: &GgufFile) -> Result<(tokenizers::Tokenizer, GgufSpecials)> {
     let (json, specials) = tokenizer_json(g)?;
     let text = serde_json::to_string(&json).map_err(|e| EngineError::Tokenizer(e.to_string()))?;
-    let tok: tokenizers::Tokenizer = text
-        .parse()
-        .map_err(|e| EngineError::Tokenizer(format!("the tokenizer in {} could not be built: {e}", g.path.display())))?;
+    let tok: tokenizers::Tokenizer = text.parse().map_err(|e| {
+        EngineError::Tokenizer(format!(
+            "the tokenizer in {} could not be built: {e}",
+            g.path.display()
+        ))
+    })?;
     Ok((tok, specials))
 }
 
@@ -333,7 +384,8 @@ mod tests {
             types.extend((if i >= 257 { 3i32 } else { 1i32 }).to_le_bytes());
         }
         let mut w = Writer::new();
-        w.kv_str("tokenizer.ggml.model", "gpt2").kv_str("tokenizer.ggml.pre", pre);
+        w.kv_str("tokenizer.ggml.model", "gpt2")
+            .kv_str("tokenizer.ggml.pre", pre);
         w.kv("tokenizer.ggml.tokens", 9, str_array(&tokens));
         w.kv("tokenizer.ggml.merges", 9, str_array(&["Ġ t".to_string()]));
         w.kv("tokenizer.ggml.token_type", 9, types);
@@ -344,7 +396,17 @@ mod tests {
 
     #[test]
     fn every_pre_tokenizer_builds_and_encodes() {
-        for pre in ["smollm", "llama-bpe", "llama3", "qwen2", "tekken", "gpt-4o", "gpt2", "default", "something-new"] {
+        for pre in [
+            "smollm",
+            "llama-bpe",
+            "llama3",
+            "qwen2",
+            "tekken",
+            "gpt-4o",
+            "gpt2",
+            "default",
+            "something-new",
+        ] {
             let g = tiny(pre, true);
             let (tok, sp) = tokenizer_from_gguf(&g).unwrap_or_else(|e| panic!("{pre}: {e}"));
             assert!(sp.add_bos);
@@ -352,7 +414,10 @@ mod tests {
             let ids = enc.get_ids();
             assert_eq!(ids[0], 258, "{pre}: BOS first");
             assert!(ids.contains(&256), "{pre}: merge 'Ġt' applied: {ids:?}");
-            assert!(ids.contains(&257), "{pre}: control token kept whole: {ids:?}");
+            assert!(
+                ids.contains(&257),
+                "{pre}: control token kept whole: {ids:?}"
+            );
             // "é" is two bytes, so two byte-level pieces
             assert_eq!(ids.len(), 1 + 1 + 1 + 1 + 2, "{pre}: {ids:?}");
             assert_eq!(tok.decode(&ids[1..], false).unwrap(), "a t<|end|>é");
@@ -368,8 +433,12 @@ mod tests {
         let pieces = |pre: &str| {
             let (tok, _) = tokenizer_from_gguf(&tiny(pre, false)).unwrap();
             let mut s = PreTokenizedString::from("abc 12345");
-            tok.get_pre_tokenizer().unwrap().pre_tokenize(&mut s).unwrap();
-            s.get_splits(OffsetReferential::Original, OffsetType::Byte).len()
+            tok.get_pre_tokenizer()
+                .unwrap()
+                .pre_tokenize(&mut s)
+                .unwrap();
+            s.get_splits(OffsetReferential::Original, OffsetType::Byte)
+                .len()
         };
         assert_eq!(pieces("smollm"), 1 + 1 + 5); // "abc", " " (GPT-2 split keeps the space alone), 5 digits
         assert_eq!(pieces("qwen2"), 1 + 1 + 5);
@@ -392,10 +461,14 @@ mod tests {
         let mut w = Writer::new();
         w.kv_str("tokenizer.ggml.model", "llama");
         let g = GgufFile::from_bytes(w.build(), "spm.gguf").unwrap();
-        assert!(matches!(tokenizer_from_gguf(&g), Err(EngineError::Tokenizer(m)) if m.contains("tokenizer.ggml.tokens")));
+        assert!(
+            matches!(tokenizer_from_gguf(&g), Err(EngineError::Tokenizer(m)) if m.contains("tokenizer.ggml.tokens"))
+        );
         let mut w = Writer::new();
         w.kv_str("tokenizer.ggml.model", "rwkv");
         let g = GgufFile::from_bytes(w.build(), "rwkv.gguf").unwrap();
-        assert!(matches!(tokenizer_from_gguf(&g), Err(EngineError::Tokenizer(m)) if m.contains("'rwkv'")));
+        assert!(
+            matches!(tokenizer_from_gguf(&g), Err(EngineError::Tokenizer(m)) if m.contains("'rwkv'"))
+        );
     }
 }

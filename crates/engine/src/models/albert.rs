@@ -7,7 +7,9 @@ use super::bert::{BertConfig, Embeddings, MlmHead};
 use crate::analysis::ModelKind;
 use crate::attention::{attention, split_heads};
 use crate::error::{EngineError, Result};
-use crate::model::{Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions};
+use crate::model::{
+    Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions,
+};
 use crate::weights::{activation, LayerNorm, Linear, Weights};
 use serde_json::Value;
 use tch::Tensor;
@@ -54,7 +56,9 @@ impl Architecture for Albert {
                 let v = split_heads(&l.v.forward(&x), self.heads);
                 let a = attention(&q, &k, &v, &iv.spec(li, self.scale))?;
                 let ao = l.attn_ln.forward(&(&x + l.dense.forward(&a.context)));
-                let f = l.ffn_out.forward(&activation(&self.act, &l.ffn.forward(&ao))?);
+                let f = l
+                    .ffn_out
+                    .forward(&activation(&self.act, &l.ffn.forward(&ao))?);
                 x = l.full_ln.forward(&(f + &ao));
                 attentions.push(a.record);
                 if iv.hidden_states {
@@ -62,7 +66,11 @@ impl Architecture for Albert {
                 }
             }
         }
-        Ok(ForwardOut { hidden: x, attentions, hidden_states: hidden })
+        Ok(ForwardOut {
+            hidden: x,
+            attentions,
+            hidden_states: hidden,
+        })
     }
 
     fn logits(&self, x: &Tensor) -> Result<Option<Tensor>> {
@@ -79,7 +87,9 @@ pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built
             c.num_hidden_layers
         )));
     }
-    let p = w.find_prefix(&["albert.", ""], "embeddings.word_embeddings.weight").unwrap_or_else(|| "albert.".to_string());
+    let p = w
+        .find_prefix(&["albert.", ""], "embeddings.word_embeddings.weight")
+        .unwrap_or_else(|| "albert.".to_string());
     let emb = Embeddings::load(w, &format!("{p}embeddings."), &c)?;
     let (h, e, ff) = (c.hidden_size, c.embedding_size, c.intermediate_size);
     let mapping_in = Linear::load(w, &format!("{p}encoder.embedding_hidden_mapping_in"), e, h)?;
@@ -93,17 +103,29 @@ pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built
                         k: Linear::load(w, &format!("{l}attention.key"), h, h)?,
                         v: Linear::load(w, &format!("{l}attention.value"), h, h)?,
                         dense: Linear::load(w, &format!("{l}attention.dense"), h, h)?,
-                        attn_ln: LayerNorm::load(w, &format!("{l}attention.LayerNorm"), h, c.layer_norm_eps)?,
+                        attn_ln: LayerNorm::load(
+                            w,
+                            &format!("{l}attention.LayerNorm"),
+                            h,
+                            c.layer_norm_eps,
+                        )?,
                         ffn: Linear::load(w, &format!("{l}ffn"), h, ff)?,
                         ffn_out: Linear::load(w, &format!("{l}ffn_output"), ff, h)?,
-                        full_ln: LayerNorm::load(w, &format!("{l}full_layer_layer_norm"), h, c.layer_norm_eps)?,
+                        full_ln: LayerNorm::load(
+                            w,
+                            &format!("{l}full_layer_layer_norm"),
+                            h,
+                            c.layer_norm_eps,
+                        )?,
                     })
                 })
                 .collect::<Result<Vec<_>>>()
         })
         .collect::<Result<Vec<_>>>()?;
     let head = if w.contains("predictions.dense.weight") {
-        let decoder = w.get_opt("predictions.decoder.weight", &[c.vocab_size, e])?.unwrap_or_else(|| emb.word.shallow_clone());
+        let decoder = w
+            .get_opt("predictions.decoder.weight", &[c.vocab_size, e])?
+            .unwrap_or_else(|| emb.word.shallow_clone());
         let bias = match w.get_opt("predictions.decoder.bias", &[c.vocab_size])? {
             Some(b) => b,
             None => w.get_shape("predictions.bias", &[c.vocab_size])?,
@@ -118,13 +140,35 @@ pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built
     } else {
         None
     };
-    let kind = if head.is_some() { ModelKind::MaskedLm } else { ModelKind::Encoder };
+    let kind = if head.is_some() {
+        ModelKind::MaskedLm
+    } else {
+        ModelKind::Encoder
+    };
     let n = c.num_attention_heads as usize;
     let n_layers = (c.num_hidden_layers * inner) as usize;
-    let info = ModelInfo::arch("albert", kind, n_layers, n, n, h as usize, c.vocab_size as usize, c.max_position_embeddings as usize);
+    let info = ModelInfo::arch(
+        "albert",
+        kind,
+        n_layers,
+        n,
+        n,
+        h as usize,
+        c.vocab_size as usize,
+        c.max_position_embeddings as usize,
+    );
     let scale = 1.0 / ((h / c.num_attention_heads) as f64).sqrt();
     Ok(Built {
-        arch: Box::new(Albert { emb, mapping_in, groups, num_hidden_layers: c.num_hidden_layers as usize, head, heads: c.num_attention_heads, scale, act: c.hidden_act }),
+        arch: Box::new(Albert {
+            emb,
+            mapping_in,
+            groups,
+            num_hidden_layers: c.num_hidden_layers as usize,
+            head,
+            heads: c.num_attention_heads,
+            scale,
+            act: c.hidden_act,
+        }),
         info,
     })
 }

@@ -5,7 +5,9 @@
 use crate::analysis::ModelKind;
 use crate::attention::{attention, split_heads, LayerAttention};
 use crate::error::{EngineError, Result};
-use crate::model::{Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions};
+use crate::model::{
+    Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions,
+};
 use crate::weights::{activation, check_activation, LayerNorm, Linear, Weights};
 use serde::Deserialize;
 use serde_json::Value;
@@ -53,7 +55,11 @@ struct RawBertConfig {
 
 /// Reads a typed config out of `config.json`, naming the architecture in the error.
 pub(crate) fn read_config<T: serde::de::DeserializeOwned>(cfg: &Value, what: &str) -> Result<T> {
-    serde_json::from_value(cfg.clone()).map_err(|e| EngineError::UnsupportedArchitecture(format!("the model config cannot be read as a {what} config: {e}")))
+    serde_json::from_value(cfg.clone()).map_err(|e| {
+        EngineError::UnsupportedArchitecture(format!(
+            "the model config cannot be read as a {what} config: {e}"
+        ))
+    })
 }
 
 impl BertConfig {
@@ -80,9 +86,13 @@ impl BertConfig {
                 c.hidden_size, c.num_attention_heads
             )));
         }
-        let pe = r.position_embedding_type.unwrap_or_else(|| "absolute".into());
+        let pe = r
+            .position_embedding_type
+            .unwrap_or_else(|| "absolute".into());
         if pe != "absolute" {
-            return Err(EngineError::UnsupportedArchitecture(format!("position_embedding_type '{pe}' (only 'absolute' is supported)")));
+            return Err(EngineError::UnsupportedArchitecture(format!(
+                "position_embedding_type '{pe}' (only 'absolute' is supported)"
+            )));
         }
         check_activation(&c.hidden_act)?;
         Ok(c)
@@ -104,8 +114,14 @@ impl Embeddings {
         let e = c.embedding_size;
         Ok(Embeddings {
             word: w.get_shape(&format!("{p}word_embeddings.weight"), &[c.vocab_size, e])?,
-            position: w.get_shape(&format!("{p}position_embeddings.weight"), &[c.max_position_embeddings, e])?,
-            token_type: w.get_opt(&format!("{p}token_type_embeddings.weight"), &[c.type_vocab_size, e])?,
+            position: w.get_shape(
+                &format!("{p}position_embeddings.weight"),
+                &[c.max_position_embeddings, e],
+            )?,
+            token_type: w.get_opt(
+                &format!("{p}token_type_embeddings.weight"),
+                &[c.type_vocab_size, e],
+            )?,
             ln: LayerNorm::load(w, &format!("{p}LayerNorm"), e, c.layer_norm_eps)?,
             project: None,
         })
@@ -153,7 +169,12 @@ impl BertLayer {
             k: Linear::load(w, &format!("{p}attention.self.key"), h, h)?,
             v: Linear::load(w, &format!("{p}attention.self.value"), h, h)?,
             attn_out: Linear::load(w, &format!("{p}attention.output.dense"), h, h)?,
-            attn_ln: LayerNorm::load(w, &format!("{p}attention.output.LayerNorm"), h, c.layer_norm_eps)?,
+            attn_ln: LayerNorm::load(
+                w,
+                &format!("{p}attention.output.LayerNorm"),
+                h,
+                c.layer_norm_eps,
+            )?,
             inter: Linear::load(w, &format!("{p}intermediate.dense"), h, c.intermediate_size)?,
             out: Linear::load(w, &format!("{p}output.dense"), c.intermediate_size, h)?,
             out_ln: LayerNorm::load(w, &format!("{p}output.LayerNorm"), h, c.layer_norm_eps)?,
@@ -164,12 +185,19 @@ impl BertLayer {
     }
 
     /// x [T, H] -> (x', what recomputes the layer's attention).
-    pub fn forward(&self, x: &Tensor, layer: usize, iv: &TensorInterventions) -> Result<(Tensor, LayerAttention)> {
+    pub fn forward(
+        &self,
+        x: &Tensor,
+        layer: usize,
+        iv: &TensorInterventions,
+    ) -> Result<(Tensor, LayerAttention)> {
         let q = split_heads(&self.q.forward(x), self.heads);
         let k = split_heads(&self.k.forward(x), self.heads);
         let v = split_heads(&self.v.forward(x), self.heads);
         let a = attention(&q, &k, &v, &iv.spec(layer, self.scale))?;
-        let x = self.attn_ln.forward(&(self.attn_out.forward(&a.context) + x));
+        let x = self
+            .attn_ln
+            .forward(&(self.attn_out.forward(&a.context) + x));
         let i = activation(&self.act, &self.inter.forward(&x))?;
         let x = self.out_ln.forward(&(self.out.forward(&i) + &x));
         Ok((x, a.record))
@@ -177,7 +205,11 @@ impl BertLayer {
 }
 
 /// Runs a stack of layers, collecting attention and (optionally) hidden states.
-pub(crate) fn run_layers(layers: &[BertLayer], x: Tensor, iv: &TensorInterventions) -> Result<(Tensor, Vec<LayerAttention>, Vec<Tensor>)> {
+pub(crate) fn run_layers(
+    layers: &[BertLayer],
+    x: Tensor,
+    iv: &TensorInterventions,
+) -> Result<(Tensor, Vec<LayerAttention>, Vec<Tensor>)> {
     let mut hidden = vec![];
     if iv.hidden_states {
         hidden.push(x.shallow_clone());
@@ -206,7 +238,9 @@ pub(crate) struct MlmHead {
 
 impl MlmHead {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = self.ln.forward(&activation(&self.act, &self.dense.forward(x))?);
+        let y = self
+            .ln
+            .forward(&activation(&self.act, &self.dense.forward(x))?);
         Ok(y.linear(&self.decoder, Some(&self.bias)))
     }
 }
@@ -230,7 +264,11 @@ impl Architecture for Bert {
         let pos = Tensor::arange(b.len() as i64, (tch::Kind::Int64, device));
         let x = self.emb.forward(b, &pos);
         let (x, attentions, hidden_states) = run_layers(&self.layers, x, iv)?;
-        Ok(ForwardOut { hidden: x, attentions, hidden_states })
+        Ok(ForwardOut {
+            hidden: x,
+            attentions,
+            hidden_states,
+        })
     }
 
     fn logits(&self, x: &Tensor) -> Result<Option<Tensor>> {
@@ -240,12 +278,16 @@ impl Architecture for Bert {
 
 /// Loads the encoder layers `{p}encoder.layer.{i}.`.
 pub(crate) fn load_layers(w: &Weights, p: &str, c: &BertConfig) -> Result<Vec<BertLayer>> {
-    (0..c.num_hidden_layers).map(|i| BertLayer::load(w, &format!("{p}encoder.layer.{i}."), c)).collect()
+    (0..c.num_hidden_layers)
+        .map(|i| BertLayer::load(w, &format!("{p}encoder.layer.{i}."), c))
+        .collect()
 }
 
 pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built> {
     let c = BertConfig::from_json(cfg)?;
-    let p = w.find_prefix(&["bert.", ""], "embeddings.word_embeddings.weight").unwrap_or_else(|| "bert.".to_string());
+    let p = w
+        .find_prefix(&["bert.", ""], "embeddings.word_embeddings.weight")
+        .unwrap_or_else(|| "bert.".to_string());
     let emb = Embeddings::load(w, &format!("{p}embeddings."), &c)?;
     let layers = load_layers(w, &p, &c)?;
     let h = c.hidden_size;
@@ -262,17 +304,38 @@ pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built
         Some(MlmHead {
             dense: Linear::load(w, "cls.predictions.transform.dense", h, h)?,
             act: c.hidden_act.clone(),
-            ln: LayerNorm::load(w, "cls.predictions.transform.LayerNorm", h, c.layer_norm_eps)?,
+            ln: LayerNorm::load(
+                w,
+                "cls.predictions.transform.LayerNorm",
+                h,
+                c.layer_norm_eps,
+            )?,
             decoder,
             bias,
         })
     } else {
         None
     };
-    let kind = if head.is_some() { ModelKind::MaskedLm } else { ModelKind::Encoder };
+    let kind = if head.is_some() {
+        ModelKind::MaskedLm
+    } else {
+        ModelKind::Encoder
+    };
     let n = c.num_attention_heads as usize;
-    let info = ModelInfo::arch("bert", kind, c.num_hidden_layers as usize, n, n, h as usize, c.vocab_size as usize, c.max_position_embeddings as usize);
-    Ok(Built { arch: Box::new(Bert { emb, layers, head }), info })
+    let info = ModelInfo::arch(
+        "bert",
+        kind,
+        c.num_hidden_layers as usize,
+        n,
+        n,
+        h as usize,
+        c.vocab_size as usize,
+        c.max_position_embeddings as usize,
+    );
+    Ok(Built {
+        arch: Box::new(Bert { emb, layers, head }),
+        info,
+    })
 }
 
 #[cfg(test)]
@@ -285,7 +348,10 @@ mod tests {
         assert_eq!(c.embedding_size, 8);
         assert_eq!(c.type_vocab_size, 2);
         let bad = serde_json::json!({"vocab_size": 10, "hidden_size": 9, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 16});
-        assert!(matches!(BertConfig::from_json(&bad), Err(EngineError::UnsupportedArchitecture(_))));
+        assert!(matches!(
+            BertConfig::from_json(&bad),
+            Err(EngineError::UnsupportedArchitecture(_))
+        ));
         let missing = serde_json::json!({"hidden_size": 8});
         assert!(BertConfig::from_json(&missing).is_err());
         let rel = serde_json::json!({"vocab_size": 10, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 16, "position_embedding_type": "relative_key"});

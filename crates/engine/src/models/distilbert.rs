@@ -3,12 +3,14 @@
 //! masked-LM head `vocab_transform`, `vocab_layer_norm`, `vocab_projector`.
 
 use super::bert::read_config;
-use serde::Deserialize;
 use crate::analysis::ModelKind;
 use crate::attention::{attention, split_heads};
 use crate::error::{EngineError, Result};
-use crate::model::{Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions};
+use crate::model::{
+    Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions,
+};
 use crate::weights::{activation, check_activation, LayerNorm, Linear, Weights};
+use serde::Deserialize;
 use serde_json::Value;
 use tch::Tensor;
 
@@ -38,7 +40,10 @@ impl DistilBertConfig {
     pub fn from_json(cfg: &Value) -> Result<Self> {
         let c: DistilBertConfig = read_config(cfg, "DistilBERT")?;
         if c.n_heads <= 0 || c.dim % c.n_heads != 0 {
-            return Err(EngineError::UnsupportedArchitecture(format!("dim {} is not a multiple of n_heads {}", c.dim, c.n_heads)));
+            return Err(EngineError::UnsupportedArchitecture(format!(
+                "dim {} is not a multiple of n_heads {}",
+                c.dim, c.n_heads
+            )));
         }
         check_activation(&c.activation)?;
         Ok(c)
@@ -71,7 +76,10 @@ impl Architecture for DistilBert {
     fn forward(&self, b: &Batch, iv: &TensorInterventions) -> Result<ForwardOut> {
         let device = self.word.device();
         let pos = Tensor::arange(b.len() as i64, (tch::Kind::Int64, device));
-        let mut x = self.emb_ln.forward(&(self.word.index_select(0, &b.ids_tensor(device)) + self.position.index_select(0, &pos)));
+        let mut x = self.emb_ln.forward(
+            &(self.word.index_select(0, &b.ids_tensor(device))
+                + self.position.index_select(0, &pos)),
+        );
         let mut hidden = vec![];
         if iv.hidden_states {
             hidden.push(x.shallow_clone());
@@ -83,19 +91,28 @@ impl Architecture for DistilBert {
             let v = split_heads(&bl.v.forward(&x), self.heads);
             let a = attention(&q, &k, &v, &iv.spec(i, self.scale))?;
             let sa = bl.sa_ln.forward(&(bl.out.forward(&a.context) + &x));
-            let f = bl.lin2.forward(&activation(&self.act, &bl.lin1.forward(&sa))?);
+            let f = bl
+                .lin2
+                .forward(&activation(&self.act, &bl.lin1.forward(&sa))?);
             x = bl.out_ln.forward(&(f + &sa));
             attentions.push(a.record);
             if iv.hidden_states {
                 hidden.push(x.shallow_clone());
             }
         }
-        Ok(ForwardOut { hidden: x, attentions, hidden_states: hidden })
+        Ok(ForwardOut {
+            hidden: x,
+            attentions,
+            hidden_states: hidden,
+        })
     }
 
     fn logits(&self, x: &Tensor) -> Result<Option<Tensor>> {
         Ok(match &self.head {
-            Some((t, ln, proj, bias)) => Some(ln.forward(&activation(&self.act, &t.forward(x))?).linear(proj, Some(bias))),
+            Some((t, ln, proj, bias)) => Some(
+                ln.forward(&activation(&self.act, &t.forward(x))?)
+                    .linear(proj, Some(bias)),
+            ),
             None => None,
         })
     }
@@ -103,10 +120,18 @@ impl Architecture for DistilBert {
 
 pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built> {
     let c = DistilBertConfig::from_json(cfg)?;
-    let p = w.find_prefix(&["distilbert.", ""], "embeddings.word_embeddings.weight").unwrap_or_else(|| "distilbert.".to_string());
+    let p = w
+        .find_prefix(&["distilbert.", ""], "embeddings.word_embeddings.weight")
+        .unwrap_or_else(|| "distilbert.".to_string());
     let d = c.dim;
-    let word = w.get_shape(&format!("{p}embeddings.word_embeddings.weight"), &[c.vocab_size, d])?;
-    let position = w.get_shape(&format!("{p}embeddings.position_embeddings.weight"), &[c.max_position_embeddings, d])?;
+    let word = w.get_shape(
+        &format!("{p}embeddings.word_embeddings.weight"),
+        &[c.vocab_size, d],
+    )?;
+    let position = w.get_shape(
+        &format!("{p}embeddings.position_embeddings.weight"),
+        &[c.max_position_embeddings, d],
+    )?;
     let emb_ln = LayerNorm::load(w, &format!("{p}embeddings.LayerNorm"), d, EPS)?;
     let blocks = (0..c.n_layers)
         .map(|i| {
@@ -124,14 +149,46 @@ pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built
         })
         .collect::<Result<Vec<_>>>()?;
     let head = if w.contains("vocab_transform.weight") {
-        let proj = w.get_opt("vocab_projector.weight", &[c.vocab_size, d])?.unwrap_or_else(|| word.shallow_clone());
-        Some((Linear::load(w, "vocab_transform", d, d)?, LayerNorm::load(w, "vocab_layer_norm", d, EPS)?, proj, w.get_shape("vocab_projector.bias", &[c.vocab_size])?))
+        let proj = w
+            .get_opt("vocab_projector.weight", &[c.vocab_size, d])?
+            .unwrap_or_else(|| word.shallow_clone());
+        Some((
+            Linear::load(w, "vocab_transform", d, d)?,
+            LayerNorm::load(w, "vocab_layer_norm", d, EPS)?,
+            proj,
+            w.get_shape("vocab_projector.bias", &[c.vocab_size])?,
+        ))
     } else {
         None
     };
-    let kind = if head.is_some() { ModelKind::MaskedLm } else { ModelKind::Encoder };
+    let kind = if head.is_some() {
+        ModelKind::MaskedLm
+    } else {
+        ModelKind::Encoder
+    };
     let n = c.n_heads as usize;
-    let info = ModelInfo::arch("distilbert", kind, c.n_layers as usize, n, n, d as usize, c.vocab_size as usize, c.max_position_embeddings as usize);
+    let info = ModelInfo::arch(
+        "distilbert",
+        kind,
+        c.n_layers as usize,
+        n,
+        n,
+        d as usize,
+        c.vocab_size as usize,
+        c.max_position_embeddings as usize,
+    );
     let scale = 1.0 / ((d / c.n_heads) as f64).sqrt();
-    Ok(Built { arch: Box::new(DistilBert { word, position, emb_ln, blocks, head, heads: c.n_heads, scale, act: c.activation }), info })
+    Ok(Built {
+        arch: Box::new(DistilBert {
+            word,
+            position,
+            emb_ln,
+            blocks,
+            head,
+            heads: c.n_heads,
+            scale,
+            act: c.activation,
+        }),
+        info,
+    })
 }

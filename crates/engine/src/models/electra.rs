@@ -12,15 +12,24 @@ use serde_json::Value;
 
 pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built> {
     let c = BertConfig::from_json(cfg)?;
-    let p = w.find_prefix(&["electra.", ""], "embeddings.word_embeddings.weight").unwrap_or_else(|| "electra.".to_string());
+    let p = w
+        .find_prefix(&["electra.", ""], "embeddings.word_embeddings.weight")
+        .unwrap_or_else(|| "electra.".to_string());
     let mut emb = Embeddings::load(w, &format!("{p}embeddings."), &c)?;
     if c.embedding_size != c.hidden_size {
-        emb.project = Some(Linear::load(w, &format!("{p}embeddings_project"), c.embedding_size, c.hidden_size)?);
+        emb.project = Some(Linear::load(
+            w,
+            &format!("{p}embeddings_project"),
+            c.embedding_size,
+            c.hidden_size,
+        )?);
     }
     let layers = load_layers(w, &p, &c)?;
     let (h, e) = (c.hidden_size, c.embedding_size);
     let head = if w.contains("generator_predictions.dense.weight") {
-        let decoder = w.get_opt("generator_lm_head.weight", &[c.vocab_size, e])?.unwrap_or_else(|| emb.word.shallow_clone());
+        let decoder = w
+            .get_opt("generator_lm_head.weight", &[c.vocab_size, e])?
+            .unwrap_or_else(|| emb.word.shallow_clone());
         Some(MlmHead {
             dense: Linear::load(w, "generator_predictions.dense", h, e)?,
             act: "gelu".into(),
@@ -31,8 +40,24 @@ pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built
     } else {
         None
     };
-    let kind = if head.is_some() { ModelKind::MaskedLm } else { ModelKind::Encoder };
+    let kind = if head.is_some() {
+        ModelKind::MaskedLm
+    } else {
+        ModelKind::Encoder
+    };
     let n = c.num_attention_heads as usize;
-    let info = ModelInfo::arch("electra", kind, c.num_hidden_layers as usize, n, n, h as usize, c.vocab_size as usize, c.max_position_embeddings as usize);
-    Ok(Built { arch: Box::new(Bert::new(emb, layers, head)), info })
+    let info = ModelInfo::arch(
+        "electra",
+        kind,
+        c.num_hidden_layers as usize,
+        n,
+        n,
+        h as usize,
+        c.vocab_size as usize,
+        c.max_position_embeddings as usize,
+    );
+    Ok(Built {
+        arch: Box::new(Bert::new(emb, layers, head)),
+        info,
+    })
 }

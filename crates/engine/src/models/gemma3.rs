@@ -11,13 +11,15 @@
 use serde_json::{json, Value};
 use tch::{Device, Kind, Tensor};
 
-use crate::layers::{apply_rope, rope_params, RmsNorm, Rope};
-use serde::Deserialize;
 use crate::analysis::ModelKind;
 use crate::attention::{self, split_heads};
 use crate::error::{EngineError, Result};
-use crate::model::{Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions};
+use crate::layers::{apply_rope, rope_params, RmsNorm, Rope};
+use crate::model::{
+    Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions,
+};
 use crate::weights::{activation, check_activation, Linear, Weights};
+use serde::Deserialize;
 
 struct Layer {
     in_norm: RmsNorm,
@@ -102,10 +104,21 @@ pub(crate) struct GemmaConfig {
 
 impl GemmaConfig {
     pub fn from_json(cfg: &Value) -> Result<Self> {
-        let c: GemmaConfig = serde_json::from_value(cfg.clone()).map_err(|e| EngineError::UnsupportedArchitecture(format!("the model config cannot be read as a Gemma config: {e}")))?;
-        for (key, v) in [("hidden_size", c.hidden_size), ("num_hidden_layers", c.num_hidden_layers), ("num_attention_heads", c.num_attention_heads), ("intermediate_size", c.intermediate_size)] {
+        let c: GemmaConfig = serde_json::from_value(cfg.clone()).map_err(|e| {
+            EngineError::UnsupportedArchitecture(format!(
+                "the model config cannot be read as a Gemma config: {e}"
+            ))
+        })?;
+        for (key, v) in [
+            ("hidden_size", c.hidden_size),
+            ("num_hidden_layers", c.num_hidden_layers),
+            ("num_attention_heads", c.num_attention_heads),
+            ("intermediate_size", c.intermediate_size),
+        ] {
             if v <= 0 {
-                return Err(EngineError::UnsupportedArchitecture(format!("the model config has no valid '{key}' (a positive integer is needed)")));
+                return Err(EngineError::UnsupportedArchitecture(format!(
+                    "the model config has no valid '{key}' (a positive integer is needed)"
+                )));
             }
         }
         Ok(c)
@@ -114,28 +127,50 @@ impl GemmaConfig {
 
 pub(crate) fn load(cfg_in: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built> {
     // A full `gemma3` (multimodal) config keeps the text model under `text_config`.
-    let cfg = cfg_in.get("text_config").filter(|c| c.is_object()).unwrap_or(cfg_in);
-    let (version, arch_name) = match cfg_in.get("model_type").and_then(|m| m.as_str()).unwrap_or("gemma3_text") {
+    let cfg = cfg_in
+        .get("text_config")
+        .filter(|c| c.is_object())
+        .unwrap_or(cfg_in);
+    let (version, arch_name) = match cfg_in
+        .get("model_type")
+        .and_then(|m| m.as_str())
+        .unwrap_or("gemma3_text")
+    {
         "gemma" => (Version::Gemma1, "gemma"),
         "gemma2" => (Version::Gemma2, "gemma2"),
         _ => (Version::Gemma3, "gemma3_text"),
     };
     let c = GemmaConfig::from_json(cfg)?;
-    let (hidden, n_layers, n_heads, inter) = (c.hidden_size, c.num_hidden_layers, c.num_attention_heads, c.intermediate_size);
+    let (hidden, n_layers, n_heads, inter) = (
+        c.hidden_size,
+        c.num_hidden_layers,
+        c.num_attention_heads,
+        c.intermediate_size,
+    );
     let n_kv_heads = c.num_key_value_heads.filter(|&v| v > 0).unwrap_or(n_heads);
     let head_dim = c.head_dim.filter(|&v| v > 0).unwrap_or(256);
     let eps = c.rms_norm_eps.unwrap_or(1e-6);
     let max_pos = c.max_position_embeddings.unwrap_or(131072);
-    let act = c.hidden_activation.clone().or_else(|| c.hidden_act.clone()).unwrap_or_else(|| "gelu_pytorch_tanh".into());
+    let act = c
+        .hidden_activation
+        .clone()
+        .or_else(|| c.hidden_act.clone())
+        .unwrap_or_else(|| "gelu_pytorch_tanh".into());
     check_activation(&act)?;
     let qpas = c.query_pre_attn_scalar.unwrap_or(head_dim as f64);
     let window = c.sliding_window.filter(|&w| w > 0).map(|w| w as usize);
     let types: Vec<bool> = match (version, &c.layer_types) {
         (Version::Gemma1, _) => vec![false; n_layers as usize],
-        (_, Some(t)) => (0..n_layers as usize).map(|i| t.get(i).map(|x| x.as_str()) == Some("sliding_attention")).collect(),
+        (_, Some(t)) => (0..n_layers as usize)
+            .map(|i| t.get(i).map(|x| x.as_str()) == Some("sliding_attention"))
+            .collect(),
         (Version::Gemma2, None) => (0..n_layers).map(|i| i % 2 == 0).collect(),
         (_, None) => {
-            let pattern = c.sliding_window_pattern.or(c.sliding_window_pattern_old).unwrap_or(6).max(1);
+            let pattern = c
+                .sliding_window_pattern
+                .or(c.sliding_window_pattern_old)
+                .unwrap_or(6)
+                .max(1);
             (0..n_layers).map(|i| (i + 1) % pattern != 0).collect()
         }
     };
@@ -144,8 +179,12 @@ pub(crate) fn load(cfg_in: &Value, w: &Weights, ctx: &LoadContext) -> Result<Bui
     let (global_p, local_p) = match cfg.get("rope_parameters") {
         _ if version != Version::Gemma3 => (rope_params(cfg, 10_000.0), rope_params(cfg, 10_000.0)),
         Some(p) if p.get("full_attention").is_some() || p.get("sliding_attention").is_some() => (
-            p.get("full_attention").cloned().unwrap_or_else(|| json!({"rope_theta": 1_000_000.0})),
-            p.get("sliding_attention").cloned().unwrap_or_else(|| json!({"rope_theta": 10_000.0})),
+            p.get("full_attention")
+                .cloned()
+                .unwrap_or_else(|| json!({"rope_theta": 1_000_000.0})),
+            p.get("sliding_attention")
+                .cloned()
+                .unwrap_or_else(|| json!({"rope_theta": 10_000.0})),
         ),
         _ => (
             rope_params(cfg, 1_000_000.0),
@@ -156,15 +195,27 @@ pub(crate) fn load(cfg_in: &Value, w: &Weights, ctx: &LoadContext) -> Result<Bui
     let rope_local = Rope::from_params(&local_p, head_dim, max_pos)?;
 
     let prefix = w
-        .find_prefix(&["model.", "model.language_model.", "language_model.model.", ""], "embed_tokens.weight")
+        .find_prefix(
+            &[
+                "model.",
+                "model.language_model.",
+                "language_model.model.",
+                "",
+            ],
+            "embed_tokens.weight",
+        )
         .ok_or_else(|| EngineError::CorruptWeights {
             path: w.path.clone(),
-            reason: "no 'model.embed_tokens.weight' tensor: this is not a Gemma 3 checkpoint".into(),
+            reason: "no 'model.embed_tokens.weight' tensor: this is not a Gemma 3 checkpoint"
+                .into(),
         })?;
     let embed = w.get(&format!("{prefix}embed_tokens.weight"))?;
     let vocab = embed.size()[0];
     if embed.size() != [vocab, hidden] {
-        return Err(EngineError::CorruptWeights { path: w.path.clone(), reason: format!("embed_tokens has shape {:?}", embed.size()) });
+        return Err(EngineError::CorruptWeights {
+            path: w.path.clone(),
+            reason: format!("embed_tokens has shape {:?}", embed.size()),
+        });
     }
     let mut layers = Vec::with_capacity(n_layers as usize);
     for i in 0..n_layers {
@@ -173,7 +224,9 @@ pub(crate) fn load(cfg_in: &Value, w: &Weights, ctx: &LoadContext) -> Result<Bui
         let kvd = n_kv_heads * head_dim;
         let sliding = types[i as usize];
         if sliding && window.is_none() {
-            return Err(EngineError::UnsupportedArchitecture("Gemma 3 sliding layers without a 'sliding_window'".into()));
+            return Err(EngineError::UnsupportedArchitecture(
+                "Gemma 3 sliding layers without a 'sliding_window'".into(),
+            ));
         }
         layers.push(Layer {
             in_norm: RmsNorm::load(w, &format!("{p}input_layernorm"), hidden, eps, true)?,
@@ -181,17 +234,48 @@ pub(crate) fn load(cfg_in: &Value, w: &Weights, ctx: &LoadContext) -> Result<Bui
             k: Linear::load_opt_bias(w, &format!("{p}self_attn.k_proj"), hidden, kvd)?,
             v: Linear::load_opt_bias(w, &format!("{p}self_attn.v_proj"), hidden, kvd)?,
             o: Linear::load_opt_bias(w, &format!("{p}self_attn.o_proj"), qd, hidden)?,
-            q_norm: opt_norm(w, &format!("{p}self_attn.q_norm"), head_dim, eps, version == Version::Gemma3)?,
-            k_norm: opt_norm(w, &format!("{p}self_attn.k_norm"), head_dim, eps, version == Version::Gemma3)?,
-            post_attn_norm: opt_norm(w, &format!("{p}post_attention_layernorm"), hidden, eps, version != Version::Gemma1)?,
+            q_norm: opt_norm(
+                w,
+                &format!("{p}self_attn.q_norm"),
+                head_dim,
+                eps,
+                version == Version::Gemma3,
+            )?,
+            k_norm: opt_norm(
+                w,
+                &format!("{p}self_attn.k_norm"),
+                head_dim,
+                eps,
+                version == Version::Gemma3,
+            )?,
+            post_attn_norm: opt_norm(
+                w,
+                &format!("{p}post_attention_layernorm"),
+                hidden,
+                eps,
+                version != Version::Gemma1,
+            )?,
             pre_ff_norm: RmsNorm::load(
                 w,
-                &format!("{p}{}", if version == Version::Gemma1 { "post_attention_layernorm" } else { "pre_feedforward_layernorm" }),
+                &format!(
+                    "{p}{}",
+                    if version == Version::Gemma1 {
+                        "post_attention_layernorm"
+                    } else {
+                        "pre_feedforward_layernorm"
+                    }
+                ),
                 hidden,
                 eps,
                 true,
             )?,
-            post_ff_norm: opt_norm(w, &format!("{p}post_feedforward_layernorm"), hidden, eps, version != Version::Gemma1)?,
+            post_ff_norm: opt_norm(
+                w,
+                &format!("{p}post_feedforward_layernorm"),
+                hidden,
+                eps,
+                version != Version::Gemma1,
+            )?,
             gate: Linear::load_opt_bias(w, &format!("{p}mlp.gate_proj"), hidden, inter)?,
             up: Linear::load_opt_bias(w, &format!("{p}mlp.up_proj"), hidden, inter)?,
             down: Linear::load_opt_bias(w, &format!("{p}mlp.down_proj"), inter, hidden)?,
@@ -199,8 +283,19 @@ pub(crate) fn load(cfg_in: &Value, w: &Weights, ctx: &LoadContext) -> Result<Bui
         });
     }
     let norm = RmsNorm::load(w, &format!("{prefix}norm"), hidden, eps, true)?;
-    let lm_head = w.get_opt("lm_head.weight", &[vocab, hidden])?.unwrap_or_else(|| embed.shallow_clone());
-    let info = ModelInfo::arch(arch_name, ModelKind::CausalLm, n_layers as usize, n_heads as usize, n_kv_heads as usize, hidden as usize, vocab as usize, max_pos as usize);
+    let lm_head = w
+        .get_opt("lm_head.weight", &[vocab, hidden])?
+        .unwrap_or_else(|| embed.shallow_clone());
+    let info = ModelInfo::arch(
+        arch_name,
+        ModelKind::CausalLm,
+        n_layers as usize,
+        n_heads as usize,
+        n_kv_heads as usize,
+        hidden as usize,
+        vocab as usize,
+        max_pos as usize,
+    );
     let model = Gemma3 {
         embed,
         embed_scale: (hidden as f64).sqrt(),
@@ -218,7 +313,10 @@ pub(crate) fn load(cfg_in: &Value, w: &Weights, ctx: &LoadContext) -> Result<Bui
         device: ctx.device,
         kind: ctx.kind,
     };
-    Ok(Built { arch: Box::new(model), info })
+    Ok(Built {
+        arch: Box::new(model),
+        info,
+    })
 }
 
 /// A (1 + w) RMSNorm this Gemma version has (`want`), or none.
@@ -236,9 +334,13 @@ impl Architecture for Gemma3 {
         let start = iv.start() as i64;
         let ids = batch.ids_tensor(self.device).narrow(0, start, t - start);
         // HF multiplies by the scale held as a tensor of the embedding dtype.
-        let scale = Tensor::from(self.embed_scale as f32).to_kind(self.kind).to_device(self.device);
+        let scale = Tensor::from(self.embed_scale as f32)
+            .to_kind(self.kind)
+            .to_device(self.device);
         let mut x = self.embed.index_select(0, &ids) * scale;
-        let rows = |(c, s): (Tensor, Tensor)| (c.narrow(0, start, t - start), s.narrow(0, start, t - start));
+        let rows = |(c, s): (Tensor, Tensor)| {
+            (c.narrow(0, start, t - start), s.narrow(0, start, t - start))
+        };
         let (gcos, gsin) = rows(self.rope_global.cos_sin(t, self.device, self.kind));
         let (lcos, lsin) = rows(self.rope_local.cos_sin(t, self.device, self.kind));
         let mut attentions = Vec::with_capacity(self.layers.len());
@@ -247,7 +349,11 @@ impl Architecture for Gemma3 {
             hidden_states.push(x.shallow_clone());
         }
         for (l, layer) in self.layers.iter().enumerate() {
-            let (cos, sin) = if layer.sliding_window.is_some() { (&lcos, &lsin) } else { (&gcos, &gsin) };
+            let (cos, sin) = if layer.sliding_window.is_some() {
+                (&lcos, &lsin)
+            } else {
+                (&gcos, &gsin)
+            };
             let h = layer.in_norm.forward(&x);
             let mut q = split_heads(&layer.q.forward(&h), self.n_heads);
             let mut k = split_heads(&layer.k.forward(&h), self.n_kv_heads);
@@ -287,7 +393,11 @@ impl Architecture for Gemma3 {
                 *last = x.shallow_clone();
             }
         }
-        Ok(ForwardOut { hidden: x, attentions, hidden_states })
+        Ok(ForwardOut {
+            hidden: x,
+            attentions,
+            hidden_states,
+        })
     }
 
     fn logits(&self, x: &Tensor) -> Result<Option<Tensor>> {
@@ -312,8 +422,14 @@ pub(crate) fn load_gguf(g: &crate::gguf::GgufFile, ctx: &LoadContext) -> Result<
     let n_layers = g.require_u64(&key("block_count"))? as i64;
     let hidden = g.require_u64(&key("embedding_length"))? as i64;
     let n_heads = g.require_u64(&key("attention.head_count"))? as i64;
-    let n_kv = g.get_u64(&key("attention.head_count_kv")).map(|v| v as i64).unwrap_or(n_heads);
-    let head_dim = g.get_u64(&key("attention.key_length")).map(|v| v as i64).unwrap_or(256);
+    let n_kv = g
+        .get_u64(&key("attention.head_count_kv"))
+        .map(|v| v as i64)
+        .unwrap_or(n_heads);
+    let head_dim = g
+        .get_u64(&key("attention.key_length"))
+        .map(|v| v as i64)
+        .unwrap_or(256);
     let inter = g.require_u64(&key("feed_forward_length"))? as i64;
     let window = g.get_u64(&key("attention.sliding_window")).unwrap_or(4096);
     let mut global = json!({"rope_type": "default", "rope_theta": g.get_f64(&key("rope.freq_base")).unwrap_or(1_000_000.0)});
@@ -323,16 +439,53 @@ pub(crate) fn load_gguf(g: &crate::gguf::GgufFile, ctx: &LoadContext) -> Result<
             global["rope_type"] = json!("linear");
             global["factor"] = json!(g.get_f64(&key("rope.scaling.factor")).unwrap_or(1.0));
         }
-        Some(other) => return Err(EngineError::UnsupportedArchitecture(format!("GGUF rope scaling '{other}' for Gemma"))),
+        Some(other) => {
+            return Err(EngineError::UnsupportedArchitecture(format!(
+                "GGUF rope scaling '{other}' for Gemma"
+            )))
+        }
     }
-    let layer_types: Vec<&str> = match (arch.as_str(), g.get(&key("attention.sliding_window_pattern")).and_then(|v| v.as_array())) {
+    let layer_types: Vec<&str> = match (
+        arch.as_str(),
+        g.get(&key("attention.sliding_window_pattern"))
+            .and_then(|v| v.as_array()),
+    ) {
         ("gemma", _) => vec!["full_attention"; n_layers as usize],
-        (_, Some(a)) => a.iter().map(|v| if v.as_bool().unwrap_or(true) { "sliding_attention" } else { "full_attention" }).collect(),
-        ("gemma2", None) => (0..n_layers).map(|i| if i % 2 == 0 { "sliding_attention" } else { "full_attention" }).collect(),
-        _ => (0..n_layers).map(|i| if (i + 1) % 6 != 0 { "sliding_attention" } else { "full_attention" }).collect(),
+        (_, Some(a)) => a
+            .iter()
+            .map(|v| {
+                if v.as_bool().unwrap_or(true) {
+                    "sliding_attention"
+                } else {
+                    "full_attention"
+                }
+            })
+            .collect(),
+        ("gemma2", None) => (0..n_layers)
+            .map(|i| {
+                if i % 2 == 0 {
+                    "sliding_attention"
+                } else {
+                    "full_attention"
+                }
+            })
+            .collect(),
+        _ => (0..n_layers)
+            .map(|i| {
+                if (i + 1) % 6 != 0 {
+                    "sliding_attention"
+                } else {
+                    "full_attention"
+                }
+            })
+            .collect(),
     };
     let big = (arch == "gemma3" && n_layers == 62) || (arch == "gemma2" && n_layers == 46);
-    let qpas = if big { (hidden / n_heads) as f64 } else { head_dim as f64 };
+    let qpas = if big {
+        (hidden / n_heads) as f64
+    } else {
+        head_dim as f64
+    };
     let model_type = match arch.as_str() {
         "gemma" => "gemma",
         "gemma2" => "gemma2",
@@ -358,10 +511,18 @@ pub(crate) fn load_gguf(g: &crate::gguf::GgufFile, ctx: &LoadContext) -> Result<
         "attn_logit_softcapping": g.get_f64(&key("attn_logit_softcapping")),
         "final_logit_softcapping": g.get_f64(&key("final_logit_softcapping")),
     });
-    let table = if model_type == "gemma" { &crate::gguf::names::GEMMA1 } else { &crate::gguf::names::GEMMA2 };
+    let table = if model_type == "gemma" {
+        &crate::gguf::names::GEMMA1
+    } else {
+        &crate::gguf::names::GEMMA2
+    };
     let w = crate::gguf::names::read_named(g, table, ctx, |name, _, t| {
         // llama.cpp stores Gemma's (1 + w) norm weights with the 1 added.
-        Ok(if name.ends_with("norm.weight") { t - 1.0 } else { t })
+        Ok(if name.ends_with("norm.weight") {
+            t - 1.0
+        } else {
+            t
+        })
     })?;
     load(&cfg, &w, ctx)
 }

@@ -4,12 +4,14 @@
 use serde_json::Value;
 use tch::{Device, Kind, Tensor};
 
-use serde::Deserialize;
 use crate::analysis::ModelKind;
 use crate::attention::{self, split_heads};
 use crate::error::{EngineError, Result};
-use crate::model::{Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions};
+use crate::model::{
+    Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions,
+};
 use crate::weights::{activation, check_activation, LayerNorm, Linear, Weights};
+use serde::Deserialize;
 
 struct Block {
     ln_1: LayerNorm,
@@ -36,7 +38,10 @@ pub(crate) struct Gpt2 {
 
 /// A Conv1D layer ([in, out] weight) as a Linear ([out, in]).
 fn conv1d(w: &Weights, name: &str, in_dim: i64, out_dim: i64) -> Result<Linear> {
-    let weight = w.get_shape(&format!("{name}.weight"), &[in_dim, out_dim])?.transpose(0, 1).contiguous();
+    let weight = w
+        .get_shape(&format!("{name}.weight"), &[in_dim, out_dim])?
+        .transpose(0, 1)
+        .contiguous();
     let bias = w.get_opt(&format!("{name}.bias"), &[out_dim])?;
     Ok(Linear { weight, bias })
 }
@@ -74,10 +79,20 @@ impl Gpt2Config {
     }
 
     pub fn from_json(cfg: &Value) -> Result<Self> {
-        let c: Gpt2Config = serde_json::from_value(cfg.clone()).map_err(|e| EngineError::UnsupportedArchitecture(format!("the model config cannot be read as a GPT-2 config: {e}")))?;
-        for (key, v) in [("n_embd", c.n_embd), ("n_layer", c.n_layer), ("n_head", c.n_head)] {
+        let c: Gpt2Config = serde_json::from_value(cfg.clone()).map_err(|e| {
+            EngineError::UnsupportedArchitecture(format!(
+                "the model config cannot be read as a GPT-2 config: {e}"
+            ))
+        })?;
+        for (key, v) in [
+            ("n_embd", c.n_embd),
+            ("n_layer", c.n_layer),
+            ("n_head", c.n_head),
+        ] {
             if v <= 0 {
-                return Err(EngineError::UnsupportedArchitecture(format!("the GPT-2 config has no valid '{key}' (a positive integer is needed)")));
+                return Err(EngineError::UnsupportedArchitecture(format!(
+                    "the GPT-2 config has no valid '{key}' (a positive integer is needed)"
+                )));
             }
         }
         Ok(c)
@@ -91,18 +106,25 @@ pub(crate) fn load(cfg: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built>
     let (eps, act) = (c.layer_norm_epsilon, c.activation_function.clone());
     check_activation(&act)?;
     if hidden % n_heads != 0 {
-        return Err(EngineError::UnsupportedArchitecture(format!("hidden size {hidden} is not a multiple of {n_heads} heads")));
+        return Err(EngineError::UnsupportedArchitecture(format!(
+            "hidden size {hidden} is not a multiple of {n_heads} heads"
+        )));
     }
-    let prefix = w.find_prefix(&["transformer.", ""], "wte.weight").ok_or_else(|| EngineError::CorruptWeights {
-        path: w.path.clone(),
-        reason: "no 'transformer.wte.weight' tensor: this is not a GPT-2 checkpoint".into(),
-    })?;
+    let prefix = w
+        .find_prefix(&["transformer.", ""], "wte.weight")
+        .ok_or_else(|| EngineError::CorruptWeights {
+            path: w.path.clone(),
+            reason: "no 'transformer.wte.weight' tensor: this is not a GPT-2 checkpoint".into(),
+        })?;
     let wte = w.get(&format!("{prefix}wte.weight"))?;
     let vocab = wte.size()[0];
     let wpe = w.get(&format!("{prefix}wpe.weight"))?;
     let max_pos = wpe.size()[0];
     if wte.size() != [vocab, hidden] || wpe.size() != [max_pos, hidden] {
-        return Err(EngineError::CorruptWeights { path: w.path.clone(), reason: "wte/wpe shapes do not match n_embd".into() });
+        return Err(EngineError::CorruptWeights {
+            path: w.path.clone(),
+            reason: "wte/wpe shapes do not match n_embd".into(),
+        });
     }
     let mut blocks = Vec::with_capacity(n_layers as usize);
     for i in 0..n_layers {
@@ -117,8 +139,19 @@ pub(crate) fn load(cfg: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built>
         });
     }
     let ln_f = LayerNorm::load(w, &format!("{prefix}ln_f"), hidden, eps)?;
-    let lm_head = w.get_opt("lm_head.weight", &[vocab, hidden])?.unwrap_or_else(|| wte.shallow_clone());
-    let info = ModelInfo::arch("gpt2", ModelKind::CausalLm, n_layers as usize, n_heads as usize, n_heads as usize, hidden as usize, vocab as usize, max_pos as usize);
+    let lm_head = w
+        .get_opt("lm_head.weight", &[vocab, hidden])?
+        .unwrap_or_else(|| wte.shallow_clone());
+    let info = ModelInfo::arch(
+        "gpt2",
+        ModelKind::CausalLm,
+        n_layers as usize,
+        n_heads as usize,
+        n_heads as usize,
+        hidden as usize,
+        vocab as usize,
+        max_pos as usize,
+    );
     let model = Gpt2 {
         wte,
         wpe,
@@ -132,7 +165,10 @@ pub(crate) fn load(cfg: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built>
         inverse_layer_idx: c.scale_attn_by_inverse_layer_idx,
         device: ctx.device,
     };
-    Ok(Built { arch: Box::new(model), info })
+    Ok(Built {
+        arch: Box::new(model),
+        info,
+    })
 }
 
 impl Architecture for Gpt2 {
@@ -152,8 +188,16 @@ impl Architecture for Gpt2 {
             let h = b.ln_1.forward(&x);
             let qkv = b.c_attn.forward(&h);
             let parts = qkv.split(self.hidden, -1);
-            let (q, k, v) = (split_heads(&parts[0], self.n_heads), split_heads(&parts[1], self.n_heads), split_heads(&parts[2], self.n_heads));
-            let mut scale = if self.scale_weights { 1.0 / (head_dim as f64).sqrt() } else { 1.0 };
+            let (q, k, v) = (
+                split_heads(&parts[0], self.n_heads),
+                split_heads(&parts[1], self.n_heads),
+                split_heads(&parts[2], self.n_heads),
+            );
+            let mut scale = if self.scale_weights {
+                1.0 / (head_dim as f64).sqrt()
+            } else {
+                1.0
+            };
             if self.inverse_layer_idx {
                 scale /= (l + 1) as f64;
             }
@@ -162,7 +206,9 @@ impl Architecture for Gpt2 {
             let out = attention::attention(&q, &k, &v, &spec)?;
             x = x + b.c_proj.forward(&out.context);
             let h = b.ln_2.forward(&x);
-            x = x + b.mlp_proj.forward(&activation(&self.act, &b.c_fc.forward(&h))?);
+            x = x + b
+                .mlp_proj
+                .forward(&activation(&self.act, &b.c_fc.forward(&h))?);
             attentions.push(out.record);
             if iv.hidden_states {
                 hidden_states.push(x.shallow_clone());
@@ -175,7 +221,11 @@ impl Architecture for Gpt2 {
                 *last = x.shallow_clone();
             }
         }
-        Ok(ForwardOut { hidden: x, attentions, hidden_states })
+        Ok(ForwardOut {
+            hidden: x,
+            attentions,
+            hidden_states,
+        })
     }
 
     fn logits(&self, x: &Tensor) -> Result<Option<Tensor>> {
@@ -202,8 +252,13 @@ pub(crate) fn load_gguf(g: &crate::gguf::GgufFile, ctx: &LoadContext) -> Result<
     });
     // llama.cpp stores the projections as [out, in] matrices; the checkpoints' Conv1D layout is [in, out].
     let w = crate::gguf::names::read_named(g, &crate::gguf::names::GPT2, ctx, |name, base, t| {
-        let conv = matches!(base, "attn_qkv" | "attn_output" | "ffn_up" | "ffn_down") && name.ends_with(".weight");
-        Ok(if conv { t.transpose(0, 1).contiguous() } else { t })
+        let conv = matches!(base, "attn_qkv" | "attn_output" | "ffn_up" | "ffn_down")
+            && name.ends_with(".weight");
+        Ok(if conv {
+            t.transpose(0, 1).contiguous()
+        } else {
+            t
+        })
     })?;
     load(&cfg, &w, ctx)
 }

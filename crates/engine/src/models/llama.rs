@@ -7,7 +7,6 @@
 //! files (`blk.N.attn_q.weight`) are renamed to those names by [`load_gguf`], which also undoes
 //! llama.cpp's Q/K row permutation for `llama`-architecture files.
 
-
 use serde_json::{json, Value};
 
 use crate::layers::{apply_rope, rope_params, RmsNorm, Rope};
@@ -18,7 +17,9 @@ use crate::analysis::ModelKind;
 use crate::attention::{self, split_heads};
 use crate::error::{EngineError, Result};
 use crate::gguf::GgufFile;
-use crate::model::{Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions};
+use crate::model::{
+    Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions,
+};
 use crate::weights::{activation, check_activation, Linear, Weights};
 
 // ---------------------------------------------------------------- model
@@ -98,29 +99,50 @@ impl LlamaConfig {
 
     /// Reads and checks a config: every size must be positive.
     pub fn from_json(cfg: &Value) -> Result<Self> {
-        let c: LlamaConfig = serde_json::from_value(cfg.clone()).map_err(|e| EngineError::UnsupportedArchitecture(format!("the model config cannot be read as a Llama-family config: {e}")))?;
-        for (key, v) in [("hidden_size", c.hidden_size), ("num_hidden_layers", c.num_hidden_layers), ("num_attention_heads", c.num_attention_heads), ("intermediate_size", c.intermediate_size)] {
+        let c: LlamaConfig = serde_json::from_value(cfg.clone()).map_err(|e| {
+            EngineError::UnsupportedArchitecture(format!(
+                "the model config cannot be read as a Llama-family config: {e}"
+            ))
+        })?;
+        for (key, v) in [
+            ("hidden_size", c.hidden_size),
+            ("num_hidden_layers", c.num_hidden_layers),
+            ("num_attention_heads", c.num_attention_heads),
+            ("intermediate_size", c.intermediate_size),
+        ] {
             if v <= 0 {
-                return Err(EngineError::UnsupportedArchitecture(format!("the model config has no valid '{key}' (a positive integer is needed)")));
+                return Err(EngineError::UnsupportedArchitecture(format!(
+                    "the model config has no valid '{key}' (a positive integer is needed)"
+                )));
             }
         }
         Ok(c)
     }
 
     pub fn kv_heads(&self) -> i64 {
-        self.num_key_value_heads.filter(|&v| v > 0).unwrap_or(self.num_attention_heads)
+        self.num_key_value_heads
+            .filter(|&v| v > 0)
+            .unwrap_or(self.num_attention_heads)
     }
 
     pub fn head_dim(&self) -> i64 {
-        self.head_dim.filter(|&v| v > 0).unwrap_or(self.hidden_size / self.num_attention_heads)
+        self.head_dim
+            .filter(|&v| v > 0)
+            .unwrap_or(self.hidden_size / self.num_attention_heads)
     }
 
     /// Which layers use a sliding window, from `layer_types` / `sliding_window` / `use_sliding_window`.
     pub fn sliding_windows(&self) -> Vec<Option<usize>> {
         let n_layers = self.num_hidden_layers as usize;
-        let Some(w) = self.sliding_window.filter(|&w| w > 0).map(|w| w as usize) else { return vec![None; n_layers] };
+        let Some(w) = self.sliding_window.filter(|&w| w > 0).map(|w| w as usize) else {
+            return vec![None; n_layers];
+        };
         if let Some(types) = &self.layer_types {
-            return (0..n_layers).map(|i| (types.get(i).map(|t| t.as_str()) == Some("sliding_attention")).then_some(w)).collect();
+            return (0..n_layers)
+                .map(|i| {
+                    (types.get(i).map(|t| t.as_str()) == Some("sliding_attention")).then_some(w)
+                })
+                .collect();
         }
         match self.model_type.as_str() {
             "qwen2" | "qwen3" => {
@@ -141,26 +163,47 @@ impl LlamaConfig {
 pub(crate) fn load(cfg: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built> {
     let c = LlamaConfig::from_json(cfg)?;
     let model_type = c.model_type.clone();
-    let (hidden, n_layers, n_heads, inter) = (c.hidden_size, c.num_hidden_layers, c.num_attention_heads, c.intermediate_size);
+    let (hidden, n_layers, n_heads, inter) = (
+        c.hidden_size,
+        c.num_hidden_layers,
+        c.num_attention_heads,
+        c.intermediate_size,
+    );
     let (n_kv_heads, head_dim) = (c.kv_heads(), c.head_dim());
-    let (eps, max_pos, act) = (c.rms_norm_eps, c.max_position_embeddings, c.hidden_act.clone());
+    let (eps, max_pos, act) = (
+        c.rms_norm_eps,
+        c.max_position_embeddings,
+        c.hidden_act.clone(),
+    );
     check_activation(&act)?;
     if n_heads % n_kv_heads != 0 {
-        return Err(EngineError::UnsupportedArchitecture(format!("{n_heads} query heads cannot share {n_kv_heads} key/value heads")));
+        return Err(EngineError::UnsupportedArchitecture(format!(
+            "{n_heads} query heads cannot share {n_kv_heads} key/value heads"
+        )));
     }
-    let prefix = w.find_prefix(&["model.", ""], "embed_tokens.weight").ok_or_else(|| EngineError::CorruptWeights {
-        path: w.path.clone(),
-        reason: "no 'model.embed_tokens.weight' tensor: this is not a Llama-family checkpoint".into(),
-    })?;
+    let prefix = w
+        .find_prefix(&["model.", ""], "embed_tokens.weight")
+        .ok_or_else(|| EngineError::CorruptWeights {
+            path: w.path.clone(),
+            reason: "no 'model.embed_tokens.weight' tensor: this is not a Llama-family checkpoint"
+                .into(),
+        })?;
     let embed = w.get(&format!("{prefix}embed_tokens.weight"))?;
     let vocab = embed.size()[0];
     if embed.size() != [vocab, hidden] {
-        return Err(EngineError::CorruptWeights { path: w.path.clone(), reason: format!("embed_tokens has shape {:?}", embed.size()) });
+        return Err(EngineError::CorruptWeights {
+            path: w.path.clone(),
+            reason: format!("embed_tokens has shape {:?}", embed.size()),
+        });
     }
     let windows = c.sliding_windows();
     let mut layers = Vec::with_capacity(n_layers as usize);
     for i in 0..n_layers {
-        ctx.report("building", &format!("layer {}/{}", i + 1, n_layers), 0.7 + 0.2 * i as f32 / n_layers as f32);
+        ctx.report(
+            "building",
+            &format!("layer {}/{}", i + 1, n_layers),
+            0.7 + 0.2 * i as f32 / n_layers as f32,
+        );
         let p = format!("{prefix}layers.{i}.");
         let qd = n_heads * head_dim;
         let kvd = n_kv_heads * head_dim;
@@ -178,7 +221,13 @@ pub(crate) fn load(cfg: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built>
             k: Linear::load_opt_bias(w, &format!("{p}self_attn.k_proj"), hidden, kvd)?,
             v: Linear::load_opt_bias(w, &format!("{p}self_attn.v_proj"), hidden, kvd)?,
             o: Linear::load_opt_bias(w, &format!("{p}self_attn.o_proj"), qd, hidden)?,
-            post_norm: RmsNorm::load(w, &format!("{p}post_attention_layernorm"), hidden, eps, false)?,
+            post_norm: RmsNorm::load(
+                w,
+                &format!("{p}post_attention_layernorm"),
+                hidden,
+                eps,
+                false,
+            )?,
             gate: Linear::load_opt_bias(w, &format!("{p}mlp.gate_proj"), hidden, inter)?,
             up: Linear::load_opt_bias(w, &format!("{p}mlp.up_proj"), hidden, inter)?,
             down: Linear::load_opt_bias(w, &format!("{p}mlp.down_proj"), inter, hidden)?,
@@ -194,9 +243,33 @@ pub(crate) fn load(cfg: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built>
     if let Some(f) = w.get_opt("rope_freqs.weight", &[head_dim / 2])? {
         rope = rope.with_freq_factors(&f);
     }
-    let info = ModelInfo::arch(&model_type, ModelKind::CausalLm, n_layers as usize, n_heads as usize, n_kv_heads as usize, hidden as usize, vocab as usize, max_pos as usize);
-    let model = Llama { embed, layers, norm, lm_head, rope, n_heads, n_kv_heads, head_dim, act, device: ctx.device, kind: ctx.kind };
-    Ok(Built { arch: Box::new(model), info })
+    let info = ModelInfo::arch(
+        &model_type,
+        ModelKind::CausalLm,
+        n_layers as usize,
+        n_heads as usize,
+        n_kv_heads as usize,
+        hidden as usize,
+        vocab as usize,
+        max_pos as usize,
+    );
+    let model = Llama {
+        embed,
+        layers,
+        norm,
+        lm_head,
+        rope,
+        n_heads,
+        n_kv_heads,
+        head_dim,
+        act,
+        device: ctx.device,
+        kind: ctx.kind,
+    };
+    Ok(Built {
+        arch: Box::new(model),
+        info,
+    })
 }
 
 impl Architecture for Llama {
@@ -206,7 +279,10 @@ impl Architecture for Llama {
         let ids = batch.ids_tensor(self.device).narrow(0, start, t - start);
         let mut x = self.embed.index_select(0, &ids);
         let (cos, sin) = self.rope.cos_sin(t, self.device, self.kind);
-        let (cos, sin) = (cos.narrow(0, start, t - start), sin.narrow(0, start, t - start));
+        let (cos, sin) = (
+            cos.narrow(0, start, t - start),
+            sin.narrow(0, start, t - start),
+        );
         let scale = 1.0 / (self.head_dim as f64).sqrt();
         let mut attentions = Vec::with_capacity(self.layers.len());
         let mut hidden_states = vec![];
@@ -244,7 +320,11 @@ impl Architecture for Llama {
                 *last = x.shallow_clone();
             }
         }
-        Ok(ForwardOut { hidden: x, attentions, hidden_states })
+        Ok(ForwardOut {
+            hidden: x,
+            attentions,
+            hidden_states,
+        })
     }
 
     fn logits(&self, x: &Tensor) -> Result<Option<Tensor>> {
@@ -265,7 +345,9 @@ pub(crate) fn reverse_permute(t: &Tensor, n_head: i64) -> Tensor {
     let dim = rows / n_head / 2;
     let mut s = vec![n_head, dim, 2];
     s.extend_from_slice(&shape[1..]);
-    t.reshape(s.as_slice()).swapaxes(1, 2).reshape(shape.as_slice())
+    t.reshape(s.as_slice())
+        .swapaxes(1, 2)
+        .reshape(shape.as_slice())
 }
 
 /// Loads a `llama` / `qwen2` / `qwen3` / `mistral` GGUF by renaming its tensors to checkpoint names and
@@ -276,10 +358,18 @@ pub(crate) fn load_gguf(g: &GgufFile, ctx: &LoadContext) -> Result<Built> {
     let n_layers = g.require_u64(&key("block_count"))? as i64;
     let hidden = g.require_u64(&key("embedding_length"))? as i64;
     let n_heads = g.require_u64(&key("attention.head_count"))? as i64;
-    let n_kv = g.get_u64(&key("attention.head_count_kv")).map(|v| v as i64).unwrap_or(n_heads);
-    let head_dim = g.get_u64(&key("attention.key_length")).map(|v| v as i64).unwrap_or(hidden / n_heads.max(1));
+    let n_kv = g
+        .get_u64(&key("attention.head_count_kv"))
+        .map(|v| v as i64)
+        .unwrap_or(n_heads);
+    let head_dim = g
+        .get_u64(&key("attention.key_length"))
+        .map(|v| v as i64)
+        .unwrap_or(hidden / n_heads.max(1));
     let inter = g.require_u64(&key("feed_forward_length"))? as i64;
-    let eps = g.get_f64(&key("attention.layer_norm_rms_epsilon")).unwrap_or(1e-5);
+    let eps = g
+        .get_f64(&key("attention.layer_norm_rms_epsilon"))
+        .unwrap_or(1e-5);
     let theta = g.get_f64(&key("rope.freq_base")).unwrap_or(10000.0);
     let ctx_len = g.get_u64(&key("context_length")).unwrap_or(2048) as i64;
     let mut rope = json!({"rope_type": "default", "rope_theta": theta});
@@ -293,7 +383,11 @@ pub(crate) fn load_gguf(g: &GgufFile, ctx: &LoadContext) -> Result<Built> {
                 rope["original_max_position_embeddings"] = json!(o);
             }
         }
-        Some(other) => return Err(EngineError::UnsupportedArchitecture(format!("GGUF rope scaling '{other}'"))),
+        Some(other) => {
+            return Err(EngineError::UnsupportedArchitecture(format!(
+                "GGUF rope scaling '{other}'"
+            )))
+        }
     }
     let mut cfg = json!({
         "model_type": arch, "hidden_size": hidden, "num_hidden_layers": n_layers, "num_attention_heads": n_heads,
@@ -312,7 +406,9 @@ pub(crate) fn load_gguf(g: &GgufFile, ctx: &LoadContext) -> Result<Built> {
         let heads = if base == "attn_q" { n_heads } else { n_kv };
         let rows = t.size().first().copied().unwrap_or(0);
         if heads <= 0 || rows % (2 * heads) != 0 {
-            return Err(g.corrupt(format!("tensor '{name}' has {rows} rows, which do not split into {heads} rotary heads")));
+            return Err(g.corrupt(format!(
+                "tensor '{name}' has {rows} rows, which do not split into {heads} rotary heads"
+            )));
         }
         Ok(reverse_permute(&t, heads))
     })?;
@@ -330,7 +426,15 @@ mod tests {
             "num_key_value_heads": null, "intermediate_size": 128, "sliding_window": 3, "use_sliding_window": true, "max_window_layers": 2,
         }))
         .unwrap();
-        assert_eq!((c.kv_heads(), c.head_dim(), c.hidden_act.as_str(), c.max_position_embeddings), (4, 16, "silu", 2048));
+        assert_eq!(
+            (
+                c.kv_heads(),
+                c.head_dim(),
+                c.hidden_act.as_str(),
+                c.max_position_embeddings
+            ),
+            (4, 16, "silu", 2048)
+        );
         assert_eq!(c.sliding_windows(), vec![None, None, Some(3), Some(3)]);
         let typed = LlamaConfig::from_json(&json!({
             "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 128,
@@ -338,9 +442,13 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(typed.sliding_windows(), vec![Some(5), None]);
-        let missing = LlamaConfig::from_json(&json!({"num_hidden_layers": 2})).unwrap_err().to_string();
+        let missing = LlamaConfig::from_json(&json!({"num_hidden_layers": 2}))
+            .unwrap_err()
+            .to_string();
         assert!(missing.contains("hidden_size"), "{missing}");
-        let zero = LlamaConfig::from_json(&json!({"hidden_size": 0, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 8}));
+        let zero = LlamaConfig::from_json(
+            &json!({"hidden_size": 0, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 8}),
+        );
         assert!(zero.unwrap_err().to_string().contains("'hidden_size'"));
     }
 }

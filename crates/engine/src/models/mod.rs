@@ -36,19 +36,61 @@ pub(crate) struct Family {
 }
 
 pub(crate) const FAMILIES: &[Family] = &[
-    Family { model_types: &["bert"], gguf: &[], load: bert::load, load_gguf: None },
-    Family { model_types: &["roberta", "xlm-roberta", "camembert"], gguf: &[], load: roberta::load, load_gguf: None },
-    Family { model_types: &["distilbert"], gguf: &[], load: distilbert::load, load_gguf: None },
-    Family { model_types: &["albert"], gguf: &[], load: albert::load, load_gguf: None },
-    Family { model_types: &["electra"], gguf: &[], load: electra::load, load_gguf: None },
-    Family { model_types: &["llama", "mistral", "qwen2", "qwen3"], gguf: &["llama", "mistral", "qwen2", "qwen3"], load: llama::load, load_gguf: Some(llama::load_gguf) },
-    Family { model_types: &["gpt2"], gguf: &["gpt2"], load: gpt2::load, load_gguf: Some(gpt2::load_gguf) },
-    Family { model_types: &["gemma3_text", "gemma3", "gemma2", "gemma"], gguf: &["gemma", "gemma2", "gemma3"], load: gemma3::load, load_gguf: Some(gemma3::load_gguf) },
+    Family {
+        model_types: &["bert"],
+        gguf: &[],
+        load: bert::load,
+        load_gguf: None,
+    },
+    Family {
+        model_types: &["roberta", "xlm-roberta", "camembert"],
+        gguf: &[],
+        load: roberta::load,
+        load_gguf: None,
+    },
+    Family {
+        model_types: &["distilbert"],
+        gguf: &[],
+        load: distilbert::load,
+        load_gguf: None,
+    },
+    Family {
+        model_types: &["albert"],
+        gguf: &[],
+        load: albert::load,
+        load_gguf: None,
+    },
+    Family {
+        model_types: &["electra"],
+        gguf: &[],
+        load: electra::load,
+        load_gguf: None,
+    },
+    Family {
+        model_types: &["llama", "mistral", "qwen2", "qwen3"],
+        gguf: &["llama", "mistral", "qwen2", "qwen3"],
+        load: llama::load,
+        load_gguf: Some(llama::load_gguf),
+    },
+    Family {
+        model_types: &["gpt2"],
+        gguf: &["gpt2"],
+        load: gpt2::load,
+        load_gguf: Some(gpt2::load_gguf),
+    },
+    Family {
+        model_types: &["gemma3_text", "gemma3", "gemma2", "gemma"],
+        gguf: &["gemma", "gemma2", "gemma3"],
+        load: gemma3::load,
+        load_gguf: Some(gemma3::load_gguf),
+    },
 ];
 
 /// The family that reads HF `model_type`.
 pub(crate) fn for_model_type(model_type: &str) -> Option<&'static Family> {
-    FAMILIES.iter().find(|f| f.model_types.contains(&model_type))
+    FAMILIES
+        .iter()
+        .find(|f| f.model_types.contains(&model_type))
 }
 
 /// The family that reads GGUF architecture `arch`.
@@ -58,12 +100,18 @@ pub(crate) fn for_gguf(arch: &str) -> Option<&'static Family> {
 
 /// Every HF `model_type` the engine reads.
 pub(crate) fn model_types() -> Vec<&'static str> {
-    FAMILIES.iter().flat_map(|f| f.model_types.iter().copied()).collect()
+    FAMILIES
+        .iter()
+        .flat_map(|f| f.model_types.iter().copied())
+        .collect()
 }
 
 /// Every GGUF architecture the engine reads.
 pub(crate) fn gguf_architectures() -> Vec<&'static str> {
-    FAMILIES.iter().flat_map(|f| f.gguf.iter().copied()).collect()
+    FAMILIES
+        .iter()
+        .flat_map(|f| f.gguf.iter().copied())
+        .collect()
 }
 
 #[cfg(test)]
@@ -77,10 +125,19 @@ mod tests {
             assert!(seen.insert(("hf", t)), "model_type {t} is in two families");
         }
         for a in gguf_architectures() {
-            assert!(seen.insert(("gguf", a)), "GGUF architecture {a} is in two families");
-            assert!(for_gguf(a).and_then(|f| f.load_gguf).is_some(), "{a} has no GGUF loader");
+            assert!(
+                seen.insert(("gguf", a)),
+                "GGUF architecture {a} is in two families"
+            );
+            assert!(
+                for_gguf(a).and_then(|f| f.load_gguf).is_some(),
+                "{a} has no GGUF loader"
+            );
         }
-        assert_eq!(for_model_type("qwen3").map(|f| f.load as *const () as usize), Some(llama::load as *const () as usize));
+        assert_eq!(
+            for_model_type("qwen3").map(|f| f.load as *const () as usize),
+            Some(llama::load as *const () as usize)
+        );
         assert!(for_model_type("deberta").is_none() && for_gguf("falcon").is_none());
     }
 }

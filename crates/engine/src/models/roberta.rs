@@ -4,7 +4,9 @@
 use super::bert::{load_layers, run_layers, BertConfig, Embeddings, MlmHead};
 use crate::analysis::ModelKind;
 use crate::error::Result;
-use crate::model::{Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions};
+use crate::model::{
+    Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions,
+};
 use crate::weights::{LayerNorm, Linear, Weights};
 use serde_json::Value;
 use tch::Tensor;
@@ -37,7 +39,11 @@ impl Architecture for Roberta {
         let pos = Tensor::from_slice(&roberta_positions(&b.ids, self.pad)).to_device(device);
         let x = self.emb.forward(b, &pos);
         let (x, attentions, hidden_states) = run_layers(&self.layers, x, iv)?;
-        Ok(ForwardOut { hidden: x, attentions, hidden_states })
+        Ok(ForwardOut {
+            hidden: x,
+            attentions,
+            hidden_states,
+        })
     }
 
     fn logits(&self, x: &Tensor) -> Result<Option<Tensor>> {
@@ -47,13 +53,21 @@ impl Architecture for Roberta {
 
 pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built> {
     let c = BertConfig::from_json(cfg)?;
-    let arch = cfg.get("model_type").and_then(|m| m.as_str()).unwrap_or("roberta").to_string();
-    let p = w.find_prefix(&["roberta.", ""], "embeddings.word_embeddings.weight").unwrap_or_else(|| "roberta.".to_string());
+    let arch = cfg
+        .get("model_type")
+        .and_then(|m| m.as_str())
+        .unwrap_or("roberta")
+        .to_string();
+    let p = w
+        .find_prefix(&["roberta.", ""], "embeddings.word_embeddings.weight")
+        .unwrap_or_else(|| "roberta.".to_string());
     let emb = Embeddings::load(w, &format!("{p}embeddings."), &c)?;
     let layers = load_layers(w, &p, &c)?;
     let h = c.hidden_size;
     let head = if w.contains("lm_head.dense.weight") {
-        let decoder = w.get_opt("lm_head.decoder.weight", &[c.vocab_size, h])?.unwrap_or_else(|| emb.word.shallow_clone());
+        let decoder = w
+            .get_opt("lm_head.decoder.weight", &[c.vocab_size, h])?
+            .unwrap_or_else(|| emb.word.shallow_clone());
         let bias = match w.get_opt("lm_head.decoder.bias", &[c.vocab_size])? {
             Some(b) => b,
             None => w.get_shape("lm_head.bias", &[c.vocab_size])?,
@@ -68,18 +82,42 @@ pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built
     } else {
         None
     };
-    let kind = if head.is_some() { ModelKind::MaskedLm } else { ModelKind::Encoder };
+    let kind = if head.is_some() {
+        ModelKind::MaskedLm
+    } else {
+        ModelKind::Encoder
+    };
     let n = c.num_attention_heads as usize;
     // The first pad+1 position rows are never used, so the usable length is shorter.
     let max_pos = (c.max_position_embeddings - c.pad_token_id - 1).max(0) as usize;
-    let info = ModelInfo::arch(&arch, kind, c.num_hidden_layers as usize, n, n, h as usize, c.vocab_size as usize, max_pos);
-    Ok(Built { arch: Box::new(Roberta { emb, layers, head, pad: c.pad_token_id }), info })
+    let info = ModelInfo::arch(
+        &arch,
+        kind,
+        c.num_hidden_layers as usize,
+        n,
+        n,
+        h as usize,
+        c.vocab_size as usize,
+        max_pos,
+    );
+    Ok(Built {
+        arch: Box::new(Roberta {
+            emb,
+            layers,
+            head,
+            pad: c.pad_token_id,
+        }),
+        info,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn positions_skip_padding() {
-        assert_eq!(super::roberta_positions(&[0, 5, 6, 2, 1, 1], 1), vec![2, 3, 4, 5, 1, 1]);
+        assert_eq!(
+            super::roberta_positions(&[0, 5, 6, 2, 1, 1], 1),
+            vec![2, 3, 4, 5, 1, 1]
+        );
     }
 }

@@ -63,7 +63,13 @@ impl WidgetModel {
         state.insert("tabbable".into(), Value::Null);
         state.insert("tooltip".into(), Value::Null);
         WidgetModel {
-            inner: Arc::new(Mutex::new(Inner { state, buffers: BTreeMap::new(), comm: None, on_update: None, on_custom: None })),
+            inner: Arc::new(Mutex::new(Inner {
+                state,
+                buffers: BTreeMap::new(),
+                comm: None,
+                on_update: None,
+                on_custom: None,
+            })),
         }
     }
 
@@ -76,7 +82,13 @@ impl WidgetModel {
     }
 
     pub fn get(&self, key: &str) -> Value {
-        self.inner.lock().unwrap().state.get(key).cloned().unwrap_or(Value::Null)
+        self.inner
+            .lock()
+            .unwrap()
+            .state
+            .get(key)
+            .cloned()
+            .unwrap_or(Value::Null)
     }
 
     pub fn buffer(&self, key: &str) -> Option<Vec<u8>> {
@@ -86,7 +98,12 @@ impl WidgetModel {
     /// All JSON state (without the anywidget plumbing keys) and buffers, for snapshots.
     pub fn snapshot(&self) -> (Map<String, Value>, BTreeMap<String, Vec<u8>>) {
         let g = self.inner.lock().unwrap();
-        let state = g.state.iter().filter(|(k, _)| !k.starts_with('_') && *k != "tabbable" && *k != "tooltip").map(|(k, v)| (k.clone(), v.clone())).collect();
+        let state = g
+            .state
+            .iter()
+            .filter(|(k, _)| !k.starts_with('_') && *k != "tabbable" && *k != "tooltip")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         (state, g.buffers.clone())
     }
 
@@ -96,13 +113,21 @@ impl WidgetModel {
     }
 
     /// Called with the content and buffers of `model.send(...)` from the front end.
-    pub fn on_custom(&self, f: impl Fn(Value, Vec<Vec<u8>>, Option<String>) + Send + Sync + 'static) {
+    pub fn on_custom(
+        &self,
+        f: impl Fn(Value, Vec<Vec<u8>>, Option<String>) + Send + Sync + 'static,
+    ) {
         self.inner.lock().unwrap().on_custom = Some(Arc::new(f));
     }
 
     /// The comm id once the model is open in the front end.
     pub fn model_id(&self) -> Option<String> {
-        self.inner.lock().unwrap().comm.as_ref().map(|c| c.id().to_string())
+        self.inner
+            .lock()
+            .unwrap()
+            .comm
+            .as_ref()
+            .map(|c| c.id().to_string())
     }
 
     /// Opens the model's comm (once); returns its id.
@@ -115,7 +140,12 @@ impl WidgetModel {
             let g = self.inner.lock().unwrap();
             full_state(&g)
         };
-        let comm = Comm::open("jupyter.widget", data, json!({"version": PROTOCOL_VERSION}), buffers)?;
+        let comm = Comm::open(
+            "jupyter.widget",
+            data,
+            json!({"version": PROTOCOL_VERSION}),
+            buffers,
+        )?;
         let weak = Arc::downgrade(&self.inner);
         comm.on_msg(move |comm, msg| {
             if let Some(inner) = weak.upgrade() {
@@ -131,7 +161,9 @@ impl WidgetModel {
     /// Sends the current values of `keys` (JSON or buffer) to the front end, if open.
     pub fn sync(&self, keys: &[&str]) -> Result<(), CommError> {
         let g = self.inner.lock().unwrap();
-        let Some(comm) = g.comm.clone() else { return Ok(()) };
+        let Some(comm) = g.comm.clone() else {
+            return Ok(());
+        };
         let mut state = Map::new();
         let mut paths = Vec::new();
         let mut buffers = Vec::new();
@@ -144,7 +176,10 @@ impl WidgetModel {
             }
         }
         drop(g);
-        comm.send(json!({"method": "update", "state": state, "buffer_paths": paths}), buffers)
+        comm.send(
+            json!({"method": "update", "state": state, "buffer_paths": paths}),
+            buffers,
+        )
     }
 
     /// `msg:custom` in the front end.
@@ -158,7 +193,8 @@ impl WidgetModel {
 
     /// The `application/vnd.jupyter.widget-view+json` payload for displaying this model.
     pub fn view_mime(&self) -> Option<Value> {
-        self.model_id().map(|id| json!({"model_id": id, "version_major": 2, "version_minor": 1}))
+        self.model_id()
+            .map(|id| json!({"model_id": id, "version_major": 2, "version_minor": 1}))
     }
 }
 
@@ -179,7 +215,9 @@ fn handle_msg(inner: &Arc<Mutex<Inner>>, comm: &Comm, msg: CommMessage) {
     let parent = comm::current_parent();
     match msg.data["method"].as_str().unwrap_or("") {
         "update" => {
-            let Some(changes) = msg.data["state"].as_object().cloned() else { return };
+            let Some(changes) = msg.data["state"].as_object().cloned() else {
+                return;
+            };
             let mut keys: Vec<String> = Vec::new();
             let (cb, echo) = {
                 let mut g = inner.lock().unwrap();
@@ -199,7 +237,10 @@ fn handle_msg(inner: &Arc<Mutex<Inner>>, comm: &Comm, msg: CommMessage) {
                 (g.on_update.clone(), changes)
             };
             // Echo so that other views of this model (other tabs) see the change.
-            let _ = comm.send(json!({"method": "echo_update", "state": echo, "buffer_paths": []}), vec![]);
+            let _ = comm.send(
+                json!({"method": "echo_update", "state": echo, "buffer_paths": []}),
+                vec![],
+            );
             if let Some(cb) = cb {
                 cb(&keys, parent);
             }

@@ -9,13 +9,18 @@ pub const MAX_ALL_LAYERS_BYTES: usize = 50 * 1024 * 1024;
 
 /// Escapes JSON for a `<script type="application/json">` block.
 pub fn escape_json_for_html(json: &str) -> String {
-    json.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
+    json.replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
 }
 
 /// Fills the template: CSS, then JS, then the state last (user text could contain a placeholder).
 pub fn standalone(state: &Value) -> String {
     let state = escape_json_for_html(&serde_json::to_string(state).unwrap_or_else(|_| "{}".into()));
-    TEMPLATE.replacen("/*EXFORMER_CSS*/", WIDGET_CSS, 1).replacen("/*EXFORMER_JS*/", WIDGET_JS, 1).replacen("/*EXFORMER_STATE*/", &state, 1)
+    TEMPLATE
+        .replacen("/*EXFORMER_CSS*/", WIDGET_CSS, 1)
+        .replacen("/*EXFORMER_JS*/", WIDGET_JS, 1)
+        .replacen("/*EXFORMER_STATE*/", &state, 1)
 }
 
 #[cfg(test)]

@@ -27,7 +27,9 @@ use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use tiny_skia::{Color, LineCap, Paint, Path, PathBuilder, Pixmap, Rect, Stroke, StrokeDash, Transform};
+use tiny_skia::{
+    Color, LineCap, Paint, Path, PathBuilder, Pixmap, Rect, Stroke, StrokeDash, Transform,
+};
 
 /// Longest input (visible tokens) drawn as a head view; longer inputs switch to the matrix view
 /// (same rule as the front end's `HEAD_VIEW_MAX_TOKENS`).
@@ -104,7 +106,12 @@ pub fn render_png(s: &Snapshot) -> Vec<u8> {
 /// parses every glyph outline of the four DejaVu faces, ~50–150 ms once per process). Safe to call
 /// from a background thread, any number of times.
 pub fn warm_up() {
-    const ALL: [FontId; 4] = [FontId::Sans, FontId::SansBold, FontId::Mono, FontId::MonoBold];
+    const ALL: [FontId; 4] = [
+        FontId::Sans,
+        FontId::SansBold,
+        FontId::Mono,
+        FontId::MonoBold,
+    ];
     if ALL.iter().all(|&id| font_loaded(id)) {
         return;
     }
@@ -151,10 +158,19 @@ impl Rgb {
         Rgb((v >> 16) as u8, (v >> 8) as u8, v as u8)
     }
     fn color(self, alpha: f32) -> Color {
-        Color::from_rgba8(self.0, self.1, self.2, (alpha.clamp(0.0, 1.0) * 255.0).round() as u8)
+        Color::from_rgba8(
+            self.0,
+            self.1,
+            self.2,
+            (alpha.clamp(0.0, 1.0) * 255.0).round() as u8,
+        )
     }
     fn mix(self, other: Rgb, t: f32) -> Rgb {
-        let f = |a: u8, b: u8| (a as f32 + (b as f32 - a as f32) * t).round().clamp(0.0, 255.0) as u8;
+        let f = |a: u8, b: u8| {
+            (a as f32 + (b as f32 - a as f32) * t)
+                .round()
+                .clamp(0.0, 255.0) as u8
+        };
         Rgb(f(self.0, other.0), f(self.1, other.1), f(self.2, other.2))
     }
 }
@@ -218,7 +234,11 @@ fn ramp_lut() -> &'static [Rgb; 256] {
 }
 
 fn ramp_colour(v: f32) -> Rgb {
-    let v = if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 };
+    let v = if v.is_finite() {
+        v.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     ramp_lut()[(v * 255.0 + 0.5) as usize]
 }
 
@@ -398,7 +418,10 @@ fn validate(s: &Snapshot) -> Result<(), String> {
             t,
             w
         )),
-        None => Err(format!("n_heads × T × T overflows ({} heads, {} tokens)", s.n_heads, t)),
+        None => Err(format!(
+            "n_heads × T × T overflows ({} heads, {} tokens)",
+            s.n_heads, t
+        )),
     }
 }
 
@@ -602,7 +625,9 @@ impl Canvas {
     /// RGB of pixel (x, y) (the image is opaque).
     #[cfg(test)]
     pub(crate) fn rgb(&self, x: u32, y: u32) -> Option<Rgb> {
-        self.pm.pixel(x, y).map(|p| Rgb(p.red(), p.green(), p.blue()))
+        self.pm
+            .pixel(x, y)
+            .map(|p| Rgb(p.red(), p.green(), p.blue()))
     }
 
     fn encode(&self) -> Option<Vec<u8>> {
@@ -688,7 +713,8 @@ impl Canvas {
 
     #[inline]
     fn blend(&mut self, x: i32, y: i32, c: Rgb, a: f32) {
-        if x < 0 || y < 0 || x >= self.pm.width() as i32 || y >= self.pm.height() as i32 || a <= 0.0 {
+        if x < 0 || y < 0 || x >= self.pm.width() as i32 || y >= self.pm.height() as i32 || a <= 0.0
+        {
             return;
         }
         let w = self.pm.width() as usize;
@@ -719,7 +745,17 @@ impl Canvas {
     /// Draw `text` with its baseline at `y`; `x` is the left edge, right edge or centre per
     /// `align`. Returns the width drawn.
     #[allow(clippy::too_many_arguments)]
-    fn text(&mut self, text: &str, id: FontId, px: f32, x: f32, y: f32, c: Rgb, alpha: f32, align: Align) -> f32 {
+    fn text(
+        &mut self,
+        text: &str,
+        id: FontId,
+        px: f32,
+        x: f32,
+        y: f32,
+        c: Rgb,
+        alpha: f32,
+        align: Align,
+    ) -> f32 {
         let run = layout(text, id, px);
         let x0 = match align {
             Align::Left => x,
@@ -875,7 +911,11 @@ fn draw_badge(cv: &mut Canvas, label: &str, colour: Rgb, x: f32, cy: f32) {
 /// Title and meta line; returns the y below them.
 fn draw_header(cv: &mut Canvas, s: &Snapshot, meta: &str, width: f32) -> f32 {
     let max_w = width - 2.0 * PAD;
-    let title: String = s.title.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let title: String = s
+        .title
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     let title = if title.trim().is_empty() {
         "exformer attention"
     } else {
@@ -893,7 +933,16 @@ fn draw_header(cv: &mut Canvas, s: &Snapshot, meta: &str, width: f32) -> f32 {
         Align::Left,
     );
     let meta = fit_text(meta, FontId::Sans, META_PX, max_w);
-    cv.text(&meta, FontId::Sans, META_PX, PAD, PAD + 34.0, MUTED, 1.0, Align::Left);
+    cv.text(
+        &meta,
+        FontId::Sans,
+        META_PX,
+        PAD,
+        PAD + 34.0,
+        MUTED,
+        1.0,
+        Align::Left,
+    );
     PAD + 46.0
 }
 
@@ -931,7 +980,14 @@ fn legend_layout(heads: &[usize], n_heads: usize, max_w: f32) -> LegendLayout {
 }
 
 /// Draws the head legend; returns the y below it.
-fn draw_head_legend(cv: &mut Canvas, heads: &[usize], n_heads: usize, x: f32, y: f32, max_w: f32) -> f32 {
+fn draw_head_legend(
+    cv: &mut Canvas,
+    heads: &[usize],
+    n_heads: usize,
+    x: f32,
+    y: f32,
+    max_w: f32,
+) -> f32 {
     let l = legend_layout(heads, n_heads, max_w);
     cv.text(
         &l.label,
@@ -944,7 +1000,15 @@ fn draw_head_legend(cv: &mut Canvas, heads: &[usize], n_heads: usize, x: f32, y:
         Align::Left,
     );
     for &(h, sx, sy, w) in &l.swatches {
-        cv.round_rect(x + sx, y + sy + 1.0, w, 16.0, 4.0, Some((head_colour(h), 1.0)), None);
+        cv.round_rect(
+            x + sx,
+            y + sy + 1.0,
+            w,
+            16.0,
+            4.0,
+            Some((head_colour(h), 1.0)),
+            None,
+        );
         cv.text(
             &h.to_string(),
             FontId::SansBold,
@@ -960,7 +1024,13 @@ fn draw_head_legend(cv: &mut Canvas, heads: &[usize], n_heads: usize, x: f32, y:
 }
 
 /// Shared description for the meta line.
-fn meta_line(s: &Snapshot, k: usize, heads: &[usize], view: PngView, focus: Option<usize>) -> String {
+fn meta_line(
+    s: &Snapshot,
+    k: usize,
+    heads: &[usize],
+    view: PngView,
+    focus: Option<usize>,
+) -> String {
     let t = s.tokens.len();
     let plural = if t == 1 { "" } else { "s" };
     let mut bits = vec![if k == t {
@@ -969,7 +1039,11 @@ fn meta_line(s: &Snapshot, k: usize, heads: &[usize], view: PngView, focus: Opti
         format!("{k} of {t} tokens (special hidden)")
     }];
     bits.push(if heads.len() == s.n_heads {
-        format!("{} head{}", s.n_heads, if s.n_heads == 1 { "" } else { "s" })
+        format!(
+            "{} head{}",
+            s.n_heads,
+            if s.n_heads == 1 { "" } else { "s" }
+        )
     } else {
         format!("{} of {} heads", heads.len(), s.n_heads)
     });
@@ -979,7 +1053,9 @@ fn meta_line(s: &Snapshot, k: usize, heads: &[usize], view: PngView, focus: Opti
     }
     if view == PngView::Matrix {
         if s.view == PngView::Head {
-            bits.push(format!("matrix view (head view shows ≤ {HEAD_VIEW_MAX_TOKENS} tokens)"));
+            bits.push(format!(
+                "matrix view (head view shows ≤ {HEAD_VIEW_MAX_TOKENS} tokens)"
+            ));
         } else {
             bits.push("matrix view".into());
         }
@@ -998,7 +1074,14 @@ fn panel_height(preds: &[(String, f32)]) -> f32 {
     52.0 + preds.len().max(1) as f32 * 20.0 + 6.0
 }
 
-fn draw_predictions(cv: &mut Canvas, s: &Snapshot, pos: usize, preds: &[(String, f32)], x: f32, y: f32) {
+fn draw_predictions(
+    cv: &mut Canvas,
+    s: &Snapshot,
+    pos: usize,
+    preds: &[(String, f32)],
+    x: f32,
+    y: f32,
+) {
     let h = panel_height(preds);
     cv.round_rect(
         x + 0.5,
@@ -1027,7 +1110,16 @@ fn draw_predictions(cv: &mut Canvas, s: &Snapshot, pos: usize, preds: &[(String,
         None => format!("at #{pos}"),
     };
     let caption = fit_text(&caption, FontId::Sans, 12.0, iw);
-    cv.text(&caption, FontId::Sans, 12.0, ix, y + 36.0, FG2, 1.0, Align::Left);
+    cv.text(
+        &caption,
+        FontId::Sans,
+        12.0,
+        ix,
+        y + 36.0,
+        FG2,
+        1.0,
+        Align::Left,
+    );
     let mut ry = y + 52.0;
     if preds.is_empty() {
         cv.text(
@@ -1045,13 +1137,21 @@ fn draw_predictions(cv: &mut Canvas, s: &Snapshot, pos: usize, preds: &[(String,
     let (bar_w, p_w, gap) = (60.0, 48.0, 6.0);
     let tok_w = iw - bar_w - p_w - 2.0 * gap;
     for (r, (tok, p)) in preds.iter().enumerate() {
-        let fid = if r == 0 { FontId::MonoBold } else { FontId::Mono };
+        let fid = if r == 0 {
+            FontId::MonoBold
+        } else {
+            FontId::Mono
+        };
         let label = fit_text(&display_token(tok), fid, 12.0, tok_w);
         let base = ry + 13.0;
         cv.text(&label, fid, 12.0, ix, base, FG, 1.0, Align::Left);
         let bx = ix + tok_w + gap;
         cv.round_rect(bx, base - 8.0, bar_w, 8.0, 4.0, Some((BG3, 1.0)), None);
-        let pv = if p.is_finite() { p.clamp(0.0, 1.0) } else { 0.0 };
+        let pv = if p.is_finite() {
+            p.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         if pv > 0.0 {
             cv.round_rect(
                 bx,
@@ -1128,7 +1228,11 @@ fn label_width(st: &TokStyle, px: f32) -> f32 {
 fn head_geometry(s: &Snapshot, index: &[usize], heads: &[usize]) -> HeadGeom {
     let k = index.len();
     let panel = s.predictions.is_some();
-    let main_w = if panel { HEAD_MAIN_W_PANEL } else { HEAD_MAIN_W };
+    let main_w = if panel {
+        HEAD_MAIN_W_PANEL
+    } else {
+        HEAD_MAIN_W
+    };
     let width = PAD + main_w + PAD + if panel { PANEL_W + PANEL_GAP } else { 0.0 };
     let row_h = (ROWS_CAP / k.max(1) as f32).floor().clamp(MIN_ROW, MAX_ROW);
     let tok_px = (row_h * 0.57).clamp(10.0, 12.5);
@@ -1146,7 +1250,9 @@ fn head_geometry(s: &Snapshot, index: &[usize], heads: &[usize]) -> HeadGeom {
     let from_right = PAD + col_w;
     let to_left = PAD + main_w - col_w;
     let rows_bottom = rows_top + k as f32 * row_h + 8.0;
-    let panel_h = s.predictions.map_or(0.0, |(_, p)| panel_height(p) + legend_top);
+    let panel_h = s
+        .predictions
+        .map_or(0.0, |(_, p)| panel_height(p) + legend_top);
     let height = rows_bottom.max(panel_h) + PAD;
     HeadGeom {
         width,
@@ -1270,9 +1376,23 @@ impl CurveLayer {
 
     /// Draw one curve in colour `c` at opacity `alpha`, reusing cached coverage patterns.
     #[allow(clippy::too_many_arguments)]
-    fn curve(&mut self, cache: &mut PatternCache, y1: f32, y2: f32, width: f32, c: Rgb, alpha: f32) {
-        let key = ((y2 - y1).to_bits(), (y1 - y1.floor()).to_bits(), width.to_bits());
-        let pat = cache.entry(key).or_insert_with(|| self.pattern(y1, y2, width));
+    fn curve(
+        &mut self,
+        cache: &mut PatternCache,
+        y1: f32,
+        y2: f32,
+        width: f32,
+        c: Rgb,
+        alpha: f32,
+    ) {
+        let key = (
+            (y2 - y1).to_bits(),
+            (y1 - y1.floor()).to_bits(),
+            width.to_bits(),
+        );
+        let pat = cache
+            .entry(key)
+            .or_insert_with(|| self.pattern(y1, y2, width));
         let base = y1.floor() as i32 - self.y0;
         let col = [c.0 as f32, c.1 as f32, c.2 as f32];
         for &(px, py, v) in pat.iter() {
@@ -1345,7 +1465,15 @@ fn render_head(s: &Snapshot, index: &[usize], heads: &[usize], focus: Option<usi
         1.0,
         Align::Left,
     );
-    cv.line(PAD, g.rows_top - 4.5, PAD + main_w, g.rows_top - 4.5, BORDER, 1.0, 1.0);
+    cv.line(
+        PAD,
+        g.rows_top - 4.5,
+        PAD + main_w,
+        g.rows_top - 4.5,
+        BORDER,
+        1.0,
+        1.0,
+    );
 
     // Matrices of the selected heads over the visible tokens, thresholded.
     let thr = sanitize_threshold(s.threshold);
@@ -1378,7 +1506,12 @@ fn render_head(s: &Snapshot, index: &[usize], heads: &[usize], focus: Option<usi
 
     // Curves, weakest first so strong edges stay on top (in focus mode the other edges first,
     // faint, then the focused token's). Curve shapes are cached per row distance.
-    let mut layer = CurveLayer::new(g.x1, g.x2, g.rows_top, g.rows_top + k as f32 * g.row_h + 1.0);
+    let mut layer = CurveLayer::new(
+        g.x1,
+        g.x2,
+        g.rows_top,
+        g.rows_top + k as f32 * g.row_h + 1.0,
+    );
     let base_width = if mats.len() == 1 { 2.0 } else { 1.6 };
     let mut edges: Vec<(bool, f32, usize, usize, usize)> = Vec::new(); // (focus edge, weight, head, from, to)
     for (h, m) in &mats {
@@ -1418,7 +1551,11 @@ fn render_head(s: &Snapshot, index: &[usize], heads: &[usize], focus: Option<usi
         let full_w = tw + 12.0 + st.badge.map_or(0.0, |(b, _)| badge_width(b) + 4.0);
         for side in 0..2 {
             let is_from = side == 0;
-            let bx = if is_from { g.from_right - full_w } else { g.to_left };
+            let bx = if is_from {
+                g.from_right - full_w
+            } else {
+                g.to_left
+            };
             let by = cy - box_h / 2.0;
             // Background: focus highlight or weight shading.
             let is_focus = fa == Some(a);
@@ -1434,7 +1571,15 @@ fn render_head(s: &Snapshot, index: &[usize], heads: &[usize], focus: Option<usi
                     Some((ACCENT, 1.0, 1.5, None)),
                 );
             } else if fa.is_some() && w > 0.0 {
-                cv.round_rect(bx, by, full_w, box_h, 4.0, Some((ACCENT, (w * 0.7).min(0.7))), None);
+                cv.round_rect(
+                    bx,
+                    by,
+                    full_w,
+                    box_h,
+                    4.0,
+                    Some((ACCENT, (w * 0.7).min(0.7))),
+                    None,
+                );
             }
             if tok.knocked_out && !is_focus {
                 cv.round_rect(
@@ -1530,7 +1675,11 @@ pub(crate) struct MatrixGeom {
 fn matrix_geometry(s: &Snapshot, index: &[usize], heads: &[usize]) -> MatrixGeom {
     let k = index.len();
     let panel = s.predictions.is_some();
-    let max_side = if panel { MATRIX_SIDE_PANEL } else { MATRIX_SIDE };
+    let max_side = if panel {
+        MATRIX_SIDE_PANEL
+    } else {
+        MATRIX_SIDE
+    };
     let target = (k * 28).clamp(240, max_side);
     let (side, grid) = if k <= target {
         let cell = (target / k).max(1);
@@ -1561,7 +1710,9 @@ fn matrix_geometry(s: &Snapshot, index: &[usize], heads: &[usize]) -> MatrixGeom
     let caption_top = legend_top + legend_layout(heads, s.n_heads, main_right - PAD).height;
     let hy = caption_top + 28.0 + lab;
     let width = main_right + PAD + if panel { PANEL_W + PANEL_GAP } else { 0.0 };
-    let panel_h = s.predictions.map_or(0.0, |(_, p)| panel_height(p) + legend_top);
+    let panel_h = s
+        .predictions
+        .map_or(0.0, |(_, p)| panel_height(p) + legend_top);
     let height = (hy + side as f32 + 30.0).max(panel_h) + PAD;
     MatrixGeom {
         width,
@@ -1616,13 +1767,24 @@ fn render_matrix(s: &Snapshot, index: &[usize], heads: &[usize], focus: Option<u
     );
     let cap_y = y + 10.0;
     let caption = fit_text(&caption, FontId::Sans, 12.0, main_right - PAD);
-    cv.text(&caption, FontId::Sans, 12.0, PAD, cap_y, FG2, 1.0, Align::Left);
+    cv.text(
+        &caption,
+        FontId::Sans,
+        12.0,
+        PAD,
+        cap_y,
+        FG2,
+        1.0,
+        Align::Left,
+    );
 
     // Heatmap: pooled grid painted with nearest upsampling.
     let vals = pooled_mean(s.attn, t, heads, index, thr, g.grid);
     let (hx, hy) = (g.hx.round() as u32, g.hy.round() as u32);
     let gsz = g.grid;
-    let cells: Vec<usize> = (0..g.side).map(|p| (p * gsz / g.side).min(gsz - 1)).collect();
+    let cells: Vec<usize> = (0..g.side)
+        .map(|p| (p * gsz / g.side).min(gsz - 1))
+        .collect();
     let lut = ramp_lut();
     for py in 0..g.side {
         let row = &vals[cells[py] * gsz..(cells[py] + 1) * gsz];
@@ -1654,7 +1816,8 @@ fn render_matrix(s: &Snapshot, index: &[usize], heads: &[usize], focus: Option<u
             };
             let mut paint = Canvas::paint(BG, 0.7);
             paint.anti_alias = false;
-            cv.pm.stroke_path(&p, &paint, &st, Transform::identity(), None);
+            cv.pm
+                .stroke_path(&p, &paint, &st, Transform::identity(), None);
         }
     }
     cv.round_rect(
@@ -1672,7 +1835,16 @@ fn render_matrix(s: &Snapshot, index: &[usize], heads: &[usize], focus: Option<u
     let tail = "1 (√ scale)";
     let tail_w = text_width(tail, FontId::Mono, 11.0);
     let lx = (fx + side - tail_w - 4.0 - 96.0).max(PAD + 12.0);
-    cv.text("0", FontId::Mono, 11.0, lx - 5.0, leg_y, MUTED, 1.0, Align::Right);
+    cv.text(
+        "0",
+        FontId::Mono,
+        11.0,
+        lx - 5.0,
+        leg_y,
+        MUTED,
+        1.0,
+        Align::Right,
+    );
     for i in 0..96u32 {
         let c = ramp_colour(i as f32 / 95.0);
         for yy in 0..10u32 {
@@ -1688,7 +1860,16 @@ fn render_matrix(s: &Snapshot, index: &[usize], heads: &[usize], focus: Option<u
         None,
         Some((BORDER, 1.0, 1.0, None)),
     );
-    cv.text(tail, FontId::Mono, 11.0, lx + 100.0, leg_y, MUTED, 1.0, Align::Left);
+    cv.text(
+        tail,
+        FontId::Mono,
+        11.0,
+        lx + 100.0,
+        leg_y,
+        MUTED,
+        1.0,
+        Align::Left,
+    );
 
     // Axes.
     match g.labels {
@@ -1709,7 +1890,15 @@ fn render_matrix(s: &Snapshot, index: &[usize], heads: &[usize], focus: Option<u
                     st.alpha,
                     Align::Right,
                 );
-                cv.text_up(&txt, FontId::Mono, px, fx + mid + px * 0.34, fy - 5.0, c, st.alpha);
+                cv.text_up(
+                    &txt,
+                    FontId::Mono,
+                    px,
+                    fx + mid + px * 0.34,
+                    fy - 5.0,
+                    c,
+                    st.alpha,
+                );
                 if tok.masked || tok.knocked_out {
                     let mark = if tok.masked { MASK } else { KO };
                     // small marker bar next to the label
@@ -1758,7 +1947,16 @@ fn render_matrix(s: &Snapshot, index: &[usize], heads: &[usize], focus: Option<u
                     1.0,
                     Align::Right,
                 );
-                cv.text(&lbl, FontId::Mono, 10.0, fx + mid, fy - 4.0, MUTED, 1.0, Align::Center);
+                cv.text(
+                    &lbl,
+                    FontId::Mono,
+                    10.0,
+                    fx + mid,
+                    fy - 4.0,
+                    MUTED,
+                    1.0,
+                    Align::Center,
+                );
             }
         }
     }
@@ -1767,7 +1965,15 @@ fn render_matrix(s: &Snapshot, index: &[usize], heads: &[usize], focus: Option<u
     if let Some(fa) = focus.and_then(|f| index.iter().position(|&i| i == f)) {
         let p0 = fa as f32 * cell;
         let wdt = cell.max(1.5);
-        cv.round_rect(fx, fy + p0, side, wdt, 0.0, None, Some((ACCENT, 1.0, 1.5, None)));
+        cv.round_rect(
+            fx,
+            fy + p0,
+            side,
+            wdt,
+            0.0,
+            None,
+            Some((ACCENT, 1.0, 1.5, None)),
+        );
         cv.round_rect(
             fx + p0,
             fy,
@@ -1864,14 +2070,18 @@ mod tests {
 
     /// Deterministic pseudo-random attention whose rows sum to ~255 (a softmax-like layer).
     fn synthetic(n_heads: usize, t: usize, seed: u64) -> Vec<u8> {
-        let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let mut x = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let mut out = vec![0u8; n_heads * t * t];
         let mut row = vec![0f32; t];
         for h in 0..n_heads {
             for i in 0..t {
                 let mut sum = 0.0;
                 for (j, r) in row.iter_mut().enumerate() {
-                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     let u = ((x >> 33) as f32) / (1u64 << 31) as f32;
                     // peaked: a few keys get most of the weight
                     let near = if (i + h) % t == j || j == 0 { 4.0 } else { 0.0 };
@@ -1917,7 +2127,9 @@ mod tests {
         let mut n = 0;
         let x0 = (g.x1 + 10.0) as u32;
         let x1 = (g.x2 - 10.0) as u32;
-        for y in g.rows_top as u32..(g.rows_top + 100.0 * g.row_h).min(cv.height() as f32 - 1.0) as u32 {
+        for y in
+            g.rows_top as u32..(g.rows_top + 100.0 * g.row_h).min(cv.height() as f32 - 1.0) as u32
+        {
             for x in x0..x1 {
                 let p = cv.rgb(x, y).unwrap();
                 if (5..=10).any(|k| close(p, c.mix(BG, 1.0 - k as f32 / 10.0), 14)) {
@@ -1987,7 +2199,10 @@ mod tests {
                 }
             }
         }
-        assert_eq!(coloured, 0, "a weight under the threshold must not be drawn");
+        assert_eq!(
+            coloured, 0,
+            "a weight under the threshold must not be drawn"
+        );
 
         // the same weak weight with threshold 0 is drawn (faintly)
         let s3 = Snapshot {
@@ -1995,8 +2210,9 @@ mod tests {
             ..snap(&tokens, 1, &weak)
         };
         let cv3 = render_image(&s3).unwrap();
-        let any = (g.rows_top as u32..(g.rows_top + 2.0 * g.row_h) as u32)
-            .any(|y| ((g.x1 + 4.0) as u32..(g.x2 - 4.0) as u32).any(|x| cv3.rgb(x, y).unwrap() != BG));
+        let any = (g.rows_top as u32..(g.rows_top + 2.0 * g.row_h) as u32).any(|y| {
+            ((g.x1 + 4.0) as u32..(g.x2 - 4.0) as u32).any(|x| cv3.rgb(x, y).unwrap() != BG)
+        });
         assert!(any, "with threshold 0 the weak curve appears");
     }
 
@@ -2018,8 +2234,15 @@ mod tests {
         let index = kept_index(&tokens, false);
         let cv = render_image(&s).unwrap();
         let g = head_geometry(&s, &index, &selected_heads(&heads, 4));
-        assert!(count_colour_between(&cv, &g, head_colour(3)) > 30, "head 3 (red) drawn");
-        assert_eq!(count_colour_between(&cv, &g, head_colour(0)), 0, "head 0 not selected");
+        assert!(
+            count_colour_between(&cv, &g, head_colour(3)) > 30,
+            "head 3 (red) drawn"
+        );
+        assert_eq!(
+            count_colour_between(&cv, &g, head_colour(0)),
+            0,
+            "head 0 not selected"
+        );
     }
 
     #[test]
@@ -2037,7 +2260,10 @@ mod tests {
             for a in 0..2 {
                 let row = &m[a * 2..a * 2 + 2];
                 let sum: f32 = row.iter().sum();
-                assert!((sum - 1.0).abs() < 1e-5, "row {a} of head {h} sums to {sum}");
+                assert!(
+                    (sum - 1.0).abs() < 1e-5,
+                    "row {a} of head {h} sums to {sum}"
+                );
                 // proportions between the kept keys are preserved
                 let (b1, b2) = (
                     attn[(h * t + index[a]) * t + 1] as f32,
@@ -2061,7 +2287,10 @@ mod tests {
         assert_eq!(kept_index(&specials, true).len(), 4);
         // the pooled mean (matrix view) agrees with the per-head matrices
         let pooled = pooled_mean(&attn, t, &[0, 1], &index, 0.0, 2);
-        let (m0, m1) = (head_matrix(&attn, t, 0, &index), head_matrix(&attn, t, 1, &index));
+        let (m0, m1) = (
+            head_matrix(&attn, t, 0, &index),
+            head_matrix(&attn, t, 1, &index),
+        );
         for c in 0..4 {
             assert!((pooled[c] - (m0[c] + m1[c]) / 2.0).abs() < 1e-5);
         }
@@ -2093,7 +2322,10 @@ mod tests {
         let index = kept_index(&tokens, false);
         let g = matrix_geometry(&s, &index, &[0, 1]);
         let bytes = render_png(&s);
-        assert_eq!(ihdr_size(&bytes), (g.width.ceil() as u32, g.height.ceil() as u32));
+        assert_eq!(
+            ihdr_size(&bytes),
+            (g.width.ceil() as u32, g.height.ceil() as u32)
+        );
         // the heatmap area is painted with ramp colours (the diagonal-ish peaks are dark blue)
         let (w, _, px) = decode(&bytes);
         let at = |x: u32, y: u32| {
@@ -2194,7 +2426,17 @@ mod tests {
 
     #[test]
     fn unicode_tokens_render() {
-        let tokens = toks(&["Größe", " 東京", "naïve", "🙂", "\n", " ", "", "Ωμέγα", "\u{0301}x"]);
+        let tokens = toks(&[
+            "Größe",
+            " 東京",
+            "naïve",
+            "🙂",
+            "\n",
+            " ",
+            "",
+            "Ωμέγα",
+            "\u{0301}x",
+        ]);
         let t = tokens.len();
         let attn = synthetic(3, t, 9);
         for view in [PngView::Head, PngView::Matrix] {
@@ -2222,7 +2464,13 @@ mod tests {
         assert!(text_width("Größe", FontId::Mono, 12.0) > text_width("Gr", FontId::Mono, 12.0));
         let long = "a".repeat(200);
         assert!(fit_text(&long, FontId::Mono, 12.0, 100.0).ends_with('…'));
-        assert!(text_width(&fit_text(&long, FontId::Mono, 12.0, 100.0), FontId::Mono, 12.0) <= 100.0);
+        assert!(
+            text_width(
+                &fit_text(&long, FontId::Mono, 12.0, 100.0),
+                FontId::Mono,
+                12.0
+            ) <= 100.0
+        );
     }
 
     #[test]
@@ -2257,7 +2505,10 @@ mod tests {
             "the focused token's edge stays strong"
         );
         let faint = mid(&focused, 3, 2);
-        assert!(faint.0 > 200 && faint.1 > 200, "other edges are faint: {faint:?}");
+        assert!(
+            faint.0 > 200 && faint.1 > 200,
+            "other edges are faint: {faint:?}"
+        );
         assert_ne!(faint, BG, "but still drawn");
         // a hidden focus token is ignored (no panic, same as no focus)
         let mut sp = tokens.clone();
@@ -2312,7 +2563,9 @@ mod tests {
     fn random_inputs_never_panic_in_the_renderer() {
         let mut x: u64 = 0x9e3779b97f4a7c15;
         let mut next = |n: usize| {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((x >> 33) as usize) % n.max(1)
         };
         let texts = [
@@ -2346,7 +2599,12 @@ mod tests {
             let attn: Vec<u8> = (0..len).map(|_| next(256) as u8).collect();
             let heads: Vec<usize> = (0..next(4)).map(|_| next(nh + 3)).collect();
             let preds: Vec<(String, f32)> = (0..next(4))
-                .map(|_| (texts[next(texts.len())].to_string(), floats[next(floats.len())]))
+                .map(|_| {
+                    (
+                        texts[next(texts.len())].to_string(),
+                        floats[next(floats.len())],
+                    )
+                })
                 .collect();
             let s = Snapshot {
                 title: texts[next(texts.len())],
@@ -2356,8 +2614,16 @@ mod tests {
                 heads: &heads,
                 threshold: floats[next(floats.len())],
                 hide_special: next(2) == 0,
-                view: if next(2) == 0 { PngView::Head } else { PngView::Matrix },
-                focus: if next(2) == 0 { Some(next(t + 2)) } else { None },
+                view: if next(2) == 0 {
+                    PngView::Head
+                } else {
+                    PngView::Matrix
+                },
+                focus: if next(2) == 0 {
+                    Some(next(t + 2))
+                } else {
+                    None
+                },
                 predictions: if next(2) == 0 {
                     Some((next(t + 2), &preds))
                 } else {
@@ -2376,7 +2642,10 @@ mod tests {
                 }
             }
         }
-        assert!(images > 100 && cards > 20, "{images} images, {cards} error cards");
+        assert!(
+            images > 100 && cards > 20,
+            "{images} images, {cards} error cards"
+        );
     }
 
     #[test]
@@ -2435,7 +2704,9 @@ mod tests {
         let cv = render_image(&s).unwrap();
         // the diagonal survives max-pooling: every heatmap row has its darkest pixel near the diagonal
         for py in (0..g.side).step_by(37) {
-            let c = cv.rgb((g.hx + py as f32) as u32, (g.hy + py as f32) as u32).unwrap();
+            let c = cv
+                .rgb((g.hx + py as f32) as u32, (g.hy + py as f32) as u32)
+                .unwrap();
             assert!(close(c, ramp_colour(1.0), 30), "diagonal pixel {py}: {c:?}");
         }
     }
@@ -2445,7 +2716,8 @@ mod tests {
     #[ignore]
     fn png_samples() {
         let words = [
-            "[CLS]", "the", "cat", "sat", "on", "the", "mat", "because", "it", "was", "tired", ".", "[SEP]",
+            "[CLS]", "the", "cat", "sat", "on", "the", "mat", "because", "it", "was", "tired", ".",
+            "[SEP]",
         ];
         let mut tokens = toks(&words);
         tokens[0].special = true;
@@ -2479,7 +2751,10 @@ mod tests {
         .unwrap();
         std::fs::write(
             "/tmp/exformer_png_focus.png",
-            render_png(&Snapshot { focus: Some(7), ..base }),
+            render_png(&Snapshot {
+                focus: Some(7),
+                ..base
+            }),
         )
         .unwrap();
         std::fs::write(
@@ -2503,7 +2778,11 @@ mod tests {
         )
         .unwrap();
         let bad = [1u8, 2, 3];
-        std::fs::write("/tmp/exformer_png_error.png", render_png(&snap(&tokens, 12, &bad))).unwrap();
+        std::fs::write(
+            "/tmp/exformer_png_error.png",
+            render_png(&snap(&tokens, 12, &bad)),
+        )
+        .unwrap();
     }
 
     /// Timings (`cargo test --release ... png_timing -- --ignored --nocapture`): prints a table.
@@ -2519,7 +2798,12 @@ mod tests {
         ];
         let t0 = std::time::Instant::now();
         warm_up();
-        for id in [FontId::Sans, FontId::SansBold, FontId::Mono, FontId::MonoBold] {
+        for id in [
+            FontId::Sans,
+            FontId::SansBold,
+            FontId::Mono,
+            FontId::MonoBold,
+        ] {
             assert!(font(id).is_some());
         }
         println!(

@@ -44,7 +44,9 @@ pub fn attn_side(t: usize, heads: usize, json_bytes: usize) -> usize {
         t
     } else {
         let budget = POOLED_ATTN_BYTES.min(FIRST_PAINT_BYTES.saturating_sub(json_bytes));
-        (((budget / heads.max(1)) as f64).sqrt() as usize).clamp(MIN_POOLED_SIDE, MAX_POOLED_SIDE).min(t)
+        (((budget / heads.max(1)) as f64).sqrt() as usize)
+            .clamp(MIN_POOLED_SIDE, MAX_POOLED_SIDE)
+            .min(t)
     }
 }
 
@@ -55,7 +57,12 @@ pub fn run_attn_side(run: &Run) -> usize {
         return t;
     }
     let a = run.meta();
-    let json = serde_json::to_vec(&tokens_json(a)).map(|v| v.len()).unwrap_or(0) + serde_json::to_vec(&predictions_json(a)).map(|v| v.len()).unwrap_or(0);
+    let json = serde_json::to_vec(&tokens_json(a))
+        .map(|v| v.len())
+        .unwrap_or(0)
+        + serde_json::to_vec(&predictions_json(a))
+            .map(|v| v.len())
+            .unwrap_or(0);
     attn_side(t, run.n_heads(), json)
 }
 
@@ -63,7 +70,11 @@ pub fn run_attn_side(run: &Run) -> usize {
 pub fn layer_bytes(run: &Run, layer: usize) -> Result<(Vec<u8>, usize), EngineError> {
     let t = run.seq_len();
     let s = run_attn_side(run);
-    let v = if s >= t { run.attention(layer)? } else { run.pooled(layer, None, s, Pool::Max)? };
+    let v = if s >= t {
+        run.attention(layer)?
+    } else {
+        run.pooled(layer, None, s, Pool::Max)?
+    };
     Ok((quantize_all(&v), s))
 }
 
@@ -97,7 +108,12 @@ pub const MAX_TILE: usize = 256;
 /// The front end's `zoom` (`{"r0", "c0", "n"}` or null) as a window clamped to the input:
 /// (first row, first column, side), or None when nothing is zoomed.
 pub fn zoom_window(zoom: &Value, t: usize) -> Option<(usize, usize, usize)> {
-    let get = |k: &str| zoom.get(k).and_then(|v| v.as_f64()).filter(|v| v.is_finite()).map(|v| v.max(0.0) as usize);
+    let get = |k: &str| {
+        zoom.get(k)
+            .and_then(|v| v.as_f64())
+            .filter(|v| v.is_finite())
+            .map(|v| v.max(0.0) as usize)
+    };
     let n = get("n")?.clamp(1, MAX_TILE).min(t);
     if n == 0 {
         return None;
@@ -131,7 +147,13 @@ pub fn predictions_json(a: &Analysis) -> Value {
     Value::Array(
         a.predictions
             .iter()
-            .map(|p| Value::Array(p.iter().map(|x| json!({"token": x.token, "prob": short(x.prob)})).collect()))
+            .map(|p| {
+                Value::Array(
+                    p.iter()
+                        .map(|x| json!({"token": x.token, "prob": short(x.prob)}))
+                        .collect(),
+                )
+            })
             .collect(),
     )
 }
@@ -165,12 +187,29 @@ mod tests {
             architecture: "llama".into(),
             kind: ModelKind::CausalLm,
             tokens: (0..t)
-                .map(|i| Token { id: i as u32, text: format!("t{i}"), start: 0, end: 0, special: i == 0, segment: 0, masked: false, knocked_out: false })
+                .map(|i| Token {
+                    id: i as u32,
+                    text: format!("t{i}"),
+                    start: 0,
+                    end: 0,
+                    special: i == 0,
+                    segment: 0,
+                    masked: false,
+                    knocked_out: false,
+                })
                 .collect(),
             n_layers: 1,
             n_heads: 1,
             attention: vec![],
-            predictions: (0..t).map(|_| vec![Prediction { id: 1, token: "x".into(), prob: 0.5 }]).collect(),
+            predictions: (0..t)
+                .map(|_| {
+                    vec![Prediction {
+                        id: 1,
+                        token: "x".into(),
+                        prob: 0.5,
+                    }]
+                })
+                .collect(),
             hidden_states: None,
             interventions: Interventions::default(),
         }
@@ -198,7 +237,10 @@ mod tests {
         assert!(attn_side(8192, 1, 0) <= MAX_POOLED_SIDE);
         // Heavy JSON state leaves less room for the map, down to its minimum.
         let s2 = attn_side(8192, 9, 2 << 20);
-        assert!(s2 < s && 9 * s2 * s2 + (2 << 20) <= FIRST_PAINT_BYTES, "{s2}");
+        assert!(
+            s2 < s && 9 * s2 * s2 + (2 << 20) <= FIRST_PAINT_BYTES,
+            "{s2}"
+        );
         assert_eq!(attn_side(8192, 9, 3 << 20), MIN_POOLED_SIDE);
         assert_eq!(thumb_size(7), 7);
         assert_eq!(thumb_size(4000), MAX_THUMB);
@@ -207,12 +249,27 @@ mod tests {
     #[test]
     fn zoom_windows_are_clamped() {
         assert_eq!(zoom_window(&Value::Null, 100), None);
-        assert_eq!(zoom_window(&json!({"r0": 10, "c0": 0, "n": 64}), 100), Some((10, 0, 64)));
-        assert_eq!(zoom_window(&json!({"r0": 90, "c0": -5, "n": 64}), 100), Some((36, 0, 64)));
-        assert_eq!(zoom_window(&json!({"r0": 0, "c0": 0, "n": 100000}), 8000), Some((0, 0, MAX_TILE)));
-        assert_eq!(zoom_window(&json!({"r0": 0, "c0": 0, "n": 64}), 10), Some((0, 0, 10)));
+        assert_eq!(
+            zoom_window(&json!({"r0": 10, "c0": 0, "n": 64}), 100),
+            Some((10, 0, 64))
+        );
+        assert_eq!(
+            zoom_window(&json!({"r0": 90, "c0": -5, "n": 64}), 100),
+            Some((36, 0, 64))
+        );
+        assert_eq!(
+            zoom_window(&json!({"r0": 0, "c0": 0, "n": 100000}), 8000),
+            Some((0, 0, MAX_TILE))
+        );
+        assert_eq!(
+            zoom_window(&json!({"r0": 0, "c0": 0, "n": 64}), 10),
+            Some((0, 0, 10))
+        );
         assert_eq!(zoom_window(&json!({"r0": "x", "c0": 0, "n": 64}), 10), None);
-        assert_eq!(zoom_window(&json!({"r0": 1e300, "c0": 0, "n": 8}), 10), Some((2, 0, 8)));
+        assert_eq!(
+            zoom_window(&json!({"r0": 1e300, "c0": 0, "n": 8}), 10),
+            Some((2, 0, 8))
+        );
     }
 
     #[test]
@@ -220,7 +277,10 @@ mod tests {
         let a = synthetic(3);
         assert_eq!(tokens_json(&a)[0]["special"], true);
         assert_eq!(predictions_json(&a).as_array().unwrap().len(), 3);
-        assert_eq!(serde_json::to_string(&predictions_json(&a)[0]).unwrap(), r#"[{"prob":0.5,"token":"x"}]"#);
+        assert_eq!(
+            serde_json::to_string(&predictions_json(&a)[0]).unwrap(),
+            r#"[{"prob":0.5,"token":"x"}]"#
+        );
         assert_eq!(kind_str(ModelKind::MaskedLm), "masked_lm");
         assert_eq!(default_view(60), "head");
         assert_eq!(default_view(61), "matrix");

@@ -63,19 +63,39 @@ impl RunState {
     /// the device (reusing the bins a causal re-run could not change).
     fn layer_bytes(&mut self, layer: usize) -> (Vec<u8>, usize) {
         let t = self.run.seq_len();
-        let side = *self.side.get_or_insert_with(|| state::run_attn_side(&self.run));
+        let side = *self
+            .side
+            .get_or_insert_with(|| state::run_attn_side(&self.run));
         if side >= t {
             return state::layer_bytes(&self.run, layer).unwrap_or_default();
         }
         let fits = |c: &&PooledMap| c.layer == layer && c.side == side;
-        if let Some(c) = self.pooled.as_ref().filter(fits).filter(|c| c.run_id == self.run_id) {
+        if let Some(c) = self
+            .pooled
+            .as_ref()
+            .filter(fits)
+            .filter(|c| c.run_id == self.run_id)
+        {
             return (state::quantize_all(&c.map), side);
         }
-        let before = self.pooled.as_ref().filter(fits).filter(|c| Some(c.run_id) == self.reused_from).map(|c| c.map.as_slice());
-        match self.run.pooled_reusing(layer, None, side, Pool::Max, before) {
+        let before = self
+            .pooled
+            .as_ref()
+            .filter(fits)
+            .filter(|c| Some(c.run_id) == self.reused_from)
+            .map(|c| c.map.as_slice());
+        match self
+            .run
+            .pooled_reusing(layer, None, side, Pool::Max, before)
+        {
             Ok(map) => {
                 let bytes = state::quantize_all(&map);
-                self.pooled = Some(PooledMap { layer, side, run_id: self.run_id, map });
+                self.pooled = Some(PooledMap {
+                    layer,
+                    side,
+                    run_id: self.run_id,
+                    map,
+                });
                 (bytes, side)
             }
             Err(_) => (vec![], side),
@@ -121,13 +141,20 @@ fn live_views() -> &'static Mutex<Vec<AttentionView>> {
 
 impl AttentionView {
     /// Runs the model on `input` and builds the view (not yet displayed).
-    pub fn new(model: Arc<exformer_engine::Model>, input: Input) -> Result<AttentionView, EngineError> {
+    pub fn new(
+        model: Arc<exformer_engine::Model>,
+        input: Input,
+    ) -> Result<AttentionView, EngineError> {
         let iv = Interventions::default();
         let run = model.forward(&input, &iv)?;
         let analysis = run.meta();
         let t = analysis.seq_len();
         let widget = WidgetModel::new(WIDGET_JS, WIDGET_CSS, "exformer.AttentionView");
-        let mode = if analysis.kind == ModelKind::MaskedLm { "mask" } else { "knockout" };
+        let mode = if analysis.kind == ModelKind::MaskedLm {
+            "mask"
+        } else {
+            "knockout"
+        };
         for (k, v) in [
             ("layer", json!(analysis.n_layers / 2)),
             ("heads", json!([])),
@@ -146,7 +173,14 @@ impl AttentionView {
             inner: Arc::new(ViewInner {
                 model,
                 widget,
-                run: Mutex::new(RunState { iv, run, run_id: 1, reused_from: None, pooled: None, side: None }),
+                run: Mutex::new(RunState {
+                    iv,
+                    run,
+                    run_id: 1,
+                    reused_from: None,
+                    pooled: None,
+                    side: None,
+                }),
                 queue: Mutex::new(Queue::default()),
                 wake: Condvar::new(),
                 display_id: format!("exformer-view-{}", unique()),
@@ -166,7 +200,9 @@ impl AttentionView {
     /// prefer [`AttentionView::attention`] for the layers you need).
     pub fn analysis(&self) -> Analysis {
         let run = self.inner.run.lock().unwrap();
-        run.run.analysis(&Layers::All).unwrap_or_else(|_| run.run.meta().clone())
+        run.run
+            .analysis(&Layers::All)
+            .unwrap_or_else(|_| run.run.meta().clone())
     }
 
     /// One layer's attention of the latest run, row-major [n_heads, T, T].
@@ -221,7 +257,12 @@ impl AttentionView {
 
     /// Removes every intervention and re-runs.
     pub fn clear(&self) -> Result<&Self, EngineError> {
-        self.rerun(|iv| *iv = Interventions { top_k: iv.top_k, ..Interventions::default() })
+        self.rerun(|iv| {
+            *iv = Interventions {
+                top_k: iv.top_k,
+                ..Interventions::default()
+            }
+        })
     }
 
     /// Replaces the text (interventions are cleared: positions would not mean the same).
@@ -236,7 +277,10 @@ impl AttentionView {
 
     fn set_input(&self, input: Input) -> Result<&Self, EngineError> {
         let mut run = self.inner.run.lock().unwrap();
-        let iv = Interventions { top_k: run.iv.top_k, ..Interventions::default() };
+        let iv = Interventions {
+            top_k: run.iv.top_k,
+            ..Interventions::default()
+        };
         let next = self.inner.model.forward(&input, &iv)?;
         let t = next.seq_len();
         run.advance(next, iv, false);
@@ -244,9 +288,14 @@ impl AttentionView {
         self.inner.widget.set("focus", json!(-1));
         self.inner.widget.set("zoom", Value::Null);
         self.inner.widget.set("view", json!(state::default_view(t)));
-        self.inner.widget.set("threshold", json!(state::default_threshold(t)));
+        self.inner
+            .widget
+            .set("threshold", json!(state::default_threshold(t)));
         self.publish_run(&mut run);
-        let _ = self.inner.widget.sync(&["focus", "zoom", "view", "threshold"]);
+        let _ = self
+            .inner
+            .widget
+            .sync(&["focus", "zoom", "view", "threshold"]);
         drop(run);
         self.refresh_display();
         Ok(self)
@@ -256,7 +305,10 @@ impl AttentionView {
     pub fn set_layer(&self, layer: usize) -> Result<&Self, EngineError> {
         let n = self.inner.run.lock().unwrap().run.n_layers();
         if layer >= n {
-            return Err(EngineError::BadIntervention(format!("layer {layer} does not exist: the model has {n} layers (0..{})", n.saturating_sub(1))));
+            return Err(EngineError::BadIntervention(format!(
+                "layer {layer} does not exist: the model has {n} layers (0..{})",
+                n.saturating_sub(1)
+            )));
         }
         self.inner.widget.set("layer", json!(layer));
         let _ = self.inner.widget.sync(&["layer"]);
@@ -282,7 +334,9 @@ impl AttentionView {
     }
 
     pub fn set_threshold(&self, threshold: f64) -> &Self {
-        self.inner.widget.set("threshold", json!(threshold.clamp(0.0, 1.0)));
+        self.inner
+            .widget
+            .set("threshold", json!(threshold.clamp(0.0, 1.0)));
         let _ = self.inner.widget.sync(&["threshold"]);
         self.refresh_display();
         self
@@ -308,7 +362,9 @@ impl AttentionView {
         let (attn, side) = run.layer_bytes(layer);
         let a = run.run.meta();
         let w = &self.inner.widget;
-        let (thumbs, s) = if a.seq_len() <= state::EAGER_THUMBS_MAX_TOKENS || w.get("view").as_str() == Some("model") {
+        let (thumbs, s) = if a.seq_len() <= state::EAGER_THUMBS_MAX_TOKENS
+            || w.get("view").as_str() == Some("model")
+        {
             state::thumbs(&run.run).unwrap_or_default()
         } else {
             (vec![], 0)
@@ -329,8 +385,21 @@ impl AttentionView {
         w.set("error", json!(""));
         w.set("run_id", json!(run.run_id));
         let mut keys = vec![
-            "model_name", "kind", "n_layers", "n_heads", "seq_len", "tokens", "predictions", "attn", "attn_size", "attn_layer", "thumbs",
-            "thumb_size", "busy", "error", "run_id",
+            "model_name",
+            "kind",
+            "n_layers",
+            "n_heads",
+            "seq_len",
+            "tokens",
+            "predictions",
+            "attn",
+            "attn_size",
+            "attn_layer",
+            "thumbs",
+            "thumb_size",
+            "busy",
+            "error",
+            "run_id",
         ];
         keys.extend(self.set_tile(run, layer));
         let _ = w.sync(&keys);
@@ -348,7 +417,8 @@ impl AttentionView {
         w.set("attn_layer", json!(layer));
         let mut keys = vec!["attn", "attn_size", "attn_layer"];
         keys.extend(self.set_tile(&run, layer));
-        if w.get("view").as_str() == Some("model") && w.get("thumb_size").as_u64().unwrap_or(0) == 0 {
+        if w.get("view").as_str() == Some("model") && w.get("thumb_size").as_u64().unwrap_or(0) == 0
+        {
             let (thumbs, s) = state::thumbs(&run.run).unwrap_or_default();
             w.set_buffer("thumbs", thumbs);
             w.set("thumb_size", json!(s));
@@ -403,7 +473,17 @@ impl AttentionView {
                 move |keys, parent| {
                     if keys.iter().any(|k| k == "layer") {
                         me.enqueue(parent, |q| q.redraw = true);
-                    } else if keys.iter().any(|k| ["heads", "view", "threshold", "hide_special", "focus", "zoom"].contains(&k.as_str())) {
+                    } else if keys.iter().any(|k| {
+                        [
+                            "heads",
+                            "view",
+                            "threshold",
+                            "hide_special",
+                            "focus",
+                            "zoom",
+                        ]
+                        .contains(&k.as_str())
+                    }) {
                         me.enqueue(parent, |q| q.redraw = true);
                     }
                 }
@@ -419,7 +499,9 @@ impl AttentionView {
     fn on_custom(&self, content: Value, parent: Option<String>) {
         match content["type"].as_str() {
             Some("toggle") => {
-                let Some(i) = content["index"].as_u64() else { return };
+                let Some(i) = content["index"].as_u64() else {
+                    return;
+                };
                 let mode = match content["mode"].as_str() {
                     Some("mask") => ClickMode::Mask,
                     _ => ClickMode::KnockOut,
@@ -475,7 +557,10 @@ impl AttentionView {
         let mut run = self.inner.run.lock().unwrap();
         let mut iv = run.iv.clone();
         if batch.clear {
-            iv = Interventions { top_k: iv.top_k, ..Interventions::default() };
+            iv = Interventions {
+                top_k: iv.top_k,
+                ..Interventions::default()
+            };
         }
         let masked_lm = run.run.meta().kind == ModelKind::MaskedLm;
         let t = run.run.seq_len();
@@ -483,7 +568,11 @@ impl AttentionView {
             if i >= t {
                 continue;
             }
-            let list = if mode == ClickMode::Mask && masked_lm { &mut iv.mask } else { &mut iv.knockout };
+            let list = if mode == ClickMode::Mask && masked_lm {
+                &mut iv.mask
+            } else {
+                &mut iv.knockout
+            };
             match list.iter().position(|&x| x == i) {
                 Some(p) => {
                     list.remove(p);
@@ -514,31 +603,72 @@ impl AttentionView {
         let (attn, side) = run.layer_bytes(layer);
         let a = run.run.meta();
         let w = &self.inner.widget;
-        let heads: Vec<usize> = w.get("heads").as_array().map(|v| v.iter().filter_map(|h| h.as_u64().map(|h| h as usize)).collect()).unwrap_or_default();
+        let heads: Vec<usize> = w
+            .get("heads")
+            .as_array()
+            .map(|v| {
+                v.iter()
+                    .filter_map(|h| h.as_u64().map(|h| h as usize))
+                    .collect()
+            })
+            .unwrap_or_default();
         let t = a.seq_len();
         let pooled = side < t;
         let tokens: Vec<SnapToken> = if pooled {
             // A long input arrives pooled: one row per bin of tokens (bins as in the widget).
             (0..side)
                 .map(|b| {
-                    let (lo, hi) = ((b * t).div_ceil(side), ((b + 1) * t).div_ceil(side).max(1) - 1);
-                    let ko = a.tokens[lo..=hi.min(t - 1)].iter().any(|x| x.knocked_out || x.masked);
-                    SnapToken { text: format!("#{lo}–{hi}"), special: false, masked: false, knocked_out: ko, segment: 0 }
+                    let (lo, hi) = (
+                        (b * t).div_ceil(side),
+                        ((b + 1) * t).div_ceil(side).max(1) - 1,
+                    );
+                    let ko = a.tokens[lo..=hi.min(t - 1)]
+                        .iter()
+                        .any(|x| x.knocked_out || x.masked);
+                    SnapToken {
+                        text: format!("#{lo}–{hi}"),
+                        special: false,
+                        masked: false,
+                        knocked_out: ko,
+                        segment: 0,
+                    }
                 })
                 .collect()
         } else {
-            a.tokens.iter().map(|t| SnapToken { text: t.text.clone(), special: t.special, masked: t.masked, knocked_out: t.knocked_out, segment: t.segment }).collect()
+            a.tokens
+                .iter()
+                .map(|t| SnapToken {
+                    text: t.text.clone(),
+                    special: t.special,
+                    masked: t.masked,
+                    knocked_out: t.knocked_out,
+                    segment: t.segment,
+                })
+                .collect()
         };
-        let focus = w.get("focus").as_i64().filter(|&f| f >= 0 && (f as usize) < t && !pooled).map(|f| f as usize);
+        let focus = w
+            .get("focus")
+            .as_i64()
+            .filter(|&f| f >= 0 && (f as usize) < t && !pooled)
+            .map(|f| f as usize);
         let view = match w.get("view").as_str() {
             Some("matrix") => PngView::Matrix,
             _ => PngView::Head,
         };
         // Predictions: the focused position, else the first masked one, else the last token.
-        let pos = focus.or_else(|| a.tokens.iter().position(|t| t.masked)).unwrap_or(a.seq_len().saturating_sub(1));
-        let preds: Vec<(String, f32)> = a.predictions.get(pos).map(|p| p.iter().map(|x| (x.token.clone(), x.prob)).collect()).unwrap_or_default();
+        let pos = focus
+            .or_else(|| a.tokens.iter().position(|t| t.masked))
+            .unwrap_or(a.seq_len().saturating_sub(1));
+        let preds: Vec<(String, f32)> = a
+            .predictions
+            .get(pos)
+            .map(|p| p.iter().map(|x| (x.token.clone(), x.prob)).collect())
+            .unwrap_or_default();
         let title = if pooled {
-            format!("{} · layer {} of {} · {t} tokens, max-pooled to {side}×{side}", a.model, layer, a.n_layers)
+            format!(
+                "{} · layer {} of {} · {t} tokens, max-pooled to {side}×{side}",
+                a.model, layer, a.n_layers
+            )
         } else {
             format!("{} · layer {} of {}", a.model, layer, a.n_layers)
         };
@@ -574,7 +704,10 @@ impl AttentionView {
     fn bundle(&self, with_widget: bool) -> Map<String, Value> {
         let mut b = Map::new();
         b.insert("text/plain".into(), Value::String(self.text()));
-        b.insert("image/png".into(), Value::String(base64::engine::general_purpose::STANDARD.encode(self.png())));
+        b.insert(
+            "image/png".into(),
+            Value::String(base64::engine::general_purpose::STANDARD.encode(self.png())),
+        );
         if with_widget {
             if let Some(v) = self.inner.widget.view_mime() {
                 b.insert("application/vnd.jupyter.widget-view+json".into(), v);
@@ -589,7 +722,14 @@ impl AttentionView {
         if comm::in_kernel() && self.inner.widget.open().is_ok() {
             self.ensure_worker();
             let b = self.bundle(true);
-            if comm::display(Value::Object(b), json!({}), Some(&self.inner.display_id), false).is_ok() {
+            if comm::display(
+                Value::Object(b),
+                json!({}),
+                Some(&self.inner.display_id),
+                false,
+            )
+            .is_ok()
+            {
                 return;
             }
         }
@@ -607,7 +747,12 @@ impl AttentionView {
             return;
         }
         let b = self.bundle(true);
-        let _ = comm::display(Value::Object(b), json!({}), Some(&self.inner.display_id), true);
+        let _ = comm::display(
+            Value::Object(b),
+            json!({}),
+            Some(&self.inner.display_id),
+            true,
+        );
     }
 
     /// The widget state as saved in a standalone page (binary traits base64 under `_buffers`).
@@ -662,21 +807,46 @@ fn summary(a: &Analysis, layer: usize) -> String {
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let mark = if t.masked { "[MASK]" } else if t.knocked_out { "[x]" } else { "" };
+            let mark = if t.masked {
+                "[MASK]"
+            } else if t.knocked_out {
+                "[x]"
+            } else {
+                ""
+            };
             format!("{i}:{:?}{mark}", t.text)
         })
         .collect();
     s.push_str(&format!("tokens ({}): {}\n", a.seq_len(), toks.join(" ")));
-    let pos = a.tokens.iter().position(|t| t.masked).unwrap_or(a.seq_len().saturating_sub(1));
+    let pos = a
+        .tokens
+        .iter()
+        .position(|t| t.masked)
+        .unwrap_or(a.seq_len().saturating_sub(1));
     if let Some(p) = a.predictions.get(pos).filter(|p| !p.is_empty()) {
-        let what = if a.kind == ModelKind::CausalLm { "next token after" } else { "predictions at" };
-        let list: Vec<String> = p.iter().map(|x| format!("{:?} {:.3}", x.token, x.prob)).collect();
+        let what = if a.kind == ModelKind::CausalLm {
+            "next token after"
+        } else {
+            "predictions at"
+        };
+        let list: Vec<String> = p
+            .iter()
+            .map(|x| format!("{:?} {:.3}", x.token, x.prob))
+            .collect();
         s.push_str(&format!("{what} {pos}: {}\n", list.join(", ")));
     }
     s
 }
 
 fn unique() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("{:x}-{:x}-{}", std::process::id(), nanos, crate::global::next_id())
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{:x}-{:x}-{}",
+        std::process::id(),
+        nanos,
+        crate::global::next_id()
+    )
 }
