@@ -8,6 +8,27 @@ use tch::{Device, Kind, Tensor};
 use crate::error::{EngineError, Result};
 use crate::weights::Weights;
 
+// ---------------------------------------------------------------- model configs
+
+/// Reads a model's serde config out of `config.json`, naming the architecture in the error.
+pub(crate) fn read_config<T: serde::de::DeserializeOwned>(cfg: &Value, what: &str) -> Result<T> {
+    serde_json::from_value(cfg.clone()).map_err(|e| {
+        EngineError::UnsupportedArchitecture(format!(
+            "the model config cannot be read as a {what} config: {e}"
+        ))
+    })
+}
+
+/// Every named size must be positive.
+pub(crate) fn require_positive(sizes: &[(&str, i64)]) -> Result<()> {
+    match sizes.iter().find(|(_, v)| *v <= 0) {
+        Some((key, _)) => Err(EngineError::UnsupportedArchitecture(format!(
+            "the model config has no valid '{key}' (a positive integer is needed)"
+        ))),
+        None => Ok(()),
+    }
+}
+
 // ---------------------------------------------------------------- values of RoPE parameter JSON
 
 fn cfg_f(cfg: &Value, key: &str) -> Option<f64> {

@@ -5,6 +5,7 @@
 use crate::analysis::ModelKind;
 use crate::attention::{attention, split_heads, LayerAttention};
 use crate::error::{EngineError, Result};
+use crate::layers::read_config;
 use crate::model::{
     Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions,
 };
@@ -51,15 +52,6 @@ struct RawBertConfig {
     /// ALBERT: layers share weights within groups.
     num_hidden_groups: Option<i64>,
     inner_group_num: Option<i64>,
-}
-
-/// Reads a typed config out of `config.json`, naming the architecture in the error.
-pub(crate) fn read_config<T: serde::de::DeserializeOwned>(cfg: &Value, what: &str) -> Result<T> {
-    serde_json::from_value(cfg.clone()).map_err(|e| {
-        EngineError::UnsupportedArchitecture(format!(
-            "the model config cannot be read as a {what} config: {e}"
-        ))
-    })
 }
 
 impl BertConfig {

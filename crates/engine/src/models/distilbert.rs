@@ -2,10 +2,10 @@
 //! `transformer.layer.{i}.{attention.{q,k,v,out}_lin, sa_layer_norm, ffn.lin{1,2}, output_layer_norm}`,
 //! masked-LM head `vocab_transform`, `vocab_layer_norm`, `vocab_projector`.
 
-use super::bert::read_config;
 use crate::analysis::ModelKind;
 use crate::attention::{attention, split_heads};
 use crate::error::{EngineError, Result};
+use crate::layers::read_config;
 use crate::model::{
     Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions,
 };

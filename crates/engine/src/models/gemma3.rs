@@ -14,7 +14,7 @@ use tch::{Device, Kind, Tensor};
 use crate::analysis::ModelKind;
 use crate::attention::{self, split_heads};
 use crate::error::{EngineError, Result};
-use crate::layers::{apply_rope, rope_params, RmsNorm, Rope};
+use crate::layers::{apply_rope, read_config, require_positive, rope_params, RmsNorm, Rope};
 use crate::model::{
     Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions,
 };
@@ -104,23 +104,13 @@ pub(crate) struct GemmaConfig {
 
 impl GemmaConfig {
     pub fn from_json(cfg: &Value) -> Result<Self> {
-        let c: GemmaConfig = serde_json::from_value(cfg.clone()).map_err(|e| {
-            EngineError::UnsupportedArchitecture(format!(
-                "the model config cannot be read as a Gemma config: {e}"
-            ))
-        })?;
-        for (key, v) in [
+        let c: GemmaConfig = read_config(cfg, "Gemma")?;
+        require_positive(&[
             ("hidden_size", c.hidden_size),
             ("num_hidden_layers", c.num_hidden_layers),
             ("num_attention_heads", c.num_attention_heads),
             ("intermediate_size", c.intermediate_size),
-        ] {
-            if v <= 0 {
-                return Err(EngineError::UnsupportedArchitecture(format!(
-                    "the model config has no valid '{key}' (a positive integer is needed)"
-                )));
-            }
-        }
+        ])?;
         Ok(c)
     }
 }

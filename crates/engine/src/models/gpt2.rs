@@ -7,6 +7,7 @@ use tch::{Device, Kind, Tensor};
 use crate::analysis::ModelKind;
 use crate::attention::{self, split_heads};
 use crate::error::{EngineError, Result};
+use crate::layers::{read_config, require_positive};
 use crate::model::{
     Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions,
 };
@@ -79,22 +80,12 @@ impl Gpt2Config {
     }
 
     pub fn from_json(cfg: &Value) -> Result<Self> {
-        let c: Gpt2Config = serde_json::from_value(cfg.clone()).map_err(|e| {
-            EngineError::UnsupportedArchitecture(format!(
-                "the model config cannot be read as a GPT-2 config: {e}"
-            ))
-        })?;
-        for (key, v) in [
+        let c: Gpt2Config = read_config(cfg, "GPT-2")?;
+        require_positive(&[
             ("n_embd", c.n_embd),
             ("n_layer", c.n_layer),
             ("n_head", c.n_head),
-        ] {
-            if v <= 0 {
-                return Err(EngineError::UnsupportedArchitecture(format!(
-                    "the GPT-2 config has no valid '{key}' (a positive integer is needed)"
-                )));
-            }
-        }
+        ])?;
         Ok(c)
     }
 }

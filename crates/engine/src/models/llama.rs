@@ -9,7 +9,7 @@
 
 use serde_json::{json, Value};
 
-use crate::layers::{apply_rope, rope_params, RmsNorm, Rope};
+use crate::layers::{apply_rope, read_config, require_positive, rope_params, RmsNorm, Rope};
 use serde::Deserialize;
 use tch::{Device, Kind, Tensor};
 
@@ -99,23 +99,13 @@ impl LlamaConfig {
 
     /// Reads and checks a config: every size must be positive.
     pub fn from_json(cfg: &Value) -> Result<Self> {
-        let c: LlamaConfig = serde_json::from_value(cfg.clone()).map_err(|e| {
-            EngineError::UnsupportedArchitecture(format!(
-                "the model config cannot be read as a Llama-family config: {e}"
-            ))
-        })?;
-        for (key, v) in [
+        let c: LlamaConfig = read_config(cfg, "Llama-family")?;
+        require_positive(&[
             ("hidden_size", c.hidden_size),
             ("num_hidden_layers", c.num_hidden_layers),
             ("num_attention_heads", c.num_attention_heads),
             ("intermediate_size", c.intermediate_size),
-        ] {
-            if v <= 0 {
-                return Err(EngineError::UnsupportedArchitecture(format!(
-                    "the model config has no valid '{key}' (a positive integer is needed)"
-                )));
-            }
-        }
+        ])?;
         Ok(c)
     }
 
