@@ -110,16 +110,6 @@ impl Run {
     pub fn reused_positions(&self) -> usize {
         self.reused
     }
-    /// Bytes this run holds on its device (queries, keys, values of every layer).
-    pub fn held_bytes(&self) -> usize {
-        let b = |t: &Tensor| t.numel() * t.kind().elt_size_in_bytes();
-        self.layers
-            .iter()
-            .map(|l| b(&l.q) + b(&l.k) + b(&l.v))
-            .sum::<usize>()
-            + self.logits.as_ref().map(b).unwrap_or(0)
-    }
-
     fn layer(&self, l: usize) -> Result<&LayerAttention> {
         self.layers.get(l).ok_or_else(|| {
             EngineError::BadIntervention(format!(

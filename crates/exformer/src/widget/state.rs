@@ -66,18 +66,6 @@ pub fn run_attn_side(run: &Run) -> usize {
     attn_side(t, run.n_heads(), json)
 }
 
-/// Layer `layer` as Uint8 [n_heads, S, S] with S = [`run_attn_side`] (max-pooled when S < T).
-pub fn layer_bytes(run: &Run, layer: usize) -> Result<(Vec<u8>, usize), EngineError> {
-    let t = run.seq_len();
-    let s = run_attn_side(run);
-    let v = if s >= t {
-        run.attention(layer)?
-    } else {
-        run.pooled(layer, None, s, Pool::Max)?
-    };
-    Ok((quantize_all(&v), s))
-}
-
 /// Every layer at full resolution, concatenated (for offline HTML).
 pub fn all_layer_bytes(run: &Run) -> Result<Vec<u8>, EngineError> {
     let mut out = vec![];

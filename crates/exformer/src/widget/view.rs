@@ -67,7 +67,13 @@ impl RunState {
             .side
             .get_or_insert_with(|| state::run_attn_side(&self.run));
         if side >= t {
-            return state::layer_bytes(&self.run, layer).unwrap_or_default();
+            return (
+                self.run
+                    .attention(layer)
+                    .map(|v| state::quantize_all(&v))
+                    .unwrap_or_default(),
+                side,
+            );
         }
         let fits = |c: &&PooledMap| c.layer == layer && c.side == side;
         if let Some(c) = self
