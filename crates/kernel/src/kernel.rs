@@ -85,8 +85,9 @@ struct Core {
     interrupter: Mutex<Option<Arc<dyn Interrupter>>>,
     language: Mutex<Option<crate::interpreter::LanguageFacts>>,
     executing: AtomicBool,
-    /// Set by a failed execute_request with stop_on_error: abort the executes queued behind it.
-    abort_queued: AtomicBool,
+    /// Set by a failed execute_request with stop_on_error to the moment it failed: executes that
+    /// arrived before then were queued behind the failure and are aborted; later ones run.
+    abort_before: Mutex<Option<std::time::Instant>>,
     execution_count: AtomicI64,
     history: Mutex<History>,
     comms: Mutex<CommManager>,
@@ -299,7 +300,7 @@ async fn execute(core: Arc<Core>, msg: Message, ch: Channel) {
                 core.history.lock().unwrap().record(count, &req.code, None);
             }
             if req.stop_on_error {
-                core.abort_queued.store(true, Ordering::SeqCst);
+                *core.abort_before.lock().unwrap() = Some(std::time::Instant::now());
             }
             if !silent {
                 core.publish(
@@ -824,7 +825,7 @@ async fn serve(
         interrupter: Mutex::new(None),
         language: Mutex::new(None),
         executing: AtomicBool::new(false),
-        abort_queued: AtomicBool::new(false),
+        abort_before: Mutex::new(None),
         execution_count: AtomicI64::new(0),
         history: Mutex::new(History::open(history_path)),
         comms: Mutex::new(CommManager::default()),
@@ -870,11 +871,20 @@ async fn serve(
         }
     });
 
-    // Heartbeat: echo.
+    // Heartbeat: echo. A peer that leaves mid-request (or sends junk) must not stop the echo for
+    // everyone else, so errors are logged and the loop goes on.
     tokio::spawn(async move {
-        while let Ok(m) = hb.recv().await {
-            if hb.send(m).await.is_err() {
-                break;
+        loop {
+            match hb.recv().await {
+                Ok(m) => {
+                    if let Err(e) = hb.send(m).await {
+                        eprintln!("exformer: heartbeat reply not sent: {e}");
+                    }
+                }
+                Err(e) => {
+                    eprintln!("exformer: heartbeat receive failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
             }
         }
     });
@@ -941,14 +951,15 @@ async fn serve(
         }
     });
 
-    // Shell: one request at a time, in order.
-    let (queue_tx, mut queue_rx) = mpsc::unbounded_channel::<Message>();
+    // Shell: one request at a time, in order. Each message carries the moment it arrived, so
+    // stop_on_error aborts exactly the executes that were already queued when a cell failed.
+    let (queue_tx, mut queue_rx) = mpsc::unbounded_channel::<(std::time::Instant, Message)>();
     let c = core.clone();
     tokio::spawn(async move {
         while let Ok(zm) = shell_recv.recv().await {
             match Message::from_frames(zm.into_vec(), &c.signer) {
                 Ok(m) => {
-                    let _ = queue_tx.send(m);
+                    let _ = queue_tx.send((std::time::Instant::now(), m));
                 }
                 Err(e) => eprintln!("exformer: rejected a shell message: {e}"),
             }
@@ -960,40 +971,24 @@ async fn serve(
         name: "shell",
     };
     tokio::spawn(async move {
-        while let Some(m) = queue_rx.recv().await {
+        while let Some((arrived, m)) = queue_rx.recv().await {
             *c.current.lock().unwrap() = Some(m.clone());
             c.status("busy", Some(&m));
-            match handler(m.msg_type()) {
-                Some(h) => h(c.clone(), m.clone(), shell_ch.clone()).await,
-                None => eprintln!(
-                    "exformer: no handler for {} on {}",
-                    m.msg_type(),
-                    shell_ch.name
-                ),
+            let failed_at = *c.abort_before.lock().unwrap();
+            if m.msg_type() == "execute_request" && failed_at.is_some_and(|t| arrived < t) {
+                let content = json!({"status": "aborted", "execution_count": c.execution_count.load(Ordering::SeqCst)});
+                c.reply(&shell_ch, &m, "execute_reply", content).await;
+            } else {
+                match handler(m.msg_type()) {
+                    Some(h) => h(c.clone(), m.clone(), shell_ch.clone()).await,
+                    None => eprintln!(
+                        "exformer: no handler for {} on {}",
+                        m.msg_type(),
+                        shell_ch.name
+                    ),
+                }
             }
             c.status("idle", Some(&m));
-            // stop_on_error: abort the execute requests already queued behind a failed one.
-            if c.abort_queued.swap(false, Ordering::SeqCst) {
-                let mut requeue = Vec::new();
-                while let Ok(next) = queue_rx.try_recv() {
-                    if next.msg_type() == "execute_request" {
-                        c.status("busy", Some(&next));
-                        let content = json!({"status": "aborted", "execution_count": c.execution_count.load(Ordering::SeqCst)});
-                        c.reply(&shell_ch, &next, "execute_reply", content).await;
-                        c.status("idle", Some(&next));
-                    } else {
-                        requeue.push(next);
-                    }
-                }
-                for r in requeue {
-                    *c.current.lock().unwrap() = Some(r.clone());
-                    c.status("busy", Some(&r));
-                    if let Some(h) = handler(r.msg_type()) {
-                        h(c.clone(), r.clone(), shell_ch.clone()).await;
-                    }
-                    c.status("idle", Some(&r));
-                }
-            }
         }
     });
 
