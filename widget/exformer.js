@@ -1,6 +1,6 @@
 // exformer widget: GENERATED single-file ES module. Do not edit by hand: edit the sources in widget/
 // and run `node widget/tools/bundle.mjs` (a node test fails when this file is stale).
-// Sources, in order: logic.js, static_model.js, views/dom.js, views/controls.js, views/head.js, views/model.js, views/matrix.js, views/predictions.js, main.js
+// Sources, in order: logic.js, static_model.js, views/dom.js, views/controls.js, views/head.js, views/model.js, views/matrix.js, views/predictions.js, views/changes.js, main.js
 
 // ---- logic.js ----
 const __xf_logic = (() => {
@@ -366,8 +366,8 @@ function binRange(b, P, T) {
  * then the threshold applies. Special tokens and pair filters need token resolution and are not
  * applied. `index[a]` is the first token of bin a, `binEnd[a]` its last.
  * @param {{attn: Uint8Array, nHeads: number, P: number, T: number, heads?: number[], combine?: string,
- *   threshold?: number}} o
- * @returns {{K: number, index: Int32Array, binEnd: Int32Array, pooled: true,
+ *   threshold?: number, dropKeys?: number[]}} o
+ * @returns {{K: number, index: Int32Array, binEnd: Int32Array, pooled: true, stretch: boolean,
  *   mats: {head: number|null, mat: Float32Array}[]}}
  */
 function pooledMatrices(o) {
@@ -386,7 +386,11 @@ function pooledMatrices(o) {
   const index = new Int32Array(P);
   const binEnd = new Int32Array(P);
   for (let b = 0; b < P; b++) [index[b], binEnd[b]] = binRange(b, P, T);
-  return { K: P, index, binEnd, pooled: true, mats: [{ head: null, mat }] };
+  // Left-out keys (sinks): their bins' columns are zeroed. Max-pooled rows cannot be rescaled, so
+  // the view stretches its colours to what is left instead (`stretch`).
+  const dropBins = [...new Set((o.dropKeys || []).filter((j) => j >= 0 && j < T).map((j) => Math.min(P - 1, Math.floor((j * P) / T))))];
+  for (const b of dropBins) for (let a = 0; a < P; a++) mat[a * P + b] = 0;
+  return { K: P, index, binEnd, pooled: true, stretch: dropBins.length > 0, mats: [{ head: null, mat }] };
 }
 
 /**
@@ -394,8 +398,8 @@ function pooledMatrices(o) {
  * view draws it: heads combined (mean or sum), threshold applied. `index` = the rows' tokens,
  * `colIndex` = the columns' tokens.
  * @param {{bytes: Uint8Array, nHeads: number, n: number, r0: number, c0: number, heads?: number[],
- *   combine?: string, threshold?: number}} o
- * @returns {{K: number, index: Int32Array, colIndex: Int32Array, tile: true, mats: {head: number|null, mat: Float32Array}[]}}
+ *   combine?: string, threshold?: number, dropKeys?: number[]}} o
+ * @returns {{K: number, index: Int32Array, colIndex: Int32Array, tile: true, stretch: boolean, mats: {head: number|null, mat: Float32Array}[]}}
  */
 function tileMatrices(o) {
   const { bytes, nHeads, n } = o;
@@ -415,7 +419,11 @@ function tileMatrices(o) {
     index[a] = o.r0 + a;
     colIndex[a] = o.c0 + a;
   }
-  return { K: n, index, colIndex, tile: true, mats: [{ head: null, mat }] };
+  // Left-out keys (sinks) inside the tile: zeroed, colours stretched to the rest (a tile has no
+  // whole rows to rescale).
+  const drop = (o.dropKeys || []).map((j) => j - o.c0).filter((b) => b >= 0 && b < n);
+  for (const b of drop) for (let a = 0; a < n; a++) mat[a * n + b] = 0;
+  return { K: n, index, colIndex, tile: true, stretch: drop.length > 0, mats: [{ head: null, mat }] };
 }
 
 /** Side of the zoom window the matrix view asks the kernel for (tokens per axis, labels readable). */
@@ -434,12 +442,16 @@ function zoomAround(row, col, T, n = ZOOM_TOKENS) {
 
 /**
  * Full pipeline from a layer to what a view draws.
- * Order: per head, drop hidden tokens and renormalise rows → combine heads (unless "each") →
- * pair filter (zeroes disallowed pairs; no renormalising) → threshold.
+ * Order: per head, drop hidden tokens and left-out keys (attention sinks) and renormalise rows →
+ * combine heads (unless "each") → pair filter (zeroes disallowed pairs; no renormalising) →
+ * threshold.
  * `attn` may be the decoded Float32Array or the raw bytes (Uint8Array, weight = byte/255): long
  * inputs are processed straight from the bytes without a float copy of the whole layer.
+ * `dropKeys` (original positions) are zeroed as keys (their rows stay) and every row is rescaled to
+ * the mass left.
  * @param {{attn: Float32Array|Uint8Array, nHeads: number, T: number, tokens: Token[], heads?: number[],
- *   combine?: Combine, hideSpecial?: boolean, pairFilter?: PairFilter, threshold?: number}} o
+ *   combine?: Combine, hideSpecial?: boolean, pairFilter?: PairFilter, threshold?: number,
+ *   dropKeys?: number[]}} o
  * @returns {{K: number, index: Int32Array, mats: {head: number|null, mat: Float32Array}[]}}
  */
 function viewMatrices(o) {
@@ -452,18 +464,22 @@ function viewMatrices(o) {
   const keep = keepMask(tokens, !!o.hideSpecial);
   const index = keptIndex(keep, T);
   const K = index.length;
-  const compact = K !== T;
+  const compactOf = new Int32Array(T).fill(-1);
+  index.forEach((orig, a) => (compactOf[orig] = a));
+  // left-out keys, as compact columns (a hidden token is already gone)
+  const drop = [...new Set(o.dropKeys || [])].map((j) => (j >= 0 && j < T ? compactOf[j] : -1)).filter((b) => b >= 0);
+  const renorm = K !== T || drop.length > 0;
   const n = K * K;
 
   /**
-   * Add head h (renormalised over kept tokens when compacting) times `w` into acc.
+   * Add head h (renormalised over the kept keys when some are hidden or left out) times `w`.
    * @param {Float32Array} acc
    * @param {number} h
    * @param {number} w
    */
   const addHead = (acc, h, w) => {
     const off = h * T * T;
-    if (!compact) {
+    if (!renorm) {
       const s = w * scale;
       for (let i = 0; i < n; i++) acc[i] += attn[off + i] * s;
       return;
@@ -472,10 +488,12 @@ function viewMatrices(o) {
       const row = off + index[a] * T;
       let sum = 0;
       for (let b = 0; b < K; b++) sum += attn[row + index[b]];
+      for (const b of drop) sum -= attn[row + index[b]];
       if (!(sum > 0)) continue;
       const s = w / sum;
       const o2 = a * K;
       for (let b = 0; b < K; b++) acc[o2 + b] += attn[row + index[b]] * s;
+      for (const b of drop) acc[o2 + b] -= attn[row + index[b]] * s;
     }
   };
   /** @type {{head: number|null, mat: Float32Array}[]} */
@@ -486,16 +504,17 @@ function viewMatrices(o) {
       addHead(m, h, 1);
       return { head: h, mat: m };
     });
-  } else if (!compact) {
+  } else if (K === T || K < T / 2) {
     const acc = new Float32Array(n);
     const w = combine === "mean" ? 1 / hs.length : 1;
     for (const h of hs) addHead(acc, h, w);
     mats = [{ head: null, mat: acc }];
   } else {
     // Long inputs hide few tokens: accumulate full rows contiguously (row sum over kept keys =
-    // full row sum minus the hidden columns), then compact once at the end.
+    // full row sum minus the hidden and left-out columns), then compact once at the end.
     const hidden = [];
     for (let j = 0; j < T; j++) if (!keep[j]) hidden.push(j);
+    for (const b of drop) hidden.push(index[b]);
     const full = new Float32Array(T * T);
     const w = combine === "mean" ? 1 / hs.length : 1;
     for (const h of hs) {
@@ -517,8 +536,10 @@ function viewMatrices(o) {
       const o2 = a * K;
       for (let b = 0; b < K; b++) acc[o2 + b] = full[row + index[b]];
     }
+    for (const b of drop) for (let a = 0; a < K; a++) acc[a * K + b] = 0;
     mats = [{ head: null, mat: acc }];
   }
+  if (drop.length) for (const { mat } of mats) for (const b of drop) for (let a = 0; a < K; a++) mat[a * K + b] = 0;
   const pf = o.pairFilter || "all";
   if (pf !== "all") {
     const full = pairFilterMask(tokens, pf);
@@ -537,6 +558,188 @@ function viewMatrices(o) {
     }
   }
   return { K, index, mats };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attention sinks
+// ---------------------------------------------------------------------------------------------
+
+/** A key whose mean weight over all queries (and the heads) reaches this is a sink. */
+const SINK_MIN_SHARE = 0.3;
+/** "auto" leaves sinks out when the strongest one takes at least this share. */
+const SINK_AUTO_SHARE = 0.5;
+
+/**
+ * Keys that soak up attention ("attention sinks"): mean weight each key receives over all S rows
+ * and every head of a layer ([nHeads, S, S], floats or bytes = weight·255), strongest first.
+ * @param {Float32Array|Uint8Array} attn
+ * @param {number} nHeads
+ * @param {number} S side (tokens, or bins of a pooled map)
+ * @param {number} [minShare]
+ * @returns {{key: number, share: number}[]}
+ */
+function sinkKeys(attn, nHeads, S, minShare = SINK_MIN_SHARE) {
+  if (!attn || !(S > 0) || attn.length !== nHeads * S * S) return [];
+  const scale = attn instanceof Uint8Array ? 1 / 255 : 1;
+  const col = new Float64Array(S);
+  for (let h = 0; h < nHeads; h++) {
+    for (let i = 0; i < S; i++) {
+      const row = (h * S + i) * S;
+      for (let j = 0; j <= i && j < S; j++) col[j] += attn[row + j];
+    }
+  }
+  const denom = nHeads * S;
+  const out = [];
+  for (let j = 0; j < S; j++) {
+    const share = (col[j] * scale) / denom;
+    if (share >= minShare) out.push({ key: j, share });
+  }
+  return out.sort((a, b) => b.share - a.share);
+}
+
+/**
+ * Whether sinks are left out: "on" / "off" as asked, "auto" when the strongest one takes at least
+ * SINK_AUTO_SHARE of the layer's attention.
+ * @param {string} setting
+ * @param {{share: number}[]} sinks
+ */
+function dropSinks(setting, sinks) {
+  if (!sinks.length || setting === "off") return false;
+  if (setting === "on") return true;
+  return sinks[0].share >= SINK_AUTO_SHARE;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Which edges the head view draws
+// ---------------------------------------------------------------------------------------------
+
+/** Per-query edge selections: every edge, the k strongest, or the fewest reaching a share of the row. */
+const EDGE_MODES = ["all", "top1", "top3", "top10", "mass50", "mass90"];
+
+/** How the head view's hint names each edge selection ("each query shows its …"). */
+const EDGE_LABEL = {
+  all: "edges",
+  top1: "strongest edge",
+  top3: "3 strongest edges",
+  top10: "10 strongest edges",
+  mass50: "strongest edges up to half of its attention",
+  mass90: "strongest edges up to 90 % of its attention",
+};
+
+/** Default edge selection for T tokens: all when short, the 3 strongest per query past that. @param {number} T */
+function defaultEdges(T) {
+  return T <= HEAD_VIEW_MAX_TOKENS ? "all" : "top3";
+}
+
+/**
+ * Edges of row `a` of a K×K matrix kept by `mode` (weights ≤ minW never count), strongest first.
+ * @param {Float32Array} mat
+ * @param {number} K
+ * @param {number} a
+ * @param {string} mode one of EDGE_MODES
+ * @param {number} [minW]
+ * @returns {number[]} flat [key, weight, key, weight, ...]
+ */
+function rowEdges(mat, K, a, mode, minW = 1e-3) {
+  const o = a * K;
+  /** @type {number[]} */
+  const keys = [];
+  for (let b = 0; b < K; b++) if (mat[o + b] > minW) keys.push(b);
+  if (mode === "all" || !EDGE_MODES.includes(mode)) return keys.flatMap((b) => [b, mat[o + b]]);
+  keys.sort((x, y) => mat[o + y] - mat[o + x] || x - y);
+  let n = keys.length;
+  if (mode.startsWith("top")) n = Math.min(n, Number(mode.slice(3)));
+  else {
+    const target = Number(mode.slice(4)) / 100;
+    let total = 0;
+    for (let b = 0; b < K; b++) total += mat[o + b];
+    let acc = 0;
+    n = 0;
+    while (n < keys.length && acc < target * total * (1 - 1e-6)) acc += mat[o + keys[n++]];
+  }
+  return keys.slice(0, n).flatMap((b) => [b, mat[o + b]]);
+}
+
+/**
+ * Edges of the given rows, grouped by opacity bucket (one canvas path per bucket).
+ * @param {Float32Array} mat
+ * @param {number} K
+ * @param {Iterable<number>} rows compact query rows
+ * @param {string} mode one of EDGE_MODES
+ * @param {number} [levels]
+ * @returns {{alpha: number, edges: number[]}[]} edges as flat [from, to, ...] pairs
+ */
+function bucketRows(mat, K, rows, mode, levels = 24) {
+  /** @type {number[][]} */
+  const buckets = Array.from({ length: levels }, () => []);
+  for (const a of rows) {
+    const e = rowEdges(mat, K, a, mode);
+    for (let i = 0; i < e.length; i += 2) buckets[Math.min(levels - 1, Math.floor(Math.min(1, e[i + 1]) * levels))].push(a, e[i]);
+  }
+  const out = [];
+  for (let b = 0; b < levels; b++) if (buckets[b].length) out.push({ alpha: (b + 1) / levels, edges: buckets[b] });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding tokens, interventions, before → after
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Token positions matching a query: "#12" or "12" is that position (if it exists, plus any token
+ * whose text is "12"); anything else matches token text, case-insensitive, ignoring the leading
+ * space, exact matches first, then in order.
+ * @param {Token[]} tokens
+ * @param {string} query
+ * @returns {number[]}
+ */
+function findTokens(tokens, query) {
+  const q = String(query ?? "").trim();
+  if (!q) return [];
+  const out = [];
+  const num = /^#?(\d+)$/.exec(q);
+  if (num) {
+    const i = Number(num[1]);
+    if (i < tokens.length) out.push(i);
+    if (q.startsWith("#")) return out;
+  }
+  const needle = q.toLowerCase();
+  const exact = [];
+  const part = [];
+  tokens.forEach((t, i) => {
+    const text = String(t?.text ?? "").trim().toLowerCase();
+    if (!text || out.includes(i)) return;
+    if (text === needle) exact.push(i);
+    else if (text.includes(needle)) part.push(i);
+  });
+  return [...out, ...exact, ...part];
+}
+
+/**
+ * The interventions on the tokens, in position order (what the interventions line lists).
+ * @param {(Token & {pending?: boolean})[]} tokens
+ * @returns {{index: number, mode: "mask"|"knockout", text: string, pending: boolean}[]}
+ */
+function interventionList(tokens) {
+  const out = [];
+  tokens.forEach((t, i) => {
+    if (t?.masked) out.push({ index: i, mode: /** @type {const} */ ("mask"), text: String(t.text ?? ""), pending: !!t.pending });
+    if (t?.knocked_out) out.push({ index: i, mode: /** @type {const} */ ("knockout"), text: String(t.text ?? ""), pending: !!t.pending });
+  });
+  return out;
+}
+
+/**
+ * Predictions after an intervention beside the same position's before the intervention:
+ * `before` is the earlier probability of the same token (null when it was not in the earlier
+ * top-k: a new entry).
+ * @param {Prediction[]} after
+ * @param {Prediction[]|null|undefined} before
+ * @returns {{token: string, prob: number, before: number|null}[]}
+ */
+function predictionDiff(after, before) {
+  const was = new Map((before || []).map((p) => [p.token, p.prob]));
+  return (after || []).map((p) => ({ token: p.token, prob: p.prob, before: was.has(p.token) ? /** @type {number} */ (was.get(p.token)) : null }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -949,7 +1152,7 @@ function clampInt(v, lo, hi) {
   if (!Number.isFinite(v)) return lo;
   return Math.max(lo, Math.min(hi, v));
 }
-return { base64ToBytes, bytesToBase64, toBytes, attentionBytes, decodeAttention, headMatrix, thumbAt, selectedHeads, toggleHead, canonicalHeads, combineHeads, keepMask, renormaliseRows, keptIndex, applyThreshold, hasPair, pairFilterMask, binRange, pooledMatrices, tileMatrices, zoomAround, viewMatrices, resampleMatrix, makeThumbs, suggestedThumbSize, headColour, mixColour, headColourFor, parseColour, luminance, isDarkColour, buildRamp, colourise, curve, curvePath, bucketEdges, displayToken, tokenAriaLabel, formatProb, defaultView, coalesceToggles, applyPending, availableModes, predictionCaption, clampInt, HEAD_VIEW_MAX_TOKENS, VIEWS, COMBINES, PAIR_FILTERS, ZOOM_TOKENS, HEAD_COLOURS, RAMP_LIGHT, RAMP_DARK };
+return { base64ToBytes, bytesToBase64, toBytes, attentionBytes, decodeAttention, headMatrix, thumbAt, selectedHeads, toggleHead, canonicalHeads, combineHeads, keepMask, renormaliseRows, keptIndex, applyThreshold, hasPair, pairFilterMask, binRange, pooledMatrices, tileMatrices, zoomAround, viewMatrices, sinkKeys, dropSinks, defaultEdges, rowEdges, bucketRows, findTokens, interventionList, predictionDiff, resampleMatrix, makeThumbs, suggestedThumbSize, headColour, mixColour, headColourFor, parseColour, luminance, isDarkColour, buildRamp, colourise, curve, curvePath, bucketEdges, displayToken, tokenAriaLabel, formatProb, defaultView, coalesceToggles, applyPending, availableModes, predictionCaption, clampInt, HEAD_VIEW_MAX_TOKENS, VIEWS, COMBINES, PAIR_FILTERS, ZOOM_TOKENS, SINK_MIN_SHARE, SINK_AUTO_SHARE, EDGE_MODES, EDGE_LABEL, HEAD_COLOURS, RAMP_LIGHT, RAMP_DARK };
 })();
 
 // ---- static_model.js ----
@@ -1180,6 +1383,7 @@ function segmented(o) {
       "aria-checked": "false",
       title: opt.title,
       text: opt.label,
+      dataset: { value: opt.value },
       signal: o.signal,
       "on:click": () => o.onChange(opt.value),
     });
@@ -1214,7 +1418,7 @@ return { h, fitCanvas, segmented, replaceKids };
 // ---- views/controls.js ----
 const __xf_views_controls = (() => {
 const { h, segmented } = __xf_views_dom;
-const { availableModes, hasPair, clampInt } = __xf_logic;
+const { availableModes, hasPair, clampInt, findTokens, displayToken } = __xf_logic;
 // exformer widget: header (model, view tabs) and toolbar (layer, heads, threshold, filters, click mode).
 
 
@@ -1293,10 +1497,11 @@ function createControls(app) {
   const thrGroup = h("label", { class: "xf-field", title: "Hide attention weights below this value" }, h("span", { class: "xf-label", text: "Threshold" }), thr, thrValue);
 
   // Hide special tokens
+  const hideLabel = h("span", { text: "Hide special tokens" });
   const hide = /** @type {HTMLInputElement} */ (h("input", {
     type: "checkbox", signal, "on:change": (e) => app.setState("hide_special", e.target.checked),
   }));
-  const hideGroup = h("label", { class: "xf-field xf-check", title: "Drop special tokens and renormalise each row to sum to 1" }, hide, h("span", { text: "Hide special tokens" }));
+  const hideGroup = h("label", { class: "xf-field xf-check", title: "Drop special tokens and renormalise each row to sum to 1" }, hide, hideLabel);
 
   // Pair filter
   const pair = h(
@@ -1311,6 +1516,75 @@ function createControls(app) {
     ].map(([v, l]) => h("option", { value: v, text: l })),
   );
   const pairGroup = h("label", { class: "xf-field" }, h("span", { class: "xf-label", text: "Segments" }), pair);
+
+  // Edges per query (head view)
+  const edges = h(
+    "select",
+    { class: "xf-select", "aria-label": "Edges drawn per query", signal, "on:change": (e) => app.setState("edges", e.target.value) },
+    ...[
+      ["all", "all"],
+      ["top1", "strongest 1"],
+      ["top3", "strongest 3"],
+      ["top10", "strongest 10"],
+      ["mass50", "50 % of mass"],
+      ["mass90", "90 % of mass"],
+    ].map(([v, l]) => h("option", { value: v, text: l })),
+  );
+  const edgesGroup = h("label", { class: "xf-field", title: "Which of each query's edges the head view draws: all, its k strongest, or its strongest up to a share of its attention" }, h("span", { class: "xf-label", text: "Edges" }), edges);
+
+  // Attention sinks
+  const sinks = h(
+    "select",
+    { class: "xf-select", "aria-label": "Attention sinks", signal, "on:change": (e) => app.setState("sinks", e.target.value) },
+    ...[
+      ["auto", "auto"],
+      ["on", "leave out"],
+      ["off", "show"],
+    ].map(([v, l]) => h("option", { value: v, text: l })),
+  );
+  const sinksGroup = h("label", { class: "xf-field", title: "Keys that take most of the attention (often the first token). auto: left out, with the rest rescaled, when one takes half or more" }, h("span", { class: "xf-label", text: "Sinks" }), sinks);
+
+  // Find a token
+  const findInput = /** @type {HTMLInputElement} */ (h("input", {
+    type: "search", class: "xf-find", placeholder: "text or #index", "aria-label": "Find a token (text or #index); Enter for the next match",
+    signal,
+    "on:keydown": (e) => {
+      if (e.key === "Enter") {
+        e.preventDefault();
+        find(e.shiftKey ? -1 : 1);
+      } else if (e.key === "Escape") {
+        findInput.value = "";
+        findOut.textContent = "";
+      }
+    },
+    "on:input": () => {
+      matches = [];
+      findOut.textContent = "";
+    },
+  }));
+  const findOut = h("output", { class: "xf-find-out", "aria-live": "polite" });
+  /** @type {number[]} */
+  let matches = [];
+  let at = -1;
+  let lastQuery = "";
+  /** @param {number} step */
+  const find = (step) => {
+    const q = findInput.value;
+    if (q !== lastQuery || !matches.length) {
+      matches = findTokens(app.tokensRaw, q);
+      lastQuery = q;
+      at = step > 0 ? -1 : 0;
+    }
+    if (!matches.length) {
+      findOut.textContent = q.trim() ? "no match" : "";
+      return;
+    }
+    at = (at + step + matches.length) % matches.length;
+    const i = matches[at];
+    findOut.textContent = `#${i} ${JSON.stringify(displayToken(app.tokensRaw[i]?.text))} · ${at + 1} of ${matches.length}`;
+    app.reveal(i);
+  };
+  const findGroup = h("label", { class: "xf-field", title: "Find a token by its text or #position: pins it and scrolls (or zooms) to it; Enter again for the next match" }, h("span", { class: "xf-label", text: "Find" }), findInput, findOut);
 
   // Click mode + clear
   const mode = segmented({
@@ -1328,7 +1602,7 @@ function createControls(app) {
   });
   const modeGroup = h("div", { class: "xf-field" }, h("span", { class: "xf-label", text: "Intervene" }), mode.el, clear);
 
-  const toolbar = h("div", { class: "xf-toolbar" }, layerGroup, combineGroup, thrGroup, hideGroup, pairGroup, modeGroup);
+  const toolbar = h("div", { class: "xf-toolbar" }, layerGroup, combineGroup, edgesGroup, thrGroup, sinksGroup, hideGroup, pairGroup, modeGroup, findGroup);
   const el = h("div", { class: "xf-controls" }, header, toolbar);
 
   let nLayersShown = -1;
@@ -1354,14 +1628,24 @@ function createControls(app) {
       next.toggleAttribute("disabled", layer >= nL - 1);
       layerGroup.hidden = app.view === "model";
 
-      combine.set(app.get("combine") || "each");
+      // The matrix draws one combined map: "each" means nothing there, so it is not offered.
+      const comb = app.get("combine") || "each";
+      combine.show("each", app.view === "head");
+      combine.set(app.view !== "head" && comb === "each" ? "mean" : comb);
       combineGroup.hidden = app.view === "model";
+      /** @type {HTMLSelectElement} */ (edges).value = app.edges;
+      edgesGroup.hidden = app.view !== "head";
+      /** @type {HTMLSelectElement} */ (sinks).value = ["auto", "on", "off"].includes(app.get("sinks")) ? app.get("sinks") : "auto";
+      sinksGroup.hidden = app.view === "model";
       const t = Number(app.get("threshold")) || 0;
       if (document.activeElement !== thr) thr.value = String(t);
       thrValue.textContent = t.toFixed(2);
       thrGroup.hidden = app.view === "model";
       hide.checked = !!app.get("hide_special");
       hideGroup.hidden = app.view === "model";
+      const nSpecial = app.tokensRaw.filter((tk) => tk.special).length;
+      hide.disabled = nSpecial === 0 && !hide.checked;
+      hideLabel.textContent = nSpecial ? `Hide special tokens (${nSpecial})` : "Hide special tokens (none here)";
 
       pairGroup.hidden = !hasPair(app.tokensRaw) || app.view === "model";
       /** @type {HTMLSelectElement} */ (pair).value = app.get("pair_filter") || "all";
@@ -1385,14 +1669,19 @@ return { createControls };
 // ---- views/head.js ----
 const __xf_views_head = (() => {
 const { h, fitCanvas } = __xf_views_dom;
-const { bucketEdges, curve, displayToken, tokenAriaLabel, headColourFor, parseColour, selectedHeads, toggleHead, thumbAt } = __xf_logic;
+const { bucketEdges, bucketRows, curve, displayToken, tokenAriaLabel, headColourFor, parseColour, selectedHeads, toggleHead, thumbAt, EDGE_LABEL } = __xf_logic;
 // exformer widget: head view. Two token columns (left = queries / "from", right = keys / "to")
 // joined by curves whose opacity is the attention weight, one colour per head; head boxes above
 // (thumbnails from `thumbs`) select heads.
+//
+// Drawn for the viewport only: token rows exist in the DOM while they are on screen (plus a margin),
+// the canvas is the height of the viewport and follows the scroll, and each visible query draws its
+// strongest edges (the "Edges" control). A hovered or pinned token draws all of its edges.
 
 
 const ROW = 22; // px per token row
 const PAD = 6; // vertical padding inside the columns
+const OVERSCAN = 12; // rows rendered beyond each edge of the viewport
 
 /** @param {any} app */
 function createHeadView(app) {
@@ -1423,16 +1712,25 @@ function createHeadView(app) {
   const scroller = h("div", { class: "xf-scroll" }, grid);
   const el = h("div", { class: "xf-headview" }, headBar, hint, scroller);
 
-  /** @type {HTMLElement[]} */
-  let fromEls = [];
-  /** @type {HTMLElement[]} */
-  let toEls = [];
+  /** rendered rows: compact index -> its two token elements */
+  /** @type {Map<number, {from: HTMLElement, to: HTMLElement}>} */
+  let rows = new Map();
   let tokenKey = "";
   let boxKey = "";
   /** @type {Int32Array} */
   let index = new Int32Array(0);
   /** original -> compact */
   let compactOf = new Map();
+  /** the row each column keeps tabbable (roving tabindex), compact */
+  const tabRow = { from: 0, to: 0 };
+  /** weights of the focused token over the other column (compact), or null */
+  /** @type {{side: "from"|"to", w: Float32Array, n: number}|null} */
+  let focusW = null;
+  /** rows shown now, [first, last] compact, without the overscan */
+  let visible = [0, -1];
+
+  const colTop = () => colFrom.offsetTop;
+  const totalHeight = () => PAD * 2 + index.length * ROW;
 
   // ---- tokens -------------------------------------------------------------------------------
 
@@ -1461,48 +1759,138 @@ function createHeadView(app) {
       {
         class: cls.join(" "),
         role: "button",
-        tabindex: a === 0 ? "0" : "-1",
+        tabindex: a === tabRow[side] ? "0" : "-1",
         "aria-pressed": String(!!(t.masked || t.knocked_out)),
         "aria-label": tokenAriaLabel(t, i),
         title: `#${i} ${JSON.stringify(String(t.text ?? ""))}`,
+        style: { top: `${PAD + a * ROW}px` },
         dataset: { i: String(i), a: String(a), side },
       },
       ...parts,
     );
   }
 
+  /** Rows [lo, hi] (compact) that should exist: the viewport plus a margin, and the tabbable rows. */
+  function wantedRange() {
+    const K = index.length;
+    const top = scroller.scrollTop - colTop() - PAD;
+    const vh = scroller.clientHeight || 640;
+    const first = Math.max(0, Math.floor(top / ROW));
+    const last = Math.min(K - 1, Math.ceil((top + vh) / ROW));
+    visible = [first, last];
+    return [Math.max(0, first - OVERSCAN), Math.min(K - 1, last + OVERSCAN)];
+  }
+
+  /** Adds the rows that came into view, removes those that left. */
+  function renderRows() {
+    const [lo, hi] = wantedRange();
+    const keep = new Set([tabRow.from, tabRow.to]);
+    for (const [a, r] of rows) {
+      if ((a < lo || a > hi) && !keep.has(a)) {
+        r.from.remove();
+        r.to.remove();
+        rows.delete(a);
+      }
+    }
+    const toks = app.tokens;
+    const pinned = compactOf.get(app.get("focus"));
+    /** @type {HTMLElement[]} */
+    const addF = [];
+    /** @type {HTMLElement[]} */
+    const addT = [];
+    const add = (/** @type {number} */ a) => {
+      if (a < 0 || a >= index.length || rows.has(a)) return;
+      const i = index[a];
+      const r = { from: tokenEl(toks[i], i, a, "from"), to: tokenEl(toks[i], i, a, "to") };
+      rows.set(a, r);
+      addF.push(r.from);
+      addT.push(r.to);
+    };
+    for (let a = lo; a <= hi; a++) add(a);
+    for (const a of keep) add(a);
+    colFrom.append(...addF);
+    colTo.append(...addT);
+    // marks that depend on the focus
+    for (const [a, r] of rows) {
+      for (const side of /** @type {const} */ (["from", "to"])) {
+        const el = r[side];
+        el.classList.toggle("is-pinned", a === pinned && app.pinSide === side);
+        const other = focusW && focusW.side !== side;
+        if (other) el.style.setProperty("--w", String(Math.min(1, focusW.w[a] / focusW.n)));
+        else el.style.removeProperty("--w");
+        el.classList.toggle("is-focus", !!focusW && focusW.side === side && a === focusW.focus);
+      }
+    }
+  }
+
   function rebuildTokens() {
     // Keyboard users keep their place: if a token had focus, the rebuilt one gets it back.
     const active = /** @type {HTMLElement|null} */ (document.activeElement);
     const hadFocus = active && (colFrom.contains(active) || colTo.contains(active)) ? active.closest(".xf-tok") : null;
-    const focusI = hadFocus ? hadFocus.dataset.i : null;
-    const focusSide = hadFocus ? hadFocus.dataset.side : null;
+    const focusI = hadFocus ? Number(hadFocus.dataset.i) : null;
+    const focusSide = hadFocus ? /** @type {"from"|"to"} */ (hadFocus.dataset.side) : null;
     const tokens = app.tokens;
     const vd = app.viewData();
     index = vd ? vd.index : Int32Array.from(tokens.map((_, i) => i));
     compactOf = new Map();
     index.forEach((orig, a) => compactOf.set(orig, a));
-    fromEls = [];
-    toEls = [];
-    for (let a = 0; a < index.length; a++) {
-      const i = index[a];
-      fromEls.push(tokenEl(tokens[i], i, a, "from"));
-      toEls.push(tokenEl(tokens[i], i, a, "to"));
+    const H = `${totalHeight()}px`;
+    colFrom.style.height = H;
+    colTo.style.height = H;
+    mid.style.height = H;
+    colFrom.replaceChildren();
+    colTo.replaceChildren();
+    rows = new Map();
+    tabRow.from = Math.min(tabRow.from, Math.max(0, index.length - 1));
+    tabRow.to = Math.min(tabRow.to, Math.max(0, index.length - 1));
+    renderRows();
+    if (focusI !== null && focusSide) {
+      const a = compactOf.get(focusI);
+      if (a != null) focusRow(focusSide, a, false);
     }
-    colFrom.replaceChildren(...fromEls);
-    colTo.replaceChildren(...toEls);
-    if (focusI !== null) {
-      const els = focusSide === "to" ? toEls : fromEls;
-      const target = els.find((el) => el.dataset.i === focusI);
-      if (target) {
-        for (const el of els) el.setAttribute("tabindex", el === target ? "0" : "-1");
-        target.focus({ preventScroll: true });
-      }
+  }
+
+  /**
+   * Moves the keyboard focus (and the column's tab stop) to row a, scrolling it into view.
+   * @param {"from"|"to"} side @param {number} a @param {boolean} [scroll]
+   */
+  function focusRow(side, a, scroll = true) {
+    const K = index.length;
+    if (!(K > 0)) return;
+    a = Math.max(0, Math.min(K - 1, a));
+    const prev = rows.get(tabRow[side]);
+    if (prev) prev[side].tabIndex = -1;
+    tabRow[side] = a;
+    if (scroll) scrollToRow(a);
+    renderRows();
+    const r = rows.get(a);
+    if (r) {
+      r[side].tabIndex = 0;
+      r[side].focus({ preventScroll: true });
     }
+  }
+
+  /** Scrolls the columns so that row a (compact) is in view. @param {number} a */
+  function scrollToRow(a) {
+    const y = colTop() + PAD + a * ROW;
+    const vh = scroller.clientHeight || 640;
+    if (y < scroller.scrollTop + ROW) scroller.scrollTop = Math.max(0, y - ROW * 2);
+    else if (y + ROW > scroller.scrollTop + vh - ROW) scroller.scrollTop = y + ROW * 3 - vh;
   }
 
   /** @param {Event} e */
   const tokOf = (e) => /** @type {HTMLElement|null} */ (/** @type {HTMLElement} */ (e.target).closest?.(".xf-tok"));
+
+  let scrollFrame = 0;
+  scroller.addEventListener("scroll", () => {
+    if (scrollFrame) return;
+    const raf = globalThis.requestAnimationFrame || ((cb) => setTimeout(cb, 16));
+    scrollFrame = raf(() => {
+      scrollFrame = 0;
+      renderRows();
+      draw();
+    });
+  }, { signal, passive: true });
 
   for (const col of [colFrom, colTo]) {
     col.addEventListener("pointerover", (e) => {
@@ -1533,8 +1921,10 @@ function createHeadView(app) {
       const t = tokOf(e);
       if (!t) return;
       const a = Number(t.dataset.a);
-      const side = t.dataset.side;
-      const list = side === "from" ? fromEls : toEls;
+      const side = /** @type {"from"|"to"} */ (t.dataset.side);
+      const K = index.length;
+      const page = Math.max(1, Math.floor((scroller.clientHeight || 640) / ROW) - 2);
+      /** @type {[("from"|"to"), number]|null} */
       let target = null;
       switch (e.key) {
         case "Enter":
@@ -1542,33 +1932,20 @@ function createHeadView(app) {
           e.preventDefault();
           app.toggleToken(Number(t.dataset.i));
           return;
-        case "ArrowDown":
-          target = list[Math.min(list.length - 1, a + 1)];
-          break;
-        case "ArrowUp":
-          target = list[Math.max(0, a - 1)];
-          break;
-        case "Home":
-          target = list[0];
-          break;
-        case "End":
-          target = list[list.length - 1];
-          break;
-        case "ArrowRight":
-          if (side === "from") target = toEls[a];
-          break;
-        case "ArrowLeft":
-          if (side === "to") target = fromEls[a];
-          break;
+        case "ArrowDown": target = [side, a + 1]; break;
+        case "ArrowUp": target = [side, a - 1]; break;
+        case "PageDown": target = [side, a + page]; break;
+        case "PageUp": target = [side, a - page]; break;
+        case "Home": target = [side, 0]; break;
+        case "End": target = [side, K - 1]; break;
+        case "ArrowRight": if (side === "from") target = ["to", a]; break;
+        case "ArrowLeft": if (side === "to") target = ["from", a]; break;
         default:
           return;
       }
       if (target) {
         e.preventDefault();
-        const tl = target.dataset.side === "from" ? fromEls : toEls;
-        for (const x of tl) x.tabIndex = -1;
-        target.tabIndex = 0;
-        target.focus();
+        focusRow(target[0], target[1]);
       }
     }, { signal });
   }
@@ -1647,57 +2024,62 @@ function createHeadView(app) {
   // ---- curves -------------------------------------------------------------------------------
 
   function draw() {
+    const t0 = performance.now();
     const vd = app.viewData();
     const K = index.length;
-    const height = PAD * 2 + K * ROW;
     const width = Math.max(60, mid.clientWidth || 240);
-    const { ctx } = fitCanvas(canvas, width, height);
-    ctx.clearRect(0, 0, width, height);
-    // token highlight by the focused token's weights
-    for (const x of fromEls) x.style.removeProperty("--w"), x.classList.remove("is-focus", "is-pinned");
-    for (const x of toEls) x.style.removeProperty("--w"), x.classList.remove("is-focus", "is-pinned");
-    const pinned = app.get("focus");
-    const pa = compactOf.get(pinned);
-    if (pa != null) (app.pinSide === "to" ? toEls : fromEls)[pa]?.classList.add("is-pinned");
-    if (!vd) return;
-
-    const af = app.activeFocus;
-    const fa = af ? compactOf.get(af.index) ?? -1 : -1;
-    const side = af ? af.side : "from";
-    const accent = getComputedStyle(app.root).getPropertyValue("--xf-accent").trim() || "#2f6fde";
-    const x1 = 2;
-    const x2 = width - 2;
-    const y = (a) => PAD + a * ROW + ROW / 2;
-    ctx.lineCap = "round";
-    const focused = fa >= 0;
-    ctx.lineWidth = focused ? 2.2 : vd.mats.length === 1 ? 2 : 1.6;
-    for (const { head, mat } of vd.mats) {
-      ctx.strokeStyle = head == null ? accent : headColourFor(head, app.dark);
-      for (const { alpha, edges } of bucketEdges(mat, K, { focus: fa, side, levels: 24 })) {
-        // opacity follows the weight, with a floor so every edge above the threshold stays visible
-        ctx.globalAlpha = Math.min(1, 0.1 + 0.9 * alpha);
-        ctx.beginPath();
-        for (let e = 0; e < edges.length; e += 2) {
-          const c = curve(x1, y(edges[e]), x2, y(edges[e + 1]));
-          ctx.moveTo(c.x1, c.y1);
-          ctx.bezierCurveTo(c.c1x, c.c1y, c.c2x, c.c2y, c.x2, c.y2);
+    // the canvas covers the viewport only, and moves with the scroll
+    const vh = Math.min(totalHeight(), scroller.clientHeight || totalHeight());
+    const top = Math.max(0, Math.min(totalHeight() - vh, scroller.scrollTop - colTop()));
+    canvas.style.top = `${top}px`;
+    const { ctx } = fitCanvas(canvas, width, vh);
+    ctx.clearRect(0, 0, width, vh);
+    focusW = null;
+    let drawn = 0;
+    if (vd) {
+      const af = app.activeFocus;
+      const fa = af ? compactOf.get(af.index) ?? -1 : -1;
+      const side = af ? af.side : "from";
+      const accent = getComputedStyle(app.root).getPropertyValue("--xf-accent").trim() || "#2f6fde";
+      const x1 = 2;
+      const x2 = width - 2;
+      const y = (/** @type {number} */ a) => PAD + a * ROW + ROW / 2 - top;
+      const edgesMode = app.edges;
+      // queries whose edges are drawn: the visible ones (a focused token draws all of its own)
+      const [first, last] = visible;
+      const qrows = [];
+      for (let a = Math.max(0, first - 1); a <= Math.min(K - 1, last + 1); a++) qrows.push(a);
+      ctx.lineCap = "round";
+      ctx.lineWidth = fa >= 0 ? 2.2 : vd.mats.length === 1 ? 2 : 1.6;
+      for (const { head, mat } of vd.mats) {
+        ctx.strokeStyle = head == null ? accent : headColourFor(head, app.dark);
+        const groups = fa >= 0 ? bucketEdges(mat, K, { focus: fa, side, levels: 24 }) : bucketRows(mat, K, qrows, edgesMode, 24);
+        for (const { alpha, edges } of groups) {
+          // opacity follows the weight, with a floor so every edge above the threshold stays visible
+          ctx.globalAlpha = Math.min(1, 0.1 + 0.9 * alpha);
+          ctx.beginPath();
+          for (let e = 0; e < edges.length; e += 2) {
+            const c = curve(x1, y(edges[e]), x2, y(edges[e + 1]));
+            ctx.moveTo(c.x1, c.y1);
+            ctx.bezierCurveTo(c.c1x, c.c1y, c.c2x, c.c2y, c.x2, c.y2);
+          }
+          ctx.stroke();
+          drawn += edges.length / 2;
         }
-        ctx.stroke();
+      }
+      ctx.globalAlpha = 1;
+      if (fa >= 0) {
+        // weights of the focused token, averaged over the shown matrices
+        const w = new Float32Array(K);
+        for (const { mat } of vd.mats) {
+          for (let k = 0; k < K; k++) w[k] += side === "to" ? mat[k * K + fa] : mat[fa * K + k];
+        }
+        focusW = { side, w, n: vd.mats.length, focus: fa };
       }
     }
-    ctx.globalAlpha = 1;
-
-    if (fa >= 0) {
-      // weights of the focused token, averaged over the shown matrices
-      const w = new Float32Array(K);
-      for (const { mat } of vd.mats) {
-        for (let k = 0; k < K; k++) w[k] += side === "to" ? mat[k * K + fa] : mat[fa * K + k];
-      }
-      const n = vd.mats.length;
-      const others = side === "to" ? fromEls : toEls;
-      (side === "to" ? toEls : fromEls)[fa]?.classList.add("is-focus");
-      others.forEach((x, k) => x.style.setProperty("--w", String(Math.min(1, w[k] / n))));
-    }
+    renderRows();
+    el.dataset.edges = String(drawn);
+    el.dataset.drawMs = (performance.now() - t0).toFixed(1);
   }
 
   return {
@@ -1706,9 +2088,10 @@ function createHeadView(app) {
     update(d) {
       const all = d.has("all");
       const mode = app.mode;
+      const edgeNote = app.edges === "all" ? "" : ` · each query shows its ${EDGE_LABEL[app.edges] || app.edges}`;
       hint.textContent = app.isStatic
-        ? "Hover a token to isolate its attention · click to pin it · Esc to unpin"
-        : `Hover a token to isolate its attention · click to pin · double-click or Enter to ${mode === "mask" ? "mask" : "knock out"} it`;
+        ? `Hover a token to isolate its attention · click to pin it · Esc to unpin${edgeNote}`
+        : `Hover a token to isolate its attention · click to pin · double-click or Enter to ${mode === "mask" ? "mask that token" : "knock that token out"}${edgeNote}`;
 
       const toks = app.tokens;
       const tk = JSON.stringify([app.get("hide_special"), toks.map((t) => [t.text, t.special, t.masked, t.knocked_out, t.segment, !!t.pending])]);
@@ -1729,7 +2112,18 @@ function createHeadView(app) {
       });
       draw();
     },
-    destroy() {},
+    /** Scrolls to token i (original index). @param {number} i */
+    reveal(i) {
+      // Scrolls only: the keyboard focus stays where it is (the find box), so Enter finds the next.
+      const a = compactOf.get(i);
+      if (a == null) return;
+      scrollToRow(a);
+      renderRows();
+      draw();
+    },
+    destroy() {
+      if (scrollFrame) (globalThis.cancelAnimationFrame || clearTimeout)(scrollFrame);
+    },
   };
 }
 return { createHeadView };
@@ -1738,7 +2132,7 @@ return { createHeadView };
 // ---- views/model.js ----
 const __xf_views_model = (() => {
 const { h, fitCanvas } = __xf_views_dom;
-const { colourise, headColourFor, HEAD_VIEW_MAX_TOKENS, selectedHeads } = __xf_logic;
+const { colourise, headColourFor, selectedHeads } = __xf_logic;
 // exformer widget: model view. Every layer × head thumbnail (from `thumbs`) on one canvas;
 // clicking one selects that layer and head and opens the head view.
 
@@ -1809,7 +2203,7 @@ function createModelView(app) {
     const hgt = TOP + nL * (cell + GAP) + 4;
     g = { cell, nL, nH, w, hgt };
     note.textContent = S > 0
-      ? `Each tile is one head's attention pattern (rows = from, columns = to). Click a tile to open that head in the ${app.T <= HEAD_VIEW_MAX_TOKENS * 2 ? "head" : "matrix"} view.`
+      ? `Each tile is one head's attention pattern (rows = from, columns = to). Click a tile to open that layer and head in the ${app.pooledSide ? "matrix view (this input is too long for curves)" : "head view"}.`
       : "Computing the thumbnails of every layer and head (long inputs compute them when this view opens)…";
     const { ctx } = fitCanvas(canvas, w, hgt);
     const css = getComputedStyle(app.root);
@@ -1881,7 +2275,7 @@ function createModelView(app) {
 
   /** @param {number} l @param {number} hd */
   const open = (l, hd) => {
-    app.setMany({ layer: l, heads: [hd], view: app.T <= HEAD_VIEW_MAX_TOKENS * 2 ? "head" : "matrix" });
+    app.setMany({ layer: l, heads: [hd], view: app.pooledSide ? "matrix" : "head" });
   };
 
   /** @param {number} l @param {number} hd */
@@ -2029,7 +2423,7 @@ function createMatrixView(app) {
     if (!vd) return null;
     const mat = vd.mats[0].mat;
     let vmax = 1;
-    if (comb === "sum") {
+    if (comb === "sum" || vd.stretch) {
       vmax = 0;
       for (let i = 0; i < mat.length; i++) if (mat[i] > vmax) vmax = mat[i];
       vmax = vmax || 1;
@@ -2182,6 +2576,38 @@ function createMatrixView(app) {
       for (let a = 0; a < shown.index.length; a++) if (shown.index[a] === orig) return a;
       return -1;
     };
+    const colOf = (/** @type {number} */ orig) => {
+      if (shown.tile) return orig >= shown.colIndex[0] && orig < shown.colIndex[0] + g.K ? orig - shown.colIndex[0] : -1;
+      return compact(orig);
+    };
+    // knocked-out (and masked) keys: a hatched column, so the change shows at any length
+    const toks = app.tokens;
+    const koC = css.getPropertyValue("--xf-ko").trim() || "#7c3aed";
+    const maskC = css.getPropertyValue("--xf-mask").trim() || "#c2410c";
+    for (let i = 0; i < toks.length; i++) {
+      const t = toks[i];
+      if (!t.knocked_out && !t.masked) continue;
+      const b = colOf(i);
+      if (b < 0) continue;
+      const x = g.ml + b * cell;
+      const wd = Math.max(cell, 3);
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(x, g.mt, wd, g.side);
+      ctx.clip();
+      ctx.strokeStyle = t.masked ? maskC : koC;
+      ctx.globalAlpha = t.pending ? 0.45 : 0.85;
+      ctx.lineWidth = 1;
+      ctx.beginPath();
+      for (let y = -wd; y < g.side + wd; y += 5) {
+        ctx.moveTo(x, g.mt + y + wd);
+        ctx.lineTo(x + wd, g.mt + y);
+      }
+      ctx.stroke();
+      ctx.restore();
+      ctx.strokeStyle = t.masked ? maskC : koC;
+      ctx.strokeRect(x + 0.5, g.mt + 0.5, wd - 1, g.side - 1);
+    }
     const f = app.get("focus");
     const pa = f >= 0 ? compact(f) : -1;
     ctx.lineWidth = 1.5;
@@ -2189,7 +2615,40 @@ function createMatrixView(app) {
       ctx.strokeStyle = accent;
       if (app.pinSide === "to") ctx.strokeRect(g.ml + pa * cell, g.mt, Math.max(cell, 1.5), g.side);
       else ctx.strokeRect(g.ml, g.mt + pa * cell, g.side, Math.max(cell, 1.5));
+      // the pinned token's text on its row and its column (axes carry no labels at this length)
+      const t = app.tokensRaw[f];
+      if (t && !(g.K <= LABEL_MAX_TOKENS && !shown.binEnd)) {
+        const label = `#${f} ${clip(displayToken(t.text), 24)}`;
+        ctx.font = `600 11px ${css.getPropertyValue("--xf-mono").trim() || "monospace"}`;
+        const tw = ctx.measureText(label).width + 8;
+        const bgc = css.getPropertyValue("--xf-bg").trim() || (app.dark ? "#15171c" : "#ffffff");
+        const box = (/** @type {number} */ x, /** @type {number} */ y) => {
+          ctx.fillStyle = bgc;
+          ctx.globalAlpha = 0.9;
+          ctx.fillRect(x, y, tw, 16);
+          ctx.globalAlpha = 1;
+          ctx.strokeStyle = accent;
+          ctx.lineWidth = 1;
+          ctx.strokeRect(x + 0.5, y + 0.5, tw - 1, 15);
+          ctx.fillStyle = accent;
+          ctx.textBaseline = "middle";
+          ctx.textAlign = "left";
+          ctx.fillText(label, x + 4, y + 8);
+        };
+        const ry = g.mt + (pa + 0.5) * cell;
+        box(g.ml + 4, Math.max(g.mt, Math.min(g.mt + g.side - 16, ry - 20 >= g.mt ? ry - 20 : ry + 4)));
+        const pb = colOf(f);
+        if (pb >= 0) {
+          ctx.strokeStyle = accent;
+          ctx.setLineDash([2, 3]);
+          ctx.strokeRect(g.ml + pb * cell, g.mt, Math.max(cell, 1.5), g.side);
+          ctx.setLineDash([]);
+          const cx = g.ml + (pb + 0.5) * cell;
+          box(Math.max(g.ml, Math.min(g.ml + g.side - tw, cx + 4)), g.mt + 4);
+        }
+      }
     }
+    overlay.dataset.pinned = pa >= 0 ? String(f) : "";
     if (cursor.a >= 0 && cursor.b >= 0) {
       ctx.strokeStyle = app.dark ? "rgba(255,255,255,0.55)" : "rgba(0,0,0,0.45)";
       ctx.setLineDash([3, 3]);
@@ -2321,6 +2780,23 @@ function createMatrixView(app) {
       if (!onlyHover) paint();
       paintOverlay();
     },
+    /** Brings token i into view: its row under the cursor, or a zoom to it on a long input. @param {number} i */
+    reveal(i) {
+      const z = app.get("zoom");
+      const inTile = z && i >= z.r0 && i < z.r0 + z.n;
+      if (app.pooledSide && !inTile) {
+        zoomTo(i, i);
+        return;
+      }
+      if (!shown) return;
+      let a = -1;
+      for (let k = 0; k < shown.K; k++) if (shown.index[k] === i || (shown.binEnd && shown.index[k] <= i && shown.binEnd[k] >= i)) a = k;
+      if (a < 0) return;
+      const b = shown.tile ? i - shown.colIndex[0] : a;
+      cursor = { a, b: b >= 0 && b < shown.K ? b : a };
+      paintOverlay();
+      overlay.scrollIntoView?.({ block: "nearest" });
+    },
     destroy() {},
   };
 }
@@ -2343,7 +2819,7 @@ return { createMatrixView };
 // ---- views/predictions.js ----
 const __xf_views_predictions = (() => {
 const { h } = __xf_views_dom;
-const { displayToken, formatProb, predictionCaption } = __xf_logic;
+const { displayToken, formatProb, predictionCaption, predictionDiff } = __xf_logic;
 // exformer widget: predictions panel: top-k tokens with probability bars for the hovered / pinned
 // position (or the first masked token, or the last token of a causal LM).
 
@@ -2380,8 +2856,9 @@ function createPredictions(app) {
       }
       el.hidden = false;
       const preds = app.get("predictions") || [];
+      const base = app.get("predictions_base");
       const i = position();
-      const k = JSON.stringify([i, app.get("run_id"), app.kind, preds.length, app.tokensRaw[i]?.masked]);
+      const k = JSON.stringify([i, app.get("run_id"), app.kind, preds.length, app.tokensRaw[i]?.masked, Array.isArray(base)]);
       if (k === key && !d.has("predictions") && !d.has("all")) return;
       key = k;
       const t = app.tokensRaw[i];
@@ -2390,23 +2867,43 @@ function createPredictions(app) {
         list.replaceChildren();
         return;
       }
-      caption.textContent = predictionCaption(app.kind, t, i);
+      // With interventions, the kernel also sends the predictions of the same input without them.
+      const before = Array.isArray(base) ? base[i] || [] : null;
+      caption.textContent = predictionCaption(app.kind, t, i) + (before ? " · before → after the interventions" : "");
       const p = preds[i] || [];
       if (!p.length) {
         list.replaceChildren(h("li", { class: "xf-muted xf-pred-empty", text: "no predictions for this position" }));
         return;
       }
+      list.classList.toggle("has-before", !!before);
+      const rows = before ? predictionDiff(p, before) : p.map((x) => ({ ...x, before: undefined }));
       list.replaceChildren(
-        ...p.map((x, r) =>
-          h(
+        ...rows.map((x, r) => {
+          const isNew = before && x.before === null;
+          const change = before ? (isNew ? "new" : `${formatProb(/** @type {number} */ (x.before))} →`) : "";
+          return h(
             "li",
-            { class: `xf-pred${r === 0 ? " is-top" : ""}`, title: `${JSON.stringify(x.token)}: ${formatProb(x.prob)}` },
+            {
+              class: `xf-pred${r === 0 ? " is-top" : ""}${isNew ? " is-new" : ""}`,
+              title: `${JSON.stringify(x.token)}: ${before ? (isNew ? "not in the top predictions before, " : `${formatProb(/** @type {number} */ (x.before))} before, `) : ""}${formatProb(x.prob)}${before ? " after" : ""}`,
+            },
             h("span", { class: "xf-pred-tok", text: displayToken(x.token) }),
             h("span", { class: "xf-pred-bar", style: { "--p": String(Math.min(1, Math.max(0, x.prob))) } }),
+            before ? h("span", { class: `xf-pred-before${isNew ? " xf-badge xf-badge-new" : ""}`, text: change }) : null,
             h("span", { class: "xf-pred-p", text: formatProb(x.prob) }),
-          ),
-        ),
+          );
+        }),
       );
+      if (before) {
+        // what fell out of the top-k
+        const now = new Set(p.map((x) => x.token));
+        const gone = before.filter((x) => !now.has(x.token));
+        if (gone.length) {
+          list.append(
+            h("li", { class: "xf-pred-gone xf-muted", text: `dropped out: ${gone.map((x) => `${JSON.stringify(displayToken(x.token))} (${formatProb(x.prob)})`).join(", ")}` }),
+          );
+        }
+      }
     },
     destroy() {},
   };
@@ -2414,8 +2911,96 @@ function createPredictions(app) {
 return { createPredictions };
 })();
 
+// ---- views/changes.js ----
+const __xf_views_changes = (() => {
+const { h } = __xf_views_dom;
+const { displayToken, interventionList } = __xf_logic;
+// exformer widget: what is changed, shown above every view. The interventions line lists each masked
+// or knocked-out token with an undo button (and a Clear for all); the sink line says which key(s)
+// are left out of the drawing as attention sinks and lets the user bring them back.
+
+
+/** @param {any} app */
+function createChanges(app) {
+  const signal = app.signal;
+  const list = h("span", { class: "xf-changes-list" });
+  const clearAll = h("button", {
+    type: "button", class: "xf-btn xf-btn-small", text: "Clear all", title: "Remove every mask and knock-out and re-run",
+    signal, "on:click": () => app.clearInterventions(),
+  });
+  const ivLine = h(
+    "div",
+    { class: "xf-changes", role: "group", "aria-label": "Interventions", hidden: true },
+    h("span", { class: "xf-label", text: "Interventions" }),
+    list,
+    clearAll,
+  );
+  const sinkText = h("span", { class: "xf-sink-text" });
+  const sinkBtn = h("button", {
+    type: "button", class: "xf-btn xf-btn-small", signal,
+    "on:click": () => app.setState("sinks", app.sinkInfo.dropped ? "off" : "on"),
+  });
+  const sinkLine = h("div", { class: "xf-sinkline", hidden: true }, sinkText, sinkBtn);
+  const el = h("div", { class: "xf-changesbar" }, ivLine, sinkLine);
+  let key = "";
+
+  return {
+    el,
+    /** @param {Set<string>} d */
+    update(d) {
+      const items = interventionList(app.tokens);
+      const k = JSON.stringify(items);
+      if (k !== key || d.has("all")) {
+        key = k;
+        list.replaceChildren(
+          ...items.map((it, n) => {
+            const tag = it.mode === "mask" ? "MASK" : "KO";
+            const what = `${it.mode === "mask" ? "mask" : "knock-out"} of #${it.index} ${JSON.stringify(it.text)}`;
+            return h(
+              "span",
+              { class: `xf-change${it.pending ? " is-pending" : ""}`, dataset: { i: String(it.index), mode: it.mode } },
+              n > 0 ? h("span", { class: "xf-muted", text: " · " }) : null,
+              h("button", {
+                type: "button", class: "xf-change-find", title: `Find #${it.index}`, signal,
+                text: `${tag} #${it.index} ${JSON.stringify(displayToken(it.text))}`,
+                "on:click": () => app.reveal(it.index),
+              }),
+              app.isStatic
+                ? null
+                : h("button", {
+                    type: "button", class: "xf-icon-btn xf-undo", text: "×", title: `Undo the ${what}`, "aria-label": `Undo the ${what}`, signal,
+                    "on:click": () => app.toggleToken(it.index, it.mode),
+                  }),
+            );
+          }),
+        );
+        ivLine.hidden = items.length === 0;
+        clearAll.hidden = app.isStatic || items.length < 2;
+      }
+      const si = app.sinkInfo;
+      const view = app.view;
+      sinkLine.hidden = !si.sinks.length || view === "model";
+      if (!sinkLine.hidden) {
+        const toks = app.tokensRaw;
+        const names = si.sinks
+          .map((s) => `${s.last > s.key ? `#${s.key}–#${s.last}` : `#${s.key} ${JSON.stringify(displayToken(toks[s.key]?.text))}`} (${Math.round(s.share * 100)} %)`)
+          .join(", ");
+        const layer = app.get("attn_layer");
+        sinkText.textContent = si.dropped
+          ? `Attention sink${si.sinks.length > 1 ? "s" : ""} left out of layer ${layer}: ${names} of the attention; ${app.pooledSide ? "colours stretched to the rest" : "each row rescaled to the rest"}.`
+          : `Layer ${layer} has an attention sink: ${names} of the attention goes there.`;
+        sinkBtn.textContent = si.dropped ? "Show sinks" : "Leave sinks out";
+        sinkBtn.title = si.dropped ? "Draw the sink keys again, with the raw weights" : "Leave the sink keys out and rescale the rest";
+      }
+    },
+    destroy() {},
+  };
+}
+return { createChanges };
+})();
+
 // ---- main.js ----
-const { attentionBytes, toBytes, viewMatrices, pooledMatrices, tileMatrices, defaultView, applyPending, availableModes, isDarkColour, buildRamp, RAMP_LIGHT, RAMP_DARK, clampInt, VIEWS, HEAD_VIEW_MAX_TOKENS } = __xf_logic;
+const { attentionBytes, toBytes, viewMatrices, pooledMatrices, tileMatrices, defaultView, applyPending, availableModes, isDarkColour, buildRamp, RAMP_LIGHT, RAMP_DARK, clampInt, VIEWS, HEAD_VIEW_MAX_TOKENS, EDGE_MODES, defaultEdges, sinkKeys, dropSinks, binRange } = __xf_logic;
 const { createStaticModel } = __xf_static_model;
 const { h } = __xf_views_dom;
 const { createControls } = __xf_views_controls;
@@ -2423,6 +3008,7 @@ const { createHeadView } = __xf_views_head;
 const { createModelView } = __xf_views_model;
 const { createMatrixView } = __xf_views_matrix;
 const { createPredictions } = __xf_views_predictions;
+const { createChanges } = __xf_views_changes;
 // exformer widget: entry module (anywidget AFM). `render({model, el})` builds the UI, wires model
 // events and returns a cleanup function. Bundled with logic.js, static_model.js and views/*.js into
 // the single-file module widget/exformer.js by `node widget/tools/bundle.mjs`.
@@ -2433,6 +3019,7 @@ const KEYS = [
   "model_name", "kind", "n_layers", "n_heads", "seq_len", "tokens", "predictions", "layer", "heads",
   "view", "threshold", "hide_special", "combine", "pair_filter", "mode", "focus", "attn", "attn_size", "attn_layer",
   "thumbs", "thumb_size", "busy", "error", "run_id", "zoom", "tile", "tile_rect", "_static",
+  "edges", "sinks", "predictions_base",
 ];
 
 /**
@@ -2477,13 +3064,25 @@ class App {
       h("span", { text: "re-running the model…" }),
     );
     this.predictions = createPredictions(this);
+    this.changes = createChanges(this);
     this.body = h(
       "div",
       { class: "xf-body" },
       h("div", { class: "xf-main" }, this.stage, this.busyEl),
       this.predictions.el,
     );
-    this.root.append(this.controls.el, this.errorBox, this.body, this.status);
+    this.root.append(this.controls.el, this.changes.el, this.errorBox, this.body, this.status);
+    // Keys typed in the widget belong to it: JupyterLab's notebook shortcuts (arrows move between
+    // cells in command mode, letters insert cells...) must not take them from our controls.
+    this.root.setAttribute("data-lm-suppress-shortcuts", "true");
+    this.root.addEventListener(
+      "keydown",
+      (e) => {
+        const t = /** @type {HTMLElement} */ (e.target);
+        if (t !== this.root && this.root.contains(t) && !(e.key === "Enter" && (e.shiftKey || e.ctrlKey || e.metaKey))) e.stopPropagation();
+      },
+      { signal: this.signal },
+    );
 
     /** @type {Record<string, {el: HTMLElement, update: (d: Set<string>) => void, destroy: () => void}>} */
     this.views = {};
@@ -2580,12 +3179,14 @@ class App {
   tileData() {
     const z = this.get("zoom");
     const t = this.tile;
-    if (!z || !t || t.layer !== this.get("attn_layer") || t.run_id !== this.get("run_id")) return null;
-    const key = JSON.stringify(["tile", t.r0, t.c0, t.n, t.layer, t.run_id, this.get("heads"), this.get("combine"), this.get("threshold")]);
+    // the tile must be the one for this zoom window, layer and run (else: still loading)
+    if (!z || !t || t.layer !== this.get("attn_layer") || t.run_id !== this.get("run_id") || t.r0 !== z.r0 || t.c0 !== z.c0) return null;
+    const dropKeys = this.sinkInfo.keys;
+    const key = JSON.stringify(["tile", t.r0, t.c0, t.n, t.layer, t.run_id, this.get("heads"), this.get("combine"), this.get("threshold"), dropKeys]);
     let v = this.cache.get(key);
     if (!v) {
       const combine = this.get("combine") === "sum" ? "sum" : "mean";
-      v = tileMatrices({ bytes: t.bytes, nHeads: this.nHeads, n: t.n, r0: t.r0, c0: t.c0, heads: this.get("heads") || [], combine, threshold: Number(this.get("threshold")) || 0 });
+      v = tileMatrices({ bytes: t.bytes, nHeads: this.nHeads, n: t.n, r0: t.r0, c0: t.c0, heads: this.get("heads") || [], combine, threshold: Number(this.get("threshold")) || 0, dropKeys });
       this.cache.set(key, v);
     }
     return v;
@@ -2595,6 +3196,23 @@ class App {
   get pooledSide() {
     const P = Number(this.get("attn_size"));
     return Number.isInteger(P) && P > 0 && P < this.T ? P : 0;
+  }
+  /** which edges per query the head view draws */
+  get edges() {
+    const e = this.get("edges");
+    return EDGE_MODES.includes(e) ? e : defaultEdges(this.T);
+  }
+  /**
+   * The attention sinks of the shown layer that are left out (original token positions; for a
+   * pooled layer, every token of the sink's bin), with their share.
+   * @returns {{keys: number[], sinks: {key: number, last: number, share: number}[], dropped: boolean}}
+   */
+  get sinkInfo() {
+    const dropped = dropSinks(String(this.get("sinks") || "auto"), this.sinks || []);
+    const sinks = this.sinks || [];
+    const keys = [];
+    if (dropped) for (const s of sinks) for (let j = s.key; j <= s.last; j++) keys.push(j);
+    return { keys, sinks, dropped };
   }
   get mode() {
     const modes = availableModes(this.kind);
@@ -2620,6 +3238,13 @@ class App {
         this.attnError = String(/** @type {Error} */ (e).message || e);
       }
     }
+    const P = this.pooledSide;
+    this.sinks = this.attn
+      ? sinkKeys(this.attn, this.nHeads, P || this.T).map((s) => {
+          const [key, last] = P ? binRange(s.key, P, this.T) : [s.key, s.key];
+          return { key, last, share: s.share };
+        })
+      : [];
     try {
       this.thumbs = toBytes(this.get("thumbs"));
     } catch {
@@ -2651,13 +3276,14 @@ class App {
       hideSpecial: !!this.get("hide_special"),
       pairFilter: this.get("pair_filter") || "all",
       threshold: override.threshold ?? (Number(this.get("threshold")) || 0),
+      dropKeys: this.sinkInfo.keys,
     };
     const key = JSON.stringify(o);
     let v = this.cache.get(key);
     if (!v) {
       const P = this.pooledSide;
       v = P
-        ? pooledMatrices({ attn: this.attn, nHeads: this.nHeads, P, T: this.T, heads: o.heads, combine: o.combine, threshold: o.threshold })
+        ? pooledMatrices({ attn: this.attn, nHeads: this.nHeads, P, T: this.T, heads: o.heads, combine: o.combine, threshold: o.threshold, dropKeys: o.dropKeys })
         : viewMatrices({ attn: this.attn, nHeads: this.nHeads, T: this.T, tokens: this.tokensRaw, ...o });
       if (this.cache.size > 8) this.cache.clear();
       this.cache.set(key, v);
@@ -2670,6 +3296,7 @@ class App {
   /** @param {string} key */
   onChange(key) {
     if (["attn", "attn_size", "tokens", "n_heads", "thumbs", "tile", "tile_rect"].includes(key)) this.decode();
+    if (key === "sinks") this.cache.clear();
     if (key === "run_id" || key === "tokens") this.pending = [];
     if (key === "busy" && !this.get("busy")) this.pending = [];
     if (key === "tokens" || key === "hide_special") this.hover = null;
@@ -2695,21 +3322,23 @@ class App {
   }
 
   /**
-   * Mask / knock out / restore a token (what a click or Enter does), per the current mode.
+   * Mask / knock out / restore a token (what a click or Enter does), per the current mode unless
+   * `mode` says which (undoing one intervention from the interventions line).
    * @param {number} index original token position
+   * @param {string} [as] "mask" or "knockout"
    */
-  toggleToken(index) {
+  toggleToken(index, as) {
     const t = this.tokensRaw[index];
     if (!t) return;
     if (this.isStatic) {
       this.flash("This is a static snapshot: masking and knock-outs need a running kernel.");
       return;
     }
-    if (t.special && this.mode === "mask") {
+    const mode = as === "mask" || as === "knockout" ? as : this.mode;
+    if (t.special && mode === "mask" && !t.masked) {
       this.flash("Special tokens cannot be masked.");
       return;
     }
-    const mode = this.mode;
     this.pending.push({ index, mode });
     this.model.send({ type: "toggle", index, mode });
     this.invalidate("tokens");
@@ -2750,6 +3379,21 @@ class App {
     }
   }
 
+  /**
+   * Finds token i for the user: pins it, brings it into view in the shown view (a long input's matrix
+   * zooms to it).
+   * @param {number} i original token position
+   */
+  reveal(i) {
+    if (!(i >= 0 && i < this.T)) return;
+    this.pinSide = "from";
+    this.hover = null;
+    if (this.get("focus") !== i) this.setState("focus", i);
+    else this.invalidate("focus");
+    const v = this.views[this.activeView];
+    if (v && typeof v.reveal === "function") v.reveal(i);
+  }
+
   /** @param {number} l */
   setLayer(l) {
     const L = clampInt(l, 0, Math.max(0, this.nLayers - 1));
@@ -2770,6 +3414,8 @@ class App {
         this.renderNow(d);
         // exposed for benchmarks / headless checks
         this.root.dataset.renderMs = (performance.now() - t0).toFixed(1);
+        this.root.dataset.frame = String((Number(this.root.dataset.frame) || 0) + 1);
+        this.root.dataset.view = this.activeView;
         // also for headless checks: which run is drawn and what it changed
         this.root.dataset.runId = String(this.get("run_id") ?? "");
         this.root.dataset.knocked = this.tokensRaw.flatMap((t, i) => (t.knocked_out || t.masked ? [i] : [])).join(",");
@@ -2809,6 +3455,7 @@ class App {
     this.status.classList.toggle("is-notice", !!this.notice);
 
     this.controls.update(d);
+    this.changes.update(d);
 
     const view = this.view;
     if (view !== this.activeView) {
@@ -2833,6 +3480,7 @@ class App {
     clearTimeout(this.noticeTimer);
     for (const v of Object.values(this.views)) v.destroy();
     this.predictions.destroy();
+    this.changes.destroy();
     this.controls.destroy();
     this.root.remove();
     this.host.classList.remove("exformer-host");

@@ -360,8 +360,8 @@ export function binRange(b, P, T) {
  * then the threshold applies. Special tokens and pair filters need token resolution and are not
  * applied. `index[a]` is the first token of bin a, `binEnd[a]` its last.
  * @param {{attn: Uint8Array, nHeads: number, P: number, T: number, heads?: number[], combine?: string,
- *   threshold?: number}} o
- * @returns {{K: number, index: Int32Array, binEnd: Int32Array, pooled: true,
+ *   threshold?: number, dropKeys?: number[]}} o
+ * @returns {{K: number, index: Int32Array, binEnd: Int32Array, pooled: true, stretch: boolean,
  *   mats: {head: number|null, mat: Float32Array}[]}}
  */
 export function pooledMatrices(o) {
@@ -380,7 +380,11 @@ export function pooledMatrices(o) {
   const index = new Int32Array(P);
   const binEnd = new Int32Array(P);
   for (let b = 0; b < P; b++) [index[b], binEnd[b]] = binRange(b, P, T);
-  return { K: P, index, binEnd, pooled: true, mats: [{ head: null, mat }] };
+  // Left-out keys (sinks): their bins' columns are zeroed. Max-pooled rows cannot be rescaled, so
+  // the view stretches its colours to what is left instead (`stretch`).
+  const dropBins = [...new Set((o.dropKeys || []).filter((j) => j >= 0 && j < T).map((j) => Math.min(P - 1, Math.floor((j * P) / T))))];
+  for (const b of dropBins) for (let a = 0; a < P; a++) mat[a * P + b] = 0;
+  return { K: P, index, binEnd, pooled: true, stretch: dropBins.length > 0, mats: [{ head: null, mat }] };
 }
 
 /**
@@ -388,8 +392,8 @@ export function pooledMatrices(o) {
  * view draws it: heads combined (mean or sum), threshold applied. `index` = the rows' tokens,
  * `colIndex` = the columns' tokens.
  * @param {{bytes: Uint8Array, nHeads: number, n: number, r0: number, c0: number, heads?: number[],
- *   combine?: string, threshold?: number}} o
- * @returns {{K: number, index: Int32Array, colIndex: Int32Array, tile: true, mats: {head: number|null, mat: Float32Array}[]}}
+ *   combine?: string, threshold?: number, dropKeys?: number[]}} o
+ * @returns {{K: number, index: Int32Array, colIndex: Int32Array, tile: true, stretch: boolean, mats: {head: number|null, mat: Float32Array}[]}}
  */
 export function tileMatrices(o) {
   const { bytes, nHeads, n } = o;
@@ -409,7 +413,11 @@ export function tileMatrices(o) {
     index[a] = o.r0 + a;
     colIndex[a] = o.c0 + a;
   }
-  return { K: n, index, colIndex, tile: true, mats: [{ head: null, mat }] };
+  // Left-out keys (sinks) inside the tile: zeroed, colours stretched to the rest (a tile has no
+  // whole rows to rescale).
+  const drop = (o.dropKeys || []).map((j) => j - o.c0).filter((b) => b >= 0 && b < n);
+  for (const b of drop) for (let a = 0; a < n; a++) mat[a * n + b] = 0;
+  return { K: n, index, colIndex, tile: true, stretch: drop.length > 0, mats: [{ head: null, mat }] };
 }
 
 /** Side of the zoom window the matrix view asks the kernel for (tokens per axis, labels readable). */
@@ -428,12 +436,16 @@ export function zoomAround(row, col, T, n = ZOOM_TOKENS) {
 
 /**
  * Full pipeline from a layer to what a view draws.
- * Order: per head, drop hidden tokens and renormalise rows → combine heads (unless "each") →
- * pair filter (zeroes disallowed pairs; no renormalising) → threshold.
+ * Order: per head, drop hidden tokens and left-out keys (attention sinks) and renormalise rows →
+ * combine heads (unless "each") → pair filter (zeroes disallowed pairs; no renormalising) →
+ * threshold.
  * `attn` may be the decoded Float32Array or the raw bytes (Uint8Array, weight = byte/255): long
  * inputs are processed straight from the bytes without a float copy of the whole layer.
+ * `dropKeys` (original positions) are zeroed as keys (their rows stay) and every row is rescaled to
+ * the mass left.
  * @param {{attn: Float32Array|Uint8Array, nHeads: number, T: number, tokens: Token[], heads?: number[],
- *   combine?: Combine, hideSpecial?: boolean, pairFilter?: PairFilter, threshold?: number}} o
+ *   combine?: Combine, hideSpecial?: boolean, pairFilter?: PairFilter, threshold?: number,
+ *   dropKeys?: number[]}} o
  * @returns {{K: number, index: Int32Array, mats: {head: number|null, mat: Float32Array}[]}}
  */
 export function viewMatrices(o) {
@@ -446,18 +458,22 @@ export function viewMatrices(o) {
   const keep = keepMask(tokens, !!o.hideSpecial);
   const index = keptIndex(keep, T);
   const K = index.length;
-  const compact = K !== T;
+  const compactOf = new Int32Array(T).fill(-1);
+  index.forEach((orig, a) => (compactOf[orig] = a));
+  // left-out keys, as compact columns (a hidden token is already gone)
+  const drop = [...new Set(o.dropKeys || [])].map((j) => (j >= 0 && j < T ? compactOf[j] : -1)).filter((b) => b >= 0);
+  const renorm = K !== T || drop.length > 0;
   const n = K * K;
 
   /**
-   * Add head h (renormalised over kept tokens when compacting) times `w` into acc.
+   * Add head h (renormalised over the kept keys when some are hidden or left out) times `w`.
    * @param {Float32Array} acc
    * @param {number} h
    * @param {number} w
    */
   const addHead = (acc, h, w) => {
     const off = h * T * T;
-    if (!compact) {
+    if (!renorm) {
       const s = w * scale;
       for (let i = 0; i < n; i++) acc[i] += attn[off + i] * s;
       return;
@@ -466,10 +482,12 @@ export function viewMatrices(o) {
       const row = off + index[a] * T;
       let sum = 0;
       for (let b = 0; b < K; b++) sum += attn[row + index[b]];
+      for (const b of drop) sum -= attn[row + index[b]];
       if (!(sum > 0)) continue;
       const s = w / sum;
       const o2 = a * K;
       for (let b = 0; b < K; b++) acc[o2 + b] += attn[row + index[b]] * s;
+      for (const b of drop) acc[o2 + b] -= attn[row + index[b]] * s;
     }
   };
   /** @type {{head: number|null, mat: Float32Array}[]} */
@@ -480,16 +498,17 @@ export function viewMatrices(o) {
       addHead(m, h, 1);
       return { head: h, mat: m };
     });
-  } else if (!compact) {
+  } else if (K === T || K < T / 2) {
     const acc = new Float32Array(n);
     const w = combine === "mean" ? 1 / hs.length : 1;
     for (const h of hs) addHead(acc, h, w);
     mats = [{ head: null, mat: acc }];
   } else {
     // Long inputs hide few tokens: accumulate full rows contiguously (row sum over kept keys =
-    // full row sum minus the hidden columns), then compact once at the end.
+    // full row sum minus the hidden and left-out columns), then compact once at the end.
     const hidden = [];
     for (let j = 0; j < T; j++) if (!keep[j]) hidden.push(j);
+    for (const b of drop) hidden.push(index[b]);
     const full = new Float32Array(T * T);
     const w = combine === "mean" ? 1 / hs.length : 1;
     for (const h of hs) {
@@ -511,8 +530,10 @@ export function viewMatrices(o) {
       const o2 = a * K;
       for (let b = 0; b < K; b++) acc[o2 + b] = full[row + index[b]];
     }
+    for (const b of drop) for (let a = 0; a < K; a++) acc[a * K + b] = 0;
     mats = [{ head: null, mat: acc }];
   }
+  if (drop.length) for (const { mat } of mats) for (const b of drop) for (let a = 0; a < K; a++) mat[a * K + b] = 0;
   const pf = o.pairFilter || "all";
   if (pf !== "all") {
     const full = pairFilterMask(tokens, pf);
@@ -531,6 +552,188 @@ export function viewMatrices(o) {
     }
   }
   return { K, index, mats };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attention sinks
+// ---------------------------------------------------------------------------------------------
+
+/** A key whose mean weight over all queries (and the heads) reaches this is a sink. */
+export const SINK_MIN_SHARE = 0.3;
+/** "auto" leaves sinks out when the strongest one takes at least this share. */
+export const SINK_AUTO_SHARE = 0.5;
+
+/**
+ * Keys that soak up attention ("attention sinks"): mean weight each key receives over all S rows
+ * and every head of a layer ([nHeads, S, S], floats or bytes = weight·255), strongest first.
+ * @param {Float32Array|Uint8Array} attn
+ * @param {number} nHeads
+ * @param {number} S side (tokens, or bins of a pooled map)
+ * @param {number} [minShare]
+ * @returns {{key: number, share: number}[]}
+ */
+export function sinkKeys(attn, nHeads, S, minShare = SINK_MIN_SHARE) {
+  if (!attn || !(S > 0) || attn.length !== nHeads * S * S) return [];
+  const scale = attn instanceof Uint8Array ? 1 / 255 : 1;
+  const col = new Float64Array(S);
+  for (let h = 0; h < nHeads; h++) {
+    for (let i = 0; i < S; i++) {
+      const row = (h * S + i) * S;
+      for (let j = 0; j <= i && j < S; j++) col[j] += attn[row + j];
+    }
+  }
+  const denom = nHeads * S;
+  const out = [];
+  for (let j = 0; j < S; j++) {
+    const share = (col[j] * scale) / denom;
+    if (share >= minShare) out.push({ key: j, share });
+  }
+  return out.sort((a, b) => b.share - a.share);
+}
+
+/**
+ * Whether sinks are left out: "on" / "off" as asked, "auto" when the strongest one takes at least
+ * SINK_AUTO_SHARE of the layer's attention.
+ * @param {string} setting
+ * @param {{share: number}[]} sinks
+ */
+export function dropSinks(setting, sinks) {
+  if (!sinks.length || setting === "off") return false;
+  if (setting === "on") return true;
+  return sinks[0].share >= SINK_AUTO_SHARE;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Which edges the head view draws
+// ---------------------------------------------------------------------------------------------
+
+/** Per-query edge selections: every edge, the k strongest, or the fewest reaching a share of the row. */
+export const EDGE_MODES = ["all", "top1", "top3", "top10", "mass50", "mass90"];
+
+/** How the head view's hint names each edge selection ("each query shows its …"). */
+export const EDGE_LABEL = {
+  all: "edges",
+  top1: "strongest edge",
+  top3: "3 strongest edges",
+  top10: "10 strongest edges",
+  mass50: "strongest edges up to half of its attention",
+  mass90: "strongest edges up to 90 % of its attention",
+};
+
+/** Default edge selection for T tokens: all when short, the 3 strongest per query past that. @param {number} T */
+export function defaultEdges(T) {
+  return T <= HEAD_VIEW_MAX_TOKENS ? "all" : "top3";
+}
+
+/**
+ * Edges of row `a` of a K×K matrix kept by `mode` (weights ≤ minW never count), strongest first.
+ * @param {Float32Array} mat
+ * @param {number} K
+ * @param {number} a
+ * @param {string} mode one of EDGE_MODES
+ * @param {number} [minW]
+ * @returns {number[]} flat [key, weight, key, weight, ...]
+ */
+export function rowEdges(mat, K, a, mode, minW = 1e-3) {
+  const o = a * K;
+  /** @type {number[]} */
+  const keys = [];
+  for (let b = 0; b < K; b++) if (mat[o + b] > minW) keys.push(b);
+  if (mode === "all" || !EDGE_MODES.includes(mode)) return keys.flatMap((b) => [b, mat[o + b]]);
+  keys.sort((x, y) => mat[o + y] - mat[o + x] || x - y);
+  let n = keys.length;
+  if (mode.startsWith("top")) n = Math.min(n, Number(mode.slice(3)));
+  else {
+    const target = Number(mode.slice(4)) / 100;
+    let total = 0;
+    for (let b = 0; b < K; b++) total += mat[o + b];
+    let acc = 0;
+    n = 0;
+    while (n < keys.length && acc < target * total * (1 - 1e-6)) acc += mat[o + keys[n++]];
+  }
+  return keys.slice(0, n).flatMap((b) => [b, mat[o + b]]);
+}
+
+/**
+ * Edges of the given rows, grouped by opacity bucket (one canvas path per bucket).
+ * @param {Float32Array} mat
+ * @param {number} K
+ * @param {Iterable<number>} rows compact query rows
+ * @param {string} mode one of EDGE_MODES
+ * @param {number} [levels]
+ * @returns {{alpha: number, edges: number[]}[]} edges as flat [from, to, ...] pairs
+ */
+export function bucketRows(mat, K, rows, mode, levels = 24) {
+  /** @type {number[][]} */
+  const buckets = Array.from({ length: levels }, () => []);
+  for (const a of rows) {
+    const e = rowEdges(mat, K, a, mode);
+    for (let i = 0; i < e.length; i += 2) buckets[Math.min(levels - 1, Math.floor(Math.min(1, e[i + 1]) * levels))].push(a, e[i]);
+  }
+  const out = [];
+  for (let b = 0; b < levels; b++) if (buckets[b].length) out.push({ alpha: (b + 1) / levels, edges: buckets[b] });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding tokens, interventions, before → after
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Token positions matching a query: "#12" or "12" is that position (if it exists, plus any token
+ * whose text is "12"); anything else matches token text, case-insensitive, ignoring the leading
+ * space, exact matches first, then in order.
+ * @param {Token[]} tokens
+ * @param {string} query
+ * @returns {number[]}
+ */
+export function findTokens(tokens, query) {
+  const q = String(query ?? "").trim();
+  if (!q) return [];
+  const out = [];
+  const num = /^#?(\d+)$/.exec(q);
+  if (num) {
+    const i = Number(num[1]);
+    if (i < tokens.length) out.push(i);
+    if (q.startsWith("#")) return out;
+  }
+  const needle = q.toLowerCase();
+  const exact = [];
+  const part = [];
+  tokens.forEach((t, i) => {
+    const text = String(t?.text ?? "").trim().toLowerCase();
+    if (!text || out.includes(i)) return;
+    if (text === needle) exact.push(i);
+    else if (text.includes(needle)) part.push(i);
+  });
+  return [...out, ...exact, ...part];
+}
+
+/**
+ * The interventions on the tokens, in position order (what the interventions line lists).
+ * @param {(Token & {pending?: boolean})[]} tokens
+ * @returns {{index: number, mode: "mask"|"knockout", text: string, pending: boolean}[]}
+ */
+export function interventionList(tokens) {
+  const out = [];
+  tokens.forEach((t, i) => {
+    if (t?.masked) out.push({ index: i, mode: /** @type {const} */ ("mask"), text: String(t.text ?? ""), pending: !!t.pending });
+    if (t?.knocked_out) out.push({ index: i, mode: /** @type {const} */ ("knockout"), text: String(t.text ?? ""), pending: !!t.pending });
+  });
+  return out;
+}
+
+/**
+ * Predictions after an intervention beside the same position's before the intervention:
+ * `before` is the earlier probability of the same token (null when it was not in the earlier
+ * top-k: a new entry).
+ * @param {Prediction[]} after
+ * @param {Prediction[]|null|undefined} before
+ * @returns {{token: string, prob: number, before: number|null}[]}
+ */
+export function predictionDiff(after, before) {
+  const was = new Map((before || []).map((p) => [p.token, p.prob]));
+  return (after || []).map((p) => ({ token: p.token, prob: p.prob, before: was.has(p.token) ? /** @type {number} */ (was.get(p.token)) : null }));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -18,6 +18,11 @@ import {
   clampInt,
   VIEWS,
   HEAD_VIEW_MAX_TOKENS,
+  EDGE_MODES,
+  defaultEdges,
+  sinkKeys,
+  dropSinks,
+  binRange,
 } from "./logic.js";
 import { createStaticModel } from "./static_model.js";
 import { h } from "./views/dom.js";
@@ -26,12 +31,14 @@ import { createHeadView } from "./views/head.js";
 import { createModelView } from "./views/model.js";
 import { createMatrixView } from "./views/matrix.js";
 import { createPredictions } from "./views/predictions.js";
+import { createChanges } from "./views/changes.js";
 
 /** State keys the widget listens to. */
 const KEYS = [
   "model_name", "kind", "n_layers", "n_heads", "seq_len", "tokens", "predictions", "layer", "heads",
   "view", "threshold", "hide_special", "combine", "pair_filter", "mode", "focus", "attn", "attn_size", "attn_layer",
   "thumbs", "thumb_size", "busy", "error", "run_id", "zoom", "tile", "tile_rect", "_static",
+  "edges", "sinks", "predictions_base",
 ];
 
 /**
@@ -76,13 +83,25 @@ class App {
       h("span", { text: "re-running the model…" }),
     );
     this.predictions = createPredictions(this);
+    this.changes = createChanges(this);
     this.body = h(
       "div",
       { class: "xf-body" },
       h("div", { class: "xf-main" }, this.stage, this.busyEl),
       this.predictions.el,
     );
-    this.root.append(this.controls.el, this.errorBox, this.body, this.status);
+    this.root.append(this.controls.el, this.changes.el, this.errorBox, this.body, this.status);
+    // Keys typed in the widget belong to it: JupyterLab's notebook shortcuts (arrows move between
+    // cells in command mode, letters insert cells...) must not take them from our controls.
+    this.root.setAttribute("data-lm-suppress-shortcuts", "true");
+    this.root.addEventListener(
+      "keydown",
+      (e) => {
+        const t = /** @type {HTMLElement} */ (e.target);
+        if (t !== this.root && this.root.contains(t) && !(e.key === "Enter" && (e.shiftKey || e.ctrlKey || e.metaKey))) e.stopPropagation();
+      },
+      { signal: this.signal },
+    );
 
     /** @type {Record<string, {el: HTMLElement, update: (d: Set<string>) => void, destroy: () => void}>} */
     this.views = {};
@@ -179,12 +198,14 @@ class App {
   tileData() {
     const z = this.get("zoom");
     const t = this.tile;
-    if (!z || !t || t.layer !== this.get("attn_layer") || t.run_id !== this.get("run_id")) return null;
-    const key = JSON.stringify(["tile", t.r0, t.c0, t.n, t.layer, t.run_id, this.get("heads"), this.get("combine"), this.get("threshold")]);
+    // the tile must be the one for this zoom window, layer and run (else: still loading)
+    if (!z || !t || t.layer !== this.get("attn_layer") || t.run_id !== this.get("run_id") || t.r0 !== z.r0 || t.c0 !== z.c0) return null;
+    const dropKeys = this.sinkInfo.keys;
+    const key = JSON.stringify(["tile", t.r0, t.c0, t.n, t.layer, t.run_id, this.get("heads"), this.get("combine"), this.get("threshold"), dropKeys]);
     let v = this.cache.get(key);
     if (!v) {
       const combine = this.get("combine") === "sum" ? "sum" : "mean";
-      v = tileMatrices({ bytes: t.bytes, nHeads: this.nHeads, n: t.n, r0: t.r0, c0: t.c0, heads: this.get("heads") || [], combine, threshold: Number(this.get("threshold")) || 0 });
+      v = tileMatrices({ bytes: t.bytes, nHeads: this.nHeads, n: t.n, r0: t.r0, c0: t.c0, heads: this.get("heads") || [], combine, threshold: Number(this.get("threshold")) || 0, dropKeys });
       this.cache.set(key, v);
     }
     return v;
@@ -194,6 +215,23 @@ class App {
   get pooledSide() {
     const P = Number(this.get("attn_size"));
     return Number.isInteger(P) && P > 0 && P < this.T ? P : 0;
+  }
+  /** which edges per query the head view draws */
+  get edges() {
+    const e = this.get("edges");
+    return EDGE_MODES.includes(e) ? e : defaultEdges(this.T);
+  }
+  /**
+   * The attention sinks of the shown layer that are left out (original token positions; for a
+   * pooled layer, every token of the sink's bin), with their share.
+   * @returns {{keys: number[], sinks: {key: number, last: number, share: number}[], dropped: boolean}}
+   */
+  get sinkInfo() {
+    const dropped = dropSinks(String(this.get("sinks") || "auto"), this.sinks || []);
+    const sinks = this.sinks || [];
+    const keys = [];
+    if (dropped) for (const s of sinks) for (let j = s.key; j <= s.last; j++) keys.push(j);
+    return { keys, sinks, dropped };
   }
   get mode() {
     const modes = availableModes(this.kind);
@@ -219,6 +257,13 @@ class App {
         this.attnError = String(/** @type {Error} */ (e).message || e);
       }
     }
+    const P = this.pooledSide;
+    this.sinks = this.attn
+      ? sinkKeys(this.attn, this.nHeads, P || this.T).map((s) => {
+          const [key, last] = P ? binRange(s.key, P, this.T) : [s.key, s.key];
+          return { key, last, share: s.share };
+        })
+      : [];
     try {
       this.thumbs = toBytes(this.get("thumbs"));
     } catch {
@@ -250,13 +295,14 @@ class App {
       hideSpecial: !!this.get("hide_special"),
       pairFilter: this.get("pair_filter") || "all",
       threshold: override.threshold ?? (Number(this.get("threshold")) || 0),
+      dropKeys: this.sinkInfo.keys,
     };
     const key = JSON.stringify(o);
     let v = this.cache.get(key);
     if (!v) {
       const P = this.pooledSide;
       v = P
-        ? pooledMatrices({ attn: this.attn, nHeads: this.nHeads, P, T: this.T, heads: o.heads, combine: o.combine, threshold: o.threshold })
+        ? pooledMatrices({ attn: this.attn, nHeads: this.nHeads, P, T: this.T, heads: o.heads, combine: o.combine, threshold: o.threshold, dropKeys: o.dropKeys })
         : viewMatrices({ attn: this.attn, nHeads: this.nHeads, T: this.T, tokens: this.tokensRaw, ...o });
       if (this.cache.size > 8) this.cache.clear();
       this.cache.set(key, v);
@@ -269,6 +315,7 @@ class App {
   /** @param {string} key */
   onChange(key) {
     if (["attn", "attn_size", "tokens", "n_heads", "thumbs", "tile", "tile_rect"].includes(key)) this.decode();
+    if (key === "sinks") this.cache.clear();
     if (key === "run_id" || key === "tokens") this.pending = [];
     if (key === "busy" && !this.get("busy")) this.pending = [];
     if (key === "tokens" || key === "hide_special") this.hover = null;
@@ -294,21 +341,23 @@ class App {
   }
 
   /**
-   * Mask / knock out / restore a token (what a click or Enter does), per the current mode.
+   * Mask / knock out / restore a token (what a click or Enter does), per the current mode unless
+   * `mode` says which (undoing one intervention from the interventions line).
    * @param {number} index original token position
+   * @param {string} [as] "mask" or "knockout"
    */
-  toggleToken(index) {
+  toggleToken(index, as) {
     const t = this.tokensRaw[index];
     if (!t) return;
     if (this.isStatic) {
       this.flash("This is a static snapshot: masking and knock-outs need a running kernel.");
       return;
     }
-    if (t.special && this.mode === "mask") {
+    const mode = as === "mask" || as === "knockout" ? as : this.mode;
+    if (t.special && mode === "mask" && !t.masked) {
       this.flash("Special tokens cannot be masked.");
       return;
     }
-    const mode = this.mode;
     this.pending.push({ index, mode });
     this.model.send({ type: "toggle", index, mode });
     this.invalidate("tokens");
@@ -349,6 +398,21 @@ class App {
     }
   }
 
+  /**
+   * Finds token i for the user: pins it, brings it into view in the shown view (a long input's matrix
+   * zooms to it).
+   * @param {number} i original token position
+   */
+  reveal(i) {
+    if (!(i >= 0 && i < this.T)) return;
+    this.pinSide = "from";
+    this.hover = null;
+    if (this.get("focus") !== i) this.setState("focus", i);
+    else this.invalidate("focus");
+    const v = this.views[this.activeView];
+    if (v && typeof v.reveal === "function") v.reveal(i);
+  }
+
   /** @param {number} l */
   setLayer(l) {
     const L = clampInt(l, 0, Math.max(0, this.nLayers - 1));
@@ -369,6 +433,8 @@ class App {
         this.renderNow(d);
         // exposed for benchmarks / headless checks
         this.root.dataset.renderMs = (performance.now() - t0).toFixed(1);
+        this.root.dataset.frame = String((Number(this.root.dataset.frame) || 0) + 1);
+        this.root.dataset.view = this.activeView;
         // also for headless checks: which run is drawn and what it changed
         this.root.dataset.runId = String(this.get("run_id") ?? "");
         this.root.dataset.knocked = this.tokensRaw.flatMap((t, i) => (t.knocked_out || t.masked ? [i] : [])).join(",");
@@ -408,6 +474,7 @@ class App {
     this.status.classList.toggle("is-notice", !!this.notice);
 
     this.controls.update(d);
+    this.changes.update(d);
 
     const view = this.view;
     if (view !== this.activeView) {
@@ -432,6 +499,7 @@ class App {
     clearTimeout(this.noticeTimer);
     for (const v of Object.values(this.views)) v.destroy();
     this.predictions.destroy();
+    this.changes.destroy();
     this.controls.destroy();
     this.root.remove();
     this.host.classList.remove("exformer-host");

@@ -60,7 +60,15 @@ function viewState() {
   }
   const busy = !root.querySelector(".xf-busy")?.hidden;
   const err = root.querySelector(".xf-error");
-  return { caption: cap, ink, busy, runId: root.dataset.runId || "", knocked: root.dataset.knocked || "", renderMs: Number(root.dataset.renderMs || 0), error: err && !err.hidden ? err.textContent : "" };
+  return {
+    caption: cap, ink, busy, runId: root.dataset.runId || "", knocked: root.dataset.knocked || "", renderMs: Number(root.dataset.renderMs || 0),
+    frame: Number(root.dataset.frame || 0), error: err && !err.hidden ? err.textContent : "",
+    layer: root.querySelector("select[aria-label=Layer]")?.value ?? "", status: root.querySelector(".xf-status")?.textContent || "",
+    pinned: root.querySelector(".xf-heat-overlay")?.dataset.pinned ?? "",
+    changes: [...root.querySelectorAll(".xf-changes:not([hidden]) .xf-change")].map((c) => `${c.dataset.mode}:${c.dataset.i}`),
+    predCaption: root.querySelector(".xf-pred-caption")?.textContent || "",
+    predBefore: [...root.querySelectorAll(".xf-pred-before")].map((e) => e.textContent),
+  };
 }
 
 /** Page coordinates of the point (fx, fy) of the heatmap (fractions of its side). */
@@ -111,7 +119,8 @@ async function main() {
     result.observations.first_paint_bytes = received - before;
     check("the long input opens in the kernel-pooled matrix view", /(\d+) tokens, max-pooled to (\d+)×\2/.test(first.caption), first.caption);
     const T = Number(/(\d+) tokens, max-pooled/.exec(first.caption)[1]);
-    check("the prompt has about 8k tokens", T >= 8000 && T <= 8192, `${T}`);
+    const minT = Number(args["min-tokens"] || 8000);
+    check(`the prompt has ${minT} to 8192 tokens`, T >= minT && T <= 8192, `${T}`);
     await page.locator(".jp-OutputArea .exformer").first().screenshot({ path: path.join(OUT, "long-01-pooled.png") });
 
     // zoom near the end of the prompt (queries and keys at ~97 %)
@@ -141,11 +150,54 @@ async function main() {
     check("one key inside the zoomed window is knocked out", knocked.length === 1 && knocked[0] >= k0 && knocked[0] <= k1, after.knocked);
     check("no error shown", !after.error, after.error);
     result.observations.after = after;
+    check("the interventions line lists the knock-out", after.changes.length === 1 && after.changes[0] === `knockout:${knocked[0]}`, after.changes);
+    check("the predictions panel shows before → after", after.predCaption.includes("before → after") && after.predBefore.length > 0, `${after.predCaption} | ${after.predBefore.join(" ")}`);
     await page.locator(".jp-OutputArea .exformer").first().screenshot({ path: path.join(OUT, "long-03-knocked-out.png") });
+
+    // find a token far from the zoomed window by #index: zooms there and pins it
+    const want = Math.floor(T / 3);
+    const find = page.locator(".jp-OutputArea .exformer input.xf-find").first();
+    await find.fill(`#${want}`);
+    const t3 = Date.now();
+    await find.press("Enter");
+    const found = await waitFor("the tile around the found token", (w) => {
+      const s = window.__viewState();
+      const m = /queries #(\d+)–#(\d+)/.exec(s?.caption || "");
+      return s && m && Number(m[1]) <= w && Number(m[2]) >= w && s.pinned === String(w) && s.ink > 50 ? s : false;
+    }, want, 120_000);
+    result.timings.find_s = (Date.now() - t3) / 1000;
+    check("finding #index zooms to that token and pins it", found.pinned === String(want), found.caption);
+    await page.locator(".jp-OutputArea .exformer").first().screenshot({ path: path.join(OUT, "long-04-found.png") });
+
+    // next layer: the kernel pools the new layer (and its tile)
+    const layer0 = found.layer;
+    const t4 = Date.now();
+    await page.locator(".jp-OutputArea .exformer button[aria-label='Next layer']").first().click();
+    const lay = await waitFor("the next layer drawn", (l) => {
+      const s = window.__viewState();
+      return s && s.layer !== l && !s.status.includes("loading layer") && s.caption.startsWith(`Layer ${Number(l) + 1}`) ? s : false;
+    }, layer0, 120_000);
+    result.timings.layer_change_s = (Date.now() - t4) / 1000;
+    result.timings.layer_repaint_ms = lay.renderMs;
+    check("the next layer is shown", Number(lay.layer) === Number(layer0) + 1, `${layer0} -> ${lay.layer}`);
+
+    // undo the knock-out from the interventions line
+    const t5 = Date.now();
+    await page.locator(".jp-OutputArea .exformer .xf-changes .xf-undo").first().click();
+    const undone = await waitFor("the re-run after the undo", (rb) => {
+      const s = window.__viewState();
+      return s && s.runId !== rb && !s.busy && s.knocked === "" ? s : false;
+    }, lay.runId, 240_000);
+    result.timings.undo_to_update_s = (Date.now() - t5) / 1000;
+    check("undo from the interventions line restores the run", undone.changes.length === 0 && undone.predBefore.length === 0 && !undone.error, undone);
     result.ok = true;
   } catch (e) {
     result.failure = String(e.message || e);
     log(`FAIL ${result.failure}`);
+    try {
+      log(`state: ${JSON.stringify(await page.evaluate(() => window.__viewState()))}`);
+      await page.locator(".jp-OutputArea .exformer").first().screenshot({ path: path.join(OUT, "long-failed.png") });
+    } catch {}
   } finally {
     fs.writeFileSync(RESULT, JSON.stringify(result, null, 1));
     await browser.close().catch(() => {});

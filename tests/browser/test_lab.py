@@ -137,6 +137,14 @@ LONG_CELLS = [
 ]
 
 
+PROMPT_TOKENS = 500
+
+
+def _prompt_cells(max_tokens: int) -> list:
+    """Cells that load SmolLM2 and attend over long.txt cut to at most `max_tokens` tokens."""
+    return [c.replace(f"t.len() <= {LONG_TOKENS}", f"t.len() <= {max_tokens}") for c in LONG_CELLS]
+
+
 def _long_notebook(root: Path) -> None:
     """long.ipynb (three Rust cells) and long.txt (the demo corpus, repeated past 8k tokens)."""
     import nbformat
@@ -156,6 +164,8 @@ def _long_notebook(root: Path) -> None:
     nb.metadata["kernelspec"] = {"name": "exformer", "display_name": "Rust (exformer)", "language": "rust"}
     nb.cells = [nbformat.v4.new_code_cell(c) for c in LONG_CELLS]
     nbformat.write(nb, root / "long.ipynb")
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in _prompt_cells(PROMPT_TOKENS)]
+    nbformat.write(nb, root / "prompt.ipynb")
 
 
 @pytest.fixture
@@ -294,7 +304,9 @@ def test_widget_in_jupyterlab(lab):
 def test_long_input_in_jupyterlab(lab):
     """About 8k tokens of SmolLM2 in JupyterLab: the kernel sends the shown layer pooled (not the
     whole T×T), the matrix view draws it, a click zooms to a full-resolution tile fetched from the
-    kernel, and a double-click there knocks a key out (the re-run reuses the prefix)."""
+    kernel, and a double-click there knocks a key out (the re-run reuses the prefix); the change
+    shows in the interventions line and the predictions' before → after; a token is found by
+    #index (the view zooms to it), the layer changes, and the knock-out is undone from the line."""
     out = ROOT / "tests" / "artifacts" / "browser-long"
     out.mkdir(parents=True, exist_ok=True)
     result_path = out / "result.json"
@@ -311,8 +323,39 @@ def test_long_input_in_jupyterlab(lab):
     assert proc.returncode == 0 and result["ok"], detail
     names = " | ".join(s["name"] for s in result["steps"])
     for must in ("the long input opens in the kernel-pooled matrix view", "the zoom shows a window of the last tokens",
-                 "one key inside the zoomed window is knocked out"):
+                 "one key inside the zoomed window is knocked out", "the interventions line lists the knock-out",
+                 "the predictions panel shows before → after", "finding #index zooms to that token and pins it",
+                 "the next layer is shown", "undo from the interventions line restores the run"):
         assert must in names, f"the driver skipped a check: {must}"
     # What the browser received for the first paint: the pooled layer, not n_heads × T² bytes.
     assert result["observations"]["first_paint_bytes"] < 6 * 2**20, result["observations"]["first_paint_bytes"]
     print(f"long input: timings {result['timings']}, first paint received {result['observations']['first_paint_bytes'] / 2**20:.2f} MB")
+
+
+def test_prompt_length_in_jupyterlab(lab):
+    """About 500 tokens of SmolLM2 in JupyterLab: the head view opens, changes layer, toggles a head,
+    takes the threshold from the keyboard and hovers within the paint budget (it draws only the rows
+    in view and each query's strongest edges); a token is found by #index, knocked out from the
+    matrix view, shown in the interventions line and the predictions' before → after, and undone."""
+    out = ROOT / "tests" / "artifacts" / "browser-prompt"
+    out.mkdir(parents=True, exist_ok=True)
+    result_path = out / "result.json"
+    result_path.unlink(missing_ok=True)
+    budget = 420
+    cmd = ["node", str(HERE / "prompt.mjs"), "--base", lab["base"], "--token", lab["token"], "--notebook", "prompt.ipynb",
+           "--out", str(out), "--result", str(result_path), "--budget", str(budget), "--chromium", CHROMIUM, "--paint-ms", "100"]
+    proc = subprocess.run(cmd, cwd=HERE, capture_output=True, text=True, timeout=budget + 60)
+    (out / "driver.log").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
+    print(proc.stdout[-5000:])
+    assert result_path.exists(), f"the driver wrote no result (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}"
+    result = json.loads(result_path.read_text())
+    detail = f"{result.get('failure')}\npage errors: {result.get('page_errors')[-3:]}\nserver log:\n{lab['log'].read_text()[-3000:]}"
+    assert proc.returncode == 0 and result["ok"], detail
+    names = " | ".join(s["name"] for s in result["steps"])
+    for must in ("the head view opens virtualised", "the next layer is shown", "the threshold slider takes the arrow keys inside JupyterLab",
+                 "finding #index pins that token and scrolls it into view", "the double-clicked column's token is knocked out",
+                 "the interventions line lists it", "the predictions panel shows before → after",
+                 "undo from the interventions line restores the run", "every repaint takes ≤ 100 ms"):
+        assert must in names, f"the driver skipped a check: {must}"
+    assert not result["page_errors"], result["page_errors"]
+    print(f"prompt length: {result['observations']['tokens']} tokens; timings {result['timings']}; repaint ms {result['paint_ms']}")

@@ -1,7 +1,7 @@
 // exformer widget: header (model, view tabs) and toolbar (layer, heads, threshold, filters, click mode).
 
 import { h, segmented } from "./dom.js";
-import { availableModes, hasPair, clampInt } from "../logic.js";
+import { availableModes, hasPair, clampInt, findTokens, displayToken } from "../logic.js";
 
 const KIND_LABEL = { masked_lm: "masked LM", causal_lm: "causal LM", encoder: "encoder" };
 
@@ -78,10 +78,11 @@ export function createControls(app) {
   const thrGroup = h("label", { class: "xf-field", title: "Hide attention weights below this value" }, h("span", { class: "xf-label", text: "Threshold" }), thr, thrValue);
 
   // Hide special tokens
+  const hideLabel = h("span", { text: "Hide special tokens" });
   const hide = /** @type {HTMLInputElement} */ (h("input", {
     type: "checkbox", signal, "on:change": (e) => app.setState("hide_special", e.target.checked),
   }));
-  const hideGroup = h("label", { class: "xf-field xf-check", title: "Drop special tokens and renormalise each row to sum to 1" }, hide, h("span", { text: "Hide special tokens" }));
+  const hideGroup = h("label", { class: "xf-field xf-check", title: "Drop special tokens and renormalise each row to sum to 1" }, hide, hideLabel);
 
   // Pair filter
   const pair = h(
@@ -96,6 +97,75 @@ export function createControls(app) {
     ].map(([v, l]) => h("option", { value: v, text: l })),
   );
   const pairGroup = h("label", { class: "xf-field" }, h("span", { class: "xf-label", text: "Segments" }), pair);
+
+  // Edges per query (head view)
+  const edges = h(
+    "select",
+    { class: "xf-select", "aria-label": "Edges drawn per query", signal, "on:change": (e) => app.setState("edges", e.target.value) },
+    ...[
+      ["all", "all"],
+      ["top1", "strongest 1"],
+      ["top3", "strongest 3"],
+      ["top10", "strongest 10"],
+      ["mass50", "50 % of mass"],
+      ["mass90", "90 % of mass"],
+    ].map(([v, l]) => h("option", { value: v, text: l })),
+  );
+  const edgesGroup = h("label", { class: "xf-field", title: "Which of each query's edges the head view draws: all, its k strongest, or its strongest up to a share of its attention" }, h("span", { class: "xf-label", text: "Edges" }), edges);
+
+  // Attention sinks
+  const sinks = h(
+    "select",
+    { class: "xf-select", "aria-label": "Attention sinks", signal, "on:change": (e) => app.setState("sinks", e.target.value) },
+    ...[
+      ["auto", "auto"],
+      ["on", "leave out"],
+      ["off", "show"],
+    ].map(([v, l]) => h("option", { value: v, text: l })),
+  );
+  const sinksGroup = h("label", { class: "xf-field", title: "Keys that take most of the attention (often the first token). auto: left out, with the rest rescaled, when one takes half or more" }, h("span", { class: "xf-label", text: "Sinks" }), sinks);
+
+  // Find a token
+  const findInput = /** @type {HTMLInputElement} */ (h("input", {
+    type: "search", class: "xf-find", placeholder: "text or #index", "aria-label": "Find a token (text or #index); Enter for the next match",
+    signal,
+    "on:keydown": (e) => {
+      if (e.key === "Enter") {
+        e.preventDefault();
+        find(e.shiftKey ? -1 : 1);
+      } else if (e.key === "Escape") {
+        findInput.value = "";
+        findOut.textContent = "";
+      }
+    },
+    "on:input": () => {
+      matches = [];
+      findOut.textContent = "";
+    },
+  }));
+  const findOut = h("output", { class: "xf-find-out", "aria-live": "polite" });
+  /** @type {number[]} */
+  let matches = [];
+  let at = -1;
+  let lastQuery = "";
+  /** @param {number} step */
+  const find = (step) => {
+    const q = findInput.value;
+    if (q !== lastQuery || !matches.length) {
+      matches = findTokens(app.tokensRaw, q);
+      lastQuery = q;
+      at = step > 0 ? -1 : 0;
+    }
+    if (!matches.length) {
+      findOut.textContent = q.trim() ? "no match" : "";
+      return;
+    }
+    at = (at + step + matches.length) % matches.length;
+    const i = matches[at];
+    findOut.textContent = `#${i} ${JSON.stringify(displayToken(app.tokensRaw[i]?.text))} · ${at + 1} of ${matches.length}`;
+    app.reveal(i);
+  };
+  const findGroup = h("label", { class: "xf-field", title: "Find a token by its text or #position: pins it and scrolls (or zooms) to it; Enter again for the next match" }, h("span", { class: "xf-label", text: "Find" }), findInput, findOut);
 
   // Click mode + clear
   const mode = segmented({
@@ -113,7 +183,7 @@ export function createControls(app) {
   });
   const modeGroup = h("div", { class: "xf-field" }, h("span", { class: "xf-label", text: "Intervene" }), mode.el, clear);
 
-  const toolbar = h("div", { class: "xf-toolbar" }, layerGroup, combineGroup, thrGroup, hideGroup, pairGroup, modeGroup);
+  const toolbar = h("div", { class: "xf-toolbar" }, layerGroup, combineGroup, edgesGroup, thrGroup, sinksGroup, hideGroup, pairGroup, modeGroup, findGroup);
   const el = h("div", { class: "xf-controls" }, header, toolbar);
 
   let nLayersShown = -1;
@@ -139,14 +209,24 @@ export function createControls(app) {
       next.toggleAttribute("disabled", layer >= nL - 1);
       layerGroup.hidden = app.view === "model";
 
-      combine.set(app.get("combine") || "each");
+      // The matrix draws one combined map: "each" means nothing there, so it is not offered.
+      const comb = app.get("combine") || "each";
+      combine.show("each", app.view === "head");
+      combine.set(app.view !== "head" && comb === "each" ? "mean" : comb);
       combineGroup.hidden = app.view === "model";
+      /** @type {HTMLSelectElement} */ (edges).value = app.edges;
+      edgesGroup.hidden = app.view !== "head";
+      /** @type {HTMLSelectElement} */ (sinks).value = ["auto", "on", "off"].includes(app.get("sinks")) ? app.get("sinks") : "auto";
+      sinksGroup.hidden = app.view === "model";
       const t = Number(app.get("threshold")) || 0;
       if (document.activeElement !== thr) thr.value = String(t);
       thrValue.textContent = t.toFixed(2);
       thrGroup.hidden = app.view === "model";
       hide.checked = !!app.get("hide_special");
       hideGroup.hidden = app.view === "model";
+      const nSpecial = app.tokensRaw.filter((tk) => tk.special).length;
+      hide.disabled = nSpecial === 0 && !hide.checked;
+      hideLabel.textContent = nSpecial ? `Hide special tokens (${nSpecial})` : "Hide special tokens (none here)";
 
       pairGroup.hidden = !hasPair(app.tokensRaw) || app.view === "model";
       /** @type {HTMLSelectElement} */ (pair).value = app.get("pair_filter") || "all";

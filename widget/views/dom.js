@@ -67,6 +67,7 @@ export function segmented(o) {
       "aria-checked": "false",
       title: opt.title,
       text: opt.label,
+      dataset: { value: opt.value },
       signal: o.signal,
       "on:click": () => o.onChange(opt.value),
     });

@@ -72,7 +72,7 @@ export function createMatrixView(app) {
     if (!vd) return null;
     const mat = vd.mats[0].mat;
     let vmax = 1;
-    if (comb === "sum") {
+    if (comb === "sum" || vd.stretch) {
       vmax = 0;
       for (let i = 0; i < mat.length; i++) if (mat[i] > vmax) vmax = mat[i];
       vmax = vmax || 1;
@@ -225,6 +225,38 @@ export function createMatrixView(app) {
       for (let a = 0; a < shown.index.length; a++) if (shown.index[a] === orig) return a;
       return -1;
     };
+    const colOf = (/** @type {number} */ orig) => {
+      if (shown.tile) return orig >= shown.colIndex[0] && orig < shown.colIndex[0] + g.K ? orig - shown.colIndex[0] : -1;
+      return compact(orig);
+    };
+    // knocked-out (and masked) keys: a hatched column, so the change shows at any length
+    const toks = app.tokens;
+    const koC = css.getPropertyValue("--xf-ko").trim() || "#7c3aed";
+    const maskC = css.getPropertyValue("--xf-mask").trim() || "#c2410c";
+    for (let i = 0; i < toks.length; i++) {
+      const t = toks[i];
+      if (!t.knocked_out && !t.masked) continue;
+      const b = colOf(i);
+      if (b < 0) continue;
+      const x = g.ml + b * cell;
+      const wd = Math.max(cell, 3);
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(x, g.mt, wd, g.side);
+      ctx.clip();
+      ctx.strokeStyle = t.masked ? maskC : koC;
+      ctx.globalAlpha = t.pending ? 0.45 : 0.85;
+      ctx.lineWidth = 1;
+      ctx.beginPath();
+      for (let y = -wd; y < g.side + wd; y += 5) {
+        ctx.moveTo(x, g.mt + y + wd);
+        ctx.lineTo(x + wd, g.mt + y);
+      }
+      ctx.stroke();
+      ctx.restore();
+      ctx.strokeStyle = t.masked ? maskC : koC;
+      ctx.strokeRect(x + 0.5, g.mt + 0.5, wd - 1, g.side - 1);
+    }
     const f = app.get("focus");
     const pa = f >= 0 ? compact(f) : -1;
     ctx.lineWidth = 1.5;
@@ -232,7 +264,40 @@ export function createMatrixView(app) {
       ctx.strokeStyle = accent;
       if (app.pinSide === "to") ctx.strokeRect(g.ml + pa * cell, g.mt, Math.max(cell, 1.5), g.side);
       else ctx.strokeRect(g.ml, g.mt + pa * cell, g.side, Math.max(cell, 1.5));
+      // the pinned token's text on its row and its column (axes carry no labels at this length)
+      const t = app.tokensRaw[f];
+      if (t && !(g.K <= LABEL_MAX_TOKENS && !shown.binEnd)) {
+        const label = `#${f} ${clip(displayToken(t.text), 24)}`;
+        ctx.font = `600 11px ${css.getPropertyValue("--xf-mono").trim() || "monospace"}`;
+        const tw = ctx.measureText(label).width + 8;
+        const bgc = css.getPropertyValue("--xf-bg").trim() || (app.dark ? "#15171c" : "#ffffff");
+        const box = (/** @type {number} */ x, /** @type {number} */ y) => {
+          ctx.fillStyle = bgc;
+          ctx.globalAlpha = 0.9;
+          ctx.fillRect(x, y, tw, 16);
+          ctx.globalAlpha = 1;
+          ctx.strokeStyle = accent;
+          ctx.lineWidth = 1;
+          ctx.strokeRect(x + 0.5, y + 0.5, tw - 1, 15);
+          ctx.fillStyle = accent;
+          ctx.textBaseline = "middle";
+          ctx.textAlign = "left";
+          ctx.fillText(label, x + 4, y + 8);
+        };
+        const ry = g.mt + (pa + 0.5) * cell;
+        box(g.ml + 4, Math.max(g.mt, Math.min(g.mt + g.side - 16, ry - 20 >= g.mt ? ry - 20 : ry + 4)));
+        const pb = colOf(f);
+        if (pb >= 0) {
+          ctx.strokeStyle = accent;
+          ctx.setLineDash([2, 3]);
+          ctx.strokeRect(g.ml + pb * cell, g.mt, Math.max(cell, 1.5), g.side);
+          ctx.setLineDash([]);
+          const cx = g.ml + (pb + 0.5) * cell;
+          box(Math.max(g.ml, Math.min(g.ml + g.side - tw, cx + 4)), g.mt + 4);
+        }
+      }
     }
+    overlay.dataset.pinned = pa >= 0 ? String(f) : "";
     if (cursor.a >= 0 && cursor.b >= 0) {
       ctx.strokeStyle = app.dark ? "rgba(255,255,255,0.55)" : "rgba(0,0,0,0.45)";
       ctx.setLineDash([3, 3]);
@@ -363,6 +428,23 @@ export function createMatrixView(app) {
       const onlyHover = d.size === 1 && d.has("hover");
       if (!onlyHover) paint();
       paintOverlay();
+    },
+    /** Brings token i into view: its row under the cursor, or a zoom to it on a long input. @param {number} i */
+    reveal(i) {
+      const z = app.get("zoom");
+      const inTile = z && i >= z.r0 && i < z.r0 + z.n;
+      if (app.pooledSide && !inTile) {
+        zoomTo(i, i);
+        return;
+      }
+      if (!shown) return;
+      let a = -1;
+      for (let k = 0; k < shown.K; k++) if (shown.index[k] === i || (shown.binEnd && shown.index[k] <= i && shown.binEnd[k] >= i)) a = k;
+      if (a < 0) return;
+      const b = shown.tile ? i - shown.colIndex[0] : a;
+      cursor = { a, b: b >= 0 && b < shown.K ? b : a };
+      paintOverlay();
+      overlay.scrollIntoView?.({ block: "nearest" });
     },
     destroy() {},
   };

@@ -2,7 +2,7 @@
 // clicking one selects that layer and head and opens the head view.
 
 import { h, fitCanvas } from "./dom.js";
-import { colourise, headColourFor, HEAD_VIEW_MAX_TOKENS, selectedHeads } from "../logic.js";
+import { colourise, headColourFor, selectedHeads } from "../logic.js";
 
 const GAP = 4;
 const LEFT = 34;
@@ -70,7 +70,7 @@ export function createModelView(app) {
     const hgt = TOP + nL * (cell + GAP) + 4;
     g = { cell, nL, nH, w, hgt };
     note.textContent = S > 0
-      ? `Each tile is one head's attention pattern (rows = from, columns = to). Click a tile to open that head in the ${app.T <= HEAD_VIEW_MAX_TOKENS * 2 ? "head" : "matrix"} view.`
+      ? `Each tile is one head's attention pattern (rows = from, columns = to). Click a tile to open that layer and head in the ${app.pooledSide ? "matrix view (this input is too long for curves)" : "head view"}.`
       : "Computing the thumbnails of every layer and head (long inputs compute them when this view opens)…";
     const { ctx } = fitCanvas(canvas, w, hgt);
     const css = getComputedStyle(app.root);
@@ -142,7 +142,7 @@ export function createModelView(app) {
 
   /** @param {number} l @param {number} hd */
   const open = (l, hd) => {
-    app.setMany({ layer: l, heads: [hd], view: app.T <= HEAD_VIEW_MAX_TOKENS * 2 ? "head" : "matrix" });
+    app.setMany({ layer: l, heads: [hd], view: app.pooledSide ? "matrix" : "head" });
   };
 
   /** @param {number} l @param {number} hd */

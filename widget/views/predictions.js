@@ -2,7 +2,7 @@
 // position (or the first masked token, or the last token of a causal LM).
 
 import { h } from "./dom.js";
-import { displayToken, formatProb, predictionCaption } from "../logic.js";
+import { displayToken, formatProb, predictionCaption, predictionDiff } from "../logic.js";
 
 /** @param {any} app */
 export function createPredictions(app) {
@@ -36,8 +36,9 @@ export function createPredictions(app) {
       }
       el.hidden = false;
       const preds = app.get("predictions") || [];
+      const base = app.get("predictions_base");
       const i = position();
-      const k = JSON.stringify([i, app.get("run_id"), app.kind, preds.length, app.tokensRaw[i]?.masked]);
+      const k = JSON.stringify([i, app.get("run_id"), app.kind, preds.length, app.tokensRaw[i]?.masked, Array.isArray(base)]);
       if (k === key && !d.has("predictions") && !d.has("all")) return;
       key = k;
       const t = app.tokensRaw[i];
@@ -46,23 +47,43 @@ export function createPredictions(app) {
         list.replaceChildren();
         return;
       }
-      caption.textContent = predictionCaption(app.kind, t, i);
+      // With interventions, the kernel also sends the predictions of the same input without them.
+      const before = Array.isArray(base) ? base[i] || [] : null;
+      caption.textContent = predictionCaption(app.kind, t, i) + (before ? " · before → after the interventions" : "");
       const p = preds[i] || [];
       if (!p.length) {
         list.replaceChildren(h("li", { class: "xf-muted xf-pred-empty", text: "no predictions for this position" }));
         return;
       }
+      list.classList.toggle("has-before", !!before);
+      const rows = before ? predictionDiff(p, before) : p.map((x) => ({ ...x, before: undefined }));
       list.replaceChildren(
-        ...p.map((x, r) =>
-          h(
+        ...rows.map((x, r) => {
+          const isNew = before && x.before === null;
+          const change = before ? (isNew ? "new" : `${formatProb(/** @type {number} */ (x.before))} →`) : "";
+          return h(
             "li",
-            { class: `xf-pred${r === 0 ? " is-top" : ""}`, title: `${JSON.stringify(x.token)}: ${formatProb(x.prob)}` },
+            {
+              class: `xf-pred${r === 0 ? " is-top" : ""}${isNew ? " is-new" : ""}`,
+              title: `${JSON.stringify(x.token)}: ${before ? (isNew ? "not in the top predictions before, " : `${formatProb(/** @type {number} */ (x.before))} before, `) : ""}${formatProb(x.prob)}${before ? " after" : ""}`,
+            },
             h("span", { class: "xf-pred-tok", text: displayToken(x.token) }),
             h("span", { class: "xf-pred-bar", style: { "--p": String(Math.min(1, Math.max(0, x.prob))) } }),
+            before ? h("span", { class: `xf-pred-before${isNew ? " xf-badge xf-badge-new" : ""}`, text: change }) : null,
             h("span", { class: "xf-pred-p", text: formatProb(x.prob) }),
-          ),
-        ),
+          );
+        }),
       );
+      if (before) {
+        // what fell out of the top-k
+        const now = new Set(p.map((x) => x.token));
+        const gone = before.filter((x) => !now.has(x.token));
+        if (gone.length) {
+          list.append(
+            h("li", { class: "xf-pred-gone xf-muted", text: `dropped out: ${gone.map((x) => `${JSON.stringify(displayToken(x.token))} (${formatProb(x.prob)})`).join(", ")}` }),
+          );
+        }
+      }
     },
     destroy() {},
   };

@@ -71,6 +71,13 @@ pub struct Interventions {
     pub hidden_states: bool,
 }
 
+impl Interventions {
+    /// True when nothing is masked, knocked out or ablated (the run is the model's own).
+    pub fn is_none(&self) -> bool {
+        self.mask.is_empty() && self.knockout.is_empty() && self.ablate_heads.is_empty()
+    }
+}
+
 impl Default for Interventions {
     fn default() -> Self {
         Interventions {

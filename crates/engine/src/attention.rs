@@ -116,8 +116,14 @@ impl MaskRules {
         if let Some(w) = self.sliding_window {
             m = m.logical_or(&(&q - &k).ge(w as i64));
         }
-        if !self.blocked_keys.is_empty() {
-            let keys: Vec<i64> = self.blocked_keys.iter().map(|&k| k as i64).collect();
+        // Only the knocked-out keys among 0..s: a causal block of early rows sees fewer keys.
+        let keys: Vec<i64> = self
+            .blocked_keys
+            .iter()
+            .map(|&k| k as i64)
+            .filter(|&k| k < s)
+            .collect();
+        if !keys.is_empty() {
             let kb = Tensor::zeros([s], (Kind::Bool, device)).index_fill(
                 0,
                 &Tensor::from_slice(&keys).to_device(device),
@@ -607,6 +613,29 @@ mod tests {
         }
         let ctx = all_probs(&out).matmul(&v).transpose(0, 1).reshape([4, 3]);
         assert!(max_diff(&out.context, &ctx) < 1e-5);
+    }
+
+    #[test]
+    fn rows_before_a_knocked_out_key_recompute_without_it() {
+        // Long inputs keep no probabilities: rows are recomputed against the keys they can see,
+        // which for early rows stop before the knocked-out key.
+        let (q, k, v) = qkv(2, 2, 12, 4);
+        let ko = [9usize];
+        let spec = AttentionSpec {
+            causal: true,
+            knockout: &ko,
+            ..AttentionSpec::new(0.5)
+        };
+        let kept = attention(&q, &k, &v, &spec).unwrap();
+        let recomputed = attention_with(&q, &k, &v, &spec, 0).unwrap();
+        assert!(recomputed.record.probs.is_none());
+        let early = recomputed.record.probs_visible(None, 2..5).unwrap();
+        assert_eq!(early.size(), vec![2, 3, 5]);
+        let want = all_probs(&kept).narrow(1, 2, 3).narrow(2, 0, 5);
+        assert!(max_diff(&early, &want) < 1e-6);
+        let late = recomputed.record.probs(None, 8..12).unwrap();
+        assert!(max_diff(&late, &all_probs(&kept).narrow(1, 8, 4)) < 1e-6);
+        assert!(vals(&late.narrow(2, 9, 1)).iter().all(|&x| x == 0.0));
     }
 
     #[test]

@@ -155,6 +155,25 @@ pub fn default_view(t: usize) -> &'static str {
     }
 }
 
+/// How heads combine at first for T tokens: one colour per head while the curves stay readable,
+/// their mean past that.
+pub fn default_combine(t: usize) -> &'static str {
+    if t <= HEAD_VIEW_MAX_TOKENS {
+        "each"
+    } else {
+        "mean"
+    }
+}
+
+/// Which edges the head view draws per query for T tokens (see the widget's `EDGE_MODES`).
+pub fn default_edges(t: usize) -> &'static str {
+    if t <= HEAD_VIEW_MAX_TOKENS {
+        "all"
+    } else {
+        "top3"
+    }
+}
+
 /// The suggested threshold for T tokens.
 pub fn default_threshold(t: usize) -> f64 {
     if t <= HEAD_VIEW_MAX_TOKENS {
@@ -272,5 +291,8 @@ mod tests {
         assert_eq!(kind_str(ModelKind::MaskedLm), "masked_lm");
         assert_eq!(default_view(60), "head");
         assert_eq!(default_view(61), "matrix");
+        // past the head view's default length: heads averaged, the 3 strongest edges per query
+        assert_eq!((default_combine(60), default_edges(60)), ("each", "all"));
+        assert_eq!((default_combine(61), default_edges(61)), ("mean", "top3"));
     }
 }

@@ -37,6 +37,8 @@ struct RunState {
     pooled: Option<PooledMap>,
     /// Side of the `attn` maps of this run (computed once).
     side: Option<usize>,
+    /// Predictions of the same input without interventions (what a changed run is compared to).
+    plain_predictions: Value,
 }
 
 struct PooledMap {
@@ -50,6 +52,9 @@ impl RunState {
     /// Replaces the run with a re-run of it (or with a new input when `rerun` is false).
     fn advance(&mut self, next: Run, iv: Interventions, rerun: bool) {
         self.reused_from = (rerun && next.reused_positions() > 0).then_some(self.run_id);
+        if iv.is_none() {
+            self.plain_predictions = state::predictions_json(next.meta());
+        }
         self.run = next;
         self.iv = iv;
         self.run_id += 1;
@@ -155,6 +160,7 @@ impl AttentionView {
         let run = model.forward(&input, &iv)?;
         let analysis = run.meta();
         let t = analysis.seq_len();
+        let plain = state::predictions_json(analysis);
         let widget = WidgetModel::new(WIDGET_JS, WIDGET_CSS, "exformer.AttentionView");
         let mode = if analysis.kind == ModelKind::MaskedLm {
             "mask"
@@ -167,7 +173,9 @@ impl AttentionView {
             ("view", json!(state::default_view(t))),
             ("threshold", json!(state::default_threshold(t))),
             ("hide_special", json!(false)),
-            ("combine", json!("each")),
+            ("combine", json!(state::default_combine(t))),
+            ("edges", json!(state::default_edges(t))),
+            ("sinks", json!("auto")),
             ("pair_filter", json!("all")),
             ("mode", json!(mode)),
             ("focus", json!(-1)),
@@ -186,6 +194,7 @@ impl AttentionView {
                     reused_from: None,
                     pooled: None,
                     side: None,
+                    plain_predictions: plain,
                 }),
                 queue: Mutex::new(Queue::default()),
                 wake: Condvar::new(),
@@ -297,11 +306,19 @@ impl AttentionView {
         self.inner
             .widget
             .set("threshold", json!(state::default_threshold(t)));
-        self.publish_run(&mut run);
-        let _ = self
-            .inner
+        self.inner
             .widget
-            .sync(&["focus", "zoom", "view", "threshold"]);
+            .set("combine", json!(state::default_combine(t)));
+        self.inner.widget.set("edges", json!(state::default_edges(t)));
+        self.publish_run(&mut run);
+        let _ = self.inner.widget.sync(&[
+            "focus",
+            "zoom",
+            "view",
+            "threshold",
+            "combine",
+            "edges",
+        ]);
         drop(run);
         self.refresh_display();
         Ok(self)
@@ -382,6 +399,15 @@ impl AttentionView {
         w.set("seq_len", json!(a.seq_len()));
         w.set("tokens", state::tokens_json(a));
         w.set("predictions", state::predictions_json(a));
+        // Changed runs carry the unchanged predictions too: the panel shows before → after.
+        w.set(
+            "predictions_base",
+            if run.iv.is_none() {
+                Value::Null
+            } else {
+                run.plain_predictions.clone()
+            },
+        );
         w.set_buffer("attn", attn);
         w.set("attn_size", json!(side));
         w.set("attn_layer", json!(layer));
@@ -398,6 +424,7 @@ impl AttentionView {
             "seq_len",
             "tokens",
             "predictions",
+            "predictions_base",
             "attn",
             "attn_size",
             "attn_layer",
@@ -547,7 +574,27 @@ impl AttentionView {
                 }
                 std::mem::take(&mut *q)
             };
-            comm::with_parent(batch.parent.clone(), || self.apply(batch));
+            let parent = batch.parent.clone();
+            // A bug in one update must not silently end the view: the panic is shown in the
+            // widget and the next click is served.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                comm::with_parent(parent.clone(), || self.apply(batch))
+            }));
+            if let Err(panic) = outcome {
+                self.inner.run.clear_poison();
+                self.inner.queue.clear_poison();
+                let why = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("unknown panic");
+                let first = why.lines().next().unwrap_or(why);
+                comm::with_parent(parent, || {
+                    self.set_error(&format!(
+                        "internal error while updating the view (please report it): {first}"
+                    ))
+                });
+            }
         }
     }
 
