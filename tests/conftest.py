@@ -8,6 +8,8 @@ import pytest
 
 # Kernels started by the tests keep their execution history apart from the user's
 # (~/.local/share/exformer/history.jsonl is shared by every kernel on the machine).
+# A view that no front end shows frees its tensors after this many seconds (20 for users).
+os.environ.setdefault("EXFORMER_RELEASE_AFTER_S", "1")
 os.environ["EXFORMER_HISTORY"] = os.path.join(tempfile.mkdtemp(prefix="exformer-test-history-"), "history.jsonl")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

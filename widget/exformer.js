@@ -3113,6 +3113,17 @@ class App {
     );
     this.decode();
     this.invalidate("all");
+    // The kernel frees a view's tensors when no front end shows it: say we do.
+    this.send({ type: "attach" });
+  }
+
+  /** A custom message to the kernel (ignored by a static snapshot). @param {any} content */
+  send(content) {
+    try {
+      if (!this.isStatic) this.model.send(content);
+    } catch {
+      // the comm is gone (kernel restarted): nothing to tell
+    }
   }
 
   /** @param {string} event @param {Function} cb */
@@ -3472,6 +3483,7 @@ class App {
   }
 
   destroy() {
+    this.send({ type: "detach" });
     this.abort.abort();
     for (const [ev, cb] of this.modelHandlers) this.model.off(ev, cb);
     this.modelHandlers = [];

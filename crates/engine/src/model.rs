@@ -491,6 +491,7 @@ impl Model {
         arch: &dyn Architecture,
     ) -> Option<usize> {
         if prev.model_id != self.id
+            || prev.is_released()
             || self.info.kind != ModelKind::CausalLm
             || !arch.reuses_prefix()
             || iv.hidden_states
@@ -641,6 +642,7 @@ impl Model {
             reused: start,
             logits,
             hidden_states: out.hidden_states,
+            released: false,
         })
     }
 }

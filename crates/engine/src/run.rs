@@ -61,6 +61,8 @@ pub struct Run {
     /// [T, vocab] f32 when asked for.
     pub(crate) logits: Option<Tensor>,
     pub(crate) hidden_states: Vec<Tensor>,
+    /// Set by [`Run::release`]: the tensors are gone, tokens and predictions remain.
+    pub(crate) released: bool,
 }
 
 impl std::fmt::Debug for Run {
@@ -88,7 +90,7 @@ impl Run {
         self.meta.tokens.len()
     }
     pub fn n_layers(&self) -> usize {
-        self.layers.len()
+        self.meta.n_layers
     }
     pub fn n_heads(&self) -> usize {
         self.meta.n_heads
@@ -106,11 +108,29 @@ impl Run {
     pub fn meta(&self) -> &Analysis {
         &self.meta
     }
+    /// Frees what the run holds on the device: every layer's queries, keys, values and kept
+    /// probabilities, the logits and hidden states. Tokens and predictions stay; attention requests
+    /// then fail until the run is made again (`Model::forward(run.input(), ..)`, same result).
+    pub fn release(&mut self) {
+        self.layers = Vec::new();
+        self.logits = None;
+        self.hidden_states = Vec::new();
+        self.released = true;
+    }
+    /// Whether [`Run::release`] freed this run's tensors.
+    pub fn is_released(&self) -> bool {
+        self.released
+    }
     /// How many leading positions were taken from an earlier run instead of being recomputed.
     pub fn reused_positions(&self) -> usize {
         self.reused
     }
     fn layer(&self, l: usize) -> Result<&LayerAttention> {
+        if self.released {
+            return Err(EngineError::BadIntervention(
+                "this run was released (its tensors freed): run the model on its input again".into(),
+            ));
+        }
         self.layers.get(l).ok_or_else(|| {
             EngineError::BadIntervention(format!(
                 "layer {l} does not exist: the model has {} layers (0..{})",

@@ -120,12 +120,16 @@ struct Queue {
     clear: bool,
     /// Resend the selected layer and refresh the snapshot (a display setting changed).
     redraw: bool,
+    /// The last front end went away: free the run's tensors (made again when next needed).
+    release: bool,
+    /// A front end came back to a released view: make the run again and send everything.
+    republish: bool,
     parent: Option<String>,
 }
 
 impl Queue {
     fn is_empty(&self) -> bool {
-        self.toggles.is_empty() && !self.clear && !self.redraw
+        self.toggles.is_empty() && !self.clear && !self.redraw && !self.release && !self.republish
     }
 }
 
@@ -137,12 +141,25 @@ struct ViewInner {
     wake: Condvar,
     display_id: String,
     worker: OnceLock<()>,
+    /// Front ends showing the view now (their `attach` minus their `detach` messages).
+    attached: std::sync::atomic::AtomicUsize,
 }
 
 /// An interactive attention explorer over one model and one input.
 #[derive(Clone)]
 pub struct AttentionView {
     inner: Arc<ViewInner>,
+}
+
+/// How long a view no front end shows keeps its tensors: `EXFORMER_RELEASE_AFTER_S` seconds,
+/// 20 by default.
+fn release_delay() -> std::time::Duration {
+    let s = std::env::var("EXFORMER_RELEASE_AFTER_S")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .unwrap_or(20.0);
+    std::time::Duration::from_secs_f64(s)
 }
 
 /// Views stay alive while the kernel runs (the front end may still talk to them).
@@ -200,6 +217,7 @@ impl AttentionView {
                 wake: Condvar::new(),
                 display_id: format!("exformer-view-{}", unique()),
                 worker: OnceLock::new(),
+                attached: Default::default(),
             }),
         };
         {
@@ -214,7 +232,7 @@ impl AttentionView {
     /// The latest analysis with every layer's attention (computed now: at thousands of tokens
     /// prefer [`AttentionView::attention`] for the layers you need).
     pub fn analysis(&self) -> Analysis {
-        let run = self.inner.run.lock().unwrap();
+        let run = self.lock_run();
         run.run
             .analysis(&Layers::All)
             .unwrap_or_else(|_| run.run.meta().clone())
@@ -222,7 +240,26 @@ impl AttentionView {
 
     /// One layer's attention of the latest run, row-major [n_heads, T, T].
     pub fn attention(&self, layer: usize) -> Result<Vec<f32>, EngineError> {
-        self.inner.run.lock().unwrap().run.attention(layer)
+        self.lock_run().run.attention(layer)
+    }
+
+    /// Whether the view holds its run's tensors now. A view no front end shows frees them (its
+    /// device memory) and makes the run again, identical, when it is next needed.
+    pub fn in_memory(&self) -> bool {
+        !self.inner.run.lock().unwrap().run.is_released()
+    }
+
+    /// The run state, its tensors made again first if they were freed.
+    fn lock_run(&self) -> std::sync::MutexGuard<'_, RunState> {
+        let mut g = self.inner.run.lock().unwrap();
+        if g.run.is_released() {
+            let again = self.inner.model.forward(g.run.input(), &g.iv);
+            if let Ok(r) = again {
+                g.run = r;
+                g.pooled = None;
+            }
+        }
+        g
     }
 
     /// How many leading positions the latest run took from the run before it (causal re-runs).
@@ -441,7 +478,7 @@ impl AttentionView {
     /// Sends the attention of the currently selected layer (and, for long inputs whose model
     /// view was just opened, the thumbnails).
     fn send_layer(&self) {
-        let mut run = self.inner.run.lock().unwrap();
+        let mut run = self.lock_run();
         let w = &self.inner.widget;
         let layer = self.selected_layer(run.run.n_layers());
         let (attn, side) = run.layer_bytes(layer);
@@ -544,6 +581,36 @@ impl AttentionView {
                 let _ = self.inner.widget.sync(&["busy"]);
                 self.enqueue(parent, |q| q.toggles.push((i as usize, mode)));
             }
+            // The front end shows the view (render) or stopped showing it (cell output cleared,
+            // notebook closed): with none left the run's tensors are freed.
+            Some("attach") => {
+                self.inner.attached.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if !self.in_memory() {
+                    self.enqueue(parent, |q| q.republish = true);
+                }
+            }
+            Some("detach") => {
+                let a = &self.inner.attached;
+                let left = a
+                    .fetch_update(
+                        std::sync::atomic::Ordering::SeqCst,
+                        std::sync::atomic::Ordering::SeqCst,
+                        |n| Some(n.saturating_sub(1)),
+                    )
+                    .unwrap_or(0)
+                    .saturating_sub(1);
+                if left == 0 {
+                    // Not at once: JupyterLab re-renders an output (detach, then attach) when it
+                    // moves it, and making a long run again takes a while.
+                    let me = self.clone();
+                    std::thread::spawn(move || {
+                        std::thread::sleep(release_delay());
+                        if me.inner.attached.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                            me.enqueue(parent, |q| q.release = true);
+                        }
+                    });
+                }
+            }
             Some("clear") => {
                 self.inner.widget.set("busy", json!(true));
                 let _ = self.inner.widget.sync(&["busy"]);
@@ -561,7 +628,7 @@ impl AttentionView {
         f(&mut q);
         q.parent = parent.or(q.parent.take());
         // Anything that is not a re-run redraws: resend the layer, refresh the static snapshot.
-        q.redraw |= q.toggles.is_empty() && !q.clear;
+        q.redraw |= q.toggles.is_empty() && !q.clear && !q.release && !q.republish;
         self.inner.wake.notify_one();
     }
 
@@ -603,6 +670,18 @@ impl AttentionView {
     /// updated, which would drop the user's focus and hover on every click. Fallbacks follow
     /// changes made from cells (and the widget state saved with the notebook has the rest).
     fn apply(&self, batch: Queue) {
+        let shown = self.inner.attached.load(std::sync::atomic::Ordering::SeqCst) > 0;
+        if batch.release && !shown && batch.toggles.is_empty() && !batch.clear {
+            let mut run = self.inner.run.lock().unwrap();
+            run.run.release();
+            run.pooled = None;
+            return;
+        }
+        if batch.republish && batch.toggles.is_empty() && !batch.clear {
+            let mut run = self.lock_run();
+            self.publish_run(&mut run);
+            return;
+        }
         if batch.toggles.is_empty() && !batch.clear {
             self.send_layer();
             return;
@@ -651,7 +730,7 @@ impl AttentionView {
     // ---- output --------------------------------------------------------------------------
 
     fn snapshot_png(&self) -> Vec<u8> {
-        let mut run = self.inner.run.lock().unwrap();
+        let mut run = self.lock_run();
         let layer = self.selected_layer(run.run.n_layers());
         let (attn, side) = run.layer_bytes(layer);
         let a = run.run.meta();
