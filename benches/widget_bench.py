@@ -10,6 +10,7 @@ layer's attention serialised to JSON, as bertviz does.
 """
 import argparse
 import json
+import os
 import queue
 import sys
 import time
@@ -129,6 +130,44 @@ def baseline_rows(tokens):
     return out
 
 
+def rss_mb(kc):
+    """Resident memory of the process running the cells (evcxr's child), in MB."""
+    reply, msgs = run_cell(kc, 'std::fs::read_to_string("/proc/self/status")?.lines().find(|l| l.starts_with("VmRSS")).unwrap_or("").to_string()')
+    assert reply["content"]["status"] == "ok", reply["content"]
+    text = [m for m in msgs if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"]
+    return int(text.split()[1]) / 1024
+
+
+def memory_rows(kc, n_views, tokens):
+    """RSS while views pile up in one kernel (each displayed, so the kernel keeps it), then after
+    their front ends go away (detach: the views free their runs' tensors)."""
+    text = text_with_tokens(tokens)
+    rows = [("before any view", rss_mb(kc))]
+    comms = []
+    for i in range(n_views):
+        reply, msgs = run_cell(kc, f"let v_{i} = model.attend({json.dumps(text)})?;\nv_{i}", timeout=900)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        comms.append(next(m for m in msgs if m["msg_type"] == "comm_open")["content"]["comm_id"])
+        if i + 1 in (1, n_views // 2, n_views):
+            rows.append((f"{i + 1} views shown", rss_mb(kc)))
+    for cid in comms:
+        send_comm(kc, cid, {"method": "custom", "content": {"type": "attach"}})
+        send_comm(kc, cid, {"method": "custom", "content": {"type": "detach"}})
+    held = n_views
+    deadline = time.time() + 120
+    while held and time.time() < deadline:
+        time.sleep(1)
+        reply, msgs = run_cell(kc, "[" + ", ".join(f"v_{i}.in_memory()" for i in range(n_views)) + "].iter().filter(|x| **x).count()")
+        held = int([m for m in msgs if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"])
+    rows.append((f"{n_views} views, front ends gone ({held} still hold tensors)", rss_mb(kc)))
+    # The same again: memory must not grow per view beyond what the shown views hold.
+    for i in range(n_views):
+        reply, _ = run_cell(kc, f"let w_{i} = model.attend({json.dumps(text)})?;\nw_{i}", timeout=900)
+        assert reply["content"]["status"] == "ok", reply["content"]
+    rows.append((f"{n_views} more views shown ({2 * n_views} in the kernel)", rss_mb(kc)))
+    return rows
+
+
 def mb(b):
     return f"{b / 1e6:.2f} MB"
 
@@ -137,13 +176,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tokens", type=int, nargs="+", default=[128, 512])
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--views", type=int, default=30, help="views for the memory table (0: skip it)")
     args = ap.parse_args()
+    os.environ.setdefault("EXFORMER_RELEASE_AFTER_S", "1")
     from jupyter_client.manager import start_new_kernel
     km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=600)
     try:
         reply, _ = run_cell(kc, 'let model = exformer::load("smollm2")?;', timeout=600)
         assert reply["content"]["status"] == "ok"
         ours = exformer_rows(kc, args.tokens)
+        memory = memory_rows(kc, args.views, 512) if args.views else []
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
@@ -152,6 +194,12 @@ def main():
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in ours:
         print(f"| {r['T']} | {r['cell_s']:.2f} s | {mb(r['first_paint_bytes'])} | {mb(r['png_bytes'])} | {mb(r['click_bytes'])} | {r['click_to_update_s']:.2f} s | {mb(r['layer_bytes'])} | {r['layer_s']:.3f} s |")
+    if memory:
+        print(f"\nmemory of the cell process over {args.views} views of 512 tokens:\n")
+        print("| when | RSS |")
+        print("| --- | ---: |")
+        for what, v in memory:
+            print(f"| {what} | {v:.0f} MB |")
     if not args.no_baseline:
         base = baseline_rows(args.tokens)
         print("\nbertviz-style baseline (HF transformers eager + all-layer JSON, same weights):\n")
