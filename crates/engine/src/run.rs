@@ -128,7 +128,8 @@ impl Run {
     fn layer(&self, l: usize) -> Result<&LayerAttention> {
         if self.released {
             return Err(EngineError::BadIntervention(
-                "this run was released (its tensors freed): run the model on its input again".into(),
+                "this run was released (its tensors freed): run the model on its input again"
+                    .into(),
             ));
         }
         self.layers.get(l).ok_or_else(|| {

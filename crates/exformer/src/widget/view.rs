@@ -362,16 +362,14 @@ impl AttentionView {
         self.inner
             .widget
             .set("combine", json!(state::default_combine(t)));
-        self.inner.widget.set("edges", json!(state::default_edges(t)));
+        self.inner
+            .widget
+            .set("edges", json!(state::default_edges(t)));
         self.publish_run(&mut run);
-        let _ = self.inner.widget.sync(&[
-            "focus",
-            "zoom",
-            "view",
-            "threshold",
-            "combine",
-            "edges",
-        ]);
+        let _ = self
+            .inner
+            .widget
+            .sync(&["focus", "zoom", "view", "threshold", "combine", "edges"]);
         drop(run);
         self.refresh_display();
         Ok(self)
@@ -600,7 +598,9 @@ impl AttentionView {
             // The front end shows the view (render) or stopped showing it (cell output cleared,
             // notebook closed): with none left the run's tensors are freed.
             Some("attach") => {
-                self.inner.attached.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                self.inner
+                    .attached
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 if !self.in_memory() {
                     self.enqueue(parent, |q| q.republish = true);
                 }
@@ -686,7 +686,11 @@ impl AttentionView {
     /// updated, which would drop the user's focus and hover on every click. Fallbacks follow
     /// changes made from cells (and the widget state saved with the notebook has the rest).
     fn apply(&self, batch: Queue) {
-        let shown = self.inner.attached.load(std::sync::atomic::Ordering::SeqCst) > 0;
+        let shown = self
+            .inner
+            .attached
+            .load(std::sync::atomic::Ordering::SeqCst)
+            > 0;
         if batch.release && !shown && batch.toggles.is_empty() && !batch.clear {
             let mut run = self.inner.run.lock().unwrap();
             run.run.release();
