@@ -3427,6 +3427,7 @@ class App {
         this.root.dataset.renderMs = (performance.now() - t0).toFixed(1);
         this.root.dataset.frame = String((Number(this.root.dataset.frame) || 0) + 1);
         this.root.dataset.view = this.activeView;
+        this.root.dataset.threshold = String(Number(this.get("threshold")) || 0);
         // also for headless checks: which run is drawn and what it changed
         this.root.dataset.runId = String(this.get("run_id") ?? "");
         this.root.dataset.knocked = this.tokensRaw.flatMap((t, i) => (t.knocked_out || t.masked ? [i] : [])).join(",");

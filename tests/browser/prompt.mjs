@@ -79,6 +79,7 @@ function viewState() {
     findOut: root.querySelector(".xf-find-out")?.textContent || "",
     layer: root.querySelector("select[aria-label=Layer]")?.value ?? "",
     threshold: root.querySelector("input[type=range]")?.value ?? "",
+    modelThreshold: Number(root.dataset.threshold || 0),
   };
 }
 
@@ -114,11 +115,15 @@ const ACTIONS = `({
     el.focus();
     el.dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true, cancelable: true }));
   },
+  range: (root, v) => {
+    const el = root.querySelector("input[type=range]");
+    el.value = String(v);
+    el.dispatchEvent(new Event("input", { bubbles: true }));
+  },
   hover: (root, i) => {
     const el = root.querySelector('.xf-col-from .xf-tok[data-i="' + i + '"]');
     el.dispatchEvent(new PointerEvent("pointerover", { bubbles: true }));
   },
-  none: () => {},
 })`;
 
 async function timed(name, act, arg, until, timeoutMs = 30000) {
@@ -195,7 +200,8 @@ async function main() {
     check("the threshold slider takes the arrow keys inside JupyterLab", Number(thrState.threshold) > Number(thr0), `${thr0} -> ${thrState.threshold}`);
     const activeCell = await page.evaluate(() => document.activeElement?.matches?.("input[type=range]"));
     check("the slider keeps the keyboard focus", activeCell === true, String(activeCell));
-    await timed("threshold_repaint", "none", null, "true");
+    // the repaint after a threshold change (the slider sends it 60 ms after the last input)
+    await timed("threshold_repaint", "range", 0.05, "Math.abs(s.modelThreshold - 0.05) < 1e-9");
 
     // 5. hover a token
     const hov = await timed("hover", "hover", 5, "true");
