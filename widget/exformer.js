@@ -670,12 +670,25 @@ function rowEdges(mat, K, a, mode, minW = 1e-3) {
  * @returns {{alpha: number, edges: number[]}[]} edges as flat [from, to, ...] pairs
  */
 function bucketRows(mat, K, rows, mode, levels = 24) {
+  return opacityBuckets(levels, (add) => {
+    for (const a of rows) {
+      const e = rowEdges(mat, K, a, mode);
+      for (let i = 0; i < e.length; i += 2) add(a, e[i], e[i + 1]);
+    }
+  });
+}
+
+/**
+ * Edges grouped by opacity bucket: `fill(add)` calls add(from, to, weight) for each edge; weights
+ * at or above 1 go to the top bucket.
+ * @param {number} levels
+ * @param {(add: (i: number, j: number, w: number) => void) => void} fill
+ * @returns {{alpha: number, edges: number[]}[]}
+ */
+function opacityBuckets(levels, fill) {
   /** @type {number[][]} */
   const buckets = Array.from({ length: levels }, () => []);
-  for (const a of rows) {
-    const e = rowEdges(mat, K, a, mode);
-    for (let i = 0; i < e.length; i += 2) buckets[Math.min(levels - 1, Math.floor(Math.min(1, e[i + 1]) * levels))].push(a, e[i]);
-  }
+  fill((i, j, w) => buckets[Math.min(levels - 1, Math.floor(Math.min(1, w) * levels))].push(i, j));
   const out = [];
   for (let b = 0; b < levels; b++) if (buckets[b].length) out.push({ alpha: (b + 1) / levels, edges: buckets[b] });
   return out;
@@ -1016,26 +1029,20 @@ function curvePath(x1, y1, x2, y2) {
  * @returns {{alpha: number, edges: number[]}[]} edges as flat [from, to, from, to, ...] pairs
  */
 function bucketEdges(mat, K, opt = {}) {
-  const levels = opt.levels || 24;
   const minW = opt.minWeight ?? 1e-3;
   const focus = opt.focus ?? -1;
   const side = opt.side || "from";
-  /** @type {number[][]} */
-  const buckets = Array.from({ length: levels }, () => []);
-  const push = (i, j) => {
-    const w = mat[i * K + j];
-    if (!(w > minW)) return;
-    const b = Math.min(levels - 1, Math.floor(Math.min(1, w) * levels));
-    buckets[b].push(i, j);
-  };
-  if (focus >= 0 && focus < K) {
-    for (let k = 0; k < K; k++) side === "to" ? push(k, focus) : push(focus, k);
-  } else {
-    for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) push(i, j);
-  }
-  const out = [];
-  for (let b = 0; b < levels; b++) if (buckets[b].length) out.push({ alpha: (b + 1) / levels, edges: buckets[b] });
-  return out;
+  return opacityBuckets(opt.levels || 24, (add) => {
+    const push = (/** @type {number} */ i, /** @type {number} */ j) => {
+      const w = mat[i * K + j];
+      if (w > minW) add(i, j, w);
+    };
+    if (focus >= 0 && focus < K) {
+      for (let k = 0; k < K; k++) side === "to" ? push(k, focus) : push(focus, k);
+    } else {
+      for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) push(i, j);
+    }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1558,23 +1565,19 @@ function createControls(app) {
       }
     },
     "on:input": () => {
-      matches = [];
+      at = -1;
       findOut.textContent = "";
     },
   }));
   const findOut = h("output", { class: "xf-find-out", "aria-live": "polite" });
-  /** @type {number[]} */
-  let matches = [];
+  /** position in the matches of the current query; -1 = none shown yet */
   let at = -1;
-  let lastQuery = "";
   /** @param {number} step */
   const find = (step) => {
+    // matched each time: the text may have changed since the last Enter
     const q = findInput.value;
-    if (q !== lastQuery || !matches.length) {
-      matches = findTokens(app.tokensRaw, q);
-      lastQuery = q;
-      at = step > 0 ? -1 : 0;
-    }
+    const matches = findTokens(app.tokensRaw, q);
+    if (at < 0 && step < 0) at = 0;
     if (!matches.length) {
       findOut.textContent = q.trim() ? "no match" : "";
       return;
@@ -3078,6 +3081,7 @@ class App {
     this.root.addEventListener(
       "keydown",
       (e) => {
+        if (e.key === "Escape" && this.get("focus") >= 0) this.setState("focus", -1);
         const t = /** @type {HTMLElement} */ (e.target);
         if (t !== this.root && this.root.contains(t) && !(e.key === "Enter" && (e.shiftKey || e.ctrlKey || e.metaKey))) e.stopPropagation();
       },
@@ -3104,14 +3108,7 @@ class App {
     }
     const mq = globalThis.matchMedia?.("(prefers-color-scheme: dark)");
     mq?.addEventListener?.("change", () => this.invalidate("theme"), { signal: this.signal });
-    this.root.addEventListener(
-      "keydown",
-      (e) => {
-        if (e.key === "Escape" && this.get("focus") >= 0) this.setState("focus", -1);
-      },
-      { signal: this.signal },
-    );
-    this.decode();
+    this.decode("all");
     this.invalidate("all");
     // The kernel frees a view's tensors when no front end shows it: say we do.
     this.send({ type: "attach" });
@@ -3238,41 +3235,53 @@ class App {
     return null;
   }
 
-  decode() {
-    this.attn = null;
-    this.attnError = "";
-    const buf = this.get("attn");
-    if (buf != null && this.T > 0 && this.nHeads > 0) {
-      try {
-        this.attn = attentionBytes(buf, this.nHeads, this.pooledSide || this.T); // bytes, no float copy
-      } catch (e) {
-        this.attnError = String(/** @type {Error} */ (e).message || e);
+  /**
+   * Decodes what changed key `key` ("all" = everything) brings: the shown layer (and its sinks),
+   * the thumbnails, the zoomed tile. Only a new layer drops the cached matrices.
+   * @param {string} key
+   */
+  decode(key) {
+    const all = key === "all" || key === "n_heads";
+    if (all || ["attn", "attn_size", "tokens"].includes(key)) {
+      this.attn = null;
+      this.attnError = "";
+      const buf = this.get("attn");
+      if (buf != null && this.T > 0 && this.nHeads > 0) {
+        try {
+          this.attn = attentionBytes(buf, this.nHeads, this.pooledSide || this.T); // bytes, no float copy
+        } catch (e) {
+          this.attnError = String(/** @type {Error} */ (e).message || e);
+        }
       }
+      const P = this.pooledSide;
+      this.sinks = this.attn
+        ? sinkKeys(this.attn, this.nHeads, P || this.T).map((s) => {
+            const [key, last] = P ? binRange(s.key, P, this.T) : [s.key, s.key];
+            return { key, last, share: s.share };
+          })
+        : [];
+      this.cache.clear();
     }
-    const P = this.pooledSide;
-    this.sinks = this.attn
-      ? sinkKeys(this.attn, this.nHeads, P || this.T).map((s) => {
-          const [key, last] = P ? binRange(s.key, P, this.T) : [s.key, s.key];
-          return { key, last, share: s.share };
-        })
-      : [];
-    try {
-      this.thumbs = toBytes(this.get("thumbs"));
-    } catch {
-      this.thumbs = null;
-    }
-    this.tile = null;
-    const tr = this.get("tile_rect");
-    if (tr && typeof tr === "object") {
+    if (all || key === "thumbs") {
       try {
-        const bytes = toBytes(this.get("tile"));
-        const n = tr.rows | 0;
-        if (bytes && n > 0 && bytes.length === this.nHeads * n * n) this.tile = { ...tr, n, bytes };
+        this.thumbs = toBytes(this.get("thumbs"));
       } catch {
-        this.tile = null;
+        this.thumbs = null;
       }
     }
-    this.cache.clear();
+    if (all || key === "tile" || key === "tile_rect") {
+      this.tile = null;
+      const tr = this.get("tile_rect");
+      if (tr && typeof tr === "object") {
+        try {
+          const bytes = toBytes(this.get("tile"));
+          const n = tr.rows | 0;
+          if (bytes && n > 0 && bytes.length === this.nHeads * n * n) this.tile = { ...tr, n, bytes };
+        } catch {
+          this.tile = null;
+        }
+      }
+    }
   }
 
   /**
@@ -3306,7 +3315,7 @@ class App {
 
   /** @param {string} key */
   onChange(key) {
-    if (["attn", "attn_size", "tokens", "n_heads", "thumbs", "tile", "tile_rect"].includes(key)) this.decode();
+    if (["attn", "attn_size", "tokens", "n_heads", "thumbs", "tile", "tile_rect"].includes(key)) this.decode(key);
     if (key === "sinks") this.cache.clear();
     if (key === "run_id" || key === "tokens") this.pending = [];
     if (key === "busy" && !this.get("busy")) this.pending = [];

@@ -664,12 +664,25 @@ export function rowEdges(mat, K, a, mode, minW = 1e-3) {
  * @returns {{alpha: number, edges: number[]}[]} edges as flat [from, to, ...] pairs
  */
 export function bucketRows(mat, K, rows, mode, levels = 24) {
+  return opacityBuckets(levels, (add) => {
+    for (const a of rows) {
+      const e = rowEdges(mat, K, a, mode);
+      for (let i = 0; i < e.length; i += 2) add(a, e[i], e[i + 1]);
+    }
+  });
+}
+
+/**
+ * Edges grouped by opacity bucket: `fill(add)` calls add(from, to, weight) for each edge; weights
+ * at or above 1 go to the top bucket.
+ * @param {number} levels
+ * @param {(add: (i: number, j: number, w: number) => void) => void} fill
+ * @returns {{alpha: number, edges: number[]}[]}
+ */
+function opacityBuckets(levels, fill) {
   /** @type {number[][]} */
   const buckets = Array.from({ length: levels }, () => []);
-  for (const a of rows) {
-    const e = rowEdges(mat, K, a, mode);
-    for (let i = 0; i < e.length; i += 2) buckets[Math.min(levels - 1, Math.floor(Math.min(1, e[i + 1]) * levels))].push(a, e[i]);
-  }
+  fill((i, j, w) => buckets[Math.min(levels - 1, Math.floor(Math.min(1, w) * levels))].push(i, j));
   const out = [];
   for (let b = 0; b < levels; b++) if (buckets[b].length) out.push({ alpha: (b + 1) / levels, edges: buckets[b] });
   return out;
@@ -1010,26 +1023,20 @@ export function curvePath(x1, y1, x2, y2) {
  * @returns {{alpha: number, edges: number[]}[]} edges as flat [from, to, from, to, ...] pairs
  */
 export function bucketEdges(mat, K, opt = {}) {
-  const levels = opt.levels || 24;
   const minW = opt.minWeight ?? 1e-3;
   const focus = opt.focus ?? -1;
   const side = opt.side || "from";
-  /** @type {number[][]} */
-  const buckets = Array.from({ length: levels }, () => []);
-  const push = (i, j) => {
-    const w = mat[i * K + j];
-    if (!(w > minW)) return;
-    const b = Math.min(levels - 1, Math.floor(Math.min(1, w) * levels));
-    buckets[b].push(i, j);
-  };
-  if (focus >= 0 && focus < K) {
-    for (let k = 0; k < K; k++) side === "to" ? push(k, focus) : push(focus, k);
-  } else {
-    for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) push(i, j);
-  }
-  const out = [];
-  for (let b = 0; b < levels; b++) if (buckets[b].length) out.push({ alpha: (b + 1) / levels, edges: buckets[b] });
-  return out;
+  return opacityBuckets(opt.levels || 24, (add) => {
+    const push = (/** @type {number} */ i, /** @type {number} */ j) => {
+      const w = mat[i * K + j];
+      if (w > minW) add(i, j, w);
+    };
+    if (focus >= 0 && focus < K) {
+      for (let k = 0; k < K; k++) side === "to" ? push(k, focus) : push(focus, k);
+    } else {
+      for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) push(i, j);
+    }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

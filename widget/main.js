@@ -97,6 +97,7 @@ class App {
     this.root.addEventListener(
       "keydown",
       (e) => {
+        if (e.key === "Escape" && this.get("focus") >= 0) this.setState("focus", -1);
         const t = /** @type {HTMLElement} */ (e.target);
         if (t !== this.root && this.root.contains(t) && !(e.key === "Enter" && (e.shiftKey || e.ctrlKey || e.metaKey))) e.stopPropagation();
       },
@@ -123,14 +124,7 @@ class App {
     }
     const mq = globalThis.matchMedia?.("(prefers-color-scheme: dark)");
     mq?.addEventListener?.("change", () => this.invalidate("theme"), { signal: this.signal });
-    this.root.addEventListener(
-      "keydown",
-      (e) => {
-        if (e.key === "Escape" && this.get("focus") >= 0) this.setState("focus", -1);
-      },
-      { signal: this.signal },
-    );
-    this.decode();
+    this.decode("all");
     this.invalidate("all");
     // The kernel frees a view's tensors when no front end shows it: say we do.
     this.send({ type: "attach" });
@@ -257,41 +251,53 @@ class App {
     return null;
   }
 
-  decode() {
-    this.attn = null;
-    this.attnError = "";
-    const buf = this.get("attn");
-    if (buf != null && this.T > 0 && this.nHeads > 0) {
-      try {
-        this.attn = attentionBytes(buf, this.nHeads, this.pooledSide || this.T); // bytes, no float copy
-      } catch (e) {
-        this.attnError = String(/** @type {Error} */ (e).message || e);
+  /**
+   * Decodes what changed key `key` ("all" = everything) brings: the shown layer (and its sinks),
+   * the thumbnails, the zoomed tile. Only a new layer drops the cached matrices.
+   * @param {string} key
+   */
+  decode(key) {
+    const all = key === "all" || key === "n_heads";
+    if (all || ["attn", "attn_size", "tokens"].includes(key)) {
+      this.attn = null;
+      this.attnError = "";
+      const buf = this.get("attn");
+      if (buf != null && this.T > 0 && this.nHeads > 0) {
+        try {
+          this.attn = attentionBytes(buf, this.nHeads, this.pooledSide || this.T); // bytes, no float copy
+        } catch (e) {
+          this.attnError = String(/** @type {Error} */ (e).message || e);
+        }
       }
+      const P = this.pooledSide;
+      this.sinks = this.attn
+        ? sinkKeys(this.attn, this.nHeads, P || this.T).map((s) => {
+            const [key, last] = P ? binRange(s.key, P, this.T) : [s.key, s.key];
+            return { key, last, share: s.share };
+          })
+        : [];
+      this.cache.clear();
     }
-    const P = this.pooledSide;
-    this.sinks = this.attn
-      ? sinkKeys(this.attn, this.nHeads, P || this.T).map((s) => {
-          const [key, last] = P ? binRange(s.key, P, this.T) : [s.key, s.key];
-          return { key, last, share: s.share };
-        })
-      : [];
-    try {
-      this.thumbs = toBytes(this.get("thumbs"));
-    } catch {
-      this.thumbs = null;
-    }
-    this.tile = null;
-    const tr = this.get("tile_rect");
-    if (tr && typeof tr === "object") {
+    if (all || key === "thumbs") {
       try {
-        const bytes = toBytes(this.get("tile"));
-        const n = tr.rows | 0;
-        if (bytes && n > 0 && bytes.length === this.nHeads * n * n) this.tile = { ...tr, n, bytes };
+        this.thumbs = toBytes(this.get("thumbs"));
       } catch {
-        this.tile = null;
+        this.thumbs = null;
       }
     }
-    this.cache.clear();
+    if (all || key === "tile" || key === "tile_rect") {
+      this.tile = null;
+      const tr = this.get("tile_rect");
+      if (tr && typeof tr === "object") {
+        try {
+          const bytes = toBytes(this.get("tile"));
+          const n = tr.rows | 0;
+          if (bytes && n > 0 && bytes.length === this.nHeads * n * n) this.tile = { ...tr, n, bytes };
+        } catch {
+          this.tile = null;
+        }
+      }
+    }
   }
 
   /**
@@ -325,7 +331,7 @@ class App {
 
   /** @param {string} key */
   onChange(key) {
-    if (["attn", "attn_size", "tokens", "n_heads", "thumbs", "tile", "tile_rect"].includes(key)) this.decode();
+    if (["attn", "attn_size", "tokens", "n_heads", "thumbs", "tile", "tile_rect"].includes(key)) this.decode(key);
     if (key === "sinks") this.cache.clear();
     if (key === "run_id" || key === "tokens") this.pending = [];
     if (key === "busy" && !this.get("busy")) this.pending = [];

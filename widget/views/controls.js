@@ -139,23 +139,19 @@ export function createControls(app) {
       }
     },
     "on:input": () => {
-      matches = [];
+      at = -1;
       findOut.textContent = "";
     },
   }));
   const findOut = h("output", { class: "xf-find-out", "aria-live": "polite" });
-  /** @type {number[]} */
-  let matches = [];
+  /** position in the matches of the current query; -1 = none shown yet */
   let at = -1;
-  let lastQuery = "";
   /** @param {number} step */
   const find = (step) => {
+    // matched each time: the text may have changed since the last Enter
     const q = findInput.value;
-    if (q !== lastQuery || !matches.length) {
-      matches = findTokens(app.tokensRaw, q);
-      lastQuery = q;
-      at = step > 0 ? -1 : 0;
-    }
+    const matches = findTokens(app.tokensRaw, q);
+    if (at < 0 && step < 0) at = 0;
     if (!matches.length) {
       findOut.textContent = q.trim() ? "no match" : "";
       return;
