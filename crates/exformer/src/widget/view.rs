@@ -555,19 +555,17 @@ impl AttentionView {
             self.inner.widget.on_update({
                 let me = me.clone();
                 move |keys, parent| {
-                    if keys.iter().any(|k| k == "layer") {
-                        me.enqueue(parent, |q| q.redraw = true);
-                    } else if keys.iter().any(|k| {
-                        [
-                            "heads",
-                            "view",
-                            "threshold",
-                            "hide_special",
-                            "focus",
-                            "zoom",
-                        ]
-                        .contains(&k.as_str())
-                    }) {
+                    // What the layer, the tile or the static snapshot depends on.
+                    const REDRAW: [&str; 7] = [
+                        "layer",
+                        "heads",
+                        "view",
+                        "threshold",
+                        "hide_special",
+                        "focus",
+                        "zoom",
+                    ];
+                    if keys.iter().any(|k| REDRAW.contains(&k.as_str())) {
                         me.enqueue(parent, |q| q.redraw = true);
                     }
                 }
