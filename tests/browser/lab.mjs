@@ -17,13 +17,9 @@
 import { chromium } from "playwright-core";
 import fs from "node:fs";
 import path from "node:path";
+import { parseArgs } from "./driver.mjs";
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => {
-    if (a.startsWith("--")) acc.push([a.slice(2), all[i + 1] && !all[i + 1].startsWith("--") ? all[i + 1] : "1"]);
-    return acc;
-  }, []),
-);
+const args = parseArgs();
 const BASE = (args.base || "").replace(/\/$/, "");
 const TOKEN = args.token || "";
 const NOTEBOOK = args.notebook || "quickstart.ipynb";

@@ -10,42 +10,7 @@
 // that the token is marked and the view is drawn again. Timings (first paint, zoom, click → update)
 // and the bytes the kernel sent for the first paint go to the JSON result.
 
-import { chromium } from "playwright-core";
-import fs from "node:fs";
-import path from "node:path";
-
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => {
-    if (a.startsWith("--")) acc.push([a.slice(2), all[i + 1] && !all[i + 1].startsWith("--") ? all[i + 1] : "1"]);
-    return acc;
-  }, []),
-);
-const BASE = (args.base || "").replace(/\/$/, "");
-const OUT = args.out || "tests/artifacts/browser-long";
-const RESULT = args.result || path.join(OUT, "result.json");
-const BUDGET_S = Number(args.budget || 420);
-const T0 = Date.now();
-const left = () => Math.max(1000, T0 + BUDGET_S * 1000 - Date.now());
-const result = { ok: false, steps: [], timings: {}, observations: {}, console_errors: [], page_errors: [], failure: null };
-fs.mkdirSync(OUT, { recursive: true });
-
-const log = (m) => console.log(`[${((Date.now() - T0) / 1000).toFixed(1).padStart(6)} s] ${m}`);
-function check(name, ok, detail = "") {
-  const d = typeof detail === "string" ? detail : JSON.stringify(detail);
-  result.steps.push({ name, ok: !!ok, detail: d });
-  log(`${ok ? "PASS" : "FAIL"} ${name}${d ? ` :: ${d}` : ""}`);
-  if (!ok) throw new Error(`${name}: ${d}`);
-}
-
-let page;
-async function waitFor(what, fn, arg, ms) {
-  const timeout = Math.min(ms, left());
-  try {
-    return await (await page.waitForFunction(fn, arg, { timeout, polling: 200 })).jsonValue();
-  } catch (e) {
-    throw new Error(`timed out after ${(timeout / 1000).toFixed(0)} s waiting for ${what} (${String(e.message || e).split("\n")[0]})`);
-  }
-}
+import { createDriver } from "./driver.mjs";
 
 /** The widget's state as the page shows it. */
 function viewState() {
@@ -82,130 +47,100 @@ async function overlayPoint(fx, fy) {
   return { x: box.x + ml + side * fx, y: box.y + mt + side * fy };
 }
 
-async function main() {
-  const browser = await chromium.launch({
-    executablePath: args.chromium || "/usr/bin/chromium",
-    args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-    timeout: 180_000,
-  });
-  try {
-    const context = await browser.newContext({ viewport: { width: 1400, height: 1300 }, deviceScaleFactor: 1 });
-    await context.addInitScript(`window.__viewState = ${viewState.toString()};`);
-    page = await context.newPage();
-    page.on("console", (m) => m.type() === "error" && result.console_errors.push(m.text().slice(0, 500)));
-    page.on("pageerror", (e) => result.page_errors.push(String(e.stack || e).slice(0, 1500)));
-    // Count what the kernel sends the page over the websocket (widget state and buffers).
-    let received = 0;
-    page.on("websocket", (ws) => ws.on("framereceived", (f) => (received += typeof f.payload === "string" ? f.payload.length : f.payload.byteLength)));
-    await page.goto(`${BASE}/lab/tree/${encodeURIComponent(args.notebook || "long.ipynb")}?token=${encodeURIComponent(args.token || "")}`, { waitUntil: "domcontentloaded", timeout: 120_000 });
-    const k = await waitFor("the exformer kernel idle", () => {
-      const w = window.jupyterapp?.shell.currentWidget;
-      const kn = w?.sessionContext?.session?.kernel;
-      return kn && kn.connectionStatus === "connected" && kn.status === "idle" ? kn.name : false;
-    }, null, 300_000);
-    check("kernel is exformer", k === "exformer", k);
-    const before = received;
-    const t0 = Date.now();
-    await page.evaluate(() => window.jupyterapp.commands.execute("notebook:run-all-cells"));
-    const first = await waitFor("the pooled matrix view drawn", () => {
-      const s = window.__viewState();
-      return s && s.caption.includes("max-pooled to") && s.ink > 200 && !s.busy ? s : false;
-    }, null, 300_000).catch(async (e) => {
-      log(`state: ${JSON.stringify(await page.evaluate(() => window.__viewState()))}`);
-      throw e;
-    });
-    result.timings.first_paint_s = (Date.now() - t0) / 1000;
-    result.observations.first = first;
-    result.observations.first_paint_bytes = received - before;
-    check("the long input opens in the kernel-pooled matrix view", /(\d+) tokens, max-pooled to (\d+)×\2/.test(first.caption), first.caption);
-    const T = Number(/(\d+) tokens, max-pooled/.exec(first.caption)[1]);
-    const minT = Number(args["min-tokens"] || 8000);
-    check(`the prompt has ${minT} to 8192 tokens`, T >= minT && T <= 8192, `${T}`);
-    await page.locator(".jp-OutputArea .exformer").first().screenshot({ path: path.join(OUT, "long-01-pooled.png") });
-
-    // zoom near the end of the prompt (queries and keys at ~97 %)
-    const p = await overlayPoint(0.97, 0.97);
-    const t1 = Date.now();
-    await page.mouse.click(p.x, p.y);
-    const zoomed = await waitFor("the full-resolution tile", () => {
-      const s = window.__viewState();
-      return s && s.caption.includes("full resolution") && s.caption.includes("keys #") && s.ink > 50 ? s : false;
-    }, null, 120_000);
-    result.timings.zoom_s = (Date.now() - t1) / 1000;
-    const [, k0, k1] = /keys #(\d+)–#(\d+)/.exec(zoomed.caption).map(Number);
-    check("the zoom shows a window of the last tokens", k1 - k0 + 1 === 64 && k1 >= T * 0.9, zoomed.caption);
-    await page.locator(".jp-OutputArea .exformer").first().screenshot({ path: path.join(OUT, "long-02-zoomed.png") });
-
-    // double-click the middle of the tile: knocks out the key of that column
-    const mid = await overlayPoint(0.5, 0.75);
-    const runBefore = zoomed.runId;
-    const t2 = Date.now();
-    await page.mouse.dblclick(mid.x, mid.y);
-    const after = await waitFor("the re-run after the knock-out", (rb) => {
-      const s = window.__viewState();
-      return s && s.runId !== rb && !s.busy && s.knocked !== "" && s.caption.includes("keys #") ? s : false;
-    }, runBefore, 240_000);
-    result.timings.click_to_update_s = (Date.now() - t2) / 1000;
-    const knocked = after.knocked.split(",").map(Number);
-    check("one key inside the zoomed window is knocked out", knocked.length === 1 && knocked[0] >= k0 && knocked[0] <= k1, after.knocked);
-    check("no error shown", !after.error, after.error);
-    result.observations.after = after;
-    check("the interventions line lists the knock-out", after.changes.length === 1 && after.changes[0] === `knockout:${knocked[0]}`, after.changes);
-    check("the predictions panel shows before → after", after.predCaption.includes("before → after") && after.predBefore.length > 0, `${after.predCaption} | ${after.predBefore.join(" ")}`);
-    await page.locator(".jp-OutputArea .exformer").first().screenshot({ path: path.join(OUT, "long-03-knocked-out.png") });
-
-    // find a token far from the zoomed window by #index: zooms there and pins it
-    const want = Math.floor(T / 3);
-    const find = page.locator(".jp-OutputArea .exformer input.xf-find").first();
-    await find.fill(`#${want}`);
-    const t3 = Date.now();
-    await find.press("Enter");
-    const found = await waitFor("the tile around the found token", (w) => {
-      const s = window.__viewState();
-      const m = /queries #(\d+)–#(\d+)/.exec(s?.caption || "");
-      return s && m && Number(m[1]) <= w && Number(m[2]) >= w && s.pinned === String(w) && s.ink > 50 ? s : false;
-    }, want, 120_000);
-    result.timings.find_s = (Date.now() - t3) / 1000;
-    check("finding #index zooms to that token and pins it", found.pinned === String(want), found.caption);
-    await page.locator(".jp-OutputArea .exformer").first().screenshot({ path: path.join(OUT, "long-04-found.png") });
-
-    // next layer: the kernel pools the new layer (and its tile)
-    const layer0 = found.layer;
-    const t4 = Date.now();
-    await page.locator(".jp-OutputArea .exformer button[aria-label='Next layer']").first().click();
-    const lay = await waitFor("the next layer drawn", (l) => {
-      const s = window.__viewState();
-      return s && s.layer !== l && !s.status.includes("loading layer") && s.caption.startsWith(`Layer ${Number(l) + 1}`) ? s : false;
-    }, layer0, 120_000);
-    result.timings.layer_change_s = (Date.now() - t4) / 1000;
-    result.timings.layer_repaint_ms = lay.renderMs;
-    check("the next layer is shown", Number(lay.layer) === Number(layer0) + 1, `${layer0} -> ${lay.layer}`);
-
-    // undo the knock-out from the interventions line
-    const t5 = Date.now();
-    await page.locator(".jp-OutputArea .exformer .xf-changes .xf-undo").first().click();
-    const undone = await waitFor("the re-run after the undo", (rb) => {
-      const s = window.__viewState();
-      return s && s.runId !== rb && !s.busy && s.knocked === "" ? s : false;
-    }, lay.runId, 240_000);
-    result.timings.undo_to_update_s = (Date.now() - t5) / 1000;
-    check("undo from the interventions line restores the run", undone.changes.length === 0 && undone.predBefore.length === 0 && !undone.error, undone);
-    result.ok = true;
-  } catch (e) {
-    result.failure = String(e.message || e);
-    log(`FAIL ${result.failure}`);
-    try {
-      log(`state: ${JSON.stringify(await page.evaluate(() => window.__viewState()))}`);
-      await page.locator(".jp-OutputArea .exformer").first().screenshot({ path: path.join(OUT, "long-failed.png") });
-    } catch {}
-  } finally {
-    fs.writeFileSync(RESULT, JSON.stringify(result, null, 1));
-    await browser.close().catch(() => {});
-  }
-  process.exit(result.ok ? 0 : 1);
-}
-
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
+const { args, result, check, waitFor, shot, run } = createDriver({
+  name: "long",
+  notebook: "long.ipynb",
+  budgetS: 420,
+  viewport: { width: 1400, height: 1300 },
+  initScript: `window.__viewState = ${viewState.toString()};`,
 });
+let page;
+// Count what the kernel sends the page over the websocket (widget state and buffers).
+let received = 0;
+
+run(async (opened) => {
+  page = opened;
+  const before = received;
+  const t0 = Date.now();
+  await page.evaluate(() => window.jupyterapp.commands.execute("notebook:run-all-cells"));
+  const first = await waitFor("the pooled matrix view drawn", () => {
+    const s = window.__viewState();
+    return s && s.caption.includes("max-pooled to") && s.ink > 200 && !s.busy ? s : false;
+  }, null, 300_000);
+  result.timings.first_paint_s = (Date.now() - t0) / 1000;
+  result.observations.first = first;
+  result.observations.first_paint_bytes = received - before;
+  check("the long input opens in the kernel-pooled matrix view", /(\d+) tokens, max-pooled to (\d+)×\2/.test(first.caption), first.caption);
+  const T = Number(/(\d+) tokens, max-pooled/.exec(first.caption)[1]);
+  const minT = Number(args["min-tokens"] || 8000);
+  check(`the prompt has ${minT} to 8192 tokens`, T >= minT && T <= 8192, `${T}`);
+  await shot("long-01-pooled.png");
+
+  // zoom near the end of the prompt (queries and keys at ~97 %)
+  const p = await overlayPoint(0.97, 0.97);
+  const t1 = Date.now();
+  await page.mouse.click(p.x, p.y);
+  const zoomed = await waitFor("the full-resolution tile", () => {
+    const s = window.__viewState();
+    return s && s.caption.includes("full resolution") && s.caption.includes("keys #") && s.ink > 50 ? s : false;
+  }, null, 120_000);
+  result.timings.zoom_s = (Date.now() - t1) / 1000;
+  const [, k0, k1] = /keys #(\d+)–#(\d+)/.exec(zoomed.caption).map(Number);
+  check("the zoom shows a window of the last tokens", k1 - k0 + 1 === 64 && k1 >= T * 0.9, zoomed.caption);
+  await shot("long-02-zoomed.png");
+
+  // double-click the middle of the tile: knocks out the key of that column
+  const mid = await overlayPoint(0.5, 0.75);
+  const runBefore = zoomed.runId;
+  const t2 = Date.now();
+  await page.mouse.dblclick(mid.x, mid.y);
+  const after = await waitFor("the re-run after the knock-out", (rb) => {
+    const s = window.__viewState();
+    return s && s.runId !== rb && !s.busy && s.knocked !== "" && s.caption.includes("keys #") ? s : false;
+  }, runBefore, 240_000);
+  result.timings.click_to_update_s = (Date.now() - t2) / 1000;
+  const knocked = after.knocked.split(",").map(Number);
+  check("one key inside the zoomed window is knocked out", knocked.length === 1 && knocked[0] >= k0 && knocked[0] <= k1, after.knocked);
+  check("no error shown", !after.error, after.error);
+  result.observations.after = after;
+  check("the interventions line lists the knock-out", after.changes.length === 1 && after.changes[0] === `knockout:${knocked[0]}`, after.changes);
+  check("the predictions panel shows before → after", after.predCaption.includes("before → after") && after.predBefore.length > 0, `${after.predCaption} | ${after.predBefore.join(" ")}`);
+  await shot("long-03-knocked-out.png");
+
+  // find a token far from the zoomed window by #index: zooms there and pins it
+  const want = Math.floor(T / 3);
+  const find = page.locator(".jp-OutputArea .exformer input.xf-find").first();
+  await find.fill(`#${want}`);
+  const t3 = Date.now();
+  await find.press("Enter");
+  const found = await waitFor("the tile around the found token", (w) => {
+    const s = window.__viewState();
+    const m = /queries #(\d+)–#(\d+)/.exec(s?.caption || "");
+    return s && m && Number(m[1]) <= w && Number(m[2]) >= w && s.pinned === String(w) && s.ink > 50 ? s : false;
+  }, want, 120_000);
+  result.timings.find_s = (Date.now() - t3) / 1000;
+  check("finding #index zooms to that token and pins it", found.pinned === String(want), found.caption);
+  await shot("long-04-found.png");
+
+  // next layer: the kernel pools the new layer (and its tile)
+  const layer0 = found.layer;
+  const t4 = Date.now();
+  await page.locator(".jp-OutputArea .exformer button[aria-label='Next layer']").first().click();
+  const lay = await waitFor("the next layer drawn", (l) => {
+    const s = window.__viewState();
+    return s && s.layer !== l && !s.status.includes("loading layer") && s.caption.startsWith(`Layer ${Number(l) + 1}`) ? s : false;
+  }, layer0, 120_000);
+  result.timings.layer_change_s = (Date.now() - t4) / 1000;
+  result.timings.layer_repaint_ms = lay.renderMs;
+  check("the next layer is shown", Number(lay.layer) === Number(layer0) + 1, `${layer0} -> ${lay.layer}`);
+
+  // undo the knock-out from the interventions line
+  const t5 = Date.now();
+  await page.locator(".jp-OutputArea .exformer .xf-changes .xf-undo").first().click();
+  const undone = await waitFor("the re-run after the undo", (rb) => {
+    const s = window.__viewState();
+    return s && s.runId !== rb && !s.busy && s.knocked === "" ? s : false;
+  }, lay.runId, 240_000);
+  result.timings.undo_to_update_s = (Date.now() - t5) / 1000;
+  check("undo from the interventions line restores the run", undone.changes.length === 0 && undone.predBefore.length === 0 && !undone.error, undone);
+}, (p) => p.on("websocket", (ws) => ws.on("framereceived", (f) => (received += typeof f.payload === "string" ? f.payload.length : f.payload.byteLength))));

@@ -13,43 +13,7 @@
 // before → after show the change, and undoes it from the interventions line. Fails when a repaint
 // takes longer than --paint-ms; the timings and the page's long tasks go to the JSON result.
 
-import { chromium } from "playwright-core";
-import fs from "node:fs";
-import path from "node:path";
-
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => {
-    if (a.startsWith("--")) acc.push([a.slice(2), all[i + 1] && !all[i + 1].startsWith("--") ? all[i + 1] : "1"]);
-    return acc;
-  }, []),
-);
-const BASE = (args.base || "").replace(/\/$/, "");
-const OUT = args.out || "tests/artifacts/browser-prompt";
-const RESULT = args.result || path.join(OUT, "result.json");
-const BUDGET_S = Number(args.budget || 420);
-const PAINT_MS = Number(args["paint-ms"] || 100);
-const T0 = Date.now();
-const left = () => Math.max(1000, T0 + BUDGET_S * 1000 - Date.now());
-const result = { ok: false, steps: [], timings: {}, paint_ms: {}, observations: {}, console_errors: [], page_errors: [], failure: null };
-fs.mkdirSync(OUT, { recursive: true });
-
-const log = (m) => console.log(`[${((Date.now() - T0) / 1000).toFixed(1).padStart(6)} s] ${m}`);
-function check(name, ok, detail = "") {
-  const d = typeof detail === "string" ? detail : JSON.stringify(detail);
-  result.steps.push({ name, ok: !!ok, detail: d });
-  log(`${ok ? "PASS" : "FAIL"} ${name}${d ? ` :: ${d}` : ""}`);
-  if (!ok) throw new Error(`${name}: ${d}`);
-}
-
-let page;
-async function waitFor(what, fn, arg, ms) {
-  const timeout = Math.min(ms, left());
-  try {
-    return await (await page.waitForFunction(fn, arg, { timeout, polling: 100 })).jsonValue();
-  } catch (e) {
-    throw new Error(`timed out after ${(timeout / 1000).toFixed(0)} s waiting for ${what} (${String(e.message || e).split("\n")[0]})`);
-  }
-}
+import { createDriver } from "./driver.mjs";
 
 /** In the page: the widget's state as the user sees it. */
 function viewState() {
@@ -126,6 +90,20 @@ const ACTIONS = `({
   },
 })`;
 
+const { args, result, log, check, waitFor, shot, run } = createDriver({
+  name: "prompt",
+  notebook: "prompt.ipynb",
+  budgetS: 420,
+  viewport: { width: 1400, height: 1200 },
+  polling: 100,
+  result: { paint_ms: {} },
+  initScript: `window.__viewState = ${viewState.toString()}; window.__actions = ${ACTIONS};
+    window.__longTasks = [];
+    try { new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__longTasks.push([Math.round(e.startTime), Math.round(e.duration)]); }).observe({ entryTypes: ["longtask"] }); } catch {}`,
+});
+const PAINT_MS = Number(args["paint-ms"] || 100);
+let page;
+
 async function timed(name, act, arg, until, timeoutMs = 30000) {
   const r = await page.evaluate(timeAction, { act, arg, until, timeoutMs });
   result.timings[`${name}_ms`] = Math.round(r.ms);
@@ -134,157 +112,121 @@ async function timed(name, act, arg, until, timeoutMs = 30000) {
   return r;
 }
 
-async function main() {
-  const browser = await chromium.launch({
-    executablePath: args.chromium || "/usr/bin/chromium",
-    args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-    timeout: 180_000,
-  });
-  try {
-    const context = await browser.newContext({ viewport: { width: 1400, height: 1200 }, deviceScaleFactor: 1 });
-    await context.addInitScript(`window.__viewState = ${viewState.toString()}; window.__actions = ${ACTIONS};
-      window.__longTasks = [];
-      try { new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__longTasks.push([Math.round(e.startTime), Math.round(e.duration)]); }).observe({ entryTypes: ["longtask"] }); } catch {}`);
-    page = await context.newPage();
-    page.on("console", (m) => m.type() === "error" && result.console_errors.push(m.text().slice(0, 500)));
-    page.on("pageerror", (e) => result.page_errors.push(String(e.stack || e).slice(0, 1500)));
-    await page.goto(`${BASE}/lab/tree/${encodeURIComponent(args.notebook || "prompt.ipynb")}?token=${encodeURIComponent(args.token || "")}`, { waitUntil: "domcontentloaded", timeout: 120_000 });
-    const k = await waitFor("the exformer kernel idle", () => {
-      const w = window.jupyterapp?.shell.currentWidget;
-      const kn = w?.sessionContext?.session?.kernel;
-      return kn && kn.connectionStatus === "connected" && kn.status === "idle" ? kn.name : false;
-    }, null, 300_000);
-    check("kernel is exformer", k === "exformer", k);
-    const t0 = Date.now();
-    await page.evaluate(() => window.jupyterapp.commands.execute("notebook:run-all-cells"));
-    const first = await waitFor("the matrix view drawn", () => {
-      const s = window.__viewState();
-      return s && s.view === "matrix" && s.caption.startsWith("Layer") && !s.busy ? s : false;
-    }, null, 300_000);
-    result.timings.first_paint_s = (Date.now() - t0) / 1000;
-    const T = Number(/(\d+) tokens/.exec(first.meta)?.[1] || 0);
-    result.observations.tokens = T;
-    check("the prompt has about 500 tokens and opens in the matrix view", T >= 450 && T <= 520 && first.view === "matrix", `${T} tokens, ${first.view}`);
-    check("the matrix shows every token (not pooled)", /(\d+)×\1/.test(first.caption) && !first.caption.includes("pooled to"), first.caption);
-    await page.evaluate(() => document.querySelector(".jp-OutputArea .exformer").scrollIntoView());
-    await page.waitForTimeout(300);
+run(async (opened) => {
+  page = opened;
+  const t0 = Date.now();
+  await page.evaluate(() => window.jupyterapp.commands.execute("notebook:run-all-cells"));
+  const first = await waitFor("the matrix view drawn", () => {
+    const s = window.__viewState();
+    return s && s.view === "matrix" && s.caption.startsWith("Layer") && !s.busy ? s : false;
+  }, null, 300_000);
+  result.timings.first_paint_s = (Date.now() - t0) / 1000;
+  const T = Number(/(\d+) tokens/.exec(first.meta)?.[1] || 0);
+  result.observations.tokens = T;
+  check("the prompt has about 500 tokens and opens in the matrix view", T >= 450 && T <= 520 && first.view === "matrix", `${T} tokens, ${first.view}`);
+  check("the matrix shows every token (not pooled)", /(\d+)×\1/.test(first.caption) && !first.caption.includes("pooled to"), first.caption);
+  await page.evaluate(() => document.querySelector(".jp-OutputArea .exformer").scrollIntoView());
+  await page.waitForTimeout(300);
 
-    // 1. open the head view
-    const open = await timed("open_head_view", "click", ".xf-seg-btn[data-value=head]", "s.view === 'head' && s.tokRows > 0");
-    check("the head view opens virtualised: only rows near the viewport exist", open.state.tokRows < 120 && open.state.tokRows > 10, `${open.state.tokRows} of ${T} rows in the DOM`);
-    check("each query draws its strongest edges only", open.state.edges > 0 && open.state.edges <= 3 * 80, `${open.state.edges} edges`);
-    await page.locator(".jp-OutputArea .exformer").first().screenshot({ path: path.join(OUT, "prompt-01-head-view.png") });
+  // 1. open the head view
+  const open = await timed("open_head_view", "click", ".xf-seg-btn[data-value=head]", "s.view === 'head' && s.tokRows > 0");
+  check("the head view opens virtualised: only rows near the viewport exist", open.state.tokRows < 120 && open.state.tokRows > 10, `${open.state.tokRows} of ${T} rows in the DOM`);
+  check("each query draws its strongest edges only", open.state.edges > 0 && open.state.edges <= 3 * 80, `${open.state.edges} edges`);
+  await shot("prompt-01-head-view.png");
 
-    // 2. change layer: the kernel sends the new layer; time the round trip and the repaint
-    const layer0 = open.state.layer;
-    const lay = await timed("layer_change", "click", "button[aria-label='Next layer']", `s.layer !== ${JSON.stringify(layer0)} && !s.status.includes('loading layer')`, 60000);
-    check("the next layer is shown", Number(lay.state.layer) === Number(layer0) + 1, `${layer0} -> ${lay.state.layer}`);
+  // 2. change layer: the kernel sends the new layer; time the round trip and the repaint
+  const layer0 = open.state.layer;
+  const lay = await timed("layer_change", "click", "button[aria-label='Next layer']", `s.layer !== ${JSON.stringify(layer0)} && !s.status.includes('loading layer')`, 60000);
+  check("the next layer is shown", Number(lay.state.layer) === Number(layer0) + 1, `${layer0} -> ${lay.state.layer}`);
 
-    // 3. toggle a head
-    const before = lay.state.edges;
-    const head = await timed("head_toggle", "click", ".xf-headbox[data-h='0']", "true");
-    check("toggling head 0 redraws the curves", head.state.edges !== before || head.state.edges > 0, `${before} -> ${head.state.edges}`);
+  // 3. toggle a head
+  const before = lay.state.edges;
+  const head = await timed("head_toggle", "click", ".xf-headbox[data-h='0']", "true");
+  check("toggling head 0 redraws the curves", head.state.edges !== before || head.state.edges > 0, `${before} -> ${head.state.edges}`);
 
-    // 4. threshold from the keyboard, inside JupyterLab (the notebook must not take the arrow keys)
-    const thrInput = page.locator(".jp-OutputArea .exformer input[type=range]").first();
-    await thrInput.focus();
-    const thr0 = await thrInput.inputValue();
-    const tk0 = Date.now();
-    await page.keyboard.press("ArrowRight");
-    await page.keyboard.press("ArrowRight");
-    const thrState = await waitFor("the threshold moved by the arrow keys", (v) => {
-      const s = window.__viewState();
-      return s && s.threshold !== v ? s : false;
-    }, thr0, 10000);
-    result.timings.threshold_keys_ms = Date.now() - tk0;
-    check("the threshold slider takes the arrow keys inside JupyterLab", Number(thrState.threshold) > Number(thr0), `${thr0} -> ${thrState.threshold}`);
-    const activeCell = await page.evaluate(() => document.activeElement?.matches?.("input[type=range]"));
-    check("the slider keeps the keyboard focus", activeCell === true, String(activeCell));
-    // the repaint after a threshold change (the slider sends it 60 ms after the last input)
-    await timed("threshold_repaint", "range", 0.05, "Math.abs(s.modelThreshold - 0.05) < 1e-9");
+  // 4. threshold from the keyboard, inside JupyterLab (the notebook must not take the arrow keys)
+  const thrInput = page.locator(".jp-OutputArea .exformer input[type=range]").first();
+  await thrInput.focus();
+  const thr0 = await thrInput.inputValue();
+  const tk0 = Date.now();
+  await page.keyboard.press("ArrowRight");
+  await page.keyboard.press("ArrowRight");
+  const thrState = await waitFor("the threshold moved by the arrow keys", (v) => {
+    const s = window.__viewState();
+    return s && s.threshold !== v ? s : false;
+  }, thr0, 10000);
+  result.timings.threshold_keys_ms = Date.now() - tk0;
+  check("the threshold slider takes the arrow keys inside JupyterLab", Number(thrState.threshold) > Number(thr0), `${thr0} -> ${thrState.threshold}`);
+  const activeCell = await page.evaluate(() => document.activeElement?.matches?.("input[type=range]"));
+  check("the slider keeps the keyboard focus", activeCell === true, String(activeCell));
+  // the repaint after a threshold change (the slider sends it 60 ms after the last input)
+  await timed("threshold_repaint", "range", 0.05, "Math.abs(s.modelThreshold - 0.05) < 1e-9");
 
-    // 5. hover a token
-    const hov = await timed("hover", "hover", 5, "true");
-    check("hovering a token draws its edges", hov.state.edges > 0, `${hov.state.edges} edges`);
+  // 5. hover a token
+  const hov = await timed("hover", "hover", 5, "true");
+  check("hovering a token draws its edges", hov.state.edges > 0, `${hov.state.edges} edges`);
 
-    // 6. find a token by text, far down the prompt: pins it and scrolls to it
-    const find = page.locator(".jp-OutputArea .exformer input.xf-find").first();
-    await find.fill(`#${T - 40}`);
-    const findT = await page.evaluate(() => {
-      const el = document.querySelector(".jp-OutputArea .exformer input.xf-find");
-      const t0 = performance.now();
-      el.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true, cancelable: true }));
-      return new Promise((resolve) => {
-        const poll = () => {
-          const s = window.__viewState();
-          const tok = document.querySelector(`.jp-OutputArea .exformer .xf-col-from .xf-tok.is-pinned`);
-          if (tok && s) {
-            const r = tok.getBoundingClientRect();
-            const sc = tok.closest(".xf-scroll").getBoundingClientRect();
-            requestAnimationFrame(() => resolve({ ms: performance.now() - t0, state: s, inView: r.top >= sc.top && r.bottom <= sc.bottom, i: tok.dataset.i }));
-          } else if (performance.now() - t0 > 10000) resolve({ ms: -1, state: s });
-          else requestAnimationFrame(poll);
-        };
-        requestAnimationFrame(poll);
-      });
+  // 6. find a token by text, far down the prompt: pins it and scrolls to it
+  const find = page.locator(".jp-OutputArea .exformer input.xf-find").first();
+  await find.fill(`#${T - 40}`);
+  const findT = await page.evaluate(() => {
+    const el = document.querySelector(".jp-OutputArea .exformer input.xf-find");
+    const t0 = performance.now();
+    el.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true, cancelable: true }));
+    return new Promise((resolve) => {
+      const poll = () => {
+        const s = window.__viewState();
+        const tok = document.querySelector(`.jp-OutputArea .exformer .xf-col-from .xf-tok.is-pinned`);
+        if (tok && s) {
+          const r = tok.getBoundingClientRect();
+          const sc = tok.closest(".xf-scroll").getBoundingClientRect();
+          requestAnimationFrame(() => resolve({ ms: performance.now() - t0, state: s, inView: r.top >= sc.top && r.bottom <= sc.bottom, i: tok.dataset.i }));
+        } else if (performance.now() - t0 > 10000) resolve({ ms: -1, state: s });
+        else requestAnimationFrame(poll);
+      };
+      requestAnimationFrame(poll);
     });
-    result.timings.find_ms = Math.round(findT.ms);
-    check("finding #index pins that token and scrolls it into view", findT.i === String(T - 40) && findT.inView, JSON.stringify({ i: findT.i, inView: findT.inView, out: findT.state?.findOut }));
-    await page.locator(".jp-OutputArea .exformer").first().screenshot({ path: path.join(OUT, "prompt-02-found.png") });
+  });
+  result.timings.find_ms = Math.round(findT.ms);
+  check("finding #index pins that token and scrolls it into view", findT.i === String(T - 40) && findT.inView, JSON.stringify({ i: findT.i, inView: findT.inView, out: findT.state?.findOut }));
+  await shot("prompt-02-found.png");
 
-    // 7. knock it out from the matrix view: double-click its column
-    await timed("open_matrix_view", "click", ".xf-seg-btn[data-value=matrix]", "s.view === 'matrix'");
-    const o = page.locator(".jp-OutputArea .exformer canvas.xf-heat-overlay").first();
-    await o.scrollIntoViewIfNeeded();
-    const box = await o.boundingBox();
-    const [ml, mt, side] = (await o.getAttribute("data-geom")).split(",").map(Number);
-    const col = T - 40;
-    const x = box.x + ml + ((col + 0.5) / T) * side;
-    const y = box.y + mt + side * 0.98;
-    const vs = await page.evaluate(() => window.__viewState());
-    const runBefore = vs.runId;
-    const tko = Date.now();
-    await page.mouse.dblclick(x, y);
-    const after = await waitFor("the re-run after the knock-out", (rb) => {
-      const s = window.__viewState();
-      return s && s.runId !== rb && !s.busy && s.knocked !== "" ? s : false;
-    }, runBefore, 120_000);
-    result.timings.knockout_to_update_s = (Date.now() - tko) / 1000;
-    check("the double-clicked column's token is knocked out", after.knocked === String(col), `${after.knocked} (wanted ${col})`);
-    check("the interventions line lists it", after.changes.length === 1 && after.changes[0] === `knockout:${col}`, after.changes);
-    check("the predictions panel shows before → after", after.predCaption.includes("before → after") && after.predBefore.length > 0 && after.predBefore.every((t) => t === "new" || t.includes("→")), `${after.predCaption} | ${after.predBefore.join(" ")}`);
-    result.observations.after_knockout = after;
-    await page.locator(".jp-OutputArea .exformer").first().screenshot({ path: path.join(OUT, "prompt-03-knocked-out.png") });
+  // 7. knock it out from the matrix view: double-click its column
+  await timed("open_matrix_view", "click", ".xf-seg-btn[data-value=matrix]", "s.view === 'matrix'");
+  const o = page.locator(".jp-OutputArea .exformer canvas.xf-heat-overlay").first();
+  await o.scrollIntoViewIfNeeded();
+  const box = await o.boundingBox();
+  const [ml, mt, side] = (await o.getAttribute("data-geom")).split(",").map(Number);
+  const col = T - 40;
+  const x = box.x + ml + ((col + 0.5) / T) * side;
+  const y = box.y + mt + side * 0.98;
+  const vs = await page.evaluate(() => window.__viewState());
+  const runBefore = vs.runId;
+  const tko = Date.now();
+  await page.mouse.dblclick(x, y);
+  const after = await waitFor("the re-run after the knock-out", (rb) => {
+    const s = window.__viewState();
+    return s && s.runId !== rb && !s.busy && s.knocked !== "" ? s : false;
+  }, runBefore, 120_000);
+  result.timings.knockout_to_update_s = (Date.now() - tko) / 1000;
+  check("the double-clicked column's token is knocked out", after.knocked === String(col), `${after.knocked} (wanted ${col})`);
+  check("the interventions line lists it", after.changes.length === 1 && after.changes[0] === `knockout:${col}`, after.changes);
+  check("the predictions panel shows before → after", after.predCaption.includes("before → after") && after.predBefore.length > 0 && after.predBefore.every((t) => t === "new" || t.includes("→")), `${after.predCaption} | ${after.predBefore.join(" ")}`);
+  result.observations.after_knockout = after;
+  await shot("prompt-03-knocked-out.png");
 
-    // 8. undo it from the interventions line
-    const tu = Date.now();
-    await page.locator(".jp-OutputArea .exformer .xf-changes .xf-undo").first().click();
-    const undone = await waitFor("the re-run after the undo", (rb) => {
-      const s = window.__viewState();
-      return s && s.runId !== rb && !s.busy && s.knocked === "" ? s : false;
-    }, after.runId, 120_000);
-    result.timings.undo_to_update_s = (Date.now() - tu) / 1000;
-    check("undo from the interventions line restores the run", undone.changes.length === 0 && undone.predBefore.length === 0 && !undone.error, undone);
-    await page.locator(".jp-OutputArea .exformer").first().screenshot({ path: path.join(OUT, "prompt-04-undone.png") });
+  // 8. undo it from the interventions line
+  const tu = Date.now();
+  await page.locator(".jp-OutputArea .exformer .xf-changes .xf-undo").first().click();
+  const undone = await waitFor("the re-run after the undo", (rb) => {
+    const s = window.__viewState();
+    return s && s.runId !== rb && !s.busy && s.knocked === "" ? s : false;
+  }, after.runId, 120_000);
+  result.timings.undo_to_update_s = (Date.now() - tu) / 1000;
+  check("undo from the interventions line restores the run", undone.changes.length === 0 && undone.predBefore.length === 0 && !undone.error, undone);
+  await shot("prompt-04-undone.png");
 
-    result.observations.long_tasks = await page.evaluate(() => window.__longTasks.slice(-40));
-    const slow = Object.entries(result.paint_ms).filter(([, ms]) => ms > PAINT_MS);
-    check(`every repaint takes ≤ ${PAINT_MS} ms`, slow.length === 0, result.paint_ms);
-    result.ok = true;
-  } catch (e) {
-    result.failure = String(e.message || e);
-    log(`FAIL ${result.failure}`);
-    try {
-      log(`state: ${JSON.stringify(await page.evaluate(() => window.__viewState()))}`);
-    } catch {}
-  } finally {
-    fs.writeFileSync(RESULT, JSON.stringify(result, null, 1));
-    await browser.close().catch(() => {});
-  }
-  process.exit(result.ok ? 0 : 1);
-}
-
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
+  result.observations.long_tasks = await page.evaluate(() => window.__longTasks.slice(-40));
+  const slow = Object.entries(result.paint_ms).filter(([, ms]) => ms > PAINT_MS);
+  check(`every repaint takes ≤ ${PAINT_MS} ms`, slow.length === 0, result.paint_ms);
 });
