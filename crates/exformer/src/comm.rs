@@ -168,23 +168,12 @@ fn reader_loop(client: Arc<Client>, mut stream: UnixStream) {
                 token,
             } => {
                 let handler = client.on_msg.lock().unwrap().get(&comm_id).cloned();
-                let error = with_token(&token, || {
-                    handler.and_then(|h| {
-                        run_handler(|| {
-                            h(
-                                &Comm {
-                                    id: comm_id.clone(),
-                                },
-                                CommMessage {
-                                    data,
-                                    metadata,
-                                    buffers,
-                                },
-                            )
-                        })
-                    })
-                });
-                let _ = client.send(&ToKernel::Done { token, error }, &[]);
+                let msg = CommMessage {
+                    data,
+                    metadata,
+                    buffers,
+                };
+                deliver(&client, token, handler, comm_id, msg);
             }
             ToChild::CommClose {
                 comm_id,
@@ -193,29 +182,33 @@ fn reader_loop(client: Arc<Client>, mut stream: UnixStream) {
             } => {
                 client.on_msg.lock().unwrap().remove(&comm_id);
                 let handler = client.on_close.lock().unwrap().remove(&comm_id);
-                let error = with_token(&token, || {
-                    handler.and_then(|h| {
-                        run_handler(|| {
-                            h(
-                                &Comm {
-                                    id: comm_id.clone(),
-                                },
-                                CommMessage {
-                                    data,
-                                    ..Default::default()
-                                },
-                            )
-                        })
-                    })
-                });
-                let _ = client.send(&ToKernel::Done { token, error }, &[]);
+                let msg = CommMessage {
+                    data,
+                    ..Default::default()
+                };
+                deliver(&client, token, handler, comm_id, msg);
             }
         }
     }
 }
 
+/// Runs a comm's message (or close) handler, if it has one, under the front-end message's token,
+/// and tells the kernel it is done (with the panic, if the handler panicked).
+fn deliver(
+    client: &Client,
+    token: String,
+    handler: Option<MsgHandler>,
+    comm_id: String,
+    msg: CommMessage,
+) {
+    let error = with_token(&token, || {
+        handler.and_then(|h| run_handler(|| h(&Comm { id: comm_id }, msg)))
+    });
+    let _ = client.send(&ToKernel::Done { token, error }, &[]);
+}
+
 /// Runs a user handler; a panic becomes an error string instead of killing the bridge thread.
-fn run_handler(f: impl FnOnce()) -> Option<String> {
+pub(crate) fn run_handler(f: impl FnOnce()) -> Option<String> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(()) => None,
         Err(p) => Some(

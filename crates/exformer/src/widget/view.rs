@@ -658,18 +658,12 @@ impl AttentionView {
             let parent = batch.parent.clone();
             // A bug in one update must not silently end the view: the panic is shown in the
             // widget and the next click is served.
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                comm::with_parent(parent.clone(), || self.apply(batch))
-            }));
-            if let Err(panic) = outcome {
+            let panicked =
+                comm::run_handler(|| comm::with_parent(parent.clone(), || self.apply(batch)));
+            if let Some(why) = panicked {
                 self.inner.run.clear_poison();
                 self.inner.queue.clear_poison();
-                let why = panic
-                    .downcast_ref::<String>()
-                    .map(String::as_str)
-                    .or_else(|| panic.downcast_ref::<&str>().copied())
-                    .unwrap_or("unknown panic");
-                let first = why.lines().next().unwrap_or(why);
+                let first = why.lines().next().unwrap_or(&why);
                 comm::with_parent(parent, || {
                     self.set_error(&format!(
                         "internal error while updating the view (please report it): {first}"
