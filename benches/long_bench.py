@@ -32,25 +32,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-CORPUS = ROOT.parent / "shared" / "corpus" / "hf_docs_sample.jsonl"
+sys.path.insert(0, str(ROOT / "tests"))
+from corpus import corpus_text  # noqa: E402
 HF_EAGER_MAX_BYTES = 12 * 2**30
 
 
 def example(name: str) -> Path:
     return ROOT / "target" / "release" / "examples" / name
-
-
-def corpus_text() -> str:
-    docs = []
-    if CORPUS.is_file():
-        for line in CORPUS.read_text().splitlines():
-            try:
-                docs.append(json.loads(line)["text"])
-            except (ValueError, KeyError):
-                continue
-    if not docs:
-        docs = ["The capital of France is Paris, and every layer of the model attends between the tokens."]
-    return "\n\n".join(docs)
 
 
 def prompt(tok, n: int, full: list[int], text: str) -> str:

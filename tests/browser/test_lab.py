@@ -24,6 +24,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from corpus import corpus_text
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -119,7 +120,6 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-CORPUS = ROOT.parent / "shared" / "corpus" / "hf_docs_sample.jsonl"
 LONG_TOKENS = 8190
 LONG_CELLS = [
     "let model = exformer::load(\"smollm2\")?;",
@@ -149,14 +149,7 @@ def _long_notebook(root: Path) -> None:
     """long.ipynb (three Rust cells) and long.txt (the demo corpus, repeated past 8k tokens)."""
     import nbformat
 
-    docs = []
-    if CORPUS.is_file():
-        for line in CORPUS.read_text().splitlines():
-            try:
-                docs.append(json.loads(line)["text"])
-            except (ValueError, KeyError):
-                continue
-    text = "\n\n".join(docs) or "The capital of France is Paris, and every layer of the model attends between tokens."
+    text = corpus_text()
     while len(text) < 60_000:
         text = text + "\n\n" + text
     (root / "long.txt").write_text(text)
@@ -301,32 +294,39 @@ def test_widget_in_jupyterlab(lab):
     print(f"browser test: server up in {lab['start_s']} s, driver {wall:.0f} s; timings {result['timings']}; screenshots in {ARTIFACTS}")
 
 
+def _run_driver(lab, name: str, musts: tuple, extra: tuple = (), budget: int = 420) -> dict:
+    """Runs tests/browser/NAME.mjs on NAME.ipynb; fails unless every check passed and each check
+    named in `musts` ran. Returns the driver's JSON result (artifacts in tests/artifacts/browser-NAME)."""
+    out = ROOT / "tests" / "artifacts" / f"browser-{name}"
+    out.mkdir(parents=True, exist_ok=True)
+    result_path = out / "result.json"
+    result_path.unlink(missing_ok=True)
+    cmd = ["node", str(HERE / f"{name}.mjs"), "--base", lab["base"], "--token", lab["token"], "--notebook", f"{name}.ipynb",
+           "--out", str(out), "--result", str(result_path), "--budget", str(budget), "--chromium", CHROMIUM, *extra]
+    proc = subprocess.run(cmd, cwd=HERE, capture_output=True, text=True, timeout=budget + 60)
+    (out / "driver.log").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
+    print(proc.stdout[-5000:])
+    assert result_path.exists(), f"the driver wrote no result (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}"
+    result = json.loads(result_path.read_text())
+    detail = f"{result.get('failure')}\npage errors: {result.get('page_errors')[-3:]}\nserver log:\n{lab['log'].read_text()[-3000:]}"
+    assert proc.returncode == 0 and result["ok"], detail
+    names = " | ".join(s["name"] for s in result["steps"])
+    for must in musts:
+        assert must in names, f"the driver skipped a check: {must}"
+    return result
+
+
 def test_long_input_in_jupyterlab(lab):
     """About 8k tokens of SmolLM2 in JupyterLab: the kernel sends the shown layer pooled (not the
     whole T×T), the matrix view draws it, a click zooms to a full-resolution tile fetched from the
     kernel, and a double-click there knocks a key out (the re-run reuses the prefix); the change
     shows in the interventions line and the predictions' before → after; a token is found by
     #index (the view zooms to it), the layer changes, and the knock-out is undone from the line."""
-    out = ROOT / "tests" / "artifacts" / "browser-long"
-    out.mkdir(parents=True, exist_ok=True)
-    result_path = out / "result.json"
-    result_path.unlink(missing_ok=True)
-    budget = 420
-    cmd = ["node", str(HERE / "long.mjs"), "--base", lab["base"], "--token", lab["token"], "--notebook", "long.ipynb",
-           "--out", str(out), "--result", str(result_path), "--budget", str(budget), "--chromium", CHROMIUM]
-    proc = subprocess.run(cmd, cwd=HERE, capture_output=True, text=True, timeout=budget + 60)
-    (out / "driver.log").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
-    print(proc.stdout[-4000:])
-    assert result_path.exists(), f"the driver wrote no result (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}"
-    result = json.loads(result_path.read_text())
-    detail = f"{result.get('failure')}\npage errors: {result.get('page_errors')[-3:]}\nserver log:\n{lab['log'].read_text()[-3000:]}"
-    assert proc.returncode == 0 and result["ok"], detail
-    names = " | ".join(s["name"] for s in result["steps"])
-    for must in ("the long input opens in the kernel-pooled matrix view", "the zoom shows a window of the last tokens",
-                 "one key inside the zoomed window is knocked out", "the interventions line lists the knock-out",
-                 "the predictions panel shows before → after", "finding #index zooms to that token and pins it",
-                 "the next layer is shown", "undo from the interventions line restores the run"):
-        assert must in names, f"the driver skipped a check: {must}"
+    result = _run_driver(lab, "long", musts=(
+        "the long input opens in the kernel-pooled matrix view", "the zoom shows a window of the last tokens",
+        "one key inside the zoomed window is knocked out", "the interventions line lists the knock-out",
+        "the predictions panel shows before → after", "finding #index zooms to that token and pins it",
+        "the next layer is shown", "undo from the interventions line restores the run"))
     # What the browser received for the first paint: the pooled layer, not n_heads × T² bytes.
     assert result["observations"]["first_paint_bytes"] < 6 * 2**20, result["observations"]["first_paint_bytes"]
     print(f"long input: timings {result['timings']}, first paint received {result['observations']['first_paint_bytes'] / 2**20:.2f} MB")
@@ -337,25 +337,10 @@ def test_prompt_length_in_jupyterlab(lab):
     takes the threshold from the keyboard and hovers within the paint budget (it draws only the rows
     in view and each query's strongest edges); a token is found by #index, knocked out from the
     matrix view, shown in the interventions line and the predictions' before → after, and undone."""
-    out = ROOT / "tests" / "artifacts" / "browser-prompt"
-    out.mkdir(parents=True, exist_ok=True)
-    result_path = out / "result.json"
-    result_path.unlink(missing_ok=True)
-    budget = 420
-    cmd = ["node", str(HERE / "prompt.mjs"), "--base", lab["base"], "--token", lab["token"], "--notebook", "prompt.ipynb",
-           "--out", str(out), "--result", str(result_path), "--budget", str(budget), "--chromium", CHROMIUM, "--paint-ms", "100"]
-    proc = subprocess.run(cmd, cwd=HERE, capture_output=True, text=True, timeout=budget + 60)
-    (out / "driver.log").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
-    print(proc.stdout[-5000:])
-    assert result_path.exists(), f"the driver wrote no result (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}"
-    result = json.loads(result_path.read_text())
-    detail = f"{result.get('failure')}\npage errors: {result.get('page_errors')[-3:]}\nserver log:\n{lab['log'].read_text()[-3000:]}"
-    assert proc.returncode == 0 and result["ok"], detail
-    names = " | ".join(s["name"] for s in result["steps"])
-    for must in ("the head view opens virtualised", "the next layer is shown", "the threshold slider takes the arrow keys inside JupyterLab",
-                 "finding #index pins that token and scrolls it into view", "the double-clicked column's token is knocked out",
-                 "the interventions line lists it", "the predictions panel shows before → after",
-                 "undo from the interventions line restores the run", "every repaint takes ≤ 100 ms"):
-        assert must in names, f"the driver skipped a check: {must}"
+    result = _run_driver(lab, "prompt", extra=("--paint-ms", "100"), musts=(
+        "the head view opens virtualised", "the next layer is shown", "the threshold slider takes the arrow keys inside JupyterLab",
+        "finding #index pins that token and scrolls it into view", "the double-clicked column's token is knocked out",
+        "the interventions line lists it", "the predictions panel shows before → after",
+        "undo from the interventions line restores the run", "every repaint takes ≤ 100 ms"))
     assert not result["page_errors"], result["page_errors"]
     print(f"prompt length: {result['observations']['tokens']} tokens; timings {result['timings']}; repaint ms {result['paint_ms']}")
