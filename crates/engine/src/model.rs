@@ -190,6 +190,25 @@ pub(crate) struct ForwardOut {
     pub hidden_states: Vec<Tensor>,
 }
 
+impl ForwardOut {
+    /// A decoder's output: `hidden` comes after the final norm, and so does the last of the
+    /// requested hidden states (as in transformers).
+    pub fn after_final_norm(
+        hidden: Tensor,
+        attentions: Vec<attention::LayerAttention>,
+        mut hidden_states: Vec<Tensor>,
+    ) -> Self {
+        if let Some(last) = hidden_states.last_mut() {
+            *last = hidden.shallow_clone();
+        }
+        ForwardOut {
+            hidden,
+            attentions,
+            hidden_states,
+        }
+    }
+}
+
 /// Implemented once per architecture (models/<arch>.rs).
 pub(crate) trait Architecture: Send {
     /// Runs the whole model on one sequence (positions `iv.start()..` when a prefix is reused).

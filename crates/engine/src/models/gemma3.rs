@@ -377,17 +377,7 @@ impl Architecture for Gemma3 {
             }
         }
         let x = self.norm.forward(&x);
-        if iv.hidden_states {
-            // As in transformers: the last hidden state is the one after the final norm.
-            if let Some(last) = hidden_states.last_mut() {
-                *last = x.shallow_clone();
-            }
-        }
-        Ok(ForwardOut {
-            hidden: x,
-            attentions,
-            hidden_states,
-        })
+        Ok(ForwardOut::after_final_norm(x, attentions, hidden_states))
     }
 
     fn logits(&self, x: &Tensor) -> Result<Option<Tensor>> {
