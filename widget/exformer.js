@@ -1729,8 +1729,6 @@ function createHeadView(app) {
   /** weights of the focused token over the other column (compact), or null */
   /** @type {{side: "from"|"to", w: Float32Array, n: number}|null} */
   let focusW = null;
-  /** rows shown now, [first, last] compact, without the overscan */
-  let visible = [0, -1];
 
   const colTop = () => colFrom.offsetTop;
   const totalHeight = () => PAD * 2 + index.length * ROW;
@@ -1773,20 +1771,19 @@ function createHeadView(app) {
     );
   }
 
-  /** Rows [lo, hi] (compact) that should exist: the viewport plus a margin, and the tabbable rows. */
-  function wantedRange() {
-    const K = index.length;
+  /** Rows [first, last] (compact) inside the viewport now. */
+  function visibleRows() {
     const top = scroller.scrollTop - colTop() - PAD;
     const vh = scroller.clientHeight || 640;
-    const first = Math.max(0, Math.floor(top / ROW));
-    const last = Math.min(K - 1, Math.ceil((top + vh) / ROW));
-    visible = [first, last];
-    return [Math.max(0, first - OVERSCAN), Math.min(K - 1, last + OVERSCAN)];
+    return [Math.max(0, Math.floor(top / ROW)), Math.min(index.length - 1, Math.ceil((top + vh) / ROW))];
   }
 
   /** Adds the rows that came into view, removes those that left. */
   function renderRows() {
-    const [lo, hi] = wantedRange();
+    // the viewport plus a margin (and, below, the rows holding the tab stops)
+    const [first, last] = visibleRows();
+    const lo = Math.max(0, first - OVERSCAN);
+    const hi = Math.min(index.length - 1, last + OVERSCAN);
     const keep = new Set([tabRow.from, tabRow.to]);
     for (const [a, r] of rows) {
       if ((a < lo || a > hi) && !keep.has(a)) {
@@ -1890,7 +1887,6 @@ function createHeadView(app) {
     const raf = globalThis.requestAnimationFrame || ((cb) => setTimeout(cb, 16));
     scrollFrame = raf(() => {
       scrollFrame = 0;
-      renderRows();
       draw();
     });
   }, { signal, passive: true });
@@ -2049,7 +2045,7 @@ function createHeadView(app) {
       const y = (/** @type {number} */ a) => PAD + a * ROW + ROW / 2 - top;
       const edgesMode = app.edges;
       // queries whose edges are drawn: the visible ones (a focused token draws all of its own)
-      const [first, last] = visible;
+      const [first, last] = visibleRows();
       const qrows = [];
       for (let a = Math.max(0, first - 1); a <= Math.min(K - 1, last + 1); a++) qrows.push(a);
       ctx.lineCap = "round";
@@ -2121,7 +2117,6 @@ function createHeadView(app) {
       const a = compactOf.get(i);
       if (a == null) return;
       scrollToRow(a);
-      renderRows();
       draw();
     },
     destroy() {
