@@ -38,6 +38,15 @@ if ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
   step "rustup component add rust-src"
   rustup component add rust-src
 fi
+# The test command's hygiene gate runs rustfmt and clippy.
+if [ "$WITH_TESTS" = 1 ]; then
+  for c in rustfmt clippy; do
+    if ! rustup component list --installed 2>/dev/null | grep -q "^$c"; then
+      step "rustup component add $c"
+      rustup component add "$c"
+    fi
+  done
+fi
 
 # --- Python venv -------------------------------------------------------------------------------
 PY_HASH=$(hash_of requirements.txt requirements-models.txt)

@@ -353,7 +353,7 @@ fn attention_with(
     let device = q.device();
     // Short inputs: the explicit path, keeping its probabilities (recomputing them would cost more
     // than holding them); beyond, the fused kernel and probabilities on demand.
-    let eager = h * t * s <= eager_limit && spec.past.map_or(true, |p| p.probs.is_some());
+    let eager = h * t * s <= eager_limit && spec.past.is_none_or(|p| p.probs.is_some());
     let mut probs = None;
     let mut ctx = if eager {
         let p = probs_from(q, &kr, &rules, start..s, q.kind());

@@ -326,7 +326,7 @@ fn attend(args: &[String]) -> Result<(), CliError> {
         }
         if let Some(hs) = a.hidden_states.take() {
             for (i, h) in hs.iter().enumerate() {
-                let width = if t == 0 { 0 } else { h.len() / t };
+                let width = h.len().checked_div(t).unwrap_or(0);
                 tensors.push((format!("hidden.{i}"), vec![t, width], f32_bytes(h)));
             }
         }

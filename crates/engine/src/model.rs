@@ -279,14 +279,14 @@ fn load_resolved(r: &ResolvedSource, ctx: &LoadContext) -> Result<(Built, TextTo
                 )));
             }
             // Fail on a missing tokenizer before reading (possibly large) weights.
-            if !dir.join("tokenizer.json").is_file()
-                && !dir.join("vocab.txt").is_file()
-                && !(dir.join("vocab.json").is_file() && dir.join("merges.txt").is_file())
-            {
+            let has_tokenizer = dir.join("tokenizer.json").is_file()
+                || dir.join("vocab.txt").is_file()
+                || (dir.join("vocab.json").is_file() && dir.join("merges.txt").is_file());
+            if !has_tokenizer {
                 return Err(EngineError::MissingFile(dir.join("tokenizer.json")));
             }
             ctx.report("weights", "reading weights", 0.1);
-            let w = Weights::from_hf_dir_with_progress(dir, ctx.device, ctx.kind, &|f| {
+            let w = Weights::from_hf_dir(dir, ctx.device, ctx.kind, &|f| {
                 ctx.report("weights", "reading weights", (0.1 + 0.6 * f).min(0.7))
             })?;
             ctx.report("building", "building the model", 0.7);

@@ -350,7 +350,7 @@ impl TextTokenizer {
         let pieces = enc.get_tokens();
         let mut tokens = Vec::with_capacity(ids.len());
         let mut seen_b = false;
-        for i in 0..ids.len() {
+        for (i, &id) in ids.iter().enumerate() {
             let is_special = special.get(i).copied().unwrap_or(0) == 1;
             let segment = match seq.get(i).copied().flatten() {
                 Some(s) => {
@@ -372,10 +372,10 @@ impl TextTokenizer {
             };
             let text = match pieces.get(i) {
                 Some(p) => self.display_piece(p),
-                None => self.display_id(ids[i] as u32),
+                None => self.display_id(id as u32),
             };
             tokens.push(Token {
-                id: ids[i] as u32,
+                id: id as u32,
                 text,
                 start,
                 end,

@@ -55,15 +55,10 @@ impl Weights {
         }
     }
 
-    /// Loads the weights of a Hugging Face model folder: model.safetensors, a sharded
-    /// model.safetensors.index.json, or pytorch_model.bin.
-    #[allow(dead_code)]
-    pub fn from_hf_dir(dir: &Path, device: Device, kind: Kind) -> Result<Self> {
-        Self::from_hf_dir_with_progress(dir, device, kind, &|_| {})
-    }
-
-    /// Like [`Weights::from_hf_dir`], calling `progress` with the fraction of tensors read (0.0 ..= 1.0).
-    pub fn from_hf_dir_with_progress(
+    /// Loads the weights of a Hugging Face model folder (model.safetensors, a sharded
+    /// model.safetensors.index.json, or pytorch_model.bin), calling `progress` with the fraction of
+    /// tensors read (0.0 ..= 1.0).
+    pub fn from_hf_dir(
         dir: &Path,
         device: Device,
         kind: Kind,
@@ -98,12 +93,6 @@ impl Weights {
             return Self::from_pytorch_bin(&bin, device, kind);
         }
         Err(EngineError::MissingFile(single))
-    }
-
-    /// Memory-maps and reads one or more safetensors files.
-    #[allow(dead_code)]
-    pub fn from_safetensors(paths: &[PathBuf], device: Device, kind: Kind) -> Result<Self> {
-        Self::read_safetensors(paths, device, kind, &|_| {})
     }
 
     fn read_safetensors(
@@ -160,22 +149,6 @@ impl Weights {
             tensors,
             path: path.to_path_buf(),
         })
-    }
-
-    /// Tensor names (unordered).
-    #[allow(dead_code)]
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.tensors.keys().map(|s| s.as_str())
-    }
-
-    #[allow(dead_code)]
-    pub fn len(&self) -> usize {
-        self.tensors.len()
-    }
-
-    #[allow(dead_code)]
-    pub fn is_empty(&self) -> bool {
-        self.tensors.is_empty()
     }
 
     fn lookup(&self, name: &str) -> Option<&Tensor> {
@@ -336,7 +309,7 @@ mod tests {
     fn missing_and_corrupt_files_are_typed_errors() {
         let d = tmp("errors");
         assert!(matches!(
-            Weights::from_hf_dir(&d, Device::Cpu, Kind::Float),
+            Weights::from_hf_dir(&d, Device::Cpu, Kind::Float, &|_| {}),
             Err(EngineError::MissingFile(_))
         ));
         std::fs::write(
@@ -345,18 +318,18 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(
-            Weights::from_hf_dir(&d, Device::Cpu, Kind::Float),
+            Weights::from_hf_dir(&d, Device::Cpu, Kind::Float, &|_| {}),
             Err(EngineError::CorruptWeights { .. })
         ));
         std::fs::write(d.join("model.safetensors"), b"").unwrap();
         assert!(matches!(
-            Weights::from_hf_dir(&d, Device::Cpu, Kind::Float),
+            Weights::from_hf_dir(&d, Device::Cpu, Kind::Float, &|_| {}),
             Err(EngineError::CorruptWeights { .. })
         ));
         std::fs::remove_file(d.join("model.safetensors")).unwrap();
         std::fs::write(d.join("pytorch_model.bin"), b"not a zip").unwrap();
         assert!(matches!(
-            Weights::from_hf_dir(&d, Device::Cpu, Kind::Float),
+            Weights::from_hf_dir(&d, Device::Cpu, Kind::Float, &|_| {}),
             Err(EngineError::CorruptWeights { .. })
         ));
         let _ = std::fs::remove_dir_all(&d);
@@ -379,7 +352,7 @@ mod tests {
             &d.join("model.safetensors"),
         )
         .unwrap();
-        let w = Weights::from_hf_dir(&d, Device::Cpu, Kind::BFloat16).unwrap();
+        let w = Weights::from_hf_dir(&d, Device::Cpu, Kind::BFloat16, &|_| {}).unwrap();
         assert_eq!(w.get("a.weight").unwrap().kind(), Kind::BFloat16);
         assert!(w.contains("ln.weight"));
         assert!(w.get_shape("a.weight", &[4]).is_err());

@@ -6,10 +6,10 @@ use serde_json::{json, Map, Value};
 
 /// Shows a MIME bundle (`{"text/plain": .., "text/html": .., "image/png": <base64>}`).
 pub fn show(bundle: Map<String, Value>) {
-    if crate::comm::in_kernel() {
-        if crate::comm::display(Value::Object(bundle.clone()), json!({}), None, false).is_ok() {
-            return;
-        }
+    if crate::comm::in_kernel()
+        && crate::comm::display(Value::Object(bundle.clone()), json!({}), None, false).is_ok()
+    {
+        return;
     }
     print_mime_blocks(&bundle);
 }

@@ -42,7 +42,7 @@ pub fn dequantize(ty: GgmlType, data: &[u8], n: usize) -> Result<Vec<f32>> {
         14 => q6_k,
         _ => return Err(EngineError::UnsupportedQuant(ty.name())),
     };
-    if n % bs != 0 || data.len() < n / bs * ts {
+    if !n.is_multiple_of(bs) || data.len() < n / bs * ts {
         return Err(EngineError::TruncatedGguf);
     }
     let mut out = vec![0f32; n];
@@ -163,15 +163,15 @@ fn q2_k(b: &[u8], y: &mut [f32]) {
             let sc = scales[is];
             is += 1;
             let (dl, ml) = (d * (sc & 0xf) as f32, dmin * (sc >> 4) as f32);
-            for l in 0..16 {
-                y[yi] = dl * ((q[l] >> shift) & 3) as f32 - ml;
+            for &ql in &q[..16] {
+                y[yi] = dl * ((ql >> shift) & 3) as f32 - ml;
                 yi += 1;
             }
             let sc = scales[is];
             is += 1;
             let (dl, ml) = (d * (sc & 0xf) as f32, dmin * (sc >> 4) as f32);
-            for l in 0..16 {
-                y[yi] = dl * ((q[l + 16] >> shift) & 3) as f32 - ml;
+            for &ql in &q[16..32] {
+                y[yi] = dl * ((ql >> shift) & 3) as f32 - ml;
                 yi += 1;
             }
             shift += 2;

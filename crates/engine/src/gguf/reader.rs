@@ -284,7 +284,7 @@ impl<'a> Cursor<'a> {
         let n = usize::try_from(n)
             .map_err(|_| self.corrupt(format!("{what} count {n} is impossible")))?;
         if n.checked_mul(min_item_bytes.max(1))
-            .map_or(true, |b| b > self.remaining())
+            .is_none_or(|b| b > self.remaining())
         {
             // More items than bytes left: either a truncated file or a garbage count.
             if n > (1usize << 40) {
@@ -350,7 +350,7 @@ fn min_value_bytes(ty: u32) -> Option<usize> {
     Some(match ty {
         0 | 1 | 7 => 1,
         2 | 3 => 2,
-        4 | 5 | 6 => 4,
+        4..=6 => 4,
         8 => 8,
         9 => 12,
         10..=12 => 8,
@@ -677,7 +677,7 @@ pub(crate) mod tests {
                 offsets.push(off);
                 off = (off + data.len() as u64).div_ceil(a) * a;
             }
-            while out.len() as u64 % a != 0 {
+            while !(out.len() as u64).is_multiple_of(a) {
                 out.push(0);
             }
             let base = out.len();
@@ -792,7 +792,7 @@ pub(crate) mod tests {
     #[test]
     fn unknown_type_is_unsupported_quant() {
         let mut w = Writer::new();
-        w.tensor("q", vec![32], 16, vec![0u8; 66 * 1]); // IQ2_XXS with a 32-wide row: not a block multiple
+        w.tensor("q", vec![32], 16, vec![0u8; 66]); // IQ2_XXS with a 32-wide row: not a block multiple
         assert!(matches!(
             GgufFile::from_bytes(w.build(), "x"),
             Err(EngineError::CorruptWeights { .. })
