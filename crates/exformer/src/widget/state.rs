@@ -66,6 +66,17 @@ pub fn run_attn_side(run: &Run) -> usize {
     attn_side(t, run.n_heads(), json)
 }
 
+/// Up to this many bytes (n_layers × n_heads × T²), the widget state carries every layer
+/// (`attn_all`), so a saved notebook's views change layer with no kernel (nbconvert HTML, the
+/// .ipynb reopened without a kernel).
+pub const ALL_LAYERS_IN_STATE_MAX_BYTES: usize = 1 << 20;
+
+/// Whether a run is small enough for `attn_all` in the widget state.
+pub fn all_layers_in_state(run: &Run) -> bool {
+    let t = run.seq_len();
+    run.n_layers() * run.n_heads() * t * t <= ALL_LAYERS_IN_STATE_MAX_BYTES
+}
+
 /// Every layer at full resolution, concatenated (for offline HTML).
 pub fn all_layer_bytes(run: &Run) -> Result<Vec<u8>, EngineError> {
     let mut out = vec![];

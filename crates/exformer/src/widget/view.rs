@@ -464,6 +464,12 @@ impl AttentionView {
         w.set("attn_layer", json!(layer));
         w.set_buffer("thumbs", thumbs);
         w.set("thumb_size", json!(s));
+        let all = if state::all_layers_in_state(&run.run) {
+            state::all_layer_bytes(&run.run).unwrap_or_default()
+        } else {
+            vec![]
+        };
+        w.set_buffer("attn_all", all);
         w.set("busy", json!(false));
         w.set("error", json!(""));
         w.set("run_id", json!(run.run_id));
@@ -481,6 +487,7 @@ impl AttentionView {
             "attn_layer",
             "thumbs",
             "thumb_size",
+            "attn_all",
             "busy",
             "error",
             "run_id",
