@@ -7,13 +7,26 @@ Baseline: HF transformers (eager, output_attentions) on the same dequantised wei
 layer's attention serialised to JSON, as bertviz does.
 
     . scripts/env.sh && python benches/widget_bench.py [--tokens 128 512] [--no-baseline]
+
+--browser: the same widget in a real JupyterLab (headless chromium, the drivers of tests/browser):
+for each length, the time from the user's event to the widget's painted frame for each action, one
+table. Lengths up to PROMPT_MAX_TOKENS run tests/browser/prompt.mjs (the head view: open it, change
+layer, toggle a head, threshold, hover, find; knock-out and undo from the matrix view); longer ones
+run tests/browser/long.mjs (the matrix view pooled by the kernel: zoom, find, knock-out, next layer,
+undo). Needs what tests/browser/test_lab.py needs (scripts/setup.sh --tests).
+
+    . scripts/env.sh && python benches/widget_bench.py --browser [--tokens 128,512,8192] [--repeat 3]
 """
 import argparse
+import contextlib
 import json
 import os
 import queue
+import statistics
 import sys
+import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,16 +181,122 @@ def memory_rows(kc, n_views, tokens):
     return rows
 
 
+# Up to this length the kernel sends whole layers (the head view applies); longer ones are pooled.
+PROMPT_MAX_TOKENS = 540
+# columns of the browser table: (header, prompt.mjs sample or timing, long.mjs timing)
+BROWSER_COLUMNS = [
+    ("open view", "open_head_view", None),
+    ("change layer", "layer_change", "layer_change_s"),
+    ("toggle head", "head_toggle", None),
+    ("threshold", "threshold_repaint", None),
+    ("hover", "hover", None),
+    ("find", "find", "find_s"),
+    ("zoom", None, "zoom_s"),
+    ("knock-out → update", "knockout_to_update_s", "click_to_update_s"),
+    ("undo → update", "undo_to_update_s", "undo_to_update_s"),
+    ("first paint", "first_paint_s", "first_paint_s"),
+]
+
+
+def _shutdown_kernels(lab):
+    """Ends the server's kernels (each driver run opens its notebook with a new one)."""
+    hdr = {"Authorization": f"token {lab['token']}"}
+    with urllib.request.urlopen(urllib.request.Request(f"{lab['base']}/api/kernels", headers=hdr), timeout=10) as r:
+        kernels = json.loads(r.read())
+    for k in kernels:
+        req = urllib.request.Request(f"{lab['base']}/api/kernels/{k['id']}", method="DELETE", headers=hdr)
+        urllib.request.urlopen(req, timeout=30).close()
+
+
+def browser_rows(tokens, repeat):
+    """Runs the browser drivers once per length in one JupyterLab server; one row per length."""
+    sys.path.insert(0, str(ROOT / "tests" / "browser"))
+    import test_lab as lt
+    out_root = ROOT / "tests" / "artifacts" / "browser-bench"
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp, lt.lab_server(Path(tmp), artifacts=out_root) as lab:
+        for n in tokens:
+            short = n <= PROMPT_MAX_TOKENS
+            limit = min(n, lt.LONG_TOKENS)
+            nb = f"bench-{n}.ipynb"
+            lt.write_notebook(lab["root"] / nb, lt._prompt_cells(limit))
+            if short:
+                # a benchmark measures: no paint budget to fail on
+                extra = ("--min-tokens", str(int(limit * 0.9)), "--max-tokens", str(limit), "--repeat", str(repeat), "--paint-ms", "1e9")
+            else:
+                extra = ("--min-tokens", str(int(limit * 0.95)), "--polling", "100")
+            t0 = time.monotonic()
+            try:
+                with contextlib.redirect_stdout(sys.stderr):  # the drivers' logs; stdout keeps the table
+                    res = lt._run_driver(lab, "prompt" if short else "long", musts=(), extra=extra, budget=600, notebook=nb, out=out_root / str(n))
+                err = ""
+            except AssertionError as e:
+                res, err = None, str(e).strip().splitlines()[0][:200]
+            finally:
+                _shutdown_kernels(lab)
+            print(f"browser {n} tokens: {'ok' if res else 'FAILED ' + err} in {time.monotonic() - t0:.0f} s", file=sys.stderr)
+            rows.append({"n": n, "short": short, "result": res, "error": err})
+    (out_root / "table.json").write_text(json.dumps(rows, indent=1))
+    return rows
+
+
+def _cell(row, col):
+    """ms for one action of one row: the median of the samples, '—' where it does not apply."""
+    _, pkey, lkey = col
+    key = pkey if row["short"] else lkey
+    if key is None:
+        return "—"
+    r = row["result"]
+    if key.endswith("_s"):
+        v = r["timings"].get(key)
+        return "?" if v is None else f"{v * 1000:.0f}"
+    xs = r.get("samples", {}).get(key) or ([r["timings"][f"{key}_ms"]] if f"{key}_ms" in r["timings"] else [])
+    if not xs:
+        return "?"
+    return f"{statistics.median(xs):.0f}"
+
+
+def print_browser_table(rows, repeat):
+    print("exformer widget in JupyterLab (headless chromium, SmolLM2-135M, CPU): event → painted frame, ms\n")
+    print("| tokens | view | " + " | ".join(c[0] for c in BROWSER_COLUMNS) + " |")
+    print("| ---: | --- | " + " | ".join("---:" for _ in BROWSER_COLUMNS) + " |")
+    for row in rows:
+        r = row["result"]
+        if r is None:
+            print(f"| {row['n']} | driver failed: {row['error']} |" + " |" * len(BROWSER_COLUMNS))
+            continue
+        if row["short"]:
+            T = r["observations"].get("tokens")
+            view = "head view (rows near the viewport); knock-out from the full matrix"
+        else:
+            cap = r["observations"]["first"]["caption"]
+            T = int(cap.split(" tokens")[0].split()[-1]) if " tokens" in cap else "?"
+            side = cap.split("max-pooled to ")[1].split()[0] if "max-pooled to " in cap else "?"
+            view = f"matrix pooled by the kernel to {side}; zoom to 64-token full-resolution tiles"
+        print(f"| {row['n']} ({T}) | {view} | " + " | ".join(_cell(row, c) for c in BROWSER_COLUMNS) + " |")
+    print(f"\ntokens: asked (shown). Cheap actions (open view … find): median of {repeat}; knock-out, undo and first paint once."
+          "\nopen view … find (≤ 540 tokens): timed in the page, event → next animation frame; knock-out, undo, and"
+          "\nevery action at 8k: timed by the driver, which polls the page every 100 ms. first paint: Run All → view"
+          "\ndrawn (compiling the cells, loading the model, the forward pass). Artifacts: tests/artifacts/browser-bench/.")
+
+
 def mb(b):
     return f"{b / 1e6:.2f} MB"
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--tokens", type=int, nargs="+", default=[128, 512])
+    ap.add_argument("--tokens", nargs="+", help="lengths (space or comma separated); default 128 512, with --browser 128 512 8192")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--views", type=int, default=30, help="views for the memory table (0: skip it)")
+    ap.add_argument("--browser", action="store_true", help="time the actions in a real JupyterLab instead (one table)")
+    ap.add_argument("--repeat", type=int, default=3, help="--browser: repetitions of the cheap actions")
     args = ap.parse_args()
+    tokens = [int(t) for a in (args.tokens or []) for t in a.split(",") if t]
+    if args.browser:
+        print_browser_table(browser_rows(tokens or [128, 512, 8192], args.repeat), args.repeat)
+        return
+    args.tokens = tokens or [128, 512]
     os.environ.setdefault("EXFORMER_RELEASE_AFTER_S", "1")
     from jupyter_client.manager import start_new_kernel
     km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=600)

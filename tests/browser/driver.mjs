@@ -30,6 +30,8 @@ export function createDriver(o) {
   const budgetS = Number(args.budget || o.budgetS);
   const t0 = Date.now();
   const left = () => Math.max(1000, t0 + budgetS * 1000 - Date.now());
+  // how often waitFor evaluates its condition in the page (ms); --polling overrides the driver's
+  const polling = Number(args.polling) || (o.polling ?? 200);
   const result = { ok: false, steps: [], timings: {}, observations: {}, console_errors: [], page_errors: [], failure: null, ...o.result };
   fs.mkdirSync(out, { recursive: true });
   /** @type {import("playwright-core").Page} */
@@ -49,7 +51,7 @@ export function createDriver(o) {
   async function waitFor(what, fn, arg, ms) {
     const timeout = Math.min(ms, left());
     try {
-      return await (await page.waitForFunction(fn, arg, { timeout, polling: o.polling ?? 200 })).jsonValue();
+      return await (await page.waitForFunction(fn, arg, { timeout, polling })).jsonValue();
     } catch (e) {
       throw new Error(`timed out after ${(timeout / 1000).toFixed(0)} s waiting for ${what} (${String(e.message || e).split("\n")[0]})`);
     }

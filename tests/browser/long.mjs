@@ -3,6 +3,7 @@
 // notebook). Uses playwright-core over Debian's chromium.
 //
 //   node tests/browser/long.mjs --base URL --token TOKEN --notebook long.ipynb --out DIR --result FILE [--budget S]
+//        [--min-tokens 8000] [--polling MS]
 //
 // Steps: open the notebook, run every cell, wait for the view (the matrix view of the kernel-pooled
 // layer), check that the heatmap is drawn, click near the end of the prompt to zoom, wait for the

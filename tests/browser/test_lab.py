@@ -10,6 +10,7 @@ Needs `scripts/setup.sh --tests` (chromium, `npm ci` in tests/browser) and the b
 skips with the reason when one of them is missing.
 """
 
+import contextlib
 import json
 import os
 import secrets
@@ -145,26 +146,38 @@ def _prompt_cells(max_tokens: int) -> list:
     return [c.replace(f"t.len() <= {LONG_TOKENS}", f"t.len() <= {max_tokens}") for c in LONG_CELLS]
 
 
-def _long_notebook(root: Path) -> None:
-    """long.ipynb (three Rust cells) and long.txt (the demo corpus, repeated past 8k tokens)."""
+def write_notebook(path: Path, cells: list) -> None:
+    """A notebook of Rust cells for the exformer kernel."""
     import nbformat
 
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "exformer", "display_name": "Rust (exformer)", "language": "rust"}
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    nbformat.write(nb, path)
+
+
+def _long_notebook(root: Path) -> None:
+    """long.ipynb (three Rust cells) and long.txt (the demo corpus, repeated past 8k tokens)."""
     text = corpus_text()
     while len(text) < 60_000:
         text = text + "\n\n" + text
     (root / "long.txt").write_text(text)
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "exformer", "display_name": "Rust (exformer)", "language": "rust"}
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in LONG_CELLS]
-    nbformat.write(nb, root / "long.ipynb")
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in _prompt_cells(PROMPT_TOKENS)]
-    nbformat.write(nb, root / "prompt.ipynb")
+    write_notebook(root / "long.ipynb", LONG_CELLS)
+    write_notebook(root / "prompt.ipynb", _prompt_cells(PROMPT_TOKENS))
 
 
 @pytest.fixture
 def lab(tmp_path):
     """A JupyterLab server on a free port with a random token, over a copy of the quickstart and a
     long-prompt notebook."""
+    with lab_server(tmp_path) as info:
+        yield info
+
+
+@contextlib.contextmanager
+def lab_server(tmp_path: Path, artifacts: Path = ARTIFACTS):
+    """What the `lab` fixture yields, for scripts too (benches/widget_bench.py --browser): the server
+    runs in TMP_PATH/root; its log is copied to ARTIFACTS/lab.log when it stops."""
     why = _missing()
     if why:
         pytest.skip(why)
@@ -228,8 +241,8 @@ def lab(tmp_path):
     finally:
         _stop(proc, base, token, str(tmp_path / "runtime"))
         log.close()
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(log_path, ARTIFACTS / "lab.log")
+        artifacts.mkdir(parents=True, exist_ok=True)
+        shutil.copy(log_path, artifacts / "lab.log")
 
 
 def test_widget_in_jupyterlab(lab):
@@ -294,14 +307,15 @@ def test_widget_in_jupyterlab(lab):
     print(f"browser test: server up in {lab['start_s']} s, driver {wall:.0f} s; timings {result['timings']}; screenshots in {ARTIFACTS}")
 
 
-def _run_driver(lab, name: str, musts: tuple, extra: tuple = (), budget: int = 420) -> dict:
-    """Runs tests/browser/NAME.mjs on NAME.ipynb; fails unless every check passed and each check
-    named in `musts` ran. Returns the driver's JSON result (artifacts in tests/artifacts/browser-NAME)."""
-    out = ROOT / "tests" / "artifacts" / f"browser-{name}"
+def _run_driver(lab, name: str, musts: tuple, extra: tuple = (), budget: int = 420, notebook: str = "", out: Path | None = None) -> dict:
+    """Runs tests/browser/NAME.mjs on NAME.ipynb (or `notebook`); fails unless every check passed and
+    each check named in `musts` ran. Returns the driver's JSON result (artifacts in
+    tests/artifacts/browser-NAME, or `out`)."""
+    out = out or ROOT / "tests" / "artifacts" / f"browser-{name}"
     out.mkdir(parents=True, exist_ok=True)
     result_path = out / "result.json"
     result_path.unlink(missing_ok=True)
-    cmd = ["node", str(HERE / f"{name}.mjs"), "--base", lab["base"], "--token", lab["token"], "--notebook", f"{name}.ipynb",
+    cmd = ["node", str(HERE / f"{name}.mjs"), "--base", lab["base"], "--token", lab["token"], "--notebook", notebook or f"{name}.ipynb",
            "--out", str(out), "--result", str(result_path), "--budget", str(budget), "--chromium", CHROMIUM, *extra]
     proc = subprocess.run(cmd, cwd=HERE, capture_output=True, text=True, timeout=budget + 60)
     (out / "driver.log").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
