@@ -21,7 +21,8 @@ class ExformerKernelTests(jkt.KernelTests):
     incomplete_code_samples = ["fn f() {", "let v = vec![1, 2,", 'let s = "open']
     invalid_code_samples = ["fn f() { ) }", "}"]
 
-    code_generate_error = 'let x: i32 = "not a number";'
+    # A panic must fail the cell like any error (evcxr alone reports it as success).
+    code_generate_error = 'let v: Vec<u8> = Vec::new();\nv[3];'
 
     code_execute_result = [
         {"code": "1 + 2", "result": "3"},

@@ -179,3 +179,61 @@ def test_question_mark_error_fails_the_cell_and_keeps_state(kernel):
     # A successful cell after it is ok again.
     reply, _ = run_cell(kc, 'eprintln!("just a warning");')
     assert reply["content"]["status"] == "ok"
+
+
+@pytest.mark.parametrize("code, message", [
+    ('panic!("the widget exploded");', "the widget exploded"),
+    ("None::<u8>.unwrap();", "called `Option::unwrap()` on a `None` value"),
+    ("let v = vec![1, 2, 3];\nlet i = v.len() + 4;\nv[i];", "index out of bounds: the len is 3 but the index is 7"),
+])
+def test_a_panicking_cell_fails_with_its_message_and_keeps_earlier_state(kernel, code, message):
+    km, kc = kernel
+    run_cell(kc, "let earlier = vec![40u32, 2];")
+    reply, msgs = run_cell(kc, "let defined_here = 5;\n" + code)
+    assert reply["content"]["status"] == "error"
+    assert reply["content"]["ename"] == "Panic"
+    assert reply["content"]["evalue"] == message
+    errors = [m["content"] for m in msgs if m["msg_type"] == "error"]
+    assert len(errors) == 1 and errors[0]["evalue"] == message
+    tb = errors[0]["traceback"]
+    assert len(tb) <= 4 and any(message in line for line in tb), tb
+    assert "kept" in tb[-1]
+    streams = "".join(m["content"].get("text", "") for m in msgs if m["msg_type"] == "stream")
+    assert "panicked" not in streams and "exformer:panic" not in streams, streams
+    assert "stack backtrace" not in streams
+    # Variables from earlier cells survive; the panicking cell's own do not.
+    reply, msgs = run_cell(kc, "earlier.iter().sum::<u32>()")
+    assert [m for m in msgs if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"] == "42"
+    reply, _ = run_cell(kc, "defined_here")
+    assert reply["content"]["status"] == "error"
+
+
+def test_stop_on_error_aborts_the_cell_queued_behind_a_panic(kernel):
+    km, kc = kernel
+    bad = kc.execute('panic!("stop here");')
+    queued = kc.execute('println!("must not run");')
+    replies = {}
+    while len(replies) < 2:
+        r = kc.get_shell_msg(timeout=120)
+        replies[r["parent_header"]["msg_id"]] = r
+    assert replies[bad]["content"]["status"] == "error"
+    assert replies[bad]["content"]["evalue"] == "stop here"
+    assert replies[queued]["content"]["status"] == "aborted"
+    reply, _ = run_cell(kc, "1 + 1")
+    assert reply["content"]["status"] == "ok"
+
+
+def test_a_panic_in_another_thread_is_shown_but_does_not_fail_the_cell(kernel):
+    km, kc = kernel
+    reply, msgs = run_cell(kc, 'let h = std::thread::spawn(|| panic!("worker down"));\nprintln!("joined: {}", h.join().is_err());')
+    assert reply["content"]["status"] == "ok"
+    streams = "".join(m["content"].get("text", "") for m in msgs if m["msg_type"] == "stream")
+    assert "worker down" in streams and "joined: true" in streams
+
+
+def test_an_aborting_cell_fails_and_the_kernel_recovers(kernel):
+    km, kc = kernel
+    reply, msgs = run_cell(kc, "std::process::abort();")
+    assert reply["content"]["status"] == "error"
+    reply, _ = run_cell(kc, "2 + 2")
+    assert reply["content"]["status"] == "ok"

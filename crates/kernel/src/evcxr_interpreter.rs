@@ -6,6 +6,7 @@
 //! into stream messages for the cell that is running. MIME blocks printed by the cell become its
 //! result bundle.
 
+use crate::cell_errors::{CellErrors, Failure};
 use crate::interpreter::{
     Completeness, Completion, ExecIo, ExecOutcome, Interpreter, Interrupter, LanguageFacts,
     MimeBundle, StreamName,
@@ -51,52 +52,13 @@ pub struct EvcxrOptions {
 
 type Sink = Arc<Mutex<Option<Arc<dyn ExecIo>>>>;
 
-/// A `?` in the running cell returned an error (signalled by the child, see `crate::child`).
-#[derive(Default)]
-struct UserError {
-    flagged: AtomicBool,
-    /// The cell's most recent stderr lines: the error's message precedes the marker.
-    recent: Mutex<Vec<String>>,
-    message: Mutex<String>,
-}
-
-impl UserError {
-    fn reset(&self) {
-        self.flagged.store(false, Ordering::SeqCst);
-        self.recent.lock().unwrap().clear();
-        self.message.lock().unwrap().clear();
-    }
-
-    /// Filters one stderr line; false when it was the marker (not to be shown).
-    fn see(&self, line: &str) -> bool {
-        if line == crate::child::USER_ERROR_MARKER {
-            let recent = self.recent.lock().unwrap();
-            let msg: Vec<&str> = recent
-                .iter()
-                .rev()
-                .take_while(|l| !l.trim().is_empty())
-                .map(String::as_str)
-                .collect();
-            *self.message.lock().unwrap() = msg.into_iter().rev().collect::<Vec<_>>().join("\n");
-            self.flagged.store(true, Ordering::SeqCst);
-            return false;
-        }
-        let mut recent = self.recent.lock().unwrap();
-        recent.push(line.to_string());
-        if recent.len() > 50 {
-            recent.remove(0);
-        }
-        true
-    }
-}
-
 pub struct EvcxrInterpreter {
     ctx: CommandContext,
     sink: Sink,
     drain_stdout: Sender<Sender<()>>,
     stderr_lines: Arc<AtomicU64>,
     stderr_rx: Receiver<String>,
-    user_error: Arc<UserError>,
+    cell_errors: Arc<CellErrors>,
     interrupter: Arc<EvcxrInterrupter>,
     _slot_lock: Option<std::fs::File>,
     prelude_error: Option<String>,
@@ -144,14 +106,14 @@ impl EvcxrInterpreter {
         let stderr_lines = Arc::new(AtomicU64::new(0));
         let never_rx = crossbeam_channel::never::<Sender<()>>();
         let stderr_rx = outputs.stderr.clone();
-        let user_error = Arc::new(UserError::default());
+        let cell_errors = Arc::new(CellErrors::default());
         spawn_forwarder(
             outputs.stderr,
             never_rx,
             sink.clone(),
             StreamName::Stderr,
             Some(stderr_lines.clone()),
-            Some(user_error.clone()),
+            Some(cell_errors.clone()),
         );
         let interrupter = Arc::new(EvcxrInterrupter {
             process: ctx.process_handle(),
@@ -163,7 +125,7 @@ impl EvcxrInterpreter {
             drain_stdout: drain_tx,
             stderr_lines,
             stderr_rx,
-            user_error,
+            cell_errors,
             interrupter,
             _slot_lock: slot_lock,
             prelude_error: None,
@@ -228,23 +190,28 @@ fn spawn_forwarder(
     sink: Sink,
     name: StreamName,
     counter: Option<Arc<AtomicU64>>,
-    user_error: Option<Arc<UserError>>,
+    filter: Option<Arc<CellErrors>>,
 ) {
     std::thread::spawn(move || {
-        let keep = |line: &str| user_error.as_ref().is_none_or(|u| u.see(line));
+        let add = |text: &mut String, line: String| match &filter {
+            Some(f) => {
+                for l in f.see(&line) {
+                    text.push_str(&l);
+                    text.push('\n');
+                }
+            }
+            None => {
+                text.push_str(&line);
+                text.push('\n');
+            }
+        };
         let emit = |first: String| {
             // Coalesce lines that are already waiting into one stream message.
             let mut text = String::new();
-            if keep(&first) {
-                text.push_str(&first);
-                text.push('\n');
-            }
+            add(&mut text, first);
             let mut n = 1;
             while let Ok(more) = lines.try_recv() {
-                if keep(&more) {
-                    text.push_str(&more);
-                    text.push('\n');
-                }
+                add(&mut text, more);
                 n += 1;
                 if text.len() > 1 << 20 {
                     break;
@@ -295,6 +262,46 @@ fn describe(e: &evcxr::Error) -> String {
     }
 }
 
+/// The error reply for a cell that evcxr ran to the end but that failed.
+fn failure_outcome(f: Failure) -> ExecOutcome {
+    match f {
+        Failure::UserError(msg) => {
+            let msg = if msg.is_empty() {
+                "the cell returned an error".to_string()
+            } else {
+                msg
+            };
+            ExecOutcome::Error {
+                ename: "Error".into(),
+                evalue: msg.clone(),
+                traceback: msg.lines().map(String::from).collect(),
+            }
+        }
+        Failure::Panic {
+            message,
+            location,
+            backtrace,
+        } => {
+            let at = match location {
+                Some(l) => format!("panicked at {l}:"),
+                None => "panicked in this cell:".into(),
+            };
+            let mut traceback = vec![format!("\x1b[0;31m{at}\x1b[0m")];
+            traceback.extend(message.lines().map(String::from));
+            traceback.extend(backtrace);
+            traceback.push(
+                "(variables from earlier cells are kept; the ones this cell defined are not)"
+                    .into(),
+            );
+            ExecOutcome::Error {
+                ename: "Panic".into(),
+                evalue: message,
+                traceback,
+            }
+        }
+    }
+}
+
 fn bundle_from(content: std::collections::HashMap<String, String>) -> MimeBundle {
     let mut bundle = MimeBundle::new();
     for (mime, text) in content {
@@ -319,7 +326,8 @@ impl Interpreter for EvcxrInterpreter {
         }
         *self.sink.lock().unwrap() = Some(io.clone());
         self.interrupter.interrupted.store(false, Ordering::SeqCst);
-        self.user_error.reset();
+        let child_pid = self.interrupter.process.lock().unwrap().id();
+        self.cell_errors.reset(child_pid);
         let reader_io = io.clone();
         // evcxr does not export its InputRequest type: the closure's argument type is inferred.
         let mut callbacks = EvalCallbacks {
@@ -332,12 +340,14 @@ impl Interpreter for EvcxrInterpreter {
         let result = self.ctx.execute_with_callbacks(code, &mut callbacks);
         self.drain();
         let interrupted = self.interrupter.interrupted.swap(false, Ordering::SeqCst);
+        let (failure, unclaimed) = self.cell_errors.finish();
+        if !unclaimed.is_empty() && !matches!(result, Err(evcxr::Error::SubprocessTerminated(_))) {
+            io.stream(StreamName::Stderr, &(unclaimed.join("\n") + "\n"));
+        }
+        if let (Ok(_), Some(f)) = (&result, failure) {
+            return failure_outcome(f);
+        }
         match result {
-            Ok(_) if self.user_error.flagged.load(Ordering::SeqCst) => {
-                let msg = self.user_error.message.lock().unwrap().clone();
-                let msg = if msg.is_empty() { "the cell returned an error".to_string() } else { msg };
-                ExecOutcome::Error { ename: "Error".into(), evalue: msg.clone(), traceback: msg.lines().map(String::from).collect() }
-            }
             Ok(outputs) => {
                 let bundle = bundle_from(outputs.content_by_mime_type);
                 ExecOutcome::Ok { result: (!bundle.is_empty()).then_some(bundle) }
@@ -363,7 +373,11 @@ impl Interpreter for EvcxrInterpreter {
                 ExecOutcome::Error { ename: "CompilationError".into(), evalue: first, traceback }
             }
             Err(e) => {
-                let text = e.to_string();
+                let mut text = e.to_string();
+                if matches!(e, evcxr::Error::SubprocessTerminated(_)) && !unclaimed.is_empty() {
+                    // What the process said before it died (a panic while panicking, an abort).
+                    text = format!("{text}\n{}", unclaimed.join("\n"));
+                }
                 let ename = match e {
                     evcxr::Error::SubprocessTerminated(_) => "ProcessTerminated",
                     evcxr::Error::TypeRedefinedVariablesLost(_) => "VariablesLost",

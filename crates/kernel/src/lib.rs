@@ -12,13 +12,15 @@
 //!   (frame format in the `exformer-bridge` crate).
 //! - [`evcxr_interpreter`]: the evcxr implementation of [`interpreter::Interpreter`], with
 //!   persistent warm build directories.
-//! - [`child`]: the start of evcxr's child process (reports `?` errors to the kernel).
+//! - [`child`]: the start of evcxr's child process (reports `?` errors and panics to the kernel);
+//!   [`cell_errors`] reads those reports off the child's stderr.
 //! - [`history`], [`syntax`] (is_complete), [`install`] (kernelspec).
 //!
 //! This crate does not know about tensors or widgets; the `exformer` library (used inside
 //! cells) does not depend on this crate.
 
 pub mod bridge_server;
+pub mod cell_errors;
 pub mod child;
 pub mod comm;
 pub mod evcxr_interpreter;
