@@ -437,14 +437,20 @@ enum FontId {
     MonoBold = 3,
 }
 
-static FONTS: [OnceLock<Option<fontdue::Font>>; 4] = [const { OnceLock::new() }; 4];
+type Fonts = [OnceLock<Option<fontdue::Font>>; 4];
+
+/// Parsed fonts (tens of MB) and the glyph cache are process-wide: evcxr copies a crate's statics
+/// into every cell, so plain statics would parse the fonts again in each cell that draws a PNG.
+fn fonts() -> &'static Fonts {
+    crate::global::global("png.fonts", || -> Fonts { [const { OnceLock::new() }; 4] })
+}
 
 fn font_loaded(id: FontId) -> bool {
-    FONTS[id as usize].get().is_some()
+    fonts()[id as usize].get().is_some()
 }
 
 fn font(id: FontId) -> Option<&'static fontdue::Font> {
-    FONTS[id as usize]
+    fonts()[id as usize]
         .get_or_init(|| {
             let bytes: &'static [u8] = match id {
                 FontId::Sans => dejavu::sans::regular(),
@@ -479,8 +485,7 @@ struct Glyph {
 type GlyphKey = (u8, u16, u32);
 
 fn glyph_cache() -> &'static Mutex<HashMap<GlyphKey, Arc<Glyph>>> {
-    static CACHE: OnceLock<Mutex<HashMap<GlyphKey, Arc<Glyph>>>> = OnceLock::new();
-    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+    crate::global::global("png.glyphs", || Mutex::new(HashMap::new()))
 }
 
 /// A laid-out run of text: glyphs with their pen positions (relative to the run's origin).
