@@ -59,6 +59,8 @@ if [ ! -x "$EXFORMER_VENV/bin/python" ] || [ "$(cat "$STAMPS/venv" 2>/dev/null)"
   echo "$PY_HASH" > "$STAMPS/venv"
 fi
 . scripts/env.sh   # torch's lib/ exists now
+# exformer_share (python/): importable in the venv, and nbconvert's HTML export draws exformer views offline
+"$EXFORMER_VENV/bin/python" scripts/install_share.py
 
 # --- browser-test packages ---------------------------------------------------------------------
 if [ "$WITH_TESTS" = 1 ] && [ -f tests/browser/package.json ]; then

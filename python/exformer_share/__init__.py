@@ -1,0 +1,10 @@
+"""Sharing exformer notebooks: every attention view of an exported page renders offline from the
+notebook's saved widget state (see convert.py). Hooks:
+
+- `ExformerSharePreprocessor`: an nbconvert preprocessor; scripts/setup.sh registers it for
+  `HTMLExporter` in the venv's etc/jupyter/jupyter_nbconvert_config.json, so plain
+  `jupyter nbconvert --to html NOTEBOOK` uses it.
+- `python -m exformer_share export NOTEBOOK [-o OUT.html]`: the same export without Jupyter's config.
+"""
+from .convert import convert_notebook, is_exformer, static_state  # noqa: F401
+from .preprocessor import ExformerSharePreprocessor  # noqa: F401

@@ -1,0 +1,16 @@
+"""nbconvert preprocessor: exformer views become offline HTML outputs (see convert.py)."""
+from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
+
+from .convert import convert_notebook
+
+
+class ExformerSharePreprocessor(Preprocessor):
+    """Rewrites each exformer view output to draw itself from the saved widget state."""
+
+    enabled = Bool(True, help="Convert exformer views (set False to keep nbconvert's widget output)").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        counts = convert_notebook(nb)
+        resources.setdefault("exformer_share", {}).update(counts)
+        return nb, resources
