@@ -225,6 +225,7 @@ def browser_rows(tokens, repeat):
                 extra = ("--min-tokens", str(int(limit * 0.9)), "--max-tokens", str(limit), "--repeat", str(repeat), "--paint-ms", "1e9")
             else:
                 extra = ("--min-tokens", str(int(limit * 0.95)), "--polling", "100")
+            extra += ("--workspace", f"bench-{n}")
             t0 = time.monotonic()
             try:
                 with contextlib.redirect_stdout(sys.stderr):  # the drivers' logs; stdout keeps the table

@@ -78,7 +78,9 @@ export function createDriver(o) {
       page.on("console", (m) => m.type() === "error" && result.console_errors.push(m.text().slice(0, 500)));
       page.on("pageerror", (e) => result.page_errors.push(String(e.stack || e).slice(0, 1500)));
       before?.(page);
-      await page.goto(`${base}/lab/tree/${encodeURIComponent(args.notebook || o.notebook)}?token=${encodeURIComponent(args.token || "")}`, { waitUntil: "domcontentloaded", timeout: 120_000 });
+      // --workspace NAME: a workspace of its own (the server's default one reopens the notebooks of earlier runs)
+      const lab = args.workspace ? `lab/workspaces/${encodeURIComponent(args.workspace)}` : "lab";
+      await page.goto(`${base}/${lab}/tree/${encodeURIComponent(args.notebook || o.notebook)}?token=${encodeURIComponent(args.token || "")}`, { waitUntil: "domcontentloaded", timeout: 120_000 });
       const k = await waitFor("the exformer kernel idle", () => {
         const w = window.jupyterapp?.shell.currentWidget;
         const kn = w?.sessionContext?.session?.kernel;
