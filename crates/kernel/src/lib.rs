@@ -2,12 +2,23 @@
 //! HMAC-SHA256 signed, with a comm manager; cells are Rust, run by the embedded `evcxr`.
 //!
 //! # Layout
+//! The shape is xeus': a server that moves messages, a core that dispatches them, a comm
+//! manager, and an interpreter behind a trait.
 //! - [`wire`]: multipart framing, `<IDS|MSG>`, HMAC signing and verification, buffers.
+//! - [`server`]: the ZeroMQ sockets, the heartbeat, and the loops that receive, verify, sign and
+//!   send; requests reach the core on queues stamped with their arrival time. Knows no
+//!   message types.
+//! - [`core`]: `dispatch` (busy, the handler from the msg_type table or the stop_on_error
+//!   abort, idle, all parented to the request), the handlers, execution count, history, stdin
+//!   for a running cell, interrupts. Knows no sockets and no language.
+//! - [`comm`]: the comm manager: open comms, registered targets, and the routing of comm
+//!   traffic (comm_open/msg/close/info) between the front end and the cell process's
+//!   bridge, with the displays the cell process sends that way.
 //! - [`interpreter`]: the trait the core calls (execute, complete, inspect, is_complete,
-//!   interrupt, shutdown). The core knows nothing else about the language.
-//! - [`kernel`]: sockets, the dispatch table of handlers, busy/idle, stdin, control, and the
-//!   routing of comm traffic between the front end and evcxr's child process.
-//! - [`comm`]: the comm manager (open comms, registered targets).
+//!   interrupt, shutdown), the thread it runs on, and `FailedInterpreter`, the interpreter
+//!   that answers every request with the error that stopped the real one from starting.
+//! - [`kernel`]: start-up wiring: connection file, server, bridge, core, and the evcxr
+//!   interpreter (or a failed one, with Rust's language facts and syntax check).
 //! - [`bridge_server`]: the private Unix socket that code in evcxr's child connects to
 //!   (frame format in the `exformer-bridge` crate).
 //! - [`evcxr_interpreter`]: the evcxr implementation of [`interpreter::Interpreter`], with
@@ -23,10 +34,12 @@ pub mod bridge_server;
 pub mod cell_errors;
 pub mod child;
 pub mod comm;
+pub mod core;
 pub mod evcxr_interpreter;
 pub mod history;
 pub mod install;
 pub mod interpreter;
 pub mod kernel;
+pub mod server;
 pub mod syntax;
 pub mod wire;
