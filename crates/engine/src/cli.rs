@@ -1,5 +1,6 @@
-//! Command line: `attend` and `models`. `main(args)` takes the arguments after the program name
-//! (args[0] is the subcommand) and returns the process exit code: 0 ok, 1 engine error, 2 usage error.
+//! Command line: `attend` and `models` (clap). The `exformer` binary mounts [`AttendArgs`] and
+//! [`ModelsArgs`] as its subcommands; [`run`] returns the exit code (0 ok, 1 engine error; clap
+//! exits with 2 on a usage error before any model runs).
 
 use crate::analysis::{Input, Interventions};
 use crate::device::{DTypeSpec, DeviceSpec};
@@ -10,34 +11,183 @@ use crate::run::Layers;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-const USAGE: &str = "usage:
-  attend --model M --text T [--pair T2] [--mask i,j] [--knockout i,j] [--ablate L:H,...] [--top-k K]
-         [--layers all|none|i,j] [--device D] [--dtype F] [--logits] [--hidden-states] [--repeat N]
-         [--click i,j] [--rerun-from i,j] [--timings] --out FILE(.safetensors|.json)
-         (--layers: whose attention goes to FILE, default all; --repeat runs the model N times;
-          --click re-runs once per position with that token knocked out as well, reusing the
-          unchanged prefix; --rerun-from first runs with those knock-outs (may be empty) and writes
-          the re-run with the requested ones, which reuses the unchanged prefix;
-          --timings prints load, run and click seconds as JSON on stdout)
-  models [--json]";
-
-enum CliError {
-    Usage(String),
-    Engine(EngineError),
+/// `attend`: run a model on a text and write its attention.
+#[derive(clap::Args, Debug, Clone)]
+#[command(
+    about = "Run a model on a text and write its attention (and optionally logits, hidden states)",
+    args_override_self = true,
+    after_help = "Lists are comma-separated: --mask 1,4  --ablate 3:0,5:2  --layers 0,11.\n\
+                  --click re-runs once per position with that token knocked out as well, reusing the \
+                  unchanged prefix; --rerun-from first runs with those knock-outs (may be empty) and \
+                  writes the re-run with the requested ones."
+)]
+pub struct AttendArgs {
+    /// Model: a name from `exformer models`, a Hugging Face folder, or a .gguf file.
+    #[arg(long)]
+    pub model: String,
+    /// The input text.
+    #[arg(long)]
+    pub text: String,
+    /// A second segment (encoders with token types).
+    #[arg(long)]
+    pub pair: Option<String>,
+    /// Token positions to replace by the mask token (masked LMs).
+    #[arg(long, value_parser = positions, default_value = "", hide_default_value = true)]
+    pub mask: Positions,
+    /// Token positions no query may attend to.
+    #[arg(long, value_parser = positions, default_value = "", hide_default_value = true)]
+    pub knockout: Positions,
+    /// Heads to zero, as LAYER:HEAD.
+    #[arg(long, value_parser = heads, default_value = "", hide_default_value = true)]
+    pub ablate: Heads,
+    /// Predictions kept per position.
+    #[arg(long, value_name = "K")]
+    pub top_k: Option<usize>,
+    /// Whose attention goes to the file: all, none, or a list of layers.
+    #[arg(long, default_value = "all", value_parser = layers)]
+    pub layers: Layers,
+    /// cpu, cuda, cuda:N or auto.
+    #[arg(long)]
+    pub device: Option<DeviceSpec>,
+    /// f32, f16, bf16 or auto.
+    #[arg(long)]
+    pub dtype: Option<DTypeSpec>,
+    /// Also write the logits.
+    #[arg(long)]
+    pub logits: bool,
+    /// Also write every layer's hidden states.
+    #[arg(long)]
+    pub hidden_states: bool,
+    /// Run the model N times (benchmarks).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..), value_name = "N")]
+    pub repeat: u32,
+    /// Re-run once per position with that token knocked out as well.
+    #[arg(long, value_parser = positions, default_value = "", hide_default_value = true)]
+    pub click: Positions,
+    /// Run first with these knock-outs (may be empty), then write the re-run.
+    #[arg(long, value_parser = positions)]
+    pub rerun_from: Option<Positions>,
+    /// Print load, run and click seconds as JSON on stdout.
+    #[arg(long)]
+    pub timings: bool,
+    /// Output file: .safetensors or .json (its folder must exist).
+    #[arg(long, value_parser = out_file)]
+    pub out: PathBuf,
 }
 
-impl From<EngineError> for CliError {
-    fn from(e: EngineError) -> Self {
-        CliError::Engine(e)
+/// `models`: list the models available locally.
+#[derive(clap::Args, Debug, Clone)]
+#[command(about = "List the models available locally (installed packages, the HF cache)")]
+pub struct ModelsArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A comma-separated list of token positions (clap value type).
+#[derive(Debug, Clone, Default)]
+pub struct Positions(pub Vec<usize>);
+/// A comma-separated list of LAYER:HEAD pairs.
+#[derive(Debug, Clone, Default)]
+pub struct Heads(pub Vec<(usize, usize)>);
+
+fn items(s: &str) -> Result<Vec<&str>, String> {
+    if s.trim().is_empty() {
+        return Ok(vec![]);
+    }
+    s.split(',')
+        .map(str::trim)
+        .map(|x| {
+            if x.is_empty() {
+                Err(format!("empty item in the list '{s}'"))
+            } else {
+                Ok(x)
+            }
+        })
+        .collect()
+}
+
+fn positions(s: &str) -> Result<Positions, String> {
+    items(s)?
+        .into_iter()
+        .map(|x| {
+            x.parse::<usize>()
+                .map_err(|_| format!("'{x}' is not a token position"))
+        })
+        .collect::<Result<_, _>>()
+        .map(Positions)
+}
+
+fn heads(s: &str) -> Result<Heads, String> {
+    items(s)?
+        .into_iter()
+        .map(|x| {
+            let bad = || format!("'{x}' is not LAYER:HEAD");
+            let (l, h) = x.split_once(':').ok_or_else(bad)?;
+            Ok((
+                l.trim().parse().map_err(|_| bad())?,
+                h.trim().parse().map_err(|_| bad())?,
+            ))
+        })
+        .collect::<Result<_, _>>()
+        .map(Heads)
+}
+
+fn layers(s: &str) -> Result<Layers, String> {
+    match s {
+        "all" => Ok(Layers::All),
+        "none" => Ok(Layers::None),
+        list => Ok(Layers::Some(positions(list)?.0)),
     }
 }
 
-fn usage(msg: impl Into<String>) -> CliError {
-    CliError::Usage(msg.into())
+/// The output path is checked before any model runs: its extension and its folder.
+fn out_file(s: &str) -> Result<PathBuf, String> {
+    let p = PathBuf::from(s);
+    let ext = p
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if ext != "safetensors" && ext != "json" {
+        return Err(format!("'{s}' must end in .safetensors or .json"));
+    }
+    let dir = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        return Err(format!(
+            "the folder {} does not exist (for {s})",
+            dir.display()
+        ));
+    }
+    Ok(p)
 }
 
-/// Entry point shared by the `exformer` binary and the engine's example binary.
-pub fn main(args: Vec<String>) -> i32 {
+/// The engine's own command line (the `exformer-engine` example binary); the `exformer` binary
+/// mounts the same subcommands.
+#[derive(clap::Parser, Debug)]
+#[command(
+    name = "exformer-engine",
+    version,
+    about = "The exformer engine's command line"
+)]
+pub struct EngineCli {
+    #[command(subcommand)]
+    pub command: EngineCommand,
+}
+
+// Parsed once per process: the size difference between the variants does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(clap::Subcommand, Debug)]
+pub enum EngineCommand {
+    Attend(AttendArgs),
+    Models(ModelsArgs),
+}
+
+/// Runs a subcommand; returns the exit code (0 ok, 1 engine error).
+pub fn run(command: EngineCommand) -> i32 {
     std::panic::set_hook(Box::new(|info| {
         let msg = info
             .payload()
@@ -47,95 +197,17 @@ pub fn main(args: Vec<String>) -> i32 {
             .unwrap_or_default();
         eprintln!("internal error: {msg}");
     }));
-    let result = match args.first().map(|s| s.as_str()) {
-        Some("attend") => attend(&args[1..]),
-        Some("models") => models(&args[1..]),
-        Some("-h") | Some("--help") | Some("help") => {
-            println!("{USAGE}");
-            Ok(())
-        }
-        Some(other) => Err(usage(format!("unknown command '{other}'"))),
-        None => Err(usage("a command is required")),
+    let result = match command {
+        EngineCommand::Attend(a) => attend(a),
+        EngineCommand::Models(m) => models(m),
     };
     match result {
         Ok(()) => 0,
-        Err(CliError::Usage(m)) => {
-            eprintln!("error: {m}\n{USAGE}");
-            2
-        }
-        Err(CliError::Engine(e)) => {
+        Err(e) => {
             eprintln!("error: {e}");
             1
         }
     }
-}
-
-/// Parses `--flag value` pairs and bare `--switch`es.
-fn parse_flags(
-    args: &[String],
-    switches: &[&str],
-    valued: &[&str],
-) -> Result<(HashMap<String, String>, Vec<String>), CliError> {
-    let mut vals = HashMap::new();
-    let mut sw = vec![];
-    let mut i = 0;
-    while i < args.len() {
-        let a = &args[i];
-        let (name, inline) = match a.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
-            _ => (a.clone(), None),
-        };
-        if switches.contains(&name.as_str()) {
-            sw.push(name);
-        } else if valued.contains(&name.as_str()) {
-            let v = match inline {
-                Some(v) => v,
-                None => {
-                    i += 1;
-                    args.get(i)
-                        .cloned()
-                        .ok_or_else(|| usage(format!("{name} needs a value")))?
-                }
-            };
-            vals.insert(name, v);
-        } else {
-            return Err(usage(format!("unknown argument '{a}'")));
-        }
-        i += 1;
-    }
-    Ok((vals, sw))
-}
-
-fn parse_positions(flag: &str, s: &str) -> Result<Vec<usize>, CliError> {
-    s.split(',')
-        .map(|x| x.trim())
-        .filter(|x| !x.is_empty())
-        .map(|x| {
-            x.parse::<usize>()
-                .map_err(|_| usage(format!("{flag}: '{x}' is not a token position")))
-        })
-        .collect()
-}
-
-fn parse_heads(s: &str) -> Result<Vec<(usize, usize)>, CliError> {
-    s.split(',')
-        .map(|x| x.trim())
-        .filter(|x| !x.is_empty())
-        .map(|x| {
-            let (l, h) = x
-                .split_once(':')
-                .ok_or_else(|| usage(format!("--ablate: '{x}' is not LAYER:HEAD")))?;
-            let l = l
-                .trim()
-                .parse::<usize>()
-                .map_err(|_| usage(format!("--ablate: '{x}' is not LAYER:HEAD")))?;
-            let h = h
-                .trim()
-                .parse::<usize>()
-                .map_err(|_| usage(format!("--ablate: '{x}' is not LAYER:HEAD")))?;
-            Ok((l, h))
-        })
-        .collect()
 }
 
 fn f32_bytes(v: &[f32]) -> Vec<u8> {
@@ -163,103 +235,56 @@ fn write_safetensors(
     })
 }
 
-fn attend(args: &[String]) -> Result<(), CliError> {
-    let (v, sw) = parse_flags(
-        args,
-        &["--logits", "--hidden-states", "--timings"],
-        &[
-            "--model",
-            "--text",
-            "--pair",
-            "--mask",
-            "--knockout",
-            "--ablate",
-            "--top-k",
-            "--device",
-            "--dtype",
-            "--out",
-            "--repeat",
-            "--layers",
-            "--click",
-            "--rerun-from",
-        ],
-    )?;
-    let model = v
-        .get("--model")
-        .ok_or_else(|| usage("--model is required"))?;
-    let text = v.get("--text").ok_or_else(|| usage("--text is required"))?;
-    let out = PathBuf::from(v.get("--out").ok_or_else(|| usage("--out is required"))?);
-    let ext = out
+fn attend(a: AttendArgs) -> Result<(), EngineError> {
+    let ext = a
+        .out
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
-    if ext != "safetensors" && ext != "json" {
-        return Err(usage("--out must end in .safetensors or .json"));
-    }
-    let mut iv = Interventions::default();
-    if let Some(m) = v.get("--mask") {
-        iv.mask = parse_positions("--mask", m)?;
-    }
-    if let Some(k) = v.get("--knockout") {
-        iv.knockout = parse_positions("--knockout", k)?;
-    }
-    if let Some(a) = v.get("--ablate") {
-        iv.ablate_heads = parse_heads(a)?;
-    }
-    if let Some(k) = v.get("--top-k") {
-        iv.top_k = k
-            .parse()
-            .map_err(|_| usage(format!("--top-k: '{k}' is not a number")))?;
-    }
-    let layers = match v.get("--layers").map(|s| s.as_str()) {
-        None | Some("all") => Layers::All,
-        Some("none") => Layers::None,
-        Some(list) => Layers::Some(parse_positions("--layers", list)?),
+    let out = a.out.clone();
+    let mut iv = Interventions {
+        mask: a.mask.0,
+        knockout: a.knockout.0,
+        ablate_heads: a.ablate.0,
+        hidden_states: a.hidden_states,
+        ..Interventions::default()
     };
-    let clicks = match v.get("--click") {
-        Some(c) => parse_positions("--click", c)?,
-        None => vec![],
-    };
-    let want_logits = sw.iter().any(|s| s == "--logits");
-    iv.hidden_states = sw.iter().any(|s| s == "--hidden-states");
+    if let Some(k) = a.top_k {
+        iv.top_k = k;
+    }
+    let layers = a.layers;
+    let clicks = a.click.0;
+    let want_logits = a.logits;
     let mut opts = LoadOptions::default();
-    if let Some(d) = v.get("--device") {
-        opts.device = d.parse::<DeviceSpec>()?;
+    if let Some(d) = a.device {
+        opts.device = d;
     }
-    if let Some(d) = v.get("--dtype") {
-        opts.dtype = d.parse::<DTypeSpec>()?;
+    if let Some(d) = a.dtype {
+        opts.dtype = d;
     }
-    let mut input = Input::new(text.clone());
-    if let Some(p) = v.get("--pair") {
-        input = input.with_pair(p.clone());
+    let mut input = Input::new(a.text.clone());
+    if let Some(p) = a.pair {
+        input = input.with_pair(p);
     }
-    let repeat: usize = match v.get("--repeat") {
-        Some(r) => r
-            .parse()
-            .ok()
-            .filter(|&n| n > 0)
-            .ok_or_else(|| usage(format!("--repeat: '{r}' is not a positive number")))?,
-        None => 1,
-    };
+    let repeat = a.repeat as usize;
+    let timings = a.timings;
+    let model = a.model;
     let t0 = std::time::Instant::now();
-    let m = Model::load(model, &opts)?;
+    let m = Model::load(&model, &opts)?;
     let load_s = t0.elapsed().as_secs_f64();
     if let Layers::Some(list) = &layers {
         if let Some(&bad) = list.iter().find(|&&l| l >= m.info().n_layers) {
-            return Err(usage(format!(
+            return Err(EngineError::BadIntervention(format!(
                 "--layers: layer {bad} does not exist (the model has {} layers)",
                 m.info().n_layers
             )));
         }
     }
-    let first = match v.get("--rerun-from") {
-        Some(k) => Some(Interventions {
-            knockout: parse_positions("--rerun-from", k)?,
-            ..iv.clone()
-        }),
-        None => None,
-    };
+    let first = a.rerun_from.map(|k| Interventions {
+        knockout: k.0,
+        ..iv.clone()
+    });
     let mut run_s = vec![];
     let mut run = None;
     for _ in 0..repeat {
@@ -280,7 +305,9 @@ fn attend(args: &[String]) -> Result<(), CliError> {
         });
     }
     let Some(run) = run else {
-        return Err(usage("--repeat must be at least 1"));
+        return Err(EngineError::BadIntervention(
+            "--repeat must be at least 1".into(),
+        ));
     };
     let reused = run.reused_positions();
     let mut click_s = vec![];
@@ -342,7 +369,7 @@ fn attend(args: &[String]) -> Result<(), CliError> {
         meta.insert("reused_positions".to_string(), reused.to_string());
         write_safetensors(&out, tensors, meta)?;
     }
-    if sw.iter().any(|s| s == "--timings") {
+    if timings {
         println!(
             "{}",
             serde_json::json!({"load_s": load_s, "run_s": run_s, "click_s": click_s, "attention_s": attention_s, "reused": reused, "tokens": a.seq_len(), "threads": tch::get_num_threads(), "peak_rss_mb": peak_rss_mb()})
@@ -368,10 +395,9 @@ fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-fn models(args: &[String]) -> Result<(), CliError> {
-    let (_, sw) = parse_flags(args, &["--json"], &[])?;
+fn models(m: ModelsArgs) -> Result<(), EngineError> {
     let list = list_models();
-    if sw.iter().any(|s| s == "--json") {
+    if m.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&list).unwrap_or_else(|_| "[]".into())

@@ -41,6 +41,7 @@
 
 pub mod analysis;
 pub(crate) mod attention;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod device;
 pub mod error;

@@ -2,7 +2,7 @@
 //!
 //! Short names point at files inside installed Python packages. They are looked up, in order, in:
 //! the directories of `EXFORMER_MODEL_PATH` (colon-separated), the site-packages of `$VIRTUAL_ENV`
-//! and `$EXFORMER_VENV`, and finally the site-packages reported by `python3 -c 'import site'`.
+//! and `$EXFORMER_VENV`, the site-packages of the torch this process loaded, and finally the site-packages reported by `python3 -c 'import site'`.
 
 use crate::source;
 use serde::{Deserialize, Serialize};
@@ -86,6 +86,22 @@ fn python_site_packages() -> &'static [PathBuf] {
     })
 }
 
+/// The site-packages of the torch this process loaded (from /proc/self/maps: `.../site-packages/
+/// torch/lib/libtorch_cpu.so`): the model packages sit beside it, whatever PATH says.
+fn loaded_torch_site_packages() -> Option<PathBuf> {
+    static CELL: OnceLock<Option<PathBuf>> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+        let lib = maps
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(5))
+            .find(|p| p.ends_with("/libtorch_cpu.so"))?;
+        let site = Path::new(lib).parent()?.parent()?.parent()?;
+        (site.file_name()? == "site-packages").then(|| site.to_path_buf())
+    })
+    .clone()
+}
+
 /// Directories searched for short names, without the python fallback.
 fn primary_dirs() -> Vec<PathBuf> {
     let mut dirs = vec![];
@@ -99,6 +115,7 @@ fn primary_dirs() -> Vec<PathBuf> {
             }
         }
     }
+    dirs.extend(loaded_torch_site_packages());
     dirs
 }
 
