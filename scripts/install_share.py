@@ -5,8 +5,8 @@ renders exformer views offline. Idempotent; run by scripts/setup.sh with the ven
 - <site-packages>/exformer_share.pth  -> the repository's python/ folder (no copy, no build step)
 - <prefix>/etc/jupyter/jupyter_nbconvert_config.json: HTMLExporter.preprocessors gets
   "exformer_share.ExformerSharePreprocessor" (other settings in that file are kept)
-- <prefix>/etc/jupyter/jupyter_server_config.d/exformer_share.json: the same for JupyterLab's
-  "Save and Export Notebook As > HTML" (the server converts with its own config)
+- <prefix>/etc/jupyter/jupyter_server_config.json: the same, for JupyterLab's "Save and Export
+  Notebook As > HTML" (the server converts with its own config)
 """
 import json
 import sys
@@ -16,22 +16,24 @@ from pathlib import Path
 PREPROCESSOR = "exformer_share.ExformerSharePreprocessor"
 
 
-def main() -> None:
-    root = Path(__file__).resolve().parents[1]
-    pth = Path(sysconfig.get_paths()["purelib"]) / "exformer_share.pth"
-    pth.write_text(str(root / "python") + "\n")
-    cfg_path = Path(sys.prefix) / "etc" / "jupyter" / "jupyter_nbconvert_config.json"
+def register(cfg_path: Path) -> None:
+    """Adds the preprocessor to HTMLExporter.preprocessors in that JSON config file, keeping the rest."""
     cfg_path.parent.mkdir(parents=True, exist_ok=True)
     cfg = json.loads(cfg_path.read_text()) if cfg_path.exists() else {}
     pre = cfg.setdefault("HTMLExporter", {}).setdefault("preprocessors", [])
     if PREPROCESSOR not in pre:
         pre.append(PREPROCESSOR)
     cfg_path.write_text(json.dumps(cfg, indent=2) + "\n")
-    # JupyterLab's File > Save and Export Notebook As > HTML converts with the server's config
-    server = Path(sys.prefix) / "etc" / "jupyter" / "jupyter_server_config.d" / "exformer_share.json"
-    server.parent.mkdir(parents=True, exist_ok=True)
-    server.write_text(json.dumps({"HTMLExporter": {"preprocessors": [PREPROCESSOR]}}, indent=2) + "\n")
-    print(f"exformer_share: {pth}, {cfg_path}, {server}")
+
+
+def main() -> None:
+    root = Path(__file__).resolve().parents[1]
+    pth = Path(sysconfig.get_paths()["purelib"]) / "exformer_share.pth"
+    pth.write_text(str(root / "python") + "\n")
+    etc = Path(sys.prefix) / "etc" / "jupyter"
+    for name in ("jupyter_nbconvert_config.json", "jupyter_server_config.json"):
+        register(etc / name)
+    print(f"exformer_share: {pth}; HTMLExporter preprocessor in {etc}/jupyter_{{nbconvert,server}}_config.json")
 
 
 if __name__ == "__main__":
