@@ -200,6 +200,59 @@ def test_cells_drive_the_shown_view(view):
     assert [m for m in msgs if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"] == "7"
 
 
+def test_the_front_end_cannot_set_the_kernels_keys(view):
+    """Keys the kernel owns are refused and answered with the kernel's value; the front end's
+    own keys are checked (range, type) and corrected values are sent back."""
+    kc, opened, _ = view
+    cid = opened["content"]["comm_id"]
+    drain_iopub(kc, 0.5)
+    send_comm(kc, cid, {"method": "request_state"})
+    st0, _ = wait_updates(kc, cid, lambda s: "_esm" in s and "tokens" in s)
+    L, H = st0["n_layers"], st0["n_heads"]
+    forged = {"tokens": [], "n_heads": 2, "run_id": -1, "layer": 999, "heads": [1, 1, 77], "threshold": "x"}
+    send_comm(kc, cid, {"method": "update", "state": forged, "buffer_paths": []})
+    st, msgs = wait_updates(kc, cid, lambda s: s.get("layer") == L - 1 and "tokens" in s and "threshold" in s)
+    answer = [m["content"]["data"]["state"] for m in msgs if m["content"]["data"]["method"] == "update"]
+    assert answer and answer[-1]["tokens"] == st0["tokens"] and answer[-1]["n_heads"] == H
+    assert answer[-1]["heads"] == [1] and answer[-1]["threshold"] == st0["threshold"]
+    send_comm(kc, cid, {"method": "request_state"})
+    st, _ = wait_updates(kc, cid, lambda s: "_esm" in s and "tokens" in s)
+    assert st["tokens"] == st0["tokens"] and st["n_heads"] == H and st["run_id"] == st0["run_id"]
+    assert st["layer"] == L - 1 and st["heads"] == [1] and st["threshold"] == st0["threshold"]
+    assert cell_value(kc, "view.layer()") == str(L - 1)
+    send_comm(kc, cid, {"method": "update", "state": {"heads": [], "layer": st0["layer"]}, "buffer_paths": []})
+    wait_updates(kc, cid, lambda s: s.get("attn_layer") == st0["layer"])
+
+
+def test_a_layer_change_during_a_rerun_is_not_lost(view):
+    """The front end changes layer while a knock-out re-runs; the re-run's publish (held open by a
+    test hook between reading the layer and writing the state) must not undo it."""
+    kc, opened, _ = view
+    cid = opened["content"]["comm_id"]
+    run_cell(kc, 'std::env::set_var("EXFORMER_TEST_PUBLISH_DELAY_MS", "1500");')
+    try:
+        drain_iopub(kc, 0.5)
+        send_comm(kc, cid, {"method": "request_state"})
+        st0, _ = wait_updates(kc, cid, lambda s: "_esm" in s and "run_id" in s)
+        target = 11 if st0["layer"] != 11 else 12
+        send_comm(kc, cid, {"method": "custom", "content": {"type": "toggle", "index": 4, "mode": "knockout"}})
+        wait_updates(kc, cid, lambda s: s.get("busy") is True)
+        time.sleep(0.5)  # the re-run is in its publish window now
+        send_comm(kc, cid, {"method": "update", "state": {"layer": target}, "buffer_paths": []})
+        st, _ = wait_updates(kc, cid, lambda s: s.get("run_id", 0) > st0["run_id"] and s.get("attn_layer") == target
+                             and s.get("busy") is False, timeout=120)
+        drain_iopub(kc, 2)
+        send_comm(kc, cid, {"method": "request_state"})
+        st, _ = wait_updates(kc, cid, lambda s: "_esm" in s and "layer" in s)
+        assert st["layer"] == target and st["attn_layer"] == target
+        assert cell_value(kc, "view.layer()") == str(target)
+    finally:
+        run_cell(kc, 'std::env::remove_var("EXFORMER_TEST_PUBLISH_DELAY_MS");')
+        send_comm(kc, cid, {"method": "custom", "content": {"type": "clear"}})
+        wait_updates(kc, cid, lambda s: s.get("busy") is False and "tokens" in s
+                     and not any(t["knocked_out"] for t in s["tokens"]), timeout=300)
+
+
 def cell_value(kc, code):
     reply, msgs = run_cell(kc, code)
     assert reply["content"]["status"] == "ok", reply["content"]

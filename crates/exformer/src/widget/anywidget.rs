@@ -18,6 +18,9 @@ pub const ANYWIDGET_VERSION: &str = "~0.11.*";
 
 type UpdateFn = Arc<dyn Fn(&[String], Option<String>) + Send + Sync>;
 type CustomFn = Arc<dyn Fn(Value, Vec<Vec<u8>>, Option<String>) + Send + Sync>;
+/// Given the current state, a key and the value the front end sent: the value to store (possibly
+/// corrected), or `None` when the front end may not set that key or the value makes no sense.
+pub type AcceptFn = fn(&Map<String, Value>, &str, &Value) -> Option<Value>;
 
 struct Inner {
     state: Map<String, Value>,
@@ -25,6 +28,7 @@ struct Inner {
     comm: Option<Comm>,
     on_update: Option<UpdateFn>,
     on_custom: Option<CustomFn>,
+    accept: Option<AcceptFn>,
 }
 
 /// A widget model whose state lives here and is mirrored in the front end.
@@ -69,6 +73,7 @@ impl WidgetModel {
                 comm: None,
                 on_update: None,
                 on_custom: None,
+                accept: None,
             })),
         }
     }
@@ -105,6 +110,13 @@ impl WidgetModel {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         (state, g.buffers.clone())
+    }
+
+    /// Which keys the front end may set, and how its values are checked. Without it every key is
+    /// stored as sent. Refused or corrected keys are answered with the kernel's value, so the
+    /// front end never keeps a value the kernel does not have.
+    pub fn accept_from_front(&self, f: AcceptFn) {
+        self.inner.lock().unwrap().accept = Some(f);
     }
 
     /// Called with the keys the front end changed (and the token of that message).
@@ -219,28 +231,58 @@ fn handle_msg(inner: &Arc<Mutex<Inner>>, comm: &Comm, msg: CommMessage) {
                 return;
             };
             let mut keys: Vec<String> = Vec::new();
+            // Keys whose stored value differs from what was sent (refused or corrected).
+            let mut answer = Map::new();
             let (cb, echo) = {
                 let mut g = inner.lock().unwrap();
+                let mut echo = Map::new();
                 for (k, v) in &changes {
-                    g.state.insert(k.clone(), v.clone());
-                    keys.push(k.clone());
-                }
-                // Buffers sent by the front end (rare) land at their paths' first key.
-                if let Some(paths) = msg.data["buffer_paths"].as_array() {
-                    for (p, b) in paths.iter().zip(msg.buffers.iter()) {
-                        if let Some(k) = p.get(0).and_then(|k| k.as_str()) {
-                            g.buffers.insert(k.into(), b.clone());
-                            keys.push(k.into());
+                    let stored = match g.accept {
+                        Some(accept) => accept(&g.state, k, v),
+                        None => Some(v.clone()),
+                    };
+                    match stored {
+                        Some(stored) => {
+                            if &stored != v {
+                                answer.insert(k.clone(), stored.clone());
+                            }
+                            g.state.insert(k.clone(), stored.clone());
+                            echo.insert(k.clone(), stored);
+                            keys.push(k.clone());
+                        }
+                        None => {
+                            answer
+                                .insert(k.clone(), g.state.get(k).cloned().unwrap_or(Value::Null));
                         }
                     }
                 }
-                (g.on_update.clone(), changes)
+                // Buffers sent by the front end (rare) land at their paths' first key; a model
+                // that checks its keys takes none (its buffers are the kernel's).
+                if let Some(paths) = msg.data["buffer_paths"].as_array() {
+                    if g.accept.is_none() {
+                        for (p, b) in paths.iter().zip(msg.buffers.iter()) {
+                            if let Some(k) = p.get(0).and_then(|k| k.as_str()) {
+                                g.buffers.insert(k.into(), b.clone());
+                                keys.push(k.into());
+                            }
+                        }
+                    }
+                }
+                (g.on_update.clone(), echo)
             };
             // Echo so that other views of this model (other tabs) see the change.
-            let _ = comm.send(
-                json!({"method": "echo_update", "state": echo, "buffer_paths": []}),
-                vec![],
-            );
+            if !echo.is_empty() {
+                let _ = comm.send(
+                    json!({"method": "echo_update", "state": echo, "buffer_paths": []}),
+                    vec![],
+                );
+            }
+            if !answer.is_empty() {
+                let _ = comm.send(
+                    json!({"method": "update", "state": answer, "buffer_paths": []}),
+                    vec![],
+                );
+            }
             if let Some(cb) = cb {
                 cb(&keys, parent);
             }

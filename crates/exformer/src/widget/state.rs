@@ -3,7 +3,7 @@
 //! max-pooled). Attention is computed from the run only for what is sent.
 
 use exformer_engine::{Analysis, EngineError, ModelKind, Pool, Run};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 /// Heads view up to this many tokens, heatmap beyond (same rule as the front end).
 pub const HEAD_VIEW_MAX_TOKENS: usize = 60;
@@ -194,8 +194,107 @@ pub fn default_threshold(t: usize) -> f64 {
     }
 }
 
+/// The keys the front end may set and what each accepts (docs/widget-protocol.md, "writer"
+/// column). Everything else (tokens, sizes, buffers, run ids) belongs to the kernel. Numbers out of
+/// range are clamped, lists cleaned; a value of the wrong type is refused (`None`).
+pub fn accept_from_front(state: &Map<String, Value>, key: &str, v: &Value) -> Option<Value> {
+    let dim = |k: &str| state.get(k).and_then(Value::as_u64).unwrap_or(0) as i64;
+    let int = |v: &Value| {
+        v.as_f64()
+            .filter(|x| x.is_finite() && x.fract() == 0.0)
+            .map(|x| x as i64)
+    };
+    let one_of = |options: &[&str]| v.as_str().filter(|s| options.contains(s)).map(|s| json!(s));
+    match key {
+        "layer" => int(v).map(|l| json!(l.clamp(0, (dim("n_layers") - 1).max(0)))),
+        "focus" => int(v).map(|i| {
+            json!(if (0..dim("seq_len")).contains(&i) {
+                i
+            } else {
+                -1
+            })
+        }),
+        "heads" => {
+            let n = dim("n_heads");
+            let mut heads: Vec<i64> = v
+                .as_array()?
+                .iter()
+                .map(int)
+                .collect::<Option<Vec<_>>>()?
+                .into_iter()
+                .filter(|h| (0..n).contains(h))
+                .collect();
+            heads.sort_unstable();
+            heads.dedup();
+            // Every head (or none left) is written `[]`.
+            if heads.len() as i64 == n {
+                heads.clear();
+            }
+            Some(json!(heads))
+        }
+        "threshold" => v
+            .as_f64()
+            .filter(|x| x.is_finite())
+            .map(|x| json!(x.clamp(0.0, 1.0))),
+        "hide_special" => v.as_bool().map(|b| json!(b)),
+        "view" => one_of(&["head", "model", "matrix"]),
+        "combine" => one_of(&["each", "mean", "sum"]),
+        "edges" => one_of(&["all", "top1", "top3", "top10", "mass50", "mass90"]),
+        "sinks" => one_of(&["auto", "on", "off"]),
+        "pair_filter" => one_of(&["all", "AA", "AB", "BA", "BB"]),
+        "mode" => one_of(&["mask", "knockout"]),
+        "zoom" => match v {
+            Value::Null => Some(Value::Null),
+            _ => zoom_window(v, dim("seq_len") as usize)
+                .map(|(r0, c0, n)| json!({"r0": r0, "c0": c0, "n": n})),
+        },
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_front_end_sets_only_its_keys_and_in_range() {
+        let st: Map<String, Value> = serde_json::from_value(
+            json!({"n_layers": 30, "n_heads": 9, "seq_len": 12, "layer": 3}),
+        )
+        .unwrap();
+        let f = |k: &str, v: Value| accept_from_front(&st, k, &v);
+        assert_eq!(f("layer", json!(7)), Some(json!(7)));
+        assert_eq!(f("layer", json!(99)), Some(json!(29)));
+        assert_eq!(f("layer", json!(-4)), Some(json!(0)));
+        assert_eq!(f("layer", json!(2.5)), None);
+        assert_eq!(f("layer", json!("3")), None);
+        assert_eq!(f("heads", json!([4, 2, 2, 40])), Some(json!([2, 4])));
+        assert_eq!(
+            f("heads", json!((0..9).collect::<Vec<_>>())),
+            Some(json!([]))
+        );
+        assert_eq!(f("heads", json!(["x"])), None);
+        assert_eq!(f("threshold", json!(7.0)), Some(json!(1.0)));
+        assert_eq!(f("focus", json!(12)), Some(json!(-1)));
+        assert_eq!(f("view", json!("matrix")), Some(json!("matrix")));
+        assert_eq!(f("view", json!("3d")), None);
+        assert_eq!(
+            f("zoom", json!({"r0": 10, "c0": -3, "n": 64})),
+            Some(json!({"r0": 0, "c0": 0, "n": 12}))
+        );
+        assert_eq!(f("zoom", Value::Null), Some(Value::Null));
+        for owned in [
+            "tokens",
+            "n_heads",
+            "seq_len",
+            "attn_layer",
+            "run_id",
+            "busy",
+            "_esm",
+        ] {
+            assert_eq!(f(owned, json!(1)), None, "{owned} belongs to the kernel");
+        }
+    }
+
     use super::*;
     use exformer_engine::{Interventions, Prediction, Token};
 

@@ -178,6 +178,17 @@ fn release_delay() -> std::time::Duration {
     std::time::Duration::from_secs_f64(s)
 }
 
+/// A test hook: `EXFORMER_TEST_PUBLISH_DELAY_MS` holds a re-run's publish between reading the
+/// selected layer and writing the state, so a test can send a change in that window.
+fn publish_delay_for_tests() {
+    if let Some(ms) = std::env::var("EXFORMER_TEST_PUBLISH_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+}
+
 /// Views stay alive while the kernel runs (the front end may still talk to them).
 fn live_views() -> &'static Mutex<Vec<AttentionView>> {
     crate::global::global("view.live", Default::default)
@@ -195,6 +206,7 @@ impl AttentionView {
         let t = analysis.seq_len();
         let plain = state::predictions_json(analysis);
         let widget = WidgetModel::new(WIDGET_JS, WIDGET_CSS, "exformer.AttentionView");
+        widget.accept_from_front(state::accept_from_front);
         let mode = if analysis.kind == ModelKind::MaskedLm {
             "mask"
         } else {
@@ -433,6 +445,7 @@ impl AttentionView {
     /// Puts a run into the widget state and sends it if the widget is open.
     fn publish_run(&self, run: &mut RunState) {
         let layer = self.selected_layer(run.run.n_layers());
+        publish_delay_for_tests();
         let (attn, side) = run.layer_bytes(layer);
         let a = run.run.meta();
         let w = &self.inner.widget;
