@@ -64,3 +64,20 @@ def test_a_standalone_run_writes_attention(tmp_path):
     assert p.returncode == 0, p.stderr
     a = __import__("json").loads(out.read_text())
     assert a["n_layers"] == 30 and len(a["tokens"]) == 2 and a["tokens"][1]["knocked_out"]
+
+
+def test_tokens_that_split_a_character_show_their_bytes(tmp_path):
+    """Byte-level BPE splits emoji and Hebrew letters across tokens; each token must say what it
+    holds (a whole character, or `<0xF0>` for a byte of a split one), never a replacement mark, and
+    the tokens must add up to the text."""
+    import re
+    text = "I ❤️ שלום עולם 😀🦀 done"
+    out = tmp_path / "t.json"
+    p = bare("attend", "--model", "smollm2", "--text", text, "--layers", "none", "--out", str(out), timeout=300)
+    assert p.returncode == 0, p.stderr
+    toks = [t["text"] for t in __import__("json").loads(out.read_text())["tokens"]]
+    assert not any("\ufffd" in t for t in toks), toks
+    assert any(re.search(r"<0x[0-9A-F]{2}>", t) for t in toks), "some token holds part of a character"
+    assert any(re.search("[א-ת]", t) for t in toks), "whole Hebrew letters show as letters"
+    raw = b"".join(re.sub(rb"<0x([0-9A-F]{2})>", lambda m: bytes([int(m.group(1), 16)]), t.encode()) for t in toks)
+    assert raw.decode() == text

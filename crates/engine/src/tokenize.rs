@@ -304,14 +304,14 @@ impl TextTokenizer {
                     .map(|c| self.byte_decoder.get(&c).copied())
                     .collect();
                 match bytes {
-                    Some(b) => String::from_utf8_lossy(&b).into_owned(),
+                    Some(b) => bytes_for_display(&b),
                     None => piece.to_string(),
                 }
             }
             DisplayMode::Metaspace => {
                 if piece.len() == 6 && piece.starts_with("<0x") && piece.ends_with('>') {
                     if let Ok(b) = u8::from_str_radix(&piece[3..5], 16) {
-                        return String::from_utf8_lossy(&[b]).into_owned();
+                        return bytes_for_display(&[b]);
                     }
                 }
                 piece.replace('▁', " ")
@@ -393,9 +393,33 @@ impl TextTokenizer {
     }
 }
 
+/// A token's bytes as text. Byte-level tokenizers split characters (emoji, most non-Latin
+/// scripts) across tokens; a byte that is not part of a whole character in this token is shown as
+/// `<0xF0>` instead of a replacement character, so split tokens stay distinguishable.
+pub fn bytes_for_display(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("<0x{b:02X}>"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_characters_show_their_bytes() {
+        assert_eq!(bytes_for_display("שלום".as_bytes()), "שלום");
+        let smile = "😀".as_bytes();
+        assert_eq!(bytes_for_display(&smile[..2]), "<0xF0><0x9F>");
+        assert_eq!(bytes_for_display(&smile[2..]), "<0x98><0x80>");
+        assert_eq!(bytes_for_display(&[b' ', b'a', smile[0]]), " a<0xF0>");
+        assert_eq!(bytes_for_display(b"\n"), "\n");
+    }
     #[test]
     fn byte_level_table() {
         let d = byte_level_decoder();
