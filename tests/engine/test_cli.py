@@ -81,3 +81,19 @@ def test_tokens_that_split_a_character_show_their_bytes(tmp_path):
     assert any(re.search("[א-ת]", t) for t in toks), "whole Hebrew letters show as letters"
     raw = b"".join(re.sub(rb"<0x([0-9A-F]{2})>", lambda m: bytes([int(m.group(1), 16)]), t.encode()) for t in toks)
     assert raw.decode() == text
+
+
+def test_export_writes_an_offline_page_from_a_saved_notebook(tmp_path):
+    """`exformer export` (no env, minimal PATH) turns the committed executed notebook into one page
+    with a block per view; a missing notebook is named in the error."""
+    root = __import__("pathlib").Path(__file__).resolve().parents[2]
+    nb = root / "docs" / "example_executed.ipynb"
+    views = sum(1 for c in __import__("json").loads(nb.read_text())["cells"] for o in c.get("outputs", [])
+                if "application/vnd.jupyter.widget-view+json" in o.get("data", {}))
+    out = tmp_path / "page.html"
+    p = bare("export", str(nb), "-o", str(out), timeout=300)
+    assert p.returncode == 0, p.stderr
+    page = out.read_text()
+    assert page.count('class="exformer-share"') == views >= 1
+    p = bare("export", str(tmp_path / "missing.ipynb"))
+    assert p.returncode == 1 and "missing.ipynb" in p.stderr and "does not exist" in p.stderr

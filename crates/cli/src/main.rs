@@ -4,6 +4,7 @@
 //! - `exformer kernel --connection-file FILE` (what the kernelspec runs)
 //! - `exformer warm`: compiles the `exformer` library into the persistent evcxr build directory,
 //!   so a user's first cell does not wait minutes
+//! - `exformer export NOTEBOOK [-o OUT.html]`: the notebook as one offline page (python/exformer_share)
 //! - `exformer attend ...`, `exformer models ...`: the engine's command line (scripts, benchmarks)
 //!
 //! evcxr runs cells in a child process that is this same binary: `child::hook()` (which ends in
@@ -67,6 +68,15 @@ enum Command {
         /// The cell's code.
         code: String,
     },
+    /// Write a notebook as one HTML page whose exformer views work offline (what
+    /// `jupyter nbconvert --to html` does in the project's environment).
+    Export {
+        /// The notebook (.ipynb), executed and saved with its widget state.
+        notebook: PathBuf,
+        /// The page to write (default: the notebook's name with .html).
+        #[arg(short, long, value_name = "OUT.html")]
+        output: Option<PathBuf>,
+    },
     #[cfg(feature = "engine")]
     Attend(exformer_engine::cli::AttendArgs),
     #[cfg(feature = "engine")]
@@ -103,6 +113,7 @@ fn main() {
         },
         Command::Warm => report(cmd_warm()),
         Command::Eval { code } => report(cmd_eval(&code)),
+        Command::Export { notebook, output } => report(cmd_export(&notebook, output.as_deref())),
         #[cfg(feature = "engine")]
         Command::Attend(a) => {
             exformer_engine::cli::run(exformer_engine::cli::EngineCommand::Attend(a))
@@ -128,6 +139,59 @@ fn report(r: anyhow::Result<()>) -> i32 {
 fn cmd_install(target: &InstallTarget, name: &str, display: &str) -> anyhow::Result<()> {
     let dir = install(target, name, display)?;
     println!("installed kernelspec `{name}` in {}", dir.display());
+    Ok(())
+}
+
+/// The project's Python (its venv has nbconvert): `$EXFORMER_VENV`, `$VIRTUAL_ENV`, the venv this
+/// binary was built with, then `python3` on PATH.
+fn project_python() -> PathBuf {
+    let venvs = [
+        std::env::var_os("EXFORMER_VENV").map(PathBuf::from),
+        std::env::var_os("VIRTUAL_ENV").map(PathBuf::from),
+        option_env!("EXFORMER_VENV").map(PathBuf::from),
+    ];
+    venvs
+        .into_iter()
+        .flatten()
+        .map(|v| v.join("bin/python"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("python3"))
+}
+
+/// `python -m exformer_share export` (python/exformer_share), with the repository's python/
+/// folder on PYTHONPATH in case that Python has not got the project's .pth file.
+fn cmd_export(notebook: &std::path::Path, output: Option<&std::path::Path>) -> anyhow::Result<()> {
+    if !notebook.is_file() {
+        anyhow::bail!("the notebook {} does not exist", notebook.display());
+    }
+    if let Some(dir) = output
+        .and_then(|o| o.parent())
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        if !dir.is_dir() {
+            anyhow::bail!("the folder {} does not exist (for the page)", dir.display());
+        }
+    }
+    let python = project_python();
+    let share = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../python"));
+    let mut path = share.into_os_string();
+    if let Some(old) = std::env::var_os("PYTHONPATH") {
+        path.push(":");
+        path.push(old);
+    }
+    let mut cmd = std::process::Command::new(&python);
+    cmd.args(["-m", "exformer_share", "export"])
+        .arg(notebook)
+        .env("PYTHONPATH", path);
+    if let Some(o) = output {
+        cmd.arg("-o").arg(o);
+    }
+    let status = cmd
+        .status()
+        .map_err(|e| anyhow::anyhow!("could not run {}: {e}", python.display()))?;
+    if !status.success() {
+        anyhow::bail!("the export failed ({status})");
+    }
     Ok(())
 }
 
