@@ -16,9 +16,21 @@ impl Outbox for Recorder {
     }
 }
 
-/// Cells: `fail` prints and fails, `ask` reads a line from stdin and returns it, anything else
-/// succeeds with the code as its text/plain result.
-struct Mock;
+/// Cells: `fail` prints and fails, `ask` reads a line from stdin and returns it, `spin` runs
+/// until interrupted, anything else succeeds with the code as its text/plain result.
+#[derive(Default)]
+struct Mock {
+    stop: Arc<AtomicBool>,
+}
+
+struct MockInterrupter(Arc<AtomicBool>);
+
+impl Interrupter for MockInterrupter {
+    fn interrupt(&self) -> Option<String> {
+        self.0.store(true, Ordering::SeqCst);
+        None
+    }
+}
 
 impl Interpreter for Mock {
     fn language(&self) -> LanguageFacts {
@@ -32,6 +44,20 @@ impl Interpreter for Mock {
                     ename: "MockError".into(),
                     evalue: "it failed".into(),
                     traceback: vec!["it failed".into()],
+                }
+            }
+            "spin" => {
+                let started = Instant::now();
+                while !self.stop.swap(false, Ordering::SeqCst) {
+                    if started.elapsed() > Duration::from_secs(10) {
+                        return ExecOutcome::Ok { result: None };
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                ExecOutcome::Error {
+                    ename: "Interrupted".into(),
+                    evalue: "stopped".into(),
+                    traceback: vec![],
                 }
             }
             "ask" => match io.input("name? ", false) {
@@ -63,13 +89,7 @@ impl Interpreter for Mock {
         Completeness::Complete
     }
     fn interrupter(&self) -> Arc<dyn Interrupter> {
-        struct Nothing;
-        impl Interrupter for Nothing {
-            fn interrupt(&self) -> Option<String> {
-                None
-            }
-        }
-        Arc::new(Nothing)
+        Arc::new(MockInterrupter(self.stop.clone()))
     }
     fn shutdown(&mut self, _: bool) {}
 }
@@ -199,7 +219,7 @@ fn labels(seen: &[(String, Value)]) -> Vec<&str> {
 
 #[tokio::test]
 async fn a_failing_cell_is_bracketed_and_aborts_what_was_queued_behind_it() {
-    let mut h = start(Box::new(|| Box::new(Mock)));
+    let mut h = start(Box::new(|| Box::<Mock>::default()));
     let starting = next(&mut h.iopub).await;
     assert_eq!(starting.content["execution_state"], "starting");
 
@@ -258,7 +278,7 @@ async fn a_failing_cell_is_bracketed_and_aborts_what_was_queued_behind_it() {
 
 #[tokio::test]
 async fn without_stop_on_error_nothing_is_aborted() {
-    let mut h = start(Box::new(|| Box::new(Mock)));
+    let mut h = start(Box::new(|| Box::<Mock>::default()));
     let failing = execute_request("fail", false);
     let queued = execute_request("queued", false);
     h.shell.send(incoming(&failing)).unwrap();
@@ -330,7 +350,7 @@ async fn a_failed_interpreter_answers_with_its_error_and_the_core_keeps_serving(
 
 #[tokio::test]
 async fn a_cell_reads_input_through_stdin_and_the_shutdown_reply_ends_the_core() {
-    let mut h = start(Box::new(|| Box::new(Mock)));
+    let mut h = start(Box::new(|| Box::<Mock>::default()));
     let cell = execute_request("ask", true);
     h.shell.send(incoming(&cell)).unwrap();
     let ask = next(&mut h.stdin_out).await;
@@ -358,4 +378,31 @@ async fn a_cell_reads_input_through_stdin_and_the_shutdown_reply_ends_the_core()
     let reply = next(&mut h.control_out).await;
     assert_eq!(reply.msg_type(), "shutdown_reply");
     assert_eq!(reply.content["restart"], false);
+}
+
+#[tokio::test]
+async fn control_is_served_while_a_cell_runs_and_interrupts_it() {
+    let mut h = start(Box::new(|| Box::<Mock>::default()));
+    let cell = execute_request("spin", true);
+    h.shell.send(incoming(&cell)).unwrap();
+    // Wait until the cell runs (its execute_input is out), then ask on control.
+    loop {
+        let m = next(&mut h.iopub).await;
+        if m.msg_type() == "execute_input" {
+            break;
+        }
+    }
+    let info = request("kernel_info_request", json!({}));
+    h.control.send(incoming(&info)).unwrap();
+    let reply = next(&mut h.control_out).await;
+    assert_eq!(reply.content["language_info"]["name"], "mocklang");
+    assert!(h.shell_out.try_recv().is_err(), "the cell still runs");
+
+    let stop = request("interrupt_request", json!({}));
+    h.control.send(incoming(&stop)).unwrap();
+    let reply = next(&mut h.control_out).await;
+    assert_eq!(reply.msg_type(), "interrupt_reply");
+    let reply = next(&mut h.shell_out).await;
+    assert!(is_reply_to(&reply, &cell));
+    assert_eq!(reply.content["ename"], "Interrupted");
 }
