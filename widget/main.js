@@ -24,7 +24,7 @@ import {
   dropSinks,
   binRange,
 } from "./logic.js";
-import { createStaticModel } from "./static_model.js";
+import { createStaticModel, sliceLayer } from "./static_model.js";
 import { h } from "./views/dom.js";
 import { createControls } from "./views/controls.js";
 import { createHeadView } from "./views/head.js";
@@ -38,7 +38,7 @@ const KEYS = [
   "model_name", "kind", "n_layers", "n_heads", "seq_len", "tokens", "predictions", "layer", "heads",
   "view", "threshold", "hide_special", "combine", "pair_filter", "mode", "focus", "attn", "attn_size", "attn_layer",
   "thumbs", "thumb_size", "busy", "error", "run_id", "zoom", "tile", "tile_rect", "_static",
-  "edges", "sinks", "predictions_base",
+  "edges", "sinks", "predictions_base", "attn_all",
 ];
 
 /**
@@ -67,6 +67,10 @@ class App {
     this.cache = new Map();
     this.dark = false;
     this.ramp = buildRamp(RAMP_LIGHT);
+    /** every layer of the current run (`attn_all`, validated), or null */
+    this.attnAll = /** @type {Uint8Array|null} */ (null);
+    /** the selected layer sliced from `attnAll` while the kernel's `attn` holds another one */
+    this.local = /** @type {{attn: DataView, attn_layer: number, all: Uint8Array}|null} */ (null);
 
     this.root = h("div", { class: "exformer", "data-xf": "1" });
     el.classList.add("exformer-host");
@@ -145,8 +149,13 @@ class App {
     this.modelHandlers.push([event, cb]);
   }
 
-  /** @param {string} name */
+  /**
+   * A state key. `attn` and `attn_layer` are the layer answered from `attn_all` while one stands in
+   * for the kernel's (see localLayer).
+   * @param {string} name
+   */
   get(name) {
+    if (this.local && (name === "attn" || name === "attn_layer")) return this.local[name];
     return this.model.get(name);
   }
 
@@ -252,13 +261,47 @@ class App {
   }
 
   /**
+   * The selected layer sliced from `attn_all` (every layer of the current run, sent with it when
+   * small), when the kernel's `attn` holds another layer: a layer change is drawn at once, and with
+   * no kernel behind the comm (a saved notebook reopened) it is drawn at all. The kernel's answer
+   * (the same bytes) replaces it when it comes. Null otherwise.
+   * @param {App["local"]} prev the current one, kept when still right
+   */
+  localLayer(prev) {
+    const L = this.model.get("layer");
+    const all = this.attnAll;
+    if (!all || this.pooledSide || !Number.isInteger(L) || L < 0 || L >= this.nLayers || L === this.model.get("attn_layer")) return null;
+    if (prev && prev.attn_layer === L && prev.all === all) return prev;
+    const out = /** @type {any} */ ({ all });
+    sliceLayer(out, L, { attn_all: all, n_layers: this.nLayers, n_heads: this.nHeads, seq_len: this.T });
+    return out.attn ? out : null;
+  }
+
+  /**
    * Decodes what changed key `key` ("all" = everything) brings: the shown layer (and its sinks),
    * the thumbnails, the zoomed tile. Only a new layer drops the cached matrices.
    * @param {string} key
    */
   decode(key) {
     const all = key === "all" || key === "n_heads";
-    if (all || ["attn", "attn_size", "tokens"].includes(key)) {
+    if (all || ["attn_all", "n_layers", "tokens"].includes(key)) {
+      // `attn_all` comes with each run (empty when too big): a new run brings its own
+      let bytes = null;
+      try {
+        bytes = toBytes(this.model.get("attn_all"));
+      } catch {
+        bytes = null;
+      }
+      const per = this.nHeads * this.T * this.T;
+      this.attnAll = bytes && per > 0 && this.nLayers > 0 && bytes.length === this.nLayers * per ? bytes : null;
+    }
+    let shown = all || ["attn", "attn_size", "tokens"].includes(key);
+    if (shown || ["attn_all", "n_layers", "layer", "attn_layer"].includes(key)) {
+      const prev = this.local;
+      this.local = this.localLayer(prev);
+      if (this.local !== prev) shown = true;
+    }
+    if (shown) {
       this.attn = null;
       this.attnError = "";
       const buf = this.get("attn");
@@ -331,7 +374,7 @@ class App {
 
   /** @param {string} key */
   onChange(key) {
-    if (["attn", "attn_size", "tokens", "n_heads", "thumbs", "tile", "tile_rect"].includes(key)) this.decode(key);
+    if (["attn", "attn_size", "attn_layer", "attn_all", "layer", "tokens", "n_heads", "n_layers", "thumbs", "tile", "tile_rect"].includes(key)) this.decode(key);
     if (key === "sinks") this.cache.clear();
     if (key === "run_id" || key === "tokens") this.pending = [];
     if (key === "busy" && !this.get("busy")) this.pending = [];

@@ -120,12 +120,14 @@ export function createStaticModel(state, opts = {}) {
 }
 
 /**
- * Write `attn` (DataView of layer l) and `attn_layer` into `target`, reading `attn_all` from `src`.
+ * Write `attn` (DataView of layer l) and `attn_layer` into `target`, reading `attn_all` (with
+ * `n_layers`, `n_heads`, `seq_len`) from `src`; leaves `target` alone when `attn_all` does not hold
+ * n_layers × n_heads × T² bytes. Also how the live front end answers a layer change itself.
  * @param {Record<string, any>} target
  * @param {number} l
  * @param {Record<string, any>} [src]
  */
-function sliceLayer(target, l, src = target) {
+export function sliceLayer(target, l, src = target) {
   const all = toBytes(src.attn_all);
   const nL = src.n_layers;
   const per = src.n_heads * src.seq_len * src.seq_len;
