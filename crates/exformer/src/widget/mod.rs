@@ -12,4 +12,4 @@ pub mod png;
 pub mod state;
 pub mod view;
 
-pub use view::{AttentionView, ClickMode};
+pub use view::{views_in_memory, AttentionView, ClickMode};

@@ -13,7 +13,8 @@ use crate::comm;
 use base64::Engine as _;
 use exformer_engine::{Analysis, EngineError, Input, Interventions, Layers, ModelKind, Pool, Run};
 use serde_json::{json, Map, Value};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 
 /// The widget's front end, embedded (no CDN, works offline).
 pub const WIDGET_JS: &str = include_str!("../../../../widget/exformer.js");
@@ -125,6 +126,8 @@ struct Queue {
     /// A front end came back to a released view: make the run again and send everything.
     republish: bool,
     parent: Option<String>,
+    /// The view was dropped: the worker thread ends.
+    closed: bool,
 }
 
 impl Queue {
@@ -133,12 +136,19 @@ impl Queue {
     }
 }
 
+/// The front end's requests waiting for the view's worker thread. Shared by the view and its
+/// worker, which holds only a weak reference to the view itself.
+#[derive(Default)]
+struct Work {
+    queue: Mutex<Queue>,
+    wake: Condvar,
+}
+
 struct ViewInner {
     model: Arc<exformer_engine::Model>,
     widget: WidgetModel,
     run: Mutex<RunState>,
-    queue: Mutex<Queue>,
-    wake: Condvar,
+    work: Arc<Work>,
     display_id: String,
     worker: OnceLock<()>,
     /// Front ends showing the view now (their `attach` minus their `detach` messages).
@@ -189,9 +199,30 @@ fn publish_delay_for_tests() {
     }
 }
 
-/// Views stay alive while the kernel runs (the front end may still talk to them).
-fn live_views() -> &'static Mutex<Vec<AttentionView>> {
-    crate::global::global("view.live", Default::default)
+/// Views a front end shows (or was just given to show): the front end may still talk to them, so
+/// they stay alive even when no cell variable holds them. A view that is in neither place is
+/// dropped, and with it its run, widget state and worker thread.
+fn shown_views() -> &'static Mutex<HashMap<String, AttentionView>> {
+    crate::global::global("view.shown", Default::default)
+}
+
+fn views_alive() -> &'static std::sync::atomic::AtomicUsize {
+    crate::global::global("view.alive", Default::default)
+}
+
+/// How many attention views exist in this process (held by a cell variable or shown by a front
+/// end); for memory checks.
+pub fn views_in_memory() -> usize {
+    views_alive().load(std::sync::atomic::Ordering::SeqCst)
+}
+
+impl Drop for ViewInner {
+    fn drop(&mut self) {
+        views_alive().fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        let mut q = self.work.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.closed = true;
+        self.work.wake.notify_all();
+    }
 }
 
 impl AttentionView {
@@ -228,6 +259,7 @@ impl AttentionView {
         ] {
             widget.set(k, v);
         }
+        views_alive().fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let view = AttentionView {
             inner: Arc::new(ViewInner {
                 model,
@@ -241,8 +273,7 @@ impl AttentionView {
                     side: None,
                     plain_predictions: plain,
                 }),
-                queue: Mutex::new(Queue::default()),
-                wake: Condvar::new(),
+                work: Arc::default(),
                 display_id: format!("exformer-view-{}", unique()),
                 worker: OnceLock::new(),
                 attached: Default::default(),
@@ -565,15 +596,54 @@ impl AttentionView {
 
     // ---- front-end traffic ---------------------------------------------------------------
 
+    fn weak(&self) -> Weak<ViewInner> {
+        Arc::downgrade(&self.inner)
+    }
+
+    fn from_weak(weak: &Weak<ViewInner>) -> Option<AttentionView> {
+        weak.upgrade().map(|inner| AttentionView { inner })
+    }
+
+    /// Keeps the view alive for the front ends (see [`shown_views`]).
+    fn hold_for_front_end(&self) {
+        shown_views()
+            .lock()
+            .unwrap()
+            .insert(self.inner.display_id.clone(), self.clone());
+    }
+
+    /// After the release delay, if no front end shows the view: lets go of it (a cell variable may
+    /// still hold it) and, after a front end went away (`free_run`), frees its run's tensors.
+    fn let_go_unless_shown(&self, parent: Option<String>, free_run: bool) {
+        let weak = self.weak();
+        let id = self.inner.display_id.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(release_delay());
+            let Some(me) = Self::from_weak(&weak) else {
+                return;
+            };
+            if me.inner.attached.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                if free_run {
+                    me.enqueue(parent, |q| q.release = true);
+                }
+                shown_views().lock().unwrap().remove(&id);
+            }
+        });
+    }
+
     fn ensure_worker(&self) {
         self.inner.worker.get_or_init(|| {
-            let me = self.clone();
+            let weak = self.weak();
             self.inner.widget.on_custom({
-                let me = me.clone();
-                move |content, _buffers, parent| me.on_custom(content, parent)
+                let weak = weak.clone();
+                move |content, _buffers, parent| {
+                    if let Some(me) = Self::from_weak(&weak) {
+                        me.on_custom(content, parent)
+                    }
+                }
             });
             self.inner.widget.on_update({
-                let me = me.clone();
+                let weak = weak.clone();
                 move |keys, parent| {
                     // What the layer, the tile or the static snapshot depends on.
                     const REDRAW: [&str; 7] = [
@@ -586,15 +656,17 @@ impl AttentionView {
                         "zoom",
                     ];
                     if keys.iter().any(|k| REDRAW.contains(&k.as_str())) {
-                        me.enqueue(parent, |q| q.redraw = true);
+                        if let Some(me) = Self::from_weak(&weak) {
+                            me.enqueue(parent, |q| q.redraw = true);
+                        }
                     }
                 }
             });
+            let work = self.inner.work.clone();
             std::thread::Builder::new()
                 .name("exformer-view".into())
-                .spawn(move || me.worker_loop())
+                .spawn(move || Self::worker_loop(&work, &weak))
                 .expect("spawn the view's worker thread");
-            live_views().lock().unwrap().push(self.clone());
         });
     }
 
@@ -619,6 +691,7 @@ impl AttentionView {
                 self.inner
                     .attached
                     .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                self.hold_for_front_end();
                 if !self.in_memory() {
                     self.enqueue(parent, |q| q.republish = true);
                 }
@@ -636,13 +709,7 @@ impl AttentionView {
                 if left == 0 {
                     // Not at once: JupyterLab re-renders an output (detach, then attach) when it
                     // moves it, and making a long run again takes a while.
-                    let me = self.clone();
-                    std::thread::spawn(move || {
-                        std::thread::sleep(release_delay());
-                        if me.inner.attached.load(std::sync::atomic::Ordering::SeqCst) == 0 {
-                            me.enqueue(parent, |q| q.release = true);
-                        }
-                    });
+                    self.let_go_unless_shown(parent, true);
                 }
             }
             Some("clear") => {
@@ -658,34 +725,42 @@ impl AttentionView {
     }
 
     fn enqueue(&self, parent: Option<String>, f: impl FnOnce(&mut Queue)) {
-        let mut q = self.inner.queue.lock().unwrap();
+        let mut q = self.inner.work.queue.lock().unwrap();
         f(&mut q);
         q.parent = parent.or(q.parent.take());
         // Anything that is not a re-run redraws: resend the layer, refresh the static snapshot.
         q.redraw |= q.toggles.is_empty() && !q.clear && !q.release && !q.republish;
-        self.inner.wake.notify_one();
+        self.inner.work.wake.notify_one();
     }
 
-    fn worker_loop(&self) {
+    /// Serves the front end's requests until the view is dropped. Holds the view only while it
+    /// applies a batch, so the worker never keeps a view alive.
+    fn worker_loop(work: &Work, weak: &Weak<ViewInner>) {
         loop {
             let batch = {
-                let mut q = self.inner.queue.lock().unwrap();
-                while q.is_empty() {
-                    q = self.inner.wake.wait(q).unwrap();
+                let mut q = work.queue.lock().unwrap_or_else(|e| e.into_inner());
+                while q.is_empty() && !q.closed {
+                    q = work.wake.wait(q).unwrap_or_else(|e| e.into_inner());
+                }
+                if q.closed {
+                    return;
                 }
                 std::mem::take(&mut *q)
+            };
+            let Some(me) = Self::from_weak(weak) else {
+                return;
             };
             let parent = batch.parent.clone();
             // A bug in one update must not silently end the view: the panic is shown in the
             // widget and the next click is served.
             let panicked =
-                comm::run_handler(|| comm::with_parent(parent.clone(), || self.apply(batch)));
+                comm::run_handler(|| comm::with_parent(parent.clone(), || me.apply(batch)));
             if let Some(why) = panicked {
-                self.inner.run.clear_poison();
-                self.inner.queue.clear_poison();
+                me.inner.run.clear_poison();
+                work.queue.clear_poison();
                 let first = why.lines().next().unwrap_or(&why);
                 comm::with_parent(parent, || {
-                    self.set_error(&format!(
+                    me.set_error(&format!(
                         "internal error while updating the view (please report it): {first}"
                     ))
                 });
@@ -887,6 +962,9 @@ impl AttentionView {
     pub fn display(&self) {
         if comm::in_kernel() && self.inner.widget.open().is_ok() {
             self.ensure_worker();
+            // Shown now: the front end gets the release delay to render it and say `attach`.
+            self.hold_for_front_end();
+            self.let_go_unless_shown(comm::current_parent(), false);
             let b = self.bundle(true);
             if comm::display(
                 Value::Object(b),
