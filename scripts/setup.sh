@@ -77,6 +77,15 @@ t0=$(date +%s)
 cargo build --release --locked -p exformer-cli
 echo "build took $(( $(date +%s) - t0 )) s"
 
+# --- the binary on PATH: libtorch's folder is baked into it, so it runs from any shell -----------
+# A link in cargo's bin folder (on PATH wherever rustup set up Rust), like `cargo install` would.
+if [ -d "$HOME/.cargo/bin" ]; then
+  ln -sf "$EXFORMER_BIN" "$HOME/.cargo/bin/exformer"
+  echo "exformer is on PATH: $HOME/.cargo/bin/exformer -> $EXFORMER_BIN"
+else
+  echo "exformer is at $EXFORMER_BIN (add its folder to PATH)"
+fi
+
 # --- kernelspec into the venv (jupyter in the venv finds it) -------------------------------------
 step "kernelspec"
 "$EXFORMER_BIN" install --sys-prefix
