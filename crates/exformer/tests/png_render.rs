@@ -14,7 +14,10 @@ fn decode(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
     assert_eq!(&bytes[12..16], b"IHDR");
     let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
     let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
-    let mut reader = png::Decoder::new(bytes).read_info().expect("PNG header");
+    let mut dec = png::Decoder::new(bytes);
+    // the PNG is RGB: read RGBA (alpha 255)
+    dec.set_transformations(png::Transformations::ALPHA);
+    let mut reader = dec.read_info().expect("PNG header");
     let mut buf = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut buf).expect("PNG frame");
     assert_eq!(

@@ -60,7 +60,9 @@ pub(super) fn synthetic(n_heads: usize, t: usize, seed: u64) -> Vec<u8> {
 }
 
 pub(super) fn decode(png_bytes: &[u8]) -> (u32, u32, Vec<u8>) {
-    let dec = png::Decoder::new(png_bytes);
+    let mut dec = png::Decoder::new(png_bytes);
+    // the PNG is RGB: the tests read RGBA (alpha 255)
+    dec.set_transformations(png::Transformations::ALPHA);
     let mut reader = dec.read_info().expect("png header");
     let mut buf = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut buf).expect("png frame");
