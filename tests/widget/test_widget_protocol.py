@@ -195,6 +195,8 @@ def test_cells_drive_the_shown_view(view):
     assert "layer 99" in reply["content"]["evalue"] or any("layer 99" in "".join(m["content"].get("traceback", [])) for m in msgs)
     reply, _ = run_cell(kc, 'view.set_text("")?;')
     assert reply["content"]["status"] == "error"
+    reply, _ = run_cell(kc, 'view.save_html("/no/such/folder/view.html")?;')
+    assert reply["content"]["status"] == "error" and "/no/such/folder/view.html" in reply["content"]["evalue"], reply["content"]
     reply, msgs = run_cell(kc, "view.layer()")
     assert reply["content"]["status"] == "ok"
     assert [m for m in msgs if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"] == "7"

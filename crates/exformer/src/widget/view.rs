@@ -1027,7 +1027,10 @@ impl AttentionView {
             let t = run.run.seq_len();
             run.run.n_layers() * run.run.n_heads() * t * t <= super::html::MAX_ALL_LAYERS_BYTES
         };
-        std::fs::write(path, super::html::standalone(&self.state_json(all)))
+        let path = path.as_ref();
+        std::fs::write(path, super::html::standalone(&self.state_json(all))).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("could not write {}: {e}", path.display()))
+        })
     }
 }
 

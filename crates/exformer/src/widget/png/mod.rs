@@ -117,7 +117,18 @@ pub struct Snapshot<'a> {
 }
 
 /// Render the snapshot as PNG bytes. Never panics: bad sizes render an error card.
+///
+/// Every evcxr cell carries its own copy of this crate's code; drawing with each cell's copy would
+/// page in another ~1.7 MB of renderer code (tiny-skia, fontdue, deflate) per cell. The first copy
+/// that draws is registered process-wide and draws for every later cell (the types are the same
+/// build's, as `crate::global` checks).
 pub fn render_png(s: &Snapshot) -> Vec<u8> {
+    type Render = for<'a, 'b> fn(&'a Snapshot<'b>) -> Vec<u8>;
+    let shared: &Render = crate::global::global("png.render", || render_png_here as Render);
+    shared(s)
+}
+
+fn render_png_here(s: &Snapshot) -> Vec<u8> {
     let img = match catch_unwind(AssertUnwindSafe(|| render_image(s))) {
         Ok(Ok(img)) => img,
         Ok(Err(msg)) => error_card(&msg),
