@@ -151,6 +151,17 @@ def rss_mb(kc):
     return int(text.split()[1]) / 1024
 
 
+def rss_parts_mb(kc):
+    """(heap and other anonymous memory, file-backed pages) of the cell process, in MB. evcxr loads
+    every cell as a shared object that links the library statically: the code pages it touches are
+    file-backed (clean, the system reclaims them under pressure); leaks show in the anonymous part."""
+    reply, msgs = run_cell(kc, 'std::fs::read_to_string("/proc/self/status")?.lines().filter(|l| l.starts_with("RssAnon") || l.starts_with("RssFile")).map(|l| l.split_whitespace().nth(1).unwrap_or("0")).collect::<Vec<_>>().join(" ")')
+    assert reply["content"]["status"] == "ok", reply["content"]
+    text = [m for m in msgs if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"].strip('"')
+    anon, file = (int(x) / 1024 for x in text.split())
+    return anon, file
+
+
 def memory_rows(kc, n_views, tokens):
     """RSS while views pile up in one kernel (each displayed, so the kernel keeps it), then after
     their front ends go away (detach: the views free their runs' tensors)."""
@@ -179,6 +190,45 @@ def memory_rows(kc, n_views, tokens):
         assert reply["content"]["status"] == "ok", reply["content"]
     rows.append((f"{n_views} more views shown ({2 * n_views} in the kernel)", rss_mb(kc)))
     return rows
+
+
+def cell_growth_rows(kc, n_cells, n_views, tokens=197):
+    """What users do repeatedly: `n_cells` cells that redraw a shown view's PNG (re-display,
+    set_layer, knock_out/clear, png()), then `n_views` cells that rebind one variable to a new view
+    that no front end shows. Returns RSS after every cell (MB), warm-up excluded."""
+    text = text_with_tokens(tokens)
+    reply, _ = run_cell(kc, f"let v = model.attend({json.dumps(text)})?;\nv", timeout=900)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    rendering = ["v", "v.set_layer({l})?;", "v.knock_out(&[{k}])?;", "v.clear()?;", "let _png = v.png();"]
+    # Warm-up: first PNG (fonts), first knock-out, first layer of each kind.
+    for i in range(len(rendering)):
+        run_cell(kc, rendering[i].format(l=3, k=2), timeout=900)
+    cells = []
+    for i in range(n_cells):
+        code = rendering[i % len(rendering)].format(l=(i * 7) % 30, k=1 + i % 5)
+        reply, _ = run_cell(kc, code, timeout=900)
+        assert reply["content"]["status"] == "ok", (code, reply["content"])
+        cells.append(rss_parts_mb(kc))
+    views = []
+    for i in range(n_views):
+        reply, _ = run_cell(kc, f"let w = model.attend({json.dumps(f'view {i}: ' + text)})?;\nw", timeout=900)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        views.append(rss_parts_mb(kc))
+    time.sleep(3)  # the last views' front-end grace (EXFORMER_RELEASE_AFTER_S=1 here)
+    alive = int([m for m in run_cell(kc, "exformer::widget::views_in_memory()")[1]
+                 if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"])
+    return cells, views, alive
+
+
+def print_growth(name, series, unit):
+    """One row: anonymous memory (first, middle, last) and the growth per cell over the second half
+    (warm), anonymous and file-backed. The measuring cell itself is included."""
+    if len(series) < 2:
+        return
+    half = len(series) // 2
+    per = [(series[-1][i] - series[half][i]) / (len(series) - 1 - half) for i in (0, 1)]
+    anon = [a for a, _ in series]
+    print(f"| {name} | {len(series)} | {anon[0]:.0f} MB | {anon[half]:.0f} MB | {anon[-1]:.0f} MB | {per[0]:+.2f} MB per {unit} | {per[1]:+.2f} MB per {unit} |")
 
 
 # Up to this length the kernel sends whole layers (the head view applies); longer ones are pooled.
@@ -291,6 +341,7 @@ def main():
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--views", type=int, default=30, help="views for the memory table (0: skip it)")
     ap.add_argument("--browser", action="store_true", help="time the actions in a real JupyterLab instead (one table)")
+    ap.add_argument("--cells", type=int, default=0, help="memory per cell instead: N rendering cells, then --views rebinding views")
     ap.add_argument("--repeat", type=int, default=3, help="--browser: repetitions of the cheap actions")
     args = ap.parse_args()
     tokens = [int(t) for a in (args.tokens or []) for t in a.split(",") if t]
@@ -299,6 +350,23 @@ def main():
         return
     args.tokens = tokens or [128, 512]
     os.environ.setdefault("EXFORMER_RELEASE_AFTER_S", "1")
+    if args.cells:
+        from jupyter_client.manager import start_new_kernel
+        km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=600)
+        try:
+            reply, _ = run_cell(kc, 'let model = exformer::load("smollm2")?;', timeout=600)
+            assert reply["content"]["status"] == "ok"
+            cells, views, alive = cell_growth_rows(kc, args.cells, args.views)
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+        print("memory of the cell process (RSS after each cell; SmolLM2, 197-token views, CPU):\n")
+        print("| cells | n | anonymous: first | middle | last | growth (2nd half): anonymous | file-backed code pages |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        print_growth("redraw a shown view (display, set_layer, knock_out, clear, png)", cells, "cell")
+        print_growth("rebind `w` to a new view nobody shows", views, "view")
+        print(f"\nviews left in memory afterwards: {alive} (the one `v` and the one `w` hold)")
+        return
     from jupyter_client.manager import start_new_kernel
     km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=600)
     try:
