@@ -97,7 +97,21 @@ async fn receive_loop(
     signer: Signer,
     name: &'static str,
 ) {
-    while let Ok(zm) = socket.recv().await {
+    // A failed receive (a peer that left mid-message, a malformed frame) is that peer's problem:
+    // ending the loop would leave the kernel deaf on this socket for good.
+    let mut failures = 0u64;
+    loop {
+        let zm = match socket.recv().await {
+            Ok(zm) => zm,
+            Err(e) => {
+                failures += 1;
+                if failures <= 10 {
+                    eprintln!("exformer: {name} receive failed: {e}");
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
         match Message::from_frames(zm.into_vec(), &signer) {
             Ok(msg) => {
                 let incoming = Incoming {
