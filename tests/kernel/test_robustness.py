@@ -20,6 +20,15 @@ def ask_kernel_info(kc, timeout=30):
             return r
 
 
+def shell_replies(kc, n, timeout=120):
+    """The next n shell replies, by the msg_id they answer."""
+    replies = {}
+    while len(replies) < n:
+        r = kc.get_shell_msg(timeout=timeout)
+        replies[r["parent_header"]["msg_id"]] = r
+    return replies
+
+
 def connect(km, kind, sock_type):
     ctx = zmq.Context.instance()
     s = ctx.socket(sock_type)
@@ -139,10 +148,7 @@ def test_silent_and_stop_on_error(kernel):
     # stop_on_error aborts the requests queued behind a failure.
     bad = kc.execute("let broken: u8 = \"x\";")
     queued = kc.execute("3")
-    replies = {}
-    while len(replies) < 2:
-        r = kc.get_shell_msg(timeout=120)
-        replies[r["parent_header"]["msg_id"]] = r
+    replies = shell_replies(kc, 2)
     assert replies[bad]["content"]["status"] == "error"
     assert replies[queued]["content"]["status"] == "aborted"
 
@@ -212,10 +218,7 @@ def test_stop_on_error_aborts_the_cell_queued_behind_a_panic(kernel):
     km, kc = kernel
     bad = kc.execute('panic!("stop here");')
     queued = kc.execute('println!("must not run");')
-    replies = {}
-    while len(replies) < 2:
-        r = kc.get_shell_msg(timeout=120)
-        replies[r["parent_header"]["msg_id"]] = r
+    replies = shell_replies(kc, 2)
     assert replies[bad]["content"]["status"] == "error"
     assert replies[bad]["content"]["evalue"] == "stop here"
     assert replies[queued]["content"]["status"] == "aborted"
