@@ -193,15 +193,13 @@ fn spawn_forwarder(
     filter: Option<Arc<CellErrors>>,
 ) {
     std::thread::spawn(move || {
-        let add = |text: &mut String, line: String| match &filter {
-            Some(f) => {
-                for l in f.see(&line) {
-                    text.push_str(&l);
-                    text.push('\n');
-                }
-            }
-            None => {
-                text.push_str(&line);
+        let add = |text: &mut String, line: String| {
+            let shown = match &filter {
+                Some(f) => f.see(&line),
+                None => vec![line],
+            };
+            for l in shown {
+                text.push_str(&l);
                 text.push('\n');
             }
         };
