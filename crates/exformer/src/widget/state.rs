@@ -71,10 +71,15 @@ pub fn run_attn_side(run: &Run) -> usize {
 /// .ipynb reopened without a kernel).
 pub const ALL_LAYERS_IN_STATE_MAX_BYTES: usize = 1 << 20;
 
+/// Bytes of every layer at full resolution, one per weight (n_layers × n_heads × T²).
+pub fn all_layers_len(run: &Run) -> usize {
+    let t = run.seq_len();
+    run.n_layers() * run.n_heads() * t * t
+}
+
 /// Whether a run is small enough for `attn_all` in the widget state.
 pub fn all_layers_in_state(run: &Run) -> bool {
-    let t = run.seq_len();
-    run.n_layers() * run.n_heads() * t * t <= ALL_LAYERS_IN_STATE_MAX_BYTES
+    all_layers_len(run) <= ALL_LAYERS_IN_STATE_MAX_BYTES
 }
 
 /// Every layer at full resolution, concatenated (for offline HTML).

@@ -1009,7 +1009,9 @@ impl AttentionView {
         for (k, b) in &buffers {
             bufs.insert(k.clone(), b64(b));
         }
-        if include_all_layers {
+        // Small runs already carry every layer in the widget state (`attn_all`, set with the run).
+        let carried = buffers.get("attn_all").is_some_and(|b| !b.is_empty());
+        if include_all_layers && !carried {
             let run = self.inner.run.lock().unwrap();
             if let Ok(all) = state::all_layer_bytes(&run.run) {
                 bufs.insert("attn_all".into(), b64(&all));
@@ -1022,11 +1024,8 @@ impl AttentionView {
     /// Writes one self-contained offline HTML file with this run (layers, heads and hover keep
     /// working; masking needs a kernel).
     pub fn save_html(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
-        let all = {
-            let run = self.inner.run.lock().unwrap();
-            let t = run.run.seq_len();
-            run.run.n_layers() * run.run.n_heads() * t * t <= super::html::MAX_ALL_LAYERS_BYTES
-        };
+        let all = state::all_layers_len(&self.inner.run.lock().unwrap().run)
+            <= super::html::MAX_ALL_LAYERS_BYTES;
         let path = path.as_ref();
         std::fs::write(path, super::html::standalone(&self.state_json(all))).map_err(|e| {
             std::io::Error::new(e.kind(), format!("could not write {}: {e}", path.display()))
