@@ -163,3 +163,31 @@ def convert_notebook(nb) -> dict:
     if converted and not models:
         nb["metadata"].pop("widgets", None)
     return {"views": len(converted), "modules": len(modules)}
+
+
+SNAPSHOT_HTML = '<div class="exformer-snapshot">'
+
+
+def split_snapshots(nb) -> int:
+    """For exports that show one MIME type per output and no HTML (markdown, LaTeX / PDF, rST):
+    each exformer view output (widget, HTML picture + text, PNG, text) becomes its PNG followed by
+    its text summary as a second output, so both are shown. Returns how many were split."""
+    n = 0
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        outputs = []
+        for out in cell.get("outputs", []):
+            outputs.append(out)
+            data = out.get("data") or {}
+            html_ = data.get("text/html", "")
+            html_ = "".join(html_) if isinstance(html_, list) else html_
+            if not html_.startswith(SNAPSHOT_HTML) or "image/png" not in data:
+                continue
+            text = data.get("text/plain", "")
+            text = "".join(text) if isinstance(text, list) else text
+            out["data"] = {"image/png": data["image/png"]}
+            outputs.append(type(out)(output_type="stream", name="stdout", text=text.rstrip("\n") + "\n"))
+            n += 1
+        cell["outputs"] = outputs
+    return n

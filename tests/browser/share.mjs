@@ -5,12 +5,13 @@
 //     view must be drawn by the widget from the saved state with its tokens on screen; on the first
 //     head view: hover, heads, a layer change answered offline, model and matrix views. Then the
 //     same page with JavaScript disabled must show each view's PNG snapshot.
-//   --mode lab --base URL --token T --notebook NB.ipynb --expect EXPECT.json --out DIR --result RESULT.json
-//     opens the saved (trusted) notebook in JupyterLab, runs no cell, and finds each view restored
+//   --mode lab --base URL --token T --notebook NB.ipynb [--no-kernel NB2.ipynb] --expect EXPECT.json --out DIR --result RESULT.json
+//     [--untrusted NB3.ipynb] opens saved (trusted) notebooks in JupyterLab, runs no cell, and finds each view restored
 //     from the notebook's saved widget state (tokens on screen, curves drawn, no "Error displaying
-//     widget"). JupyterLab attaches a fresh kernel: the widget manager of ipywidgets 8 loads a
-//     notebook's saved state only once a kernel session exists (jupyter-widgets/ipywidgets#3773);
-//     the kernel holds none of these models, so what shows comes from the saved state.
+//     widget"). NB2 names a kernel the server lacks: the user picks "No Kernel", and the views come
+//     from the exformer-saved-views extension (widget/lab/saved_views.js), hover, layer changes and
+//     the model / matrix views included. NB opens with a fresh kernel: ipywidgets' manager loads the
+//     saved state (the kernel holds none of these models). NB3, never trusted, must show the PNGs.
 //
 // EXPECT.json: [{model_id, tokens: [text...], view, n_layers, layer, attn_all: bool}] in page order.
 
@@ -189,29 +190,79 @@ async function htmlMode(browser) {
   await noJs.close();
 }
 
-async function labMode(browser) {
+/** Opens a notebook in its own JupyterLab workspace (a fresh page, no other tab restored). */
+async function labOpen(browser, notebook, workspace) {
   const base = args.base.replace(/\/$/, "");
   const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
   await context.addInitScript(HELPERS);
   page = await context.newPage();
   page.on("console", (m) => m.type() === "error" && result.console_errors.push(m.text().slice(0, 500)));
   page.on("pageerror", (e) => result.page_errors.push(String(e.stack || e).slice(0, 1500)));
-  await page.goto(`${base}/lab/tree/${encodeURIComponent(args.notebook)}?token=${encodeURIComponent(args.token || "")}`, { waitUntil: "domcontentloaded", timeout: 120_000 });
-  const n = await waitFor("the views restored", (n) => {
+  const url = `${base}/lab/workspaces/${workspace}/tree/${encodeURIComponent(notebook)}?token=${encodeURIComponent(args.token || "")}`;
+  await page.goto(url, { waitUntil: "domcontentloaded", timeout: 120_000 });
+  return context;
+}
+
+async function labRestored(label) {
+  const n = await waitFor(`${label}: the views restored`, (n) => {
     const roots = window.__xs.roots();
-    const broken = [...document.querySelectorAll(".jp-OutputArea-output")].filter((o) => /Error displaying widget|model not found/i.test(o.textContent)).length;
+    const broken = [...document.querySelectorAll(".jp-OutputArea-output")].filter((o) => /Error displaying widget|model not found|could not be drawn/i.test(o.textContent)).length;
     return roots.length >= n || broken ? { roots: roots.length, broken } : false;
   }, expect.length, 120_000);
-  check(`${expect.length} views restored from the saved state`, n.roots === expect.length && !n.broken, n);
-  const runs = await page.evaluate(() => [...document.querySelectorAll(".jp-InputArea-prompt")].map((p) => p.textContent.trim()));
-  result.observations.prompts = runs;
-  await page.screenshot({ path: path.join(out, "lab-page.png") });
-  for (let i = 0; i < expect.length; i++) result.observations[`view${i}`] = await checkView(i, expect[i], "lab");
-  result.observations.kernel = await page.evaluate(() => {
+  check(`${label}: ${expect.length} views restored from the saved state`, n.roots === expect.length && !n.broken, n);
+  result.observations[`${label}_prompts`] = await page.evaluate(() => [...document.querySelectorAll(".jp-InputArea-prompt")].map((p) => p.textContent.trim()));
+  await page.screenshot({ path: path.join(out, `${label}-page.png`) });
+  for (let i = 0; i < expect.length; i++) result.observations[`${label}_view${i}`] = await checkView(i, expect[i], label);
+  return page.evaluate(() => {
     const k = window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel;
     return k ? { name: k.name, status: k.status } : null;
   });
+}
+
+async function labMode(browser) {
+  // 1. no kernel: the notebook names a kernel this server does not have (what a colleague without
+  //    the exformer kernel sees); JupyterLab asks, the user picks "No Kernel", no cell runs.
+  if (args["no-kernel"]) {
+    const context = await labOpen(browser, args["no-kernel"], "nokernel");
+    const dialog = page.locator(".jp-Dialog");
+    await dialog.waitFor({ timeout: Math.min(120_000, left()) });
+    result.observations.kernel_dialog = (await dialog.innerText()).slice(0, 300);
+    await dialog.locator("button", { hasText: /^No Kernel$/ }).click({ timeout: 10_000 });
+    const kernel = await labRestored("nokernel");
+    check("no kernel is attached", kernel === null, kernel);
+    const ours = await page.evaluate(() => document.querySelectorAll(".exformer-saved-view[data-exformer-saved=drawn]").length);
+    check("the exformer-saved-views extension drew each view", ours === expect.length, ours);
+    const first = expect.findIndex((e) => e.view === "head" && e.tokens.length <= 60);
+    if (first >= 0) await interact(first, expect[first], "nokernel");
+    const loading = await page.evaluate(() => [...document.querySelectorAll(".jp-OutputArea-output")].filter((o) => /Loading widget/.test(o.textContent)).length);
+    check("no exformer view is left at \"Loading widget...\"", loading === 0, loading);
+    check("no page errors", result.page_errors.length === 0, result.page_errors);
+    await context.close();
+  }
+  // 1b. the same, but a notebook the user never trusted: JupyterLab shows the PNGs, and the
+  //     extension must not run the module saved in it
+  if (args.untrusted) {
+    const context = await labOpen(browser, args.untrusted, "untrusted");
+    const dialog = page.locator(".jp-Dialog");
+    await dialog.waitFor({ timeout: Math.min(120_000, left()) });
+    await dialog.locator("button", { hasText: /^No Kernel$/ }).click({ timeout: 10_000 });
+    const pngs = await waitFor("the untrusted notebook's PNGs", (n) => {
+      const imgs = [...document.querySelectorAll(".jp-OutputArea-output img")].filter((im) => im.complete && im.naturalWidth > 100);
+      return imgs.length >= n ? imgs.length : false;
+    }, expect.length, 60_000);
+    await page.waitForTimeout(2500); // past the extension's one-second wait for a kernel
+    const drawn = await page.evaluate(() => ({ roots: document.querySelectorAll(".exformer").length, ours: document.querySelectorAll(".exformer-saved-view").length }));
+    check("an untrusted notebook shows the PNGs and runs no saved module", pngs === expect.length && drawn.roots === 0 && drawn.ours === 0, { pngs, ...drawn });
+    await context.close();
+  }
+  // 2. a fresh kernel: the widget manager of ipywidgets loads the saved state (the kernel holds
+  //    none of these models, so what shows comes from the notebook).
+  const context = await labOpen(browser, args.notebook, "kernel");
+  result.observations.kernel = await labRestored("lab");
+  const ours = await page.evaluate(() => document.querySelectorAll(".exformer-saved-view").length);
+  check("with a kernel, ipywidgets' manager drew the views (the extension stayed out)", ours === 0 && result.observations.kernel !== null, { ours, kernel: result.observations.kernel });
   check("no page errors", result.page_errors.length === 0, result.page_errors);
+  await context.close();
 }
 
 let code = 1;

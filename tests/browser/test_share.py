@@ -123,44 +123,63 @@ def test_committed_example_notebook_keeps_the_form_github_accepts():
         assert m["state"]["seq_len"] == len(m["state"]["tokens"])
 
 
-def _markdown(nb):
-    """nbconvert --to markdown: (the markdown, {file name: bytes} of the images it extracted)."""
-    from nbconvert import MarkdownExporter
-    from traitlets.config import Config
+def _markdown(path: Path, out_dir: Path):
+    """`jupyter nbconvert --to markdown` in the project's venv (its config, as a user runs it):
+    (the markdown, {file name: bytes} of the images it extracted)."""
+    jupyter = Path(sys.executable).with_name("jupyter")
+    subprocess.run([str(jupyter), "nbconvert", "--to", "markdown", "--output-dir", str(out_dir), str(path)],
+                   check=True, capture_output=True, text=True, timeout=300)
+    md = (out_dir / (path.stem + ".md")).read_text()
+    files = {str(f.relative_to(out_dir)): f.read_bytes() for f in out_dir.rglob("*.png")}
+    return md, files
 
-    md, res = MarkdownExporter(config=Config()).from_notebook_node(nb)
-    return md, res.get("outputs", {})
+
+def _shown_text(html_: str) -> str:
+    """The text a browser shows for an HTML fragment (tags dropped, entities decoded)."""
+    import html
+    import re
+
+    return html.unescape(re.sub(r"<[^>]+>", "", html_))
 
 
-def test_renderers_without_widgets_show_the_png(executed):
-    """nbconvert --to markdown and an HTML renderer without the widget mimetype (GitHub, nbviewer
-    without widgets) show each view's PNG snapshot where the view was."""
+def test_renderers_without_widgets_show_the_png_and_the_text(executed, tmp_path):
+    """Renderers without the widget mimetype show each view's PNG and its text summary: markdown
+    (nbconvert --to markdown: the PNG file, then the summary) and HTML (GitHub's and nbviewer's
+    previews, VS Code without widgets: the bundle's text/html, the PNG over the summary)."""
     import re
 
     from nbconvert import HTMLExporter
     from nbconvert.utils.base import NbConvertBase
     from traitlets.config import Config
 
-    _, nb, _ = executed
-    pngs = [base64.b64decode(_text(o["data"]["image/png"])) for o, _ in _views(nb)]
-    md, files = _markdown(nb)
+    path, nb, _ = executed
+    views = list(_views(nb))
+    pngs = [base64.b64decode(_text(o["data"]["image/png"])) for o, _ in views]
+    texts = [_text(o["data"]["text/plain"]) for o, _ in views]
+    md, files = _markdown(path, tmp_path / "md")
     shown = [files.get(name) for name in re.findall(r"!\[png\]\(([^)]+)\)", md)]
     assert shown == pngs, "markdown shows exactly the views' PNGs, in order"
+    at = 0
+    for png_name, text in zip(re.findall(r"!\[png\]\(([^)]+)\)", md), texts):
+        after = md.index(png_name, at)
+        for line in text.strip().splitlines():
+            assert line in md[after:], f"markdown shows the summary after its picture: {line[:80]}"
+        at = md.index(text.strip().splitlines()[-1], after)
+    assert "data:image/png" not in md, "no inline data URI (GitHub's markdown drops them)"
+    # HTML without the widget mimetype (and without the exformer preprocessor, as on GitHub)
     priority = [m for m in NbConvertBase().display_data_priority if m != WIDGET_VIEW]
-    html, _ = HTMLExporter(config=Config(NbConvertBase={"display_data_priority": priority})).from_notebook_node(nb)
-    shown = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
-    assert [base64.b64decode(p) for p in shown] == pngs, "HTML without the widget mimetype shows the PNGs"
-    assert "widget-view+json" not in html.split("</head>", 1)[1].split('type="application/vnd.jupyter.widget-state+json"')[0]
-
-
-@pytest.mark.xfail(strict=True, reason="a renderer shows one mimetype per output: the text summary shows beside the PNG "
-                   "once the kernel adds a text/html (PNG + summary) representation to each view's bundle")
-def test_renderers_without_widgets_show_the_text_summary(executed):
-    _, nb, _ = executed
-    md, _ = _markdown(nb)
-    for o, _ in _views(nb):
-        first = _text(o["data"]["text/plain"]).splitlines()[0]
-        assert first in md, first
+    html_, _ = HTMLExporter(config=Config(NbConvertBase={"display_data_priority": priority})).from_notebook_node(nb)
+    body = html_.split("</head>", 1)[1].split('type="application/vnd.jupyter.widget-state+json"')[0]
+    # nbconvert sanitizes an untrusted notebook's HTML (as GitHub does): attributes may move
+    imgs = [dict(re.findall(r'(\w+)="([^"]*)"', tag)) for tag in re.findall(r"<img\b[^>]*>", body)]
+    imgs = [a for a in imgs if a.get("src", "").startswith("data:image/png;base64,")]
+    assert [base64.b64decode(a["src"].split(",", 1)[1]) for a in imgs] == pngs, "HTML without the widget mimetype shows the PNGs"
+    assert "widget-view+json" not in body
+    seen = _shown_text(body)
+    for text in texts:
+        for line in text.strip().splitlines():
+            assert line in seen, f"HTML shows the summary: {line[:80]}"
+    assert [_shown_text(a.get("alt", "")) for a in imgs] == [t.splitlines()[0] for t in texts], "the alt text is the summary's first line"
 
 
 def _nbconvert(src: Path, out_dir: Path) -> Path:
@@ -219,9 +238,11 @@ def test_nbconvert_html_draws_every_view_offline(executed, tmp_path):
 
 def test_jupyterlab_restores_saved_views_without_running(executed, tmp_path):
     """The saved .ipynb opened in JupyterLab after the kernel that made it is gone: no cell runs,
-    and the views come back from the notebook's saved widget state. JupyterLab starts a fresh
-    kernel (ipywidgets 8 loads saved state only once a kernel session exists, ipywidgets#3773);
-    that kernel holds none of these models."""
+    and the views come back from the notebook's saved widget state, twice. With no kernel at all
+    (the copy names a kernel this server lacks, as on a colleague's machine, and the user picks
+    "No Kernel"): ipywidgets 8 draws no widget then (ipywidgets#3773), the exformer-saved-views
+    extension draws the views, layers, hover and the other views included. With a fresh kernel:
+    ipywidgets' manager loads the saved state (that kernel holds none of these models)."""
     why = _missing()
     if why:
         pytest.skip(why)
@@ -231,10 +252,16 @@ def test_jupyterlab_restores_saved_views_without_running(executed, tmp_path):
     root = tmp_path / "root"
     root.mkdir()
     shutil.copy(path, root / "shared.ipynb")
+    elsewhere = json.loads(path.read_text())
+    elsewhere["metadata"]["kernelspec"] = {"name": "exformer-not-installed-here", "display_name": "Rust (exformer)", "language": "rust"}
+    (root / "no-kernel.ipynb").write_text(json.dumps(elsewhere))
+    elsewhere["metadata"]["title"] = "a copy nobody trusted"  # else its signature is no-kernel.ipynb's
+    (root / "untrusted.ipynb").write_text(json.dumps(elsewhere))
     # JupyterLab renders widget outputs of trusted notebooks only (else the PNG): the user trusts what they ran
     data_dir = tmp_path / "data"
-    subprocess.run([str(Path(sys.executable).with_name("jupyter")), "trust", str(root / "shared.ipynb")], check=True, timeout=60,
-                   env={**os.environ, "JUPYTER_DATA_DIR": str(data_dir)})
+    for name in ("shared.ipynb", "no-kernel.ipynb"):  # not untrusted.ipynb
+        subprocess.run([str(Path(sys.executable).with_name("jupyter")), "trust", str(root / name)], check=True, timeout=60,
+                       env={**os.environ, "JUPYTER_DATA_DIR": str(data_dir)})
     port, token = _free_port(), secrets.token_hex(16)
     env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "lab-settings"), "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "ws"),
            "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
@@ -262,7 +289,8 @@ def test_jupyterlab_restores_saved_views_without_running(executed, tmp_path):
                 pass
             assert time.monotonic() - t0 < SERVER_START_S, log_path.read_text()[-3000:]
             time.sleep(0.5)
-        result = _run_share("lab", ["--base", base, "--token", token, "--notebook", "shared.ipynb"])
+        result = _run_share("lab", ["--base", base, "--token", token, "--notebook", "shared.ipynb", "--no-kernel", "no-kernel.ipynb",
+                                    "--untrusted", "untrusted.ipynb"])
         # JupyterLab's "Save and Export Notebook As > HTML" (the server's nbconvert) gives the offline page too
         req = urllib.request.Request(f"{base}/nbconvert/html/shared.ipynb?download=false", headers={"Authorization": f"token {token}"})
         with urllib.request.urlopen(req, timeout=120) as r:
@@ -271,6 +299,11 @@ def test_jupyterlab_restores_saved_views_without_running(executed, tmp_path):
         _stop(proc, base, token, str(tmp_path / "runtime"))
         log.close()
     names = " | ".join(s["name"] for s in result["steps"])
-    assert "views restored from the saved state" in names and "its tokens are on screen" in names
+    for must in ("nokernel: 3 views restored from the saved state", "no kernel is attached", "nokernel: hovering a token redraws the curves",
+                 "redraws from the saved state", "nokernel: the Matrix view draws", "lab: 3 views restored from the saved state",
+                 "the exformer-saved-views extension drew each view", "an untrusted notebook shows the PNGs and runs no saved module",
+                 "with a kernel, ipywidgets' manager drew the views (the extension stayed out)"):
+        assert must.replace("3", str(len(expect))) in names, f"share.mjs skipped a check: {must}"
+    assert "nokernel view 0: its tokens are on screen" in names and "lab view 0: its tokens are on screen" in names
     assert exported.count('class="exformer-share"') == len(expect) and exported.count('id="exformer-share-module-') == 1
     assert "embed-amd.js" not in exported

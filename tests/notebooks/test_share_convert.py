@@ -87,3 +87,22 @@ def test_only_exformer_views_no_widget_manager():
     assert f"data:image/png;base64,{PNG}" in body and 'alt="AttentionView: a"' in body
     # token text cannot end the state's <script>
     assert "t0<&>" not in body and "t0\\u003c\\u0026\\u003e" in body
+
+
+def test_split_snapshots_only_touches_exformer_views():
+    """For markdown / LaTeX exports each exformer view becomes its PNG, then its text as a second
+    output; other outputs (an HTML table with a PNG beside it, plain text) stay as they are."""
+    view = {"output_type": "display_data", "metadata": {}, "data": {
+        VIEW: {"model_id": "m1", "version_major": 2, "version_minor": 1},
+        "text/html": '<div class="exformer-snapshot"><img src="data:image/png;base64,' + PNG + '"><pre>AttentionView: m</pre></div>',
+        "image/png": PNG, "text/plain": "AttentionView: m\ntokens (1): 0:\"a\""}}
+    other = {"output_type": "display_data", "metadata": {}, "data": {"text/html": "<table></table>", "image/png": PNG, "text/plain": "t"}}
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x", outputs=[nbformat.from_dict(view), nbformat.from_dict(other)])]
+    assert convert.split_snapshots(nb) == 1
+    outs = nb.cells[0].outputs
+    assert [o.output_type for o in outs] == ["display_data", "stream", "display_data"]
+    assert outs[0].data == {"image/png": PNG}
+    assert outs[1].text == "AttentionView: m\ntokens (1): 0:\"a\"\n" and outs[1].name == "stdout"
+    assert outs[2].data["text/html"] == "<table></table>"
+    nbformat.validate(nb)

@@ -43,6 +43,43 @@ pub fn markdown(md: &str) {
     show(b);
 }
 
+/// HTML that shows a PNG with a text below it, for front ends that show one MIME type per output
+/// and prefer HTML to a PNG (GitHub's and nbviewer's notebook previews, VS Code without widgets,
+/// nbconvert without the widget mimetype): both the picture and the text are seen. The image's
+/// alt text is the text's first line; its size is the PNG's own.
+pub fn png_with_text_html(png: &[u8], text: &str) -> String {
+    use base64::Engine;
+    let size = match png.get(16..24) {
+        Some(ihdr) if png.starts_with(b"\x89PNG") => {
+            let w = u32::from_be_bytes([ihdr[0], ihdr[1], ihdr[2], ihdr[3]]);
+            let h = u32::from_be_bytes([ihdr[4], ihdr[5], ihdr[6], ihdr[7]]);
+            format!(" width=\"{w}\" height=\"{h}\"")
+        }
+        _ => String::new(),
+    };
+    let alt = escape_html(text.lines().next().unwrap_or(""));
+    format!(
+        "<div class=\"exformer-snapshot\"><img src=\"data:image/png;base64,{}\"{size} alt=\"{alt}\" style=\"max-width:100%;height:auto\">\n<pre>{}</pre></div>",
+        base64::engine::general_purpose::STANDARD.encode(png),
+        escape_html(text)
+    )
+}
+
+/// Escapes text for HTML element content and double-quoted attributes.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Clears the cell's output (`wait`: only when new output arrives).
 pub fn clear_output(wait: bool) {
     if crate::comm::clear_output(wait).is_err() {
@@ -63,4 +100,29 @@ fn strip_tags(html: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn png_with_text_html_shows_both_and_escapes_the_text() {
+        // a 3 x 2 PNG header is enough for the size
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        png.extend_from_slice(&3u32.to_be_bytes());
+        png.extend_from_slice(&2u32.to_be_bytes());
+        let html = png_with_text_html(&png, "AttentionView: <m> & \"q\"\ntokens (2): 0:\"a\"");
+        assert!(html.contains("width=\"3\" height=\"2\""), "{html}");
+        assert!(
+            html.contains("alt=\"AttentionView: &lt;m&gt; &amp; &quot;q&quot;\""),
+            "{html}"
+        );
+        assert!(html.contains("<pre>AttentionView: &lt;m&gt; &amp; &quot;q&quot;\ntokens (2): 0:&quot;a&quot;</pre>"), "{html}");
+        assert!(
+            html.contains("src=\"data:image/png;base64,iVBORw0KGgo"),
+            "{html}"
+        );
+        assert!(!png_with_text_html(b"not a png", "x").contains("width="));
+    }
 }
