@@ -11,7 +11,8 @@ a 9-token BERT view, a 121-token view). For each notebook:
    notebook holding that view alone (the widget module then counted once, with it);
 2. the whole page: stock nbconvert of the same notebook without exformer_share (widgets from a
    CDN), the exformer_share page (`jupyter nbconvert --to html` in the venv), nbconvert's own
-   template (an empty notebook), and the widget module once per page.
+   template (an empty notebook), and the widget module once per page;
+3. the saved .ipynb: its widget state and each MIME type of the views' outputs.
 """
 import base64
 import copy
@@ -111,6 +112,19 @@ def bench(path: Path) -> None:
     print(f"| exformer_share, {n} views (offline, interactive) | {kb(shared)} |")
     print(f"| of which the widget module, once per page (gzip+b64 of {kb(len(esm))}) + CSS | {kb(module)} + {kb(len(css))} |")
     print(f"| JS module copies on the exformer_share page | 1 (stock: {n}, one `_esm` per view in the widget state) |")
+    # the saved notebook itself: what each part of the views' outputs weighs
+    by_mime: dict[str, int] = {}
+    for _, _, o, _ in views(nb):
+        for mime, v in o["data"].items():
+            by_mime[mime] = by_mime.get(mime, 0) + len(json.dumps(v).encode())
+    print()
+    print("| the .ipynb | bytes |")
+    print("| --- | ---: |")
+    print(f"| whole file | {kb(path.stat().st_size)} |")
+    print(f"| widget state (`metadata.widgets`: {n} `_esm` copies, buffers) | {kb(len(json.dumps(nb.metadata['widgets']).encode()))} |")
+    for mime in sorted(by_mime, key=lambda m: -by_mime[m]):
+        what = {"image/png": "the PNGs", "text/html": "the PNG + text HTML (the PNGs again)", "text/plain": "the text summaries"}.get(mime, "")
+        print(f"| views' `{mime}` {what} | {kb(by_mime[mime])} |")
     for r in rows:
         if r[0] == 12:
             verdict = "ok" if r[10] <= LIMIT_12 else "OVER"
