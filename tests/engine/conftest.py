@@ -92,3 +92,41 @@ def site_packages() -> Path:
     import torch
 
     return Path(torch.__file__).resolve().parent.parent
+
+
+# Each family's attention output projection (its input is every head's output, heads merged).
+OUTPUT_PROJECTION = r"(attention\.output\.dense|attention\.out_lin|attention\.dense|attn\.c_proj|self_attn\.o_proj)$"
+
+
+class ProjectionInputs(list):
+    """What a transformers model's attention output projections take, in call order ([T, H*D] per
+    call): the reference for the engine's `--head-outputs`. A context manager that hooks them."""
+
+    def __init__(self, model):
+        import re
+
+        super().__init__()
+        pattern = re.compile(OUTPUT_PROJECTION)
+        self.modules = [m for name, m in model.named_modules() if pattern.search(name)]
+        assert self.modules, f"no attention output projection found in {type(model).__name__}"
+        self.handles = []
+
+    def __enter__(self):
+        self.handles = [m.register_forward_pre_hook(lambda _m, args: self.append(args[0][0].detach().clone())) for m in self.modules]
+        return self
+
+    def __exit__(self, *exc):
+        for h in self.handles:
+            h.remove()
+
+
+def assert_head_outputs(run: dict, seen: list, tol: float, what: str):
+    """The engine's `head_out.L` [T, H, D] equals what layer L's output projection took."""
+    a = run["analysis"]
+    t, h = len(a["tokens"]), a["n_heads"]
+    assert len(seen) == a["n_layers"], f"{what}: {len(seen)} output projections ran for {a['n_layers']} layers"
+    for layer, ref in enumerate(seen):
+        ours = run["tensors"][f"head_out.{layer}"]
+        assert tuple(ours.shape[:2]) == (t, h), f"{what}: head_out.{layer} is {tuple(ours.shape)}"
+        d = (ours.reshape(t, -1).float() - ref.float()).abs().max().item()
+        assert d < tol, f"{what}: head outputs of layer {layer} differ by {d}"

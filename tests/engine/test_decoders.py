@@ -120,6 +120,22 @@ def compare(run: dict, attn: list[torch.Tensor], logits: torch.Tensor):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_head_outputs_are_what_o_proj_takes(engine, decoders, name, monkeypatch):
+    """`--head-outputs` with a knock-out and an ablated head: every layer's per-head attention
+    outputs as transformers' output projection receives them."""
+    from conftest import ProjectionInputs, assert_head_outputs
+
+    path = decoders / name
+    run = engine.attend(str(path), TEXT, "--head-outputs", "--knockout", "3", "--ablate", "1:0", logits=False)
+    ids = [t["id"] for t in run["analysis"]["tokens"]]
+    Interventions(monkeypatch, model_type(path), knockout=[3], ablate=[(1, 0)])
+    with ProjectionInputs(hf_causal(path)) as seen:
+        hf_run(path, ids)
+    assert_head_outputs(run, seen, TOL, name)
+    assert run["tensors"]["head_out.1"][:, 0].abs().max().item() == 0, "the ablated head outputs nothing"
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_decoder_parity(engine, decoders, name):
     path = decoders / name
     run = engine.attend(str(path), TEXT, "--hidden-states")

@@ -196,6 +196,22 @@ def test_plain_parity_with_eager(engine, model_path):
 
 
 @pytest.mark.parametrize("model_path", ALL, indirect=True)
+def test_head_outputs_are_what_the_output_projection_takes(engine, model_path):
+    """`--head-outputs`: every layer's per-head attention outputs (before the output projection,
+    an ablated head's zero), as transformers' output projection receives them."""
+    from conftest import ProjectionInputs, assert_head_outputs
+
+    spec, path = model_path
+    eng = engine.attend(spec, TEXT, "--head-outputs", "--ablate", "0:1", logits=False)
+    enc = hf_tokenize(path, TEXT)
+    with ProjectionInputs(hf_model(path, "exformer_reference")) as seen:
+        hf_run(path, list(enc.ids), list(enc.type_ids), ablate=[(0, 1)])
+    assert_head_outputs(eng, seen, TOL, spec)
+    assert eng["tensors"]["head_out.0"][:, 1].abs().max().item() == 0, "the ablated head outputs nothing"
+    assert eng["tensors"]["head_out.0"][:, 0].abs().max().item() > 0
+
+
+@pytest.mark.parametrize("model_path", ALL, indirect=True)
 def test_sentence_pair(engine, model_path):
     spec, path = model_path
     eng, ref, enc = run_both(engine, spec, path, pair=PAIR)

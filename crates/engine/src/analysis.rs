@@ -69,6 +69,10 @@ pub struct Interventions {
     /// Whether to return the hidden states (embeddings + every layer).
     #[serde(default)]
     pub hidden_states: bool,
+    /// Whether to keep every layer's per-head attention outputs: the context vectors the output
+    /// projection takes (what exBERT-style corpus search indexes). Costs T × hidden per layer.
+    #[serde(default)]
+    pub head_outputs: bool,
 }
 
 impl Interventions {
@@ -86,6 +90,7 @@ impl Default for Interventions {
             ablate_heads: vec![],
             top_k: 5,
             hidden_states: false,
+            head_outputs: false,
         }
     }
 }
@@ -134,6 +139,10 @@ pub struct Analysis {
     /// n_layers+1 entries of row-major [T, hidden] when requested.
     #[serde(default)]
     pub hidden_states: Option<Vec<Vec<f32>>>,
+    /// Per layer, row-major [T, n_heads, head_dim] when requested: each head's attention output
+    /// (its probabilities times its values) before the output projection; ablated heads are zero.
+    #[serde(default)]
+    pub head_outputs: Option<Vec<Vec<f32>>>,
     pub interventions: Interventions,
 }
 

@@ -49,6 +49,8 @@ pub(crate) struct AttentionSpec<'a> {
     pub softcap: Option<f64>,
     /// Keys and values of positions before the queries, reused from an earlier run (causal re-runs).
     pub past: Option<&'a LayerAttention>,
+    /// Keep a copy of the context vectors (per-head attention outputs) in the layer's record.
+    pub keep_context: bool,
 }
 
 impl<'a> AttentionSpec<'a> {
@@ -63,6 +65,7 @@ impl<'a> AttentionSpec<'a> {
             ablate_heads: &[],
             softcap: None,
             past: None,
+            keep_context: false,
         }
     }
 }
@@ -153,6 +156,9 @@ pub(crate) struct LayerAttention {
     pub rules: MaskRules,
     /// Short inputs: the probabilities [H, T, T] (f32) the forward computed anyway (explicit path).
     pub probs: Option<Tensor>,
+    /// When asked for: the context vectors [T, H*Dv] the output projection took (per-head
+    /// attention outputs, heads merged, ablated heads zero), compute dtype.
+    pub context: Option<Tensor>,
 }
 
 impl LayerAttention {
@@ -172,6 +178,7 @@ impl LayerAttention {
             v: self.v.narrow(1, 0, n),
             rules: self.rules.clone(),
             probs: self.probs.as_ref().map(|p| p.narrow(1, 0, n)),
+            context: self.context.as_ref().map(|c| c.narrow(0, 0, n)),
         }
     }
 
@@ -452,6 +459,13 @@ fn attention_with(
         ctx = ctx * keep;
     }
     let context = ctx.transpose(0, 1).contiguous().reshape([t, h * dv]);
+    // A copy: architectures may update their context in place.
+    let kept = spec
+        .keep_context
+        .then(|| match spec.past.and_then(|p| p.context.as_ref()) {
+            Some(before) => Tensor::cat(&[before, &context], 0),
+            None => context.copy(),
+        });
     Ok(AttentionOut {
         context,
         record: LayerAttention {
@@ -460,6 +474,7 @@ fn attention_with(
             v: v_all,
             rules,
             probs,
+            context: kept,
         },
     })
 }

@@ -58,6 +58,9 @@ pub struct AttendArgs {
     /// Also write every layer's hidden states.
     #[arg(long)]
     pub hidden_states: bool,
+    /// Also write every layer's per-head attention outputs (`head_out.N`, [T, heads, head_dim]).
+    #[arg(long)]
+    pub head_outputs: bool,
     /// Run the model N times (benchmarks).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..), value_name = "N")]
     pub repeat: u32,
@@ -248,6 +251,7 @@ fn attend(a: AttendArgs) -> Result<(), EngineError> {
         knockout: a.knockout.0,
         ablate_heads: a.ablate.0,
         hidden_states: a.hidden_states,
+        head_outputs: a.head_outputs,
         ..Interventions::default()
     };
     if let Some(k) = a.top_k {
@@ -355,6 +359,13 @@ fn attend(a: AttendArgs) -> Result<(), EngineError> {
             for (i, h) in hs.iter().enumerate() {
                 let width = h.len().checked_div(t).unwrap_or(0);
                 tensors.push((format!("hidden.{i}"), vec![t, width], f32_bytes(h)));
+            }
+        }
+        if let Some(hos) = a.head_outputs.take() {
+            let heads = a.n_heads;
+            for (l, ho) in hos.iter().enumerate() {
+                let dim = ho.len().checked_div(t * heads).unwrap_or(0);
+                tensors.push((format!("head_out.{l}"), vec![t, heads, dim], f32_bytes(ho)));
             }
         }
         a.attention = vec![];

@@ -36,6 +36,7 @@
 //! - [`LoadProgress`] is `{ stage, message, fraction }`; safetensors loading reports per-tensor fractions.
 //! - HF folders without tokenizer.json are accepted when they have vocab.txt (WordPiece) or vocab.json + merges.txt.
 //! - CLI `attend` also takes `--logits` (adds a `logits` tensor [T, vocab]), `--hidden-states` (`hidden.N` [T, hidden]),
+//!   `--head-outputs` (`head_out.N` [T, heads, head_dim]: each head's output before the output projection),
 //!   `--repeat N` and `--timings` (prints `{"load_s", "run_s", "tokens"}` JSON); safetensors metadata also holds
 //!   `info` (the ModelInfo JSON). Exit codes: 0 ok, 1 engine error, 2 usage error.
 

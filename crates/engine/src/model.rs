@@ -152,6 +152,8 @@ pub(crate) struct TensorInterventions {
     pub ablate: Vec<Vec<usize>>,
     /// Collect hidden states (embeddings + every layer output).
     pub hidden_states: bool,
+    /// Keep every layer's context vectors (per-head attention outputs) in its record.
+    pub head_outputs: bool,
     /// Per layer, queries, keys and values of positions `0..start` reused from an earlier run
     /// (causal models): the forward computes only positions `start..T`. Empty = a full run.
     pub prefix: Vec<attention::LayerAttention>,
@@ -174,6 +176,7 @@ impl TensorInterventions {
             knockout: &self.knockout,
             ablate_heads: self.heads_for(layer),
             past: self.prefix.get(layer),
+            keep_context: self.head_outputs,
             ..attention::AttentionSpec::new(scale)
         }
     }
@@ -514,6 +517,7 @@ impl Model {
             || self.info.kind != ModelKind::CausalLm
             || !arch.reuses_prefix()
             || iv.hidden_states
+            || iv.head_outputs
             || prev.ids.len() != t
             || (keep_logits && prev.logits.is_none())
         {
@@ -595,6 +599,7 @@ impl Model {
             knockout,
             ablate,
             hidden_states: iv.hidden_states,
+            head_outputs: iv.head_outputs,
             prefix: vec![],
         };
         let batch = Batch {
@@ -644,6 +649,7 @@ impl Model {
             attention: vec![],
             predictions,
             hidden_states: None,
+            head_outputs: None,
             interventions: iv.clone(),
         };
         let logits = match (new_logits, prev.and_then(|p| p.logits.as_ref())) {

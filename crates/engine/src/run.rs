@@ -151,6 +151,13 @@ impl Run {
         self.layer(l)?.probs(heads, rows)
     }
 
+    /// Layer `l`'s per-head attention outputs, row-major [T, H, head_dim]: the context vectors its
+    /// output projection takes (ablated heads zero). `None` unless the run was made with
+    /// [`crate::Interventions::head_outputs`].
+    pub fn head_outputs(&self, l: usize) -> Result<Option<Vec<f32>>> {
+        self.layer(l)?.context.as_ref().map(to_vec).transpose()
+    }
+
     /// Layer `l`'s post-softmax attention, row-major [H, T, T].
     pub fn attention(&self, l: usize) -> Result<Vec<f32>> {
         self.attention_rows(l, None, 0..self.seq_len())
@@ -280,6 +287,13 @@ impl Run {
                 }
             })
             .collect::<Result<Vec<_>>>()?;
+        if self.layers.iter().any(|l| l.context.is_some()) {
+            a.head_outputs = Some(
+                (0..self.n_layers())
+                    .map(|l| Ok(self.head_outputs(l)?.unwrap_or_default()))
+                    .collect::<Result<Vec<_>>>()?,
+            );
+        }
         if !self.hidden_states.is_empty() {
             a.hidden_states = Some(
                 self.hidden_states

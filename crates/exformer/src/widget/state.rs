@@ -333,6 +333,7 @@ mod tests {
                 })
                 .collect(),
             hidden_states: None,
+            head_outputs: None,
             interventions: Interventions::default(),
         }
     }
