@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import queue
+import re
 import statistics
 import sys
 import tempfile
@@ -148,7 +149,8 @@ def rss_mb(kc):
     reply, msgs = run_cell(kc, 'std::fs::read_to_string("/proc/self/status")?.lines().find(|l| l.starts_with("VmRSS")).unwrap_or("").to_string()')
     assert reply["content"]["status"] == "ok", reply["content"]
     text = [m for m in msgs if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"]
-    return int(text.split()[1]) / 1024
+    # the cell shows the line as a Rust string literal ("VmRSS:\t 123 kB", the tab escaped)
+    return int(re.search(r"(\d+)\s*kB", text).group(1)) / 1024
 
 
 def rss_parts_mb(kc):
