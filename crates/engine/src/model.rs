@@ -102,6 +102,37 @@ impl ModelInfo {
     }
 }
 
+impl ModelInfo {
+    /// An encoder family's info (every head its own keys and values): a masked LM when it has
+    /// its MLM head, else a bare encoder.
+    pub(crate) fn encoder(
+        architecture: &str,
+        has_mlm_head: bool,
+        n_layers: i64,
+        n_heads: i64,
+        hidden_size: i64,
+        vocab_size: i64,
+        max_positions: usize,
+    ) -> Self {
+        let kind = if has_mlm_head {
+            ModelKind::MaskedLm
+        } else {
+            ModelKind::Encoder
+        };
+        let n = n_heads as usize;
+        Self::arch(
+            architecture,
+            kind,
+            n_layers as usize,
+            n,
+            n,
+            hidden_size as usize,
+            vocab_size as usize,
+            max_positions,
+        )
+    }
+}
+
 /// Device and dtype an architecture is built for.
 pub(crate) struct LoadContext {
     pub device: tch::Device,

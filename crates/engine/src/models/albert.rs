@@ -4,7 +4,6 @@
 //! so n_layers = num_hidden_layers * inner_group_num (as HF reports attentions).
 
 use super::bert::{BertConfig, Embeddings, MlmHead};
-use crate::analysis::ModelKind;
 use crate::attention::{attention, split_heads};
 use crate::error::{EngineError, Result};
 use crate::model::{
@@ -140,21 +139,13 @@ pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built
     } else {
         None
     };
-    let kind = if head.is_some() {
-        ModelKind::MaskedLm
-    } else {
-        ModelKind::Encoder
-    };
-    let n = c.num_attention_heads as usize;
-    let n_layers = (c.num_hidden_layers * inner) as usize;
-    let info = ModelInfo::arch(
+    let info = ModelInfo::encoder(
         "albert",
-        kind,
-        n_layers,
-        n,
-        n,
-        h as usize,
-        c.vocab_size as usize,
+        head.is_some(),
+        c.num_hidden_layers * inner,
+        c.num_attention_heads,
+        h,
+        c.vocab_size,
         c.max_position_embeddings as usize,
     );
     let scale = 1.0 / ((h / c.num_attention_heads) as f64).sqrt();

@@ -2,7 +2,6 @@
 //! Checkpoint names as in `BertForMaskedLM` / `BertModel` (with or without the `bert.` prefix;
 //! old `LayerNorm.gamma/beta` names are accepted). The encoder pieces are reused by RoBERTa and ELECTRA.
 
-use crate::analysis::ModelKind;
 use crate::attention::{attention, split_heads, LayerAttention};
 use crate::error::{EngineError, Result};
 use crate::layers::read_config;
@@ -308,20 +307,13 @@ pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built
     } else {
         None
     };
-    let kind = if head.is_some() {
-        ModelKind::MaskedLm
-    } else {
-        ModelKind::Encoder
-    };
-    let n = c.num_attention_heads as usize;
-    let info = ModelInfo::arch(
+    let info = ModelInfo::encoder(
         "bert",
-        kind,
-        c.num_hidden_layers as usize,
-        n,
-        n,
-        h as usize,
-        c.vocab_size as usize,
+        head.is_some(),
+        c.num_hidden_layers,
+        c.num_attention_heads,
+        h,
+        c.vocab_size,
         c.max_position_embeddings as usize,
     );
     Ok(Built {

@@ -2,7 +2,6 @@
 //! `transformer.layer.{i}.{attention.{q,k,v,out}_lin, sa_layer_norm, ffn.lin{1,2}, output_layer_norm}`,
 //! masked-LM head `vocab_transform`, `vocab_layer_norm`, `vocab_projector`.
 
-use crate::analysis::ModelKind;
 use crate::attention::{attention, split_heads};
 use crate::error::{EngineError, Result};
 use crate::layers::read_config;
@@ -161,20 +160,13 @@ pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built
     } else {
         None
     };
-    let kind = if head.is_some() {
-        ModelKind::MaskedLm
-    } else {
-        ModelKind::Encoder
-    };
-    let n = c.n_heads as usize;
-    let info = ModelInfo::arch(
+    let info = ModelInfo::encoder(
         "distilbert",
-        kind,
-        c.n_layers as usize,
-        n,
-        n,
-        d as usize,
-        c.vocab_size as usize,
+        head.is_some(),
+        c.n_layers,
+        c.n_heads,
+        d,
+        c.vocab_size,
         c.max_position_embeddings as usize,
     );
     let scale = 1.0 / ((d / c.n_heads) as f64).sqrt();

@@ -4,7 +4,6 @@
 //! (no generator head) loads as an encoder.
 
 use super::bert::{load_layers, Bert, BertConfig, Embeddings, MlmHead};
-use crate::analysis::ModelKind;
 use crate::error::Result;
 use crate::model::{Built, LoadContext, ModelInfo};
 use crate::weights::{LayerNorm, Linear, Weights};
@@ -40,20 +39,13 @@ pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built
     } else {
         None
     };
-    let kind = if head.is_some() {
-        ModelKind::MaskedLm
-    } else {
-        ModelKind::Encoder
-    };
-    let n = c.num_attention_heads as usize;
-    let info = ModelInfo::arch(
+    let info = ModelInfo::encoder(
         "electra",
-        kind,
-        c.num_hidden_layers as usize,
-        n,
-        n,
-        h as usize,
-        c.vocab_size as usize,
+        head.is_some(),
+        c.num_hidden_layers,
+        c.num_attention_heads,
+        h,
+        c.vocab_size,
         c.max_position_embeddings as usize,
     );
     Ok(Built {

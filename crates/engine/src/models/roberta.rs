@@ -2,7 +2,6 @@
 //! masked-LM head `lm_head.{dense,layer_norm,decoder,bias}` with exact GELU.
 
 use super::bert::{load_layers, run_layers, BertConfig, Embeddings, MlmHead};
-use crate::analysis::ModelKind;
 use crate::error::Result;
 use crate::model::{
     Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions,
@@ -82,22 +81,15 @@ pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built
     } else {
         None
     };
-    let kind = if head.is_some() {
-        ModelKind::MaskedLm
-    } else {
-        ModelKind::Encoder
-    };
-    let n = c.num_attention_heads as usize;
     // The first pad+1 position rows are never used, so the usable length is shorter.
     let max_pos = (c.max_position_embeddings - c.pad_token_id - 1).max(0) as usize;
-    let info = ModelInfo::arch(
+    let info = ModelInfo::encoder(
         &arch,
-        kind,
-        c.num_hidden_layers as usize,
-        n,
-        n,
-        h as usize,
-        c.vocab_size as usize,
+        head.is_some(),
+        c.num_hidden_layers,
+        c.num_attention_heads,
+        h,
+        c.vocab_size,
         max_pos,
     );
     Ok(Built {
