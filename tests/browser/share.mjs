@@ -236,6 +236,15 @@ async function labMode(browser) {
     if (first >= 0) await interact(first, expect[first], "nokernel");
     const loading = await page.evaluate(() => [...document.querySelectorAll(".jp-OutputArea-output")].filter((o) => /Loading widget/.test(o.textContent)).length);
     check("no exformer view is left at \"Loading widget...\"", loading === 0, loading);
+    // the user then starts a kernel: the views stay (ipywidgets' manager may take them over)
+    await page.evaluate(() => window.jupyterapp.shell.currentWidget.sessionContext.changeKernel({ name: "exformer" }));
+    const after = await waitFor("the views once a kernel is attached", (n) => {
+      const k = window.jupyterapp.shell.currentWidget.sessionContext.session?.kernel;
+      const broken = [...document.querySelectorAll(".jp-OutputArea-output")].filter((o) => /Error displaying widget|model not found|could not be drawn|Loading widget/i.test(o.textContent)).length;
+      const roots = window.__xs.roots().length;
+      return k && k.status === "idle" && roots === n ? { roots, broken, ours: document.querySelectorAll(".exformer-saved-view").length } : false;
+    }, expect.length, 120_000);
+    check("starting a kernel afterwards keeps every view", after.roots === expect.length && after.broken === 0, after);
     check("no page errors", result.page_errors.length === 0, result.page_errors);
     await context.close();
   }

@@ -302,7 +302,8 @@ def test_jupyterlab_restores_saved_views_without_running(executed, tmp_path):
     for must in ("nokernel: 3 views restored from the saved state", "no kernel is attached", "nokernel: hovering a token redraws the curves",
                  "redraws from the saved state", "nokernel: the Matrix view draws", "lab: 3 views restored from the saved state",
                  "the exformer-saved-views extension drew each view", "an untrusted notebook shows the PNGs and runs no saved module",
-                 "with a kernel, ipywidgets' manager drew the views (the extension stayed out)"):
+                 "with a kernel, ipywidgets' manager drew the views (the extension stayed out)",
+                 "starting a kernel afterwards keeps every view"):
         assert must.replace("3", str(len(expect))) in names, f"share.mjs skipped a check: {must}"
     assert "nokernel view 0: its tokens are on screen" in names and "lab view 0: its tokens are on screen" in names
     assert exported.count('class="exformer-share"') == len(expect) and exported.count('id="exformer-share-module-') == 1

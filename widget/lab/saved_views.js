@@ -113,11 +113,11 @@ var _JUPYTERLAB;
     return null;
   }
 
-  const drawn = new Map(); // view box -> the cleanup its render returned
+  const drawn = new Map(); // view box -> {panel, cleanup: what its render returned}
 
   /** Ends the views whose box left the page (a live widget replaced it, the output was cleared). */
   function sweep() {
-    for (const [box, cleanup] of drawn) {
+    for (const [box, { cleanup }] of drawn) {
       if (box.isConnected) continue;
       drawn.delete(box);
       box.remove(); // a cell drawn again later (windowed notebook) gets a fresh view
@@ -129,7 +129,7 @@ var _JUPYTERLAB;
     }
   }
 
-  async function mount(node, saved) {
+  async function mount(panel, node, saved) {
     const box = document.createElement("div");
     box.className = CLASS;
     node.textContent = "";
@@ -142,7 +142,7 @@ var _JUPYTERLAB;
       const model = mod.createStaticModel({ ...saved.state, _buffers: buffers }, {});
       const cleanup = await mod.default.render({ model, el: box });
       box.dataset.exformerSaved = "drawn";
-      if (typeof cleanup === "function") drawn.set(box, cleanup);
+      drawn.set(box, { panel, cleanup: typeof cleanup === "function" ? cleanup : () => {} });
     } catch (e) {
       box.dataset.exformerSaved = "failed";
       box.textContent = `exformer: this view could not be drawn from the saved state (${e && e.message ? e.message : e})`;
@@ -165,7 +165,7 @@ var _JUPYTERLAB;
         const r = widgetRenderer(cell, i);
         // left alone: no widget renderer (untrusted: the PNG shows), ours already, or a live widget
         if (!r || r.node.querySelector(`.${CLASS}`) || r.widgets.length > 0) continue;
-        mount(r.node, model);
+        mount(panel, r.node, model);
       }
     }
   }
@@ -195,6 +195,16 @@ var _JUPYTERLAB;
   }
 
   function watch(panel) {
+    // Cells drawn later (windowed notebooks, re-renders, a live widget replacing ours) are seen by
+    // watching the notebook's DOM, only while it has no kernel or still shows views of ours.
+    const observer = new MutationObserver(() => later());
+    let observing = false;
+    const update = () => {
+      const want = !panel.isDisposed && (!hasKernel(panel) || [...drawn.values()].some((d) => d.panel === panel));
+      if (want && !observing) observer.observe(panel.content.node, { childList: true, subtree: true });
+      else if (!want && observing) observer.disconnect();
+      observing = want;
+    };
     let queued = false;
     const later = () => {
       if (queued) return;
@@ -202,15 +212,17 @@ var _JUPYTERLAB;
       requestAnimationFrame(() => {
         queued = false;
         scan(panel);
+        update();
       });
     };
     panel.context.ready.then(() => settled(panel)).then(() => {
-      scan(panel);
-      // cells drawn later (windowed notebooks, re-renders, the widget manager's own messages)
-      const observer = new MutationObserver(later);
-      observer.observe(panel.content.node, { childList: true, subtree: true });
-      panel.sessionContext.kernelChanged.connect(later);
-      panel.disposed.connect(() => observer.disconnect());
+      later();
+      panel.sessionContext.kernelChanged.connect(() => later());
+      panel.disposed.connect(() => {
+        observer.disconnect();
+        observing = false;
+        sweep();
+      });
     }, (e) => console.error(`${NAME}:`, e));
   }
 
