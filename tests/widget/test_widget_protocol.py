@@ -3,6 +3,7 @@
 A cell creates a view; the test plays the front end with jupyter_client (comm messages on shell,
 updates on iopub) and checks the state, the binary buffers (against the CLI's attention for the
 same text), layer fetches, coalesced clicks, request_state(s) and code-driven updates."""
+import html
 import json
 import os
 import queue
@@ -78,7 +79,7 @@ def cli_attention(tmp_path, **iv):
     out = tmp_path / f"ref{uuid.uuid4().hex}.safetensors"
     cmd = [os.environ["EXFORMER_BIN"], "attend", "--model", "smollm2", "--text", TEXT, "--out", str(out)]
     for k, v in iv.items():
-        cmd += [f"--{k}", ",".join(map(str, v))]
+        cmd += [f"--{k}", ",".join(map(str, v))] if v else [f"--{k}"]
     subprocess.run(cmd, check=True, capture_output=True)
     return load_file(str(out))
 
@@ -109,7 +110,36 @@ def test_first_paint_state_and_buffers(view, tmp_path):
     data = display["content"]["data"]
     assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == opened["content"]["comm_id"]
     assert "image/png" in data and data["text/plain"].startswith("AttentionView:")
+    # front ends without the widget that prefer HTML get the same PNG over the same text
+    html_ = data["text/html"]
+    assert f'src="data:image/png;base64,{data["image/png"]}"' in html_
+    assert html.unescape(html_.split("<pre>", 1)[1].split("</pre>", 1)[0]) == data["text/plain"]
     assert display["content"]["transient"]["display_id"]
+
+
+def test_a_cell_captures_hidden_states_and_head_outputs(view, tmp_path):
+    """What corpus search will index, from a cell: a run keeping every layer's hidden state and
+    per-head attention outputs, equal to the CLI's `--head-outputs` for the same text."""
+    kc = view[0]
+    out = tmp_path / "head5.f32"
+    code = (
+        'let m = exformer::load("smollm2")?;\n'
+        f'let run = m.engine().forward(&exformer::Input::new({json.dumps(TEXT)}), '
+        '&exformer::Interventions { hidden_states: true, head_outputs: true, ..Default::default() })?;\n'
+        'let h5 = run.head_outputs(5)?.expect("kept");\n'
+        f'std::fs::write({json.dumps(str(out))}, h5.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>())?;\n'
+        'let a = run.analysis(&exformer::engine::Layers::None)?;\n'
+        'format!("{} {} {}", run.seq_len(), a.head_outputs.map(|h| h.len()).unwrap_or(0), a.hidden_states.map(|h| h.len()).unwrap_or(0))'
+    )
+    reply, msgs = run_cell(kc, code, timeout=300)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    shown = [m for m in msgs if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"].strip('"')
+    t, layers_ho, layers_hs = map(int, shown.split())
+    assert (layers_ho, layers_hs) == (30, 31)
+    ref = cli_attention(tmp_path, **{"head-outputs": [], "layers": ["none"]})["head_out.5"]
+    got = np.frombuffer(out.read_bytes(), dtype="<f4")
+    assert ref.shape == (t, 9, 64) and got.size == ref.size
+    assert np.abs(got - ref.reshape(-1)).max() < 1e-4, "a cell and the CLI agree (thread counts may reorder sums)"
 
 
 def test_request_state_and_layer_fetch(view):
