@@ -6,12 +6,14 @@
 //     head view: hover, heads, a layer change answered offline, model and matrix views. Then the
 //     same page with JavaScript disabled must show each view's PNG snapshot.
 //   --mode lab --base URL --token T --notebook NB.ipynb [--no-kernel NB2.ipynb] --expect EXPECT.json --out DIR --result RESULT.json
-//     [--untrusted NB3.ipynb] opens saved (trusted) notebooks in JupyterLab, runs no cell, and finds each view restored
+//     [--untrusted NB3.ipynb] [--no-state NB4.ipynb] opens saved (trusted) notebooks in JupyterLab, runs no cell, and finds each view restored
 //     from the notebook's saved widget state (tokens on screen, curves drawn, no "Error displaying
 //     widget"). NB2 names a kernel the server lacks: the user picks "No Kernel", and the views come
 //     from the exformer-saved-views extension (widget/lab/saved_views.js), hover, layer changes and
 //     the model / matrix views included. NB opens with a fresh kernel: ipywidgets' manager loads the
 //     saved state (the kernel holds none of these models). NB3, never trusted, must show the PNGs.
+//     NB4 was saved without widget state: each view must show its PNG and text, with no kernel and
+//     once one is started.
 //
 // EXPECT.json: [{model_id, tokens: [text...], view, n_layers, layer, attn_all: bool}] in page order.
 
@@ -262,6 +264,30 @@ async function labMode(browser) {
     await page.waitForTimeout(2500); // past the extension's one-second wait for a kernel
     const drawn = await page.evaluate(() => ({ roots: document.querySelectorAll(".exformer").length, ours: document.querySelectorAll(".exformer-saved-view").length }));
     check("an untrusted notebook shows the PNGs and runs no saved module", pngs === expect.length && drawn.roots === 0 && drawn.ours === 0, { pngs, ...drawn });
+    await context.close();
+  }
+  // 1c. a notebook saved without widget state (JupyterLab's default): each view is its PNG and
+  //     text, with no kernel and then with one (where ipywidgets says "model not found")
+  if (args["no-state"]) {
+    const context = await labOpen(browser, args["no-state"], "nostate");
+    const dialog = page.locator(".jp-Dialog");
+    await dialog.waitFor({ timeout: Math.min(120_000, left()) });
+    await dialog.locator("button", { hasText: /^No Kernel$/ }).click({ timeout: 10_000 });
+    const snaps = (n, needKernel) => waitFor(`${n} snapshots${needKernel ? " with a kernel" : ""}`, ([n, needKernel]) => {
+      const k = window.jupyterapp.shell.currentWidget.sessionContext.session?.kernel;
+      if (needKernel && !(k && k.status === "idle")) return false;
+      const boxes = [...document.querySelectorAll(".exformer-saved-snapshot")];
+      const ok = boxes.filter((b) => { const im = b.querySelector("img"); return im && im.complete && im.naturalWidth > 100 && /^AttentionView:/.test(b.querySelector("pre")?.textContent || ""); });
+      const stuck = [...document.querySelectorAll(".jp-OutputArea-output")].filter((o) => /Loading widget|Error displaying widget/.test(o.textContent)).length;
+      return ok.length === n && stuck === 0 ? { snapshots: ok.length, stuck } : false;
+    }, [n, needKernel], 120_000);
+    const none = await snaps(expect.length, false);
+    check("without widget state and without a kernel, each view shows its PNG and text", none.snapshots === expect.length, none);
+    await page.locator(".exformer-saved-snapshot").first().screenshot({ path: path.join(out, "nostate-snapshot.png") });
+    await page.evaluate(() => window.jupyterapp.shell.currentWidget.sessionContext.changeKernel({ name: "exformer" }));
+    const withK = await snaps(expect.length, true);
+    check("without widget state, with a kernel, each view still shows its PNG and text", withK.snapshots === expect.length, withK);
+    check("no page errors", result.page_errors.length === 0, result.page_errors);
     await context.close();
   }
   // 2. a fresh kernel: the widget manager of ipywidgets loads the saved state (the kernel holds

@@ -257,9 +257,12 @@ def test_jupyterlab_restores_saved_views_without_running(executed, tmp_path):
     (root / "no-kernel.ipynb").write_text(json.dumps(elsewhere))
     elsewhere["metadata"]["title"] = "a copy nobody trusted"  # else its signature is no-kernel.ipynb's
     (root / "untrusted.ipynb").write_text(json.dumps(elsewhere))
+    elsewhere["metadata"]["title"] = "saved by JupyterLab without widget state (its default)"
+    del elsewhere["metadata"]["widgets"]
+    (root / "no-state.ipynb").write_text(json.dumps(elsewhere))
     # JupyterLab renders widget outputs of trusted notebooks only (else the PNG): the user trusts what they ran
     data_dir = tmp_path / "data"
-    for name in ("shared.ipynb", "no-kernel.ipynb"):  # not untrusted.ipynb
+    for name in ("shared.ipynb", "no-kernel.ipynb", "no-state.ipynb"):  # not untrusted.ipynb
         subprocess.run([str(Path(sys.executable).with_name("jupyter")), "trust", str(root / name)], check=True, timeout=60,
                        env={**os.environ, "JUPYTER_DATA_DIR": str(data_dir)})
     port, token = _free_port(), secrets.token_hex(16)
@@ -290,7 +293,7 @@ def test_jupyterlab_restores_saved_views_without_running(executed, tmp_path):
             assert time.monotonic() - t0 < SERVER_START_S, log_path.read_text()[-3000:]
             time.sleep(0.5)
         result = _run_share("lab", ["--base", base, "--token", token, "--notebook", "shared.ipynb", "--no-kernel", "no-kernel.ipynb",
-                                    "--untrusted", "untrusted.ipynb"])
+                                    "--untrusted", "untrusted.ipynb", "--no-state", "no-state.ipynb"])
         # JupyterLab's "Save and Export Notebook As > HTML" (the server's nbconvert) gives the offline page too
         req = urllib.request.Request(f"{base}/nbconvert/html/shared.ipynb?download=false", headers={"Authorization": f"token {token}"})
         with urllib.request.urlopen(req, timeout=120) as r:
@@ -303,7 +306,9 @@ def test_jupyterlab_restores_saved_views_without_running(executed, tmp_path):
                  "redraws from the saved state", "nokernel: the Matrix view draws", "lab: 3 views restored from the saved state",
                  "the exformer-saved-views extension drew each view", "an untrusted notebook shows the PNGs and runs no saved module",
                  "with a kernel, ipywidgets' manager drew the views (the extension stayed out)",
-                 "starting a kernel afterwards keeps every view"):
+                 "starting a kernel afterwards keeps every view",
+                 "without widget state and without a kernel, each view shows its PNG and text",
+                 "without widget state, with a kernel, each view still shows its PNG and text"):
         assert must.replace("3", str(len(expect))) in names, f"share.mjs skipped a check: {must}"
     assert "nokernel view 0: its tokens are on screen" in names and "lab view 0: its tokens are on screen" in names
     assert exported.count('class="exformer-share"') == len(expect) and exported.count('id="exformer-share-module-') == 1

@@ -15,6 +15,11 @@
 // exformer view. The view's own module (the `_esm` saved with it) draws it over a static model
 // (`createStaticModel`, as the HTML export does): layers, heads, hover and the other views work;
 // whatever needs the kernel (masking, knock-outs) is not offered by a static model.
+//
+// A view whose widget state is nowhere (JupyterLab saves it only with Settings > Save Widget
+// State Automatically; a restarted kernel forgot it) shows its PNG and text summary, built from
+// the output's own data, instead of "Loading widget..." or "Error displaying widget: model not
+// found".
 /* global _JUPYTERLAB */
 // eslint-disable-next-line no-var
 var _JUPYTERLAB;
@@ -24,6 +29,8 @@ var _JUPYTERLAB;
   const WIDGET_VIEW = "application/vnd.jupyter.widget-view+json";
   const WIDGET_STATE = "application/vnd.jupyter.widget-state+json";
   const CLASS = "exformer-saved-view";
+  const SNAPSHOT_CLASS = "exformer-saved-snapshot";
+  const SNAPSHOT = '<div class="exformer-snapshot">';
   let shareScope = null;
 
   /** The newest version of a shared module JupyterLab provides. */
@@ -150,22 +157,64 @@ var _JUPYTERLAB;
     }
   }
 
-  /** Draws every exformer view of a kernel-less notebook that nothing else has drawn. */
+  const text = (v) => (Array.isArray(v) ? v.join("") : typeof v === "string" ? v : "");
+
+  /** An exformer view's output: the widget, its PNG and its text (and the HTML of both). */
+  function isSnapshotBundle(data) {
+    return !!data[WIDGET_VIEW] && text(data["text/html"]).startsWith(SNAPSHOT) && !!text(data["image/png"]);
+  }
+
+  /**
+   * A view whose widget state was not saved (JupyterLab saves it only with Settings > Save
+   * Widget State Automatically): its PNG and text, built here from the output's own data (no
+   * HTML from the notebook is inserted), where the widget renderer would stay at "Loading
+   * widget..." or say "Error displaying widget: model not found".
+   */
+  function showSnapshot(node, data) {
+    const box = document.createElement("div");
+    box.className = SNAPSHOT_CLASS;
+    const summary = text(data["text/plain"]);
+    const img = document.createElement("img");
+    img.src = `data:image/png;base64,${text(data["image/png"]).replace(/\s+/g, "")}`;
+    img.alt = summary.split("\n")[0];
+    img.style.maxWidth = "100%";
+    const pre = document.createElement("pre");
+    pre.textContent = summary;
+    const note = document.createElement("div");
+    note.className = "jp-RenderedText";
+    note.style.opacity = "0.7";
+    note.textContent = "A picture of the view: its widget state is neither in the kernel nor saved in the notebook. Run the cell again to explore it.";
+    box.append(img, pre, note);
+    node.textContent = "";
+    node.append(box);
+  }
+
+  /**
+   * Without a kernel: draws every exformer view that nothing else drew, from the saved state.
+   * With or without one: a view whose state was not saved shows its PNG and text instead of
+   * the widget renderer's "Loading widget..." / "model not found".
+   */
   function scan(panel) {
     sweep();
-    if (panel.isDisposed || hasKernel(panel)) return;
+    if (panel.isDisposed) return;
+    const kernel = hasKernel(panel);
     const saved = savedModels(panel);
     for (const cell of panel.content.widgets) {
       if (cell.model.type !== "code" || !cell.outputArea) continue;
       const outputs = cell.model.outputs;
       for (let i = 0; i < outputs.length; i++) {
-        const ref = outputs.get(i).data[WIDGET_VIEW];
-        const model = ref && saved[ref.model_id];
-        if (!isExformer(model)) continue;
+        const data = outputs.get(i).data;
+        const ref = data[WIDGET_VIEW];
+        if (!ref) continue;
+        const model = saved[ref.model_id];
         const r = widgetRenderer(cell, i);
         // left alone: no widget renderer (untrusted: the PNG shows), ours already, or a live widget
-        if (!r || r.node.querySelector(`.${CLASS}`) || r.widgets.length > 0) continue;
-        mount(panel, r.node, model);
+        if (!r || r.widgets.length > 0 || r.node.querySelector(`.${CLASS}, .${SNAPSHOT_CLASS}`)) continue;
+        if (isExformer(model)) {
+          if (!kernel) mount(panel, r.node, model);
+        } else if (!model && isSnapshotBundle(data) && (!kernel || /Error displaying widget/.test(r.node.textContent))) {
+          showSnapshot(r.node, data);
+        }
       }
     }
   }
@@ -195,16 +244,9 @@ var _JUPYTERLAB;
   }
 
   function watch(panel) {
-    // Cells drawn later (windowed notebooks, re-renders, a live widget replacing ours) are seen by
-    // watching the notebook's DOM, only while it has no kernel or still shows views of ours.
+    // Cells drawn later (windowed notebooks, re-renders, a live widget replacing ours, the widget
+    // manager's "model not found") are seen by watching the notebook's DOM: one scan a frame at most.
     const observer = new MutationObserver(() => later());
-    let observing = false;
-    const update = () => {
-      const want = !panel.isDisposed && (!hasKernel(panel) || [...drawn.values()].some((d) => d.panel === panel));
-      if (want && !observing) observer.observe(panel.content.node, { childList: true, subtree: true });
-      else if (!want && observing) observer.disconnect();
-      observing = want;
-    };
     let queued = false;
     const later = () => {
       if (queued) return;
@@ -212,15 +254,14 @@ var _JUPYTERLAB;
       requestAnimationFrame(() => {
         queued = false;
         scan(panel);
-        update();
       });
     };
     panel.context.ready.then(() => settled(panel)).then(() => {
       later();
+      observer.observe(panel.content.node, { childList: true, subtree: true });
       panel.sessionContext.kernelChanged.connect(() => later());
       panel.disposed.connect(() => {
         observer.disconnect();
-        observing = false;
         sweep();
       });
     }, (e) => console.error(`${NAME}:`, e));
