@@ -24,7 +24,8 @@ LOADER_JS = (Path(__file__).with_name("loader.js")).read_text()
 PAGE_CSS = """
 .exformer-share { margin: 4px 0; }
 .exformer-share > .exformer-share-png { display: block; max-width: 100%; height: auto; }
-.exformer-share.is-live > .exformer-share-png { display: none; }
+.exformer-share > .exformer-share-text { margin: 4px 0 0; white-space: pre-wrap; font-size: 12px; }
+.exformer-share.is-live > .exformer-share-png, .exformer-share.is-live > .exformer-share-text { display: none; }
 """
 
 
@@ -106,7 +107,9 @@ def _page_head(modules: dict[str, dict]) -> str:
 
 def _view_html(model_id: str, module_id: str, state: dict, png: str | None, text: str) -> str:
     summary = text.strip().splitlines()[0] if text.strip() else "exformer attention view"
+    # where the script does not run: the PNG over the text summary (as the view's own HTML output)
     img = (f'<img class="exformer-share-png" src="data:image/png;base64,{png}" alt="{html.escape(summary)}">'
+           f'<pre class="exformer-share-text">{html.escape(text)}</pre>'
            if png else f'<pre class="exformer-share-png">{html.escape(text)}</pre>')
     return (f'<div class="exformer-share" data-exformer-module="{module_id}" data-model-id="{html.escape(model_id)}">'
             f'<script type="application/json" class="exformer-share-state">{_script_json(state)}</script>'

@@ -165,6 +165,8 @@ async function htmlMode(browser) {
   check(`${expect.length} widget roots on the page`, n === expect.length, n);
   const pngs = await page.evaluate(() => [...document.querySelectorAll(".exformer-share-png")].map((p) => getComputedStyle(p).display));
   check("the PNG snapshots are hidden behind the live views", pngs.length === expect.length && pngs.every((d) => d === "none"), pngs);
+  const hiddenTexts = await page.evaluate(() => [...document.querySelectorAll(".exformer-share-text")].map((p) => getComputedStyle(p).display));
+  check("so are their text summaries", hiddenTexts.length === expect.length && hiddenTexts.every((d) => d === "none"), hiddenTexts);
   await page.screenshot({ path: path.join(out, "html-page.png"), fullPage: false });
   for (let i = 0; i < expect.length; i++) result.observations[`view${i}`] = await checkView(i, expect[i], "html");
   const first = expect.findIndex((e) => e.view === "head" && e.tokens.length <= 60);
@@ -188,6 +190,9 @@ async function htmlMode(browser) {
   result.observations.no_js = imgs;
   check("without JavaScript every view shows its PNG snapshot", imgs.length === expect.length && imgs.every((im) => im.tag === "IMG" && im.complete && im.w > 100 && im.shown), imgs);
   check("the snapshot's alt text is the view's summary", imgs.every((im) => im.alt.startsWith("AttentionView:")), imgs.map((im) => im.alt));
+  const texts = await page.evaluate(() => [...document.querySelectorAll(".exformer-share-text")].map((t) => ({ shown: t.getBoundingClientRect().height > 0, text: t.textContent })));
+  check("without JavaScript each view's text summary shows under its PNG", texts.length === expect.length && texts.every((t) => t.shown && t.text.startsWith("AttentionView:")) &&
+    expect.every((e, i) => e.tokens.slice(0, 3).every((tok) => texts[i].text.includes(JSON.stringify(tok)))), texts.map((t) => t.text.slice(0, 120)));
   await page.locator(".exformer-share-png").first().screenshot({ path: path.join(out, "html-nojs-first.png") });
   await noJs.close();
 }
