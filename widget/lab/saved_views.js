@@ -198,18 +198,20 @@ var _JUPYTERLAB;
     sweep();
     if (panel.isDisposed) return;
     const kernel = hasKernel(panel);
-    const saved = savedModels(panel);
+    let saved = null; // read once, and only when some output needs it
     for (const cell of panel.content.widgets) {
       if (cell.model.type !== "code" || !cell.outputArea) continue;
       const outputs = cell.model.outputs;
       for (let i = 0; i < outputs.length; i++) {
+        // left alone: no widget renderer (untrusted: the PNG shows), ours already, or a live widget
+        // (checked first: this runs after DOM changes, and reading an output's data copies it)
+        const r = widgetRenderer(cell, i);
+        if (!r || r.widgets.length > 0 || r.node.querySelector(`.${CLASS}, .${SNAPSHOT_CLASS}`)) continue;
         const data = outputs.get(i).data;
         const ref = data[WIDGET_VIEW];
         if (!ref) continue;
+        saved ??= savedModels(panel);
         const model = saved[ref.model_id];
-        const r = widgetRenderer(cell, i);
-        // left alone: no widget renderer (untrusted: the PNG shows), ours already, or a live widget
-        if (!r || r.widgets.length > 0 || r.node.querySelector(`.${CLASS}, .${SNAPSHOT_CLASS}`)) continue;
         if (isExformer(model)) {
           if (!kernel) mount(panel, r.node, model);
         } else if (!model && isSnapshotBundle(data) && (!kernel || /Error displaying widget/.test(r.node.textContent))) {
