@@ -41,6 +41,11 @@ def is_exformer(model: dict) -> bool:
     )
 
 
+def _joined(value) -> str:
+    """An output's MIME value as one string (nbformat may store it as a list of lines)."""
+    return "".join(value) if isinstance(value, list) else (value or "")
+
+
 def _gzip_b64(data: bytes) -> str:
     return base64.b64encode(gzip.compress(data, compresslevel=9, mtime=0)).decode("ascii")
 
@@ -145,12 +150,8 @@ def convert_notebook(nb) -> dict:
             esm = model["state"]["_esm"]
             module_id = _module_id(esm)
             modules.setdefault(module_id, {"esm": esm, "css": model["state"].get("_css", "")})
-            text = data.get("text/plain", "")
-            if isinstance(text, list):
-                text = "".join(text)
-            png = data.get("image/png")
-            if isinstance(png, list):
-                png = "".join(png)
+            text = _joined(data.get("text/plain"))
+            png = _joined(data.get("image/png"))
             box = _view_html(mid, module_id, state, png.replace("\n", "") if png else None, text)
             out["data"] = {"text/html": box, "text/plain": text}
             out.setdefault("metadata", {})
@@ -183,12 +184,9 @@ def split_snapshots(nb) -> int:
         for out in cell.get("outputs", []):
             outputs.append(out)
             data = out.get("data") or {}
-            html_ = data.get("text/html", "")
-            html_ = "".join(html_) if isinstance(html_, list) else html_
-            if not html_.startswith(SNAPSHOT_HTML) or "image/png" not in data:
+            if not _joined(data.get("text/html")).startswith(SNAPSHOT_HTML) or "image/png" not in data:
                 continue
-            text = data.get("text/plain", "")
-            text = "".join(text) if isinstance(text, list) else text
+            text = _joined(data.get("text/plain"))
             out["data"] = {"image/png": data["image/png"]}
             outputs.append(type(out)(output_type="stream", name="stdout", text=text.rstrip("\n") + "\n"))
             n += 1

@@ -210,6 +210,16 @@ async function labOpen(browser, notebook, workspace) {
   return context;
 }
 
+/** Opens a notebook whose kernel this server lacks and answers JupyterLab's dialog with "No Kernel"; returns the dialog's text. */
+async function labOpenWithoutKernel(browser, notebook, workspace) {
+  const context = await labOpen(browser, notebook, workspace);
+  const dialog = page.locator(".jp-Dialog");
+  await dialog.waitFor({ timeout: Math.min(120_000, left()) });
+  const text = (await dialog.innerText()).slice(0, 300);
+  await dialog.locator("button", { hasText: /^No Kernel$/ }).click({ timeout: 10_000 });
+  return { context, text };
+}
+
 async function labRestored(label) {
   const n = await waitFor(`${label}: the views restored`, (n) => {
     const roots = window.__xs.roots();
@@ -230,11 +240,8 @@ async function labMode(browser) {
   // 1. no kernel: the notebook names a kernel this server does not have (what a colleague without
   //    the exformer kernel sees); JupyterLab asks, the user picks "No Kernel", no cell runs.
   if (args["no-kernel"]) {
-    const context = await labOpen(browser, args["no-kernel"], "nokernel");
-    const dialog = page.locator(".jp-Dialog");
-    await dialog.waitFor({ timeout: Math.min(120_000, left()) });
-    result.observations.kernel_dialog = (await dialog.innerText()).slice(0, 300);
-    await dialog.locator("button", { hasText: /^No Kernel$/ }).click({ timeout: 10_000 });
+    const { context, text } = await labOpenWithoutKernel(browser, args["no-kernel"], "nokernel");
+    result.observations.kernel_dialog = text;
     const kernel = await labRestored("nokernel");
     check("no kernel is attached", kernel === null, kernel);
     const ours = await page.evaluate(() => document.querySelectorAll(".exformer-saved-view[data-exformer-saved=drawn]").length);
@@ -258,10 +265,7 @@ async function labMode(browser) {
   // 1b. the same, but a notebook the user never trusted: JupyterLab shows the PNGs, and the
   //     extension must not run the module saved in it
   if (args.untrusted) {
-    const context = await labOpen(browser, args.untrusted, "untrusted");
-    const dialog = page.locator(".jp-Dialog");
-    await dialog.waitFor({ timeout: Math.min(120_000, left()) });
-    await dialog.locator("button", { hasText: /^No Kernel$/ }).click({ timeout: 10_000 });
+    const { context } = await labOpenWithoutKernel(browser, args.untrusted, "untrusted");
     const pngs = await waitFor("the untrusted notebook's PNGs", (n) => {
       const imgs = [...document.querySelectorAll(".jp-OutputArea-output img")].filter((im) => im.complete && im.naturalWidth > 100);
       return imgs.length >= n ? imgs.length : false;
@@ -274,10 +278,7 @@ async function labMode(browser) {
   // 1c. a notebook saved without widget state (JupyterLab's default): each view is its PNG and
   //     text, with no kernel and then with one (where ipywidgets says "model not found")
   if (args["no-state"]) {
-    const context = await labOpen(browser, args["no-state"], "nostate");
-    const dialog = page.locator(".jp-Dialog");
-    await dialog.waitFor({ timeout: Math.min(120_000, left()) });
-    await dialog.locator("button", { hasText: /^No Kernel$/ }).click({ timeout: 10_000 });
+    const { context } = await labOpenWithoutKernel(browser, args["no-state"], "nostate");
     const snaps = (n, needKernel) => waitFor(`${n} snapshots${needKernel ? " with a kernel" : ""}`, ([n, needKernel]) => {
       const k = window.jupyterapp.shell.currentWidget.sessionContext.session?.kernel;
       if (needKernel && !(k && k.status === "idle")) return false;

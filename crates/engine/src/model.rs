@@ -100,9 +100,7 @@ impl ModelInfo {
             dtype: String::new(),
         }
     }
-}
 
-impl ModelInfo {
     /// An encoder family's info (every head its own keys and values): a masked LM when it has
     /// its MLM head, else a bare encoder.
     pub(crate) fn encoder(
