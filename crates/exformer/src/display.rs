@@ -43,24 +43,26 @@ pub fn markdown(md: &str) {
     show(b);
 }
 
-/// HTML that shows a PNG with a text below it, for front ends that show one MIME type per output
-/// and prefer HTML to a PNG (GitHub's and nbviewer's notebook previews, VS Code without widgets,
-/// nbconvert without the widget mimetype): both the picture and the text are seen. The image's
-/// alt text is the text's first line; its size is the PNG's own.
-pub fn png_with_text_html(png: &[u8], text: &str) -> String {
-    use base64::Engine;
-    let size = match png.get(16..24) {
-        Some(ihdr) if png.starts_with(b"\x89PNG") => {
-            let w = u32::from_be_bytes([ihdr[0], ihdr[1], ihdr[2], ihdr[3]]);
-            let h = u32::from_be_bytes([ihdr[4], ihdr[5], ihdr[6], ihdr[7]]);
-            format!(" width=\"{w}\" height=\"{h}\"")
-        }
-        _ => String::new(),
-    };
+/// Width and height from a PNG's header, `None` when the bytes are not a PNG.
+pub fn png_size(png: &[u8]) -> Option<(u32, u32)> {
+    let ihdr = png.get(16..24).filter(|_| png.starts_with(b"\x89PNG"))?;
+    Some((
+        u32::from_be_bytes([ihdr[0], ihdr[1], ihdr[2], ihdr[3]]),
+        u32::from_be_bytes([ihdr[4], ihdr[5], ihdr[6], ihdr[7]]),
+    ))
+}
+
+/// HTML that shows a PNG (given base64-encoded, with its size) with a text below it, for front
+/// ends that show one MIME type per output and prefer HTML to a PNG (GitHub's and nbviewer's
+/// notebook previews, VS Code without widgets, nbconvert without the widget mimetype): both the
+/// picture and the text are seen. The image's alt text is the text's first line.
+pub fn png_with_text_html(png_base64: &str, size: Option<(u32, u32)>, text: &str) -> String {
+    let size = size
+        .map(|(w, h)| format!(" width=\"{w}\" height=\"{h}\""))
+        .unwrap_or_default();
     let alt = escape_html(text.lines().next().unwrap_or(""));
     format!(
-        "<div class=\"exformer-snapshot\"><img src=\"data:image/png;base64,{}\"{size} alt=\"{alt}\" style=\"max-width:100%;height:auto\">\n<pre>{}</pre></div>",
-        base64::engine::general_purpose::STANDARD.encode(png),
+        "<div class=\"exformer-snapshot\"><img src=\"data:image/png;base64,{png_base64}\"{size} alt=\"{alt}\" style=\"max-width:100%;height:auto\">\n<pre>{}</pre></div>",
         escape_html(text)
     )
 }
@@ -112,7 +114,13 @@ mod tests {
         let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
         png.extend_from_slice(&3u32.to_be_bytes());
         png.extend_from_slice(&2u32.to_be_bytes());
-        let html = png_with_text_html(&png, "AttentionView: <m> & \"q\"\ntokens (2): 0:\"a\"");
+        assert_eq!(png_size(&png), Some((3, 2)));
+        assert_eq!(png_size(b"not a png, though long enough"), None);
+        let html = png_with_text_html(
+            "iVBORw0KGgo",
+            png_size(&png),
+            "AttentionView: <m> & \"q\"\ntokens (2): 0:\"a\"",
+        );
         assert!(html.contains("width=\"3\" height=\"2\""), "{html}");
         assert!(
             html.contains("alt=\"AttentionView: &lt;m&gt; &amp; &quot;q&quot;\""),
@@ -120,9 +128,9 @@ mod tests {
         );
         assert!(html.contains("<pre>AttentionView: &lt;m&gt; &amp; &quot;q&quot;\ntokens (2): 0:&quot;a&quot;</pre>"), "{html}");
         assert!(
-            html.contains("src=\"data:image/png;base64,iVBORw0KGgo"),
+            html.contains("src=\"data:image/png;base64,iVBORw0KGgo\""),
             "{html}"
         );
-        assert!(!png_with_text_html(b"not a png", "x").contains("width="));
+        assert!(!png_with_text_html("x", None, "x").contains("width="));
     }
 }

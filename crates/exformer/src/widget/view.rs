@@ -944,17 +944,19 @@ impl AttentionView {
 
     fn bundle(&self, with_widget: bool) -> Map<String, Value> {
         let (text, png) = (self.text(), self.png());
+        let png_base64 = base64::engine::general_purpose::STANDARD.encode(&png);
         let mut b = Map::new();
         // Front ends without the widget show one of these: the PNG (markdown, LaTeX / PDF), the
         // text (terminals), or both at once as HTML (GitHub's and nbviewer's previews, VS Code).
         b.insert(
             "text/html".into(),
-            Value::String(crate::display::png_with_text_html(&png, &text)),
+            Value::String(crate::display::png_with_text_html(
+                &png_base64,
+                crate::display::png_size(&png),
+                &text,
+            )),
         );
-        b.insert(
-            "image/png".into(),
-            Value::String(base64::engine::general_purpose::STANDARD.encode(&png)),
-        );
+        b.insert("image/png".into(), Value::String(png_base64));
         b.insert("text/plain".into(), Value::String(text));
         if with_widget {
             if let Some(v) = self.inner.widget.view_mime() {
