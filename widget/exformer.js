@@ -1,34 +1,11 @@
 // exformer widget: GENERATED single-file ES module. Do not edit by hand: edit the sources in widget/
 // and run `node widget/tools/bundle.mjs` (a node test fails when this file is stale).
-// Sources, in order: logic.js, static_model.js, views/dom.js, views/controls.js, views/head.js, views/model.js, views/matrix.js, views/predictions.js, views/changes.js, main.js
+// Sources, in order: logic/buffers.js, logic/matrices.js, logic/tokens.js, logic/edges.js, logic/colour.js, static_model.js, views/dom.js, views/controls.js, views/head.js, views/model.js, logic/resample.js, views/matrix.js, views/predictions.js, views/changes.js, main.js
 
-// ---- logic.js ----
-const __xf_logic = (() => {
-// exformer widget: pure logic (no DOM). Everything here is covered by `node --test widget/test/`.
-//
-// Conventions used throughout:
-// - An attention matrix is a row-major Float32Array of T*T weights: row = query ("from"),
-//   column = key ("to"). A layer is [n_heads, T, T] laid out head after head.
-// - Selected heads: an array of head indices; an EMPTY array means "all heads".
-// - Visible tokens: when special tokens are hidden, matrices are compacted to K*K and come with an
-//   `index` (Int32Array of length K) mapping compact position -> original token position.
-
-/** @typedef {{text: string, special?: boolean, segment?: number, masked?: boolean, knocked_out?: boolean}} Token */
-/** @typedef {{token: string, prob: number}} Prediction */
-/** @typedef {"each"|"mean"|"sum"} Combine */
-/** @typedef {"all"|"AA"|"AB"|"BA"|"BB"} PairFilter */
-
-/** Longest input (in tokens) for which the head view (curves) is the default view. */
-const HEAD_VIEW_MAX_TOKENS = 60;
-
-/** Views the widget knows. */
-const VIEWS = ["head", "model", "matrix"];
-const COMBINES = ["each", "mean", "sum"];
-const PAIR_FILTERS = ["all", "AA", "AB", "BA", "BB"];
-
-// ---------------------------------------------------------------------------------------------
-// Binary buffers
-// ---------------------------------------------------------------------------------------------
+// ---- logic/buffers.js ----
+const __xf_logic_buffers = (() => {
+// exformer widget logic: binary buffers. base64 (the static model's and the saved state's form),
+// any binary value anywidget may hand over viewed as bytes, the `attn` and `thumbs` layouts.
 
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const B64_INDEX = (() => {
@@ -183,6 +160,27 @@ function thumbAt(thumbs, nHeads, S, layer, head) {
   }
   return thumbs.subarray(off, off + n);
 }
+return { base64ToBytes, bytesToBase64, toBytes, attentionBytes, decodeAttention, headMatrix, thumbAt };
+})();
+
+// ---- logic/matrices.js ----
+const __xf_logic_matrices = (() => {
+// exformer widget logic: what a view draws from a layer's attention (no DOM). Heads, hidden
+// special tokens, pair filters and thresholds; server-pooled layers and zoomed tiles; attention sinks.
+//
+// Conventions used throughout:
+// - An attention matrix is a row-major Float32Array of T*T weights: row = query ("from"),
+//   column = key ("to"). A layer is [n_heads, T, T] laid out head after head.
+// - Selected heads: an array of head indices; an EMPTY array means "all heads".
+// - Visible tokens: when special tokens are hidden, matrices are compacted to K*K and come with an
+//   `index` (Int32Array of length K) mapping compact position -> original token position.
+
+/** @typedef {import("./tokens.js").Token} Token */
+/** @typedef {"each"|"mean"|"sum"} Combine */
+/** @typedef {"all"|"AA"|"AB"|"BA"|"BB"} PairFilter */
+
+const COMBINES = ["each", "mean", "sum"];
+const PAIR_FILTERS = ["all", "AA", "AB", "BA", "BB"];
 
 // ---------------------------------------------------------------------------------------------
 // Heads
@@ -348,6 +346,10 @@ function pairFilterMask(tokens, filter) {
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Pooled layers, zoomed tiles, the view pipeline
+// ---------------------------------------------------------------------------------------------
 
 /**
  * Token range of pooled bin b (of P bins over T tokens): the cells c with floor(c·P/T) = b.
@@ -608,6 +610,206 @@ function dropSinks(setting, sinks) {
   if (setting === "on") return true;
   return sinks[0].share >= SINK_AUTO_SHARE;
 }
+return { selectedHeads, toggleHead, canonicalHeads, combineHeads, keepMask, renormaliseRows, keptIndex, applyThreshold, hasPair, pairFilterMask, binRange, pooledMatrices, tileMatrices, zoomAround, viewMatrices, sinkKeys, dropSinks, COMBINES, PAIR_FILTERS, ZOOM_TOKENS, SINK_MIN_SHARE, SINK_AUTO_SHARE };
+})();
+
+// ---- logic/tokens.js ----
+const __xf_logic_tokens = (() => {
+// exformer widget logic: views, tokens, predictions and interventions (no DOM).
+
+/** @typedef {{text: string, special?: boolean, segment?: number, masked?: boolean, knocked_out?: boolean}} Token */
+/** @typedef {{token: string, prob: number}} Prediction */
+
+/** Longest input (in tokens) for which the head view (curves) is the default view. */
+const HEAD_VIEW_MAX_TOKENS = 60;
+
+/** Views the widget knows. */
+const VIEWS = ["head", "model", "matrix"];
+
+// ---------------------------------------------------------------------------------------------
+// Tokens, predictions, interventions
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Short display form of a token's text: leading space dropped (shown by the layout), whitespace
+ * made visible, empty text shown as ∅.
+ * @param {string} text
+ */
+function displayToken(text) {
+  if (text == null) return "∅";
+  let s = String(text);
+  if (/^\s+$/.test(s)) {
+    return s.replace(/\n/g, "↵").replace(/\t/g, "⇥").replace(/\r/g, "").replace(/ /g, "␣");
+  }
+  s = s.replace(/^ +/, "").replace(/\n/g, "↵").replace(/\t/g, "⇥").replace(/\r/g, "");
+  return s.length ? s : "∅";
+}
+
+/**
+ * Accessible label for a token button.
+ * @param {Token} t
+ * @param {number} i
+ */
+function tokenAriaLabel(t, i) {
+  const bits = [`token ${i}: ${JSON.stringify(String(t.text ?? ""))}`];
+  if (t.special) bits.push("special");
+  if (t.segment === 1) bits.push("segment B");
+  if (t.masked) bits.push("masked");
+  if (t.knocked_out) bits.push("knocked out");
+  return bits.join(", ");
+}
+
+/** "87.3%", "<0.1%". @param {number} p */
+function formatProb(p) {
+  if (!Number.isFinite(p)) return "–";
+  const pct = p * 100;
+  if (pct > 0 && pct < 0.1) return "<0.1%";
+  return `${pct >= 10 ? pct.toFixed(1) : pct.toFixed(2)}%`;
+}
+
+/** Default view for an input of T tokens. @param {number} T */
+function defaultView(T) {
+  return T <= HEAD_VIEW_MAX_TOKENS ? "head" : "matrix";
+}
+
+/**
+ * Net effect of a queue of toggle clicks: two toggles of the same (index, mode) cancel out.
+ * Order of first appearance is kept.
+ * @param {{index: number, mode: string}[]} queue
+ * @returns {{index: number, mode: string}[]}
+ */
+function coalesceToggles(queue) {
+  /** @type {Map<string, {index: number, mode: string, n: number}>} */
+  const m = new Map();
+  for (const q of queue) {
+    const k = `${q.mode}:${q.index}`;
+    const e = m.get(k);
+    if (e) e.n++;
+    else m.set(k, { index: q.index, mode: q.mode, n: 1 });
+  }
+  return [...m.values()].filter((e) => e.n % 2 === 1).map(({ index, mode }) => ({ index, mode }));
+}
+
+/**
+ * Tokens as they will look once pending toggles are applied (for optimistic display).
+ * @param {Token[]} tokens
+ * @param {{index: number, mode: string}[]} pending
+ * @returns {(Token & {pending?: boolean})[]}
+ */
+function applyPending(tokens, pending) {
+  const out = tokens.map((t) => ({ ...t }));
+  for (const p of coalesceToggles(pending)) {
+    const t = out[p.index];
+    if (!t) continue;
+    if (p.mode === "mask") t.masked = !t.masked;
+    else if (p.mode === "knockout") t.knocked_out = !t.knocked_out;
+    t.pending = true;
+  }
+  return out;
+}
+
+/**
+ * Which click modes the model supports: masking needs a masked LM.
+ * @param {string} kind
+ */
+function availableModes(kind) {
+  return kind === "masked_lm" ? ["mask", "knockout"] : ["knockout"];
+}
+
+/**
+ * Heading for the predictions panel.
+ * @param {string} kind
+ * @param {Token} t
+ * @param {number} i
+ */
+function predictionCaption(kind, t, i) {
+  const shown = JSON.stringify(displayToken(t.text));
+  if (kind === "causal_lm") return `Next token after ${shown} (#${i})`;
+  if (t.masked) return `[MASK] at #${i} (was ${shown})`;
+  return `Token ${shown} (#${i})`;
+}
+
+/**
+ * Clamp an integer into [lo, hi].
+ * @param {number} v
+ * @param {number} lo
+ * @param {number} hi
+ */
+function clampInt(v, lo, hi) {
+  v = Math.round(Number(v));
+  if (!Number.isFinite(v)) return lo;
+  return Math.max(lo, Math.min(hi, v));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding tokens, interventions, before → after
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Token positions matching a query: "#12" or "12" is that position (if it exists, plus any token
+ * whose text is "12"); anything else matches token text, case-insensitive, ignoring the leading
+ * space, exact matches first, then in order.
+ * @param {Token[]} tokens
+ * @param {string} query
+ * @returns {number[]}
+ */
+function findTokens(tokens, query) {
+  const q = String(query ?? "").trim();
+  if (!q) return [];
+  const out = [];
+  const num = /^#?(\d+)$/.exec(q);
+  if (num) {
+    const i = Number(num[1]);
+    if (i < tokens.length) out.push(i);
+    if (q.startsWith("#")) return out;
+  }
+  const needle = q.toLowerCase();
+  const exact = [];
+  const part = [];
+  tokens.forEach((t, i) => {
+    const text = String(t?.text ?? "").trim().toLowerCase();
+    if (!text || out.includes(i)) return;
+    if (text === needle) exact.push(i);
+    else if (text.includes(needle)) part.push(i);
+  });
+  return [...out, ...exact, ...part];
+}
+
+/**
+ * The interventions on the tokens, in position order (what the interventions line lists).
+ * @param {(Token & {pending?: boolean})[]} tokens
+ * @returns {{index: number, mode: "mask"|"knockout", text: string, pending: boolean}[]}
+ */
+function interventionList(tokens) {
+  const out = [];
+  tokens.forEach((t, i) => {
+    if (t?.masked) out.push({ index: i, mode: /** @type {const} */ ("mask"), text: String(t.text ?? ""), pending: !!t.pending });
+    if (t?.knocked_out) out.push({ index: i, mode: /** @type {const} */ ("knockout"), text: String(t.text ?? ""), pending: !!t.pending });
+  });
+  return out;
+}
+
+/**
+ * Predictions after an intervention beside the same position's before the intervention:
+ * `before` is the earlier probability of the same token (null when it was not in the earlier
+ * top-k: a new entry).
+ * @param {Prediction[]} after
+ * @param {Prediction[]|null|undefined} before
+ * @returns {{token: string, prob: number, before: number|null}[]}
+ */
+function predictionDiff(after, before) {
+  const was = new Map((before || []).map((p) => [p.token, p.prob]));
+  return (after || []).map((p) => ({ token: p.token, prob: p.prob, before: was.has(p.token) ? /** @type {number} */ (was.get(p.token)) : null }));
+}
+return { displayToken, tokenAriaLabel, formatProb, defaultView, coalesceToggles, applyPending, availableModes, predictionCaption, clampInt, findTokens, interventionList, predictionDiff, HEAD_VIEW_MAX_TOKENS, VIEWS };
+})();
+
+// ---- logic/edges.js ----
+const __xf_logic_edges = (() => {
+const { HEAD_VIEW_MAX_TOKENS } = __xf_logic_tokens;
+// exformer widget logic: the head view's edges (which ones each query draws, grouped by opacity)
+// and its curves.
+
 
 // ---------------------------------------------------------------------------------------------
 // Which edges the head view draws
@@ -695,176 +897,56 @@ function opacityBuckets(levels, fill) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Finding tokens, interventions, before → after
+// Head-view geometry
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Token positions matching a query: "#12" or "12" is that position (if it exists, plus any token
- * whose text is "12"); anything else matches token text, case-insensitive, ignoring the leading
- * space, exact matches first, then in order.
- * @param {Token[]} tokens
- * @param {string} query
- * @returns {number[]}
+ * Cubic Bézier joining a "from" token (left column) to a "to" token (right column): leaves and
+ * arrives horizontally, control points halfway across.
+ * @returns {{x1: number, y1: number, c1x: number, c1y: number, c2x: number, c2y: number, x2: number, y2: number}}
  */
-function findTokens(tokens, query) {
-  const q = String(query ?? "").trim();
-  if (!q) return [];
-  const out = [];
-  const num = /^#?(\d+)$/.exec(q);
-  if (num) {
-    const i = Number(num[1]);
-    if (i < tokens.length) out.push(i);
-    if (q.startsWith("#")) return out;
-  }
-  const needle = q.toLowerCase();
-  const exact = [];
-  const part = [];
-  tokens.forEach((t, i) => {
-    const text = String(t?.text ?? "").trim().toLowerCase();
-    if (!text || out.includes(i)) return;
-    if (text === needle) exact.push(i);
-    else if (text.includes(needle)) part.push(i);
-  });
-  return [...out, ...exact, ...part];
+function curve(x1, y1, x2, y2) {
+  const dx = (x2 - x1) / 2;
+  return { x1, y1, c1x: x1 + dx, c1y: y1, c2x: x2 - dx, c2y: y2, x2, y2 };
+}
+
+/** SVG path data for `curve`. */
+function curvePath(x1, y1, x2, y2) {
+  const c = curve(x1, y1, x2, y2);
+  const f = (v) => Math.round(v * 100) / 100;
+  return `M${f(c.x1)},${f(c.y1)} C${f(c.c1x)},${f(c.c1y)} ${f(c.c2x)},${f(c.c2y)} ${f(c.x2)},${f(c.y2)}`;
 }
 
 /**
- * The interventions on the tokens, in position order (what the interventions line lists).
- * @param {(Token & {pending?: boolean})[]} tokens
- * @returns {{index: number, mode: "mask"|"knockout", text: string, pending: boolean}[]}
- */
-function interventionList(tokens) {
-  const out = [];
-  tokens.forEach((t, i) => {
-    if (t?.masked) out.push({ index: i, mode: /** @type {const} */ ("mask"), text: String(t.text ?? ""), pending: !!t.pending });
-    if (t?.knocked_out) out.push({ index: i, mode: /** @type {const} */ ("knockout"), text: String(t.text ?? ""), pending: !!t.pending });
-  });
-  return out;
-}
-
-/**
- * Predictions after an intervention beside the same position's before the intervention:
- * `before` is the earlier probability of the same token (null when it was not in the earlier
- * top-k: a new entry).
- * @param {Prediction[]} after
- * @param {Prediction[]|null|undefined} before
- * @returns {{token: string, prob: number, before: number|null}[]}
- */
-function predictionDiff(after, before) {
-  const was = new Map((before || []).map((p) => [p.token, p.prob]));
-  return (after || []).map((p) => ({ token: p.token, prob: p.prob, before: was.has(p.token) ? /** @type {number} */ (was.get(p.token)) : null }));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Resampling (heatmap and thumbnails)
-// ---------------------------------------------------------------------------------------------
-
-/**
- * Resample a K×K matrix to outW×outH pixels. Where a pixel covers several cells they are pooled
- * ("max" keeps sparse peaks visible, "mean" keeps totals honest); where a cell covers several pixels
- * it is repeated (nearest). Bins are [floor(p*K/out), floor((p+1)*K/out)).
- * @param {Float32Array} mat
+ * Edges worth drawing, grouped by opacity bucket so a canvas can stroke each group in one path.
+ * @param {Float32Array} mat K*K (already thresholded / filtered)
  * @param {number} K
- * @param {number} outW
- * @param {number} outH
- * @param {"max"|"mean"} how
- * @returns {Float32Array} outW*outH, row-major
+ * @param {{focus?: number, side?: "from"|"to", levels?: number, minWeight?: number}} [opt]
+ *   focus: compact index whose edges alone are kept (from = its row, to = its column); -1 = all.
+ * @returns {{alpha: number, edges: number[]}[]} edges as flat [from, to, from, to, ...] pairs
  */
-function resampleMatrix(mat, K, outW, outH = outW, how = "max") {
-  outW = Math.max(1, Math.floor(outW));
-  outH = Math.max(1, Math.floor(outH));
-  if (mat.length < K * K) throw new Error("matrix shorter than K × K");
-  const out = new Float32Array(outW * outH);
-  if (K === 0) return out;
-  const useMax = how !== "mean";
-  if (outW <= K && outH <= K) {
-    // Pool: one pass over the source, each cell lands in exactly one pixel.
-    const colBin = new Int32Array(K);
-    for (let c = 0; c < K; c++) colBin[c] = Math.min(outW - 1, Math.floor((c * outW) / K));
-    for (let r = 0; r < K; r++) {
-      const y = Math.min(outH - 1, Math.floor((r * outH) / K));
-      const o = y * outW;
-      const src = r * K;
-      if (useMax) {
-        for (let c = 0; c < K; c++) {
-          const v = mat[src + c];
-          const p = o + colBin[c];
-          if (v > out[p]) out[p] = v;
-        }
-      } else {
-        for (let c = 0; c < K; c++) out[o + colBin[c]] += mat[src + c];
-      }
+function bucketEdges(mat, K, opt = {}) {
+  const minW = opt.minWeight ?? 1e-3;
+  const focus = opt.focus ?? -1;
+  const side = opt.side || "from";
+  return opacityBuckets(opt.levels || 24, (add) => {
+    const push = (/** @type {number} */ i, /** @type {number} */ j) => {
+      const w = mat[i * K + j];
+      if (w > minW) add(i, j, w);
+    };
+    if (focus >= 0 && focus < K) {
+      for (let k = 0; k < K; k++) side === "to" ? push(k, focus) : push(focus, k);
+    } else {
+      for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) push(i, j);
     }
-    if (!useMax) {
-      const cw = binCounts(K, outW);
-      const ch = binCounts(K, outH);
-      for (let y = 0; y < outH; y++) for (let x = 0; x < outW; x++) out[y * outW + x] /= cw[x] * ch[y] || 1;
-    }
-    return out;
-  }
-  // At least one axis is upsampled: iterate pixels, pooling over each pixel's (small) cell range.
-  const range = (p, out_) => {
-    const a = Math.floor((p * K) / out_);
-    const b = Math.max(a + 1, Math.floor(((p + 1) * K) / out_));
-    return [Math.min(a, K - 1), Math.min(b, K)];
-  };
-  const xr = Array.from({ length: outW }, (_, x) => range(x, outW));
-  for (let y = 0; y < outH; y++) {
-    const [r0, r1] = range(y, outH);
-    for (let x = 0; x < outW; x++) {
-      const [c0, c1] = xr[x];
-      let acc = 0;
-      for (let r = r0; r < r1; r++) {
-        const base = r * K;
-        for (let c = c0; c < c1; c++) {
-          const v = mat[base + c];
-          if (useMax) {
-            if (v > acc) acc = v;
-          } else acc += v;
-        }
-      }
-      out[y * outW + x] = useMax ? acc : acc / ((r1 - r0) * (c1 - c0));
-    }
-  }
-  return out;
+  });
 }
+return { defaultEdges, rowEdges, bucketRows, curve, curvePath, bucketEdges, EDGE_MODES, EDGE_LABEL };
+})();
 
-/** How many of n source cells fall in each of `bins` bins. */
-function binCounts(n, bins) {
-  const cnt = new Int32Array(bins);
-  for (let i = 0; i < n; i++) cnt[Math.min(bins - 1, Math.floor((i * bins) / n))]++;
-  return cnt;
-}
-
-/**
- * Max-pool every (layer, head) map into S×S bytes: what the back end is expected to send as
- * `thumbs`. Provided for the static model / tests / demos; same binning as resampleMatrix.
- * @param {Float32Array[]} layers per layer [nHeads, T, T]
- * @param {number} nHeads
- * @param {number} T
- * @param {number} S
- * @returns {Uint8Array} [nLayers, nHeads, S, S]
- */
-function makeThumbs(layers, nHeads, T, S) {
-  const out = new Uint8Array(layers.length * nHeads * S * S);
-  let o = 0;
-  for (const attn of layers) {
-    for (let h = 0; h < nHeads; h++) {
-      const r = resampleMatrix(headMatrix(attn, T, h), T, S, S, "max");
-      for (let i = 0; i < r.length; i++) out[o++] = Math.round(Math.min(1, Math.max(0, r[i])) * 255);
-    }
-  }
-  return out;
-}
-
-/** Suggested thumbnail side for T tokens. @param {number} T */
-function suggestedThumbSize(T) {
-  return Math.max(1, Math.min(T, 32));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Colours
-// ---------------------------------------------------------------------------------------------
+// ---- logic/colour.js ----
+const __xf_logic_colour = (() => {
+// exformer widget logic: head colours, theme detection, heatmap ramps.
 
 /**
  * Head colours: 16 hues chosen to stay distinguishable on white and on dark backgrounds (the first
@@ -998,173 +1080,12 @@ function colourise(values, lut, rgba = new Uint8ClampedArray(values.length * 4),
   }
   return rgba;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Head-view geometry
-// ---------------------------------------------------------------------------------------------
-
-/**
- * Cubic Bézier joining a "from" token (left column) to a "to" token (right column): leaves and
- * arrives horizontally, control points halfway across.
- * @returns {{x1: number, y1: number, c1x: number, c1y: number, c2x: number, c2y: number, x2: number, y2: number}}
- */
-function curve(x1, y1, x2, y2) {
-  const dx = (x2 - x1) / 2;
-  return { x1, y1, c1x: x1 + dx, c1y: y1, c2x: x2 - dx, c2y: y2, x2, y2 };
-}
-
-/** SVG path data for `curve`. */
-function curvePath(x1, y1, x2, y2) {
-  const c = curve(x1, y1, x2, y2);
-  const f = (v) => Math.round(v * 100) / 100;
-  return `M${f(c.x1)},${f(c.y1)} C${f(c.c1x)},${f(c.c1y)} ${f(c.c2x)},${f(c.c2y)} ${f(c.x2)},${f(c.y2)}`;
-}
-
-/**
- * Edges worth drawing, grouped by opacity bucket so a canvas can stroke each group in one path.
- * @param {Float32Array} mat K*K (already thresholded / filtered)
- * @param {number} K
- * @param {{focus?: number, side?: "from"|"to", levels?: number, minWeight?: number}} [opt]
- *   focus: compact index whose edges alone are kept (from = its row, to = its column); -1 = all.
- * @returns {{alpha: number, edges: number[]}[]} edges as flat [from, to, from, to, ...] pairs
- */
-function bucketEdges(mat, K, opt = {}) {
-  const minW = opt.minWeight ?? 1e-3;
-  const focus = opt.focus ?? -1;
-  const side = opt.side || "from";
-  return opacityBuckets(opt.levels || 24, (add) => {
-    const push = (/** @type {number} */ i, /** @type {number} */ j) => {
-      const w = mat[i * K + j];
-      if (w > minW) add(i, j, w);
-    };
-    if (focus >= 0 && focus < K) {
-      for (let k = 0; k < K; k++) side === "to" ? push(k, focus) : push(focus, k);
-    } else {
-      for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) push(i, j);
-    }
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Tokens, predictions, interventions
-// ---------------------------------------------------------------------------------------------
-
-/**
- * Short display form of a token's text: leading space dropped (shown by the layout), whitespace
- * made visible, empty text shown as ∅.
- * @param {string} text
- */
-function displayToken(text) {
-  if (text == null) return "∅";
-  let s = String(text);
-  if (/^\s+$/.test(s)) {
-    return s.replace(/\n/g, "↵").replace(/\t/g, "⇥").replace(/\r/g, "").replace(/ /g, "␣");
-  }
-  s = s.replace(/^ +/, "").replace(/\n/g, "↵").replace(/\t/g, "⇥").replace(/\r/g, "");
-  return s.length ? s : "∅";
-}
-
-/**
- * Accessible label for a token button.
- * @param {Token} t
- * @param {number} i
- */
-function tokenAriaLabel(t, i) {
-  const bits = [`token ${i}: ${JSON.stringify(String(t.text ?? ""))}`];
-  if (t.special) bits.push("special");
-  if (t.segment === 1) bits.push("segment B");
-  if (t.masked) bits.push("masked");
-  if (t.knocked_out) bits.push("knocked out");
-  return bits.join(", ");
-}
-
-/** "87.3%", "<0.1%". @param {number} p */
-function formatProb(p) {
-  if (!Number.isFinite(p)) return "–";
-  const pct = p * 100;
-  if (pct > 0 && pct < 0.1) return "<0.1%";
-  return `${pct >= 10 ? pct.toFixed(1) : pct.toFixed(2)}%`;
-}
-
-/** Default view for an input of T tokens. @param {number} T */
-function defaultView(T) {
-  return T <= HEAD_VIEW_MAX_TOKENS ? "head" : "matrix";
-}
-
-/**
- * Net effect of a queue of toggle clicks: two toggles of the same (index, mode) cancel out.
- * Order of first appearance is kept.
- * @param {{index: number, mode: string}[]} queue
- * @returns {{index: number, mode: string}[]}
- */
-function coalesceToggles(queue) {
-  /** @type {Map<string, {index: number, mode: string, n: number}>} */
-  const m = new Map();
-  for (const q of queue) {
-    const k = `${q.mode}:${q.index}`;
-    const e = m.get(k);
-    if (e) e.n++;
-    else m.set(k, { index: q.index, mode: q.mode, n: 1 });
-  }
-  return [...m.values()].filter((e) => e.n % 2 === 1).map(({ index, mode }) => ({ index, mode }));
-}
-
-/**
- * Tokens as they will look once pending toggles are applied (for optimistic display).
- * @param {Token[]} tokens
- * @param {{index: number, mode: string}[]} pending
- * @returns {(Token & {pending?: boolean})[]}
- */
-function applyPending(tokens, pending) {
-  const out = tokens.map((t) => ({ ...t }));
-  for (const p of coalesceToggles(pending)) {
-    const t = out[p.index];
-    if (!t) continue;
-    if (p.mode === "mask") t.masked = !t.masked;
-    else if (p.mode === "knockout") t.knocked_out = !t.knocked_out;
-    t.pending = true;
-  }
-  return out;
-}
-
-/**
- * Which click modes the model supports: masking needs a masked LM.
- * @param {string} kind
- */
-function availableModes(kind) {
-  return kind === "masked_lm" ? ["mask", "knockout"] : ["knockout"];
-}
-
-/**
- * Heading for the predictions panel.
- * @param {string} kind
- * @param {Token} t
- * @param {number} i
- */
-function predictionCaption(kind, t, i) {
-  const shown = JSON.stringify(displayToken(t.text));
-  if (kind === "causal_lm") return `Next token after ${shown} (#${i})`;
-  if (t.masked) return `[MASK] at #${i} (was ${shown})`;
-  return `Token ${shown} (#${i})`;
-}
-
-/**
- * Clamp an integer into [lo, hi].
- * @param {number} v
- * @param {number} lo
- * @param {number} hi
- */
-function clampInt(v, lo, hi) {
-  v = Math.round(Number(v));
-  if (!Number.isFinite(v)) return lo;
-  return Math.max(lo, Math.min(hi, v));
-}
-return { base64ToBytes, bytesToBase64, toBytes, attentionBytes, decodeAttention, headMatrix, thumbAt, selectedHeads, toggleHead, canonicalHeads, combineHeads, keepMask, renormaliseRows, keptIndex, applyThreshold, hasPair, pairFilterMask, binRange, pooledMatrices, tileMatrices, zoomAround, viewMatrices, sinkKeys, dropSinks, defaultEdges, rowEdges, bucketRows, findTokens, interventionList, predictionDiff, resampleMatrix, makeThumbs, suggestedThumbSize, headColour, mixColour, headColourFor, parseColour, luminance, isDarkColour, buildRamp, colourise, curve, curvePath, bucketEdges, displayToken, tokenAriaLabel, formatProb, defaultView, coalesceToggles, applyPending, availableModes, predictionCaption, clampInt, HEAD_VIEW_MAX_TOKENS, VIEWS, COMBINES, PAIR_FILTERS, ZOOM_TOKENS, SINK_MIN_SHARE, SINK_AUTO_SHARE, EDGE_MODES, EDGE_LABEL, HEAD_COLOURS, RAMP_LIGHT, RAMP_DARK };
+return { headColour, mixColour, headColourFor, parseColour, luminance, isDarkColour, buildRamp, colourise, HEAD_COLOURS, RAMP_LIGHT, RAMP_DARK };
 })();
 
 // ---- static_model.js ----
 const __xf_static_model = (() => {
-const { base64ToBytes, toBytes } = __xf_logic;
+const { base64ToBytes, toBytes } = __xf_logic_buffers;
 // exformer widget: an in-page stand-in for anywidget's model, over static data (no kernel).
 // Used by the self-contained HTML export (standalone.html) and by the dev demo.
 //
@@ -1427,7 +1348,8 @@ return { h, fitCanvas, segmented, replaceKids };
 // ---- views/controls.js ----
 const __xf_views_controls = (() => {
 const { h, segmented } = __xf_views_dom;
-const { availableModes, hasPair, clampInt, findTokens, displayToken } = __xf_logic;
+const { hasPair } = __xf_logic_matrices;
+const { availableModes, clampInt, findTokens, displayToken } = __xf_logic_tokens;
 // exformer widget: header (model, view tabs) and toolbar (layer, heads, threshold, filters, click mode).
 
 
@@ -1674,7 +1596,11 @@ return { createControls };
 // ---- views/head.js ----
 const __xf_views_head = (() => {
 const { h, fitCanvas } = __xf_views_dom;
-const { bucketEdges, bucketRows, curve, displayToken, tokenAriaLabel, headColourFor, parseColour, selectedHeads, toggleHead, thumbAt, EDGE_LABEL } = __xf_logic;
+const { thumbAt } = __xf_logic_buffers;
+const { selectedHeads, toggleHead } = __xf_logic_matrices;
+const { bucketEdges, bucketRows, curve, EDGE_LABEL } = __xf_logic_edges;
+const { headColourFor, parseColour } = __xf_logic_colour;
+const { displayToken, tokenAriaLabel } = __xf_logic_tokens;
 // exformer widget: head view. Two token columns (left = queries / "from", right = keys / "to")
 // joined by curves whose opacity is the attention weight, one colour per head; head boxes above
 // (thumbnails from `thumbs`) select heads.
@@ -2132,7 +2058,8 @@ return { createHeadView };
 // ---- views/model.js ----
 const __xf_views_model = (() => {
 const { h, fitCanvas } = __xf_views_dom;
-const { colourise, headColourFor, selectedHeads } = __xf_logic;
+const { selectedHeads } = __xf_logic_matrices;
+const { colourise, headColourFor } = __xf_logic_colour;
 // exformer widget: model view. Every layer × head thumbnail (from `thumbs`) on one canvas;
 // clicking one selects that layer and head and opens the head view.
 
@@ -2347,10 +2274,124 @@ function createModelView(app) {
 return { createModelView };
 })();
 
+// ---- logic/resample.js ----
+const __xf_logic_resample = (() => {
+const { headMatrix } = __xf_logic_buffers;
+// exformer widget logic: resampling a matrix to pixels (the heatmap) and per-head thumbnails.
+
+
+/**
+ * Resample a K×K matrix to outW×outH pixels. Where a pixel covers several cells they are pooled
+ * ("max" keeps sparse peaks visible, "mean" keeps totals honest); where a cell covers several pixels
+ * it is repeated (nearest). Bins are [floor(p*K/out), floor((p+1)*K/out)).
+ * @param {Float32Array} mat
+ * @param {number} K
+ * @param {number} outW
+ * @param {number} outH
+ * @param {"max"|"mean"} how
+ * @returns {Float32Array} outW*outH, row-major
+ */
+function resampleMatrix(mat, K, outW, outH = outW, how = "max") {
+  outW = Math.max(1, Math.floor(outW));
+  outH = Math.max(1, Math.floor(outH));
+  if (mat.length < K * K) throw new Error("matrix shorter than K × K");
+  const out = new Float32Array(outW * outH);
+  if (K === 0) return out;
+  const useMax = how !== "mean";
+  if (outW <= K && outH <= K) {
+    // Pool: one pass over the source, each cell lands in exactly one pixel.
+    const colBin = new Int32Array(K);
+    for (let c = 0; c < K; c++) colBin[c] = Math.min(outW - 1, Math.floor((c * outW) / K));
+    for (let r = 0; r < K; r++) {
+      const y = Math.min(outH - 1, Math.floor((r * outH) / K));
+      const o = y * outW;
+      const src = r * K;
+      if (useMax) {
+        for (let c = 0; c < K; c++) {
+          const v = mat[src + c];
+          const p = o + colBin[c];
+          if (v > out[p]) out[p] = v;
+        }
+      } else {
+        for (let c = 0; c < K; c++) out[o + colBin[c]] += mat[src + c];
+      }
+    }
+    if (!useMax) {
+      const cw = binCounts(K, outW);
+      const ch = binCounts(K, outH);
+      for (let y = 0; y < outH; y++) for (let x = 0; x < outW; x++) out[y * outW + x] /= cw[x] * ch[y] || 1;
+    }
+    return out;
+  }
+  // At least one axis is upsampled: iterate pixels, pooling over each pixel's (small) cell range.
+  const range = (p, out_) => {
+    const a = Math.floor((p * K) / out_);
+    const b = Math.max(a + 1, Math.floor(((p + 1) * K) / out_));
+    return [Math.min(a, K - 1), Math.min(b, K)];
+  };
+  const xr = Array.from({ length: outW }, (_, x) => range(x, outW));
+  for (let y = 0; y < outH; y++) {
+    const [r0, r1] = range(y, outH);
+    for (let x = 0; x < outW; x++) {
+      const [c0, c1] = xr[x];
+      let acc = 0;
+      for (let r = r0; r < r1; r++) {
+        const base = r * K;
+        for (let c = c0; c < c1; c++) {
+          const v = mat[base + c];
+          if (useMax) {
+            if (v > acc) acc = v;
+          } else acc += v;
+        }
+      }
+      out[y * outW + x] = useMax ? acc : acc / ((r1 - r0) * (c1 - c0));
+    }
+  }
+  return out;
+}
+
+/** How many of n source cells fall in each of `bins` bins. */
+function binCounts(n, bins) {
+  const cnt = new Int32Array(bins);
+  for (let i = 0; i < n; i++) cnt[Math.min(bins - 1, Math.floor((i * bins) / n))]++;
+  return cnt;
+}
+
+/**
+ * Max-pool every (layer, head) map into S×S bytes: what the back end is expected to send as
+ * `thumbs`. Provided for the static model / tests / demos; same binning as resampleMatrix.
+ * @param {Float32Array[]} layers per layer [nHeads, T, T]
+ * @param {number} nHeads
+ * @param {number} T
+ * @param {number} S
+ * @returns {Uint8Array} [nLayers, nHeads, S, S]
+ */
+function makeThumbs(layers, nHeads, T, S) {
+  const out = new Uint8Array(layers.length * nHeads * S * S);
+  let o = 0;
+  for (const attn of layers) {
+    for (let h = 0; h < nHeads; h++) {
+      const r = resampleMatrix(headMatrix(attn, T, h), T, S, S, "max");
+      for (let i = 0; i < r.length; i++) out[o++] = Math.round(Math.min(1, Math.max(0, r[i])) * 255);
+    }
+  }
+  return out;
+}
+
+/** Suggested thumbnail side for T tokens. @param {number} T */
+function suggestedThumbSize(T) {
+  return Math.max(1, Math.min(T, 32));
+}
+return { resampleMatrix, makeThumbs, suggestedThumbSize };
+})();
+
 // ---- views/matrix.js ----
 const __xf_views_matrix = (() => {
 const { h, fitCanvas } = __xf_views_dom;
-const { resampleMatrix, colourise, displayToken, selectedHeads, parseColour, zoomAround, ZOOM_TOKENS } = __xf_logic;
+const { selectedHeads, zoomAround, ZOOM_TOKENS } = __xf_logic_matrices;
+const { resampleMatrix } = __xf_logic_resample;
+const { colourise, parseColour } = __xf_logic_colour;
+const { displayToken } = __xf_logic_tokens;
 // exformer widget: matrix view. Canvas heatmap of the selected layer (selected heads combined),
 // painted through ImageData at device resolution; long inputs are max-pooled down to the canvas
 // size, so nothing here is per cell DOM and T = 4096 stays responsive.
@@ -2819,7 +2860,7 @@ return { createMatrixView };
 // ---- views/predictions.js ----
 const __xf_views_predictions = (() => {
 const { h } = __xf_views_dom;
-const { displayToken, formatProb, predictionCaption, predictionDiff } = __xf_logic;
+const { displayToken, formatProb, predictionCaption, predictionDiff } = __xf_logic_tokens;
 // exformer widget: predictions panel: top-k tokens with probability bars for the hovered / pinned
 // position (or the first masked token, or the last token of a causal LM).
 
@@ -2914,7 +2955,7 @@ return { createPredictions };
 // ---- views/changes.js ----
 const __xf_views_changes = (() => {
 const { h } = __xf_views_dom;
-const { displayToken, interventionList } = __xf_logic;
+const { displayToken, interventionList } = __xf_logic_tokens;
 // exformer widget: what is changed, shown above every view. The interventions line lists each masked
 // or knocked-out token with an undo button (and a Clear for all); the sink line says which key(s)
 // are left out of the drawing as attention sinks and lets the user bring them back.
@@ -3000,7 +3041,11 @@ return { createChanges };
 })();
 
 // ---- main.js ----
-const { attentionBytes, toBytes, viewMatrices, pooledMatrices, tileMatrices, defaultView, applyPending, availableModes, isDarkColour, buildRamp, RAMP_LIGHT, RAMP_DARK, clampInt, VIEWS, HEAD_VIEW_MAX_TOKENS, EDGE_MODES, defaultEdges, sinkKeys, dropSinks, binRange } = __xf_logic;
+const { attentionBytes, toBytes } = __xf_logic_buffers;
+const { viewMatrices, pooledMatrices, tileMatrices, sinkKeys, dropSinks, binRange } = __xf_logic_matrices;
+const { EDGE_MODES, defaultEdges } = __xf_logic_edges;
+const { isDarkColour, buildRamp, RAMP_LIGHT, RAMP_DARK } = __xf_logic_colour;
+const { defaultView, applyPending, availableModes, clampInt, VIEWS, HEAD_VIEW_MAX_TOKENS } = __xf_logic_tokens;
 const { createStaticModel, sliceLayer } = __xf_static_model;
 const { h } = __xf_views_dom;
 const { createControls } = __xf_views_controls;
@@ -3010,7 +3055,7 @@ const { createMatrixView } = __xf_views_matrix;
 const { createPredictions } = __xf_views_predictions;
 const { createChanges } = __xf_views_changes;
 // exformer widget: entry module (anywidget AFM). `render({model, el})` builds the UI, wires model
-// events and returns a cleanup function. Bundled with logic.js, static_model.js and views/*.js into
+// events and returns a cleanup function. Bundled with logic/*.js, static_model.js and views/*.js into
 // the single-file module widget/exformer.js by `node widget/tools/bundle.mjs`.
 
 
@@ -3159,7 +3204,7 @@ class App {
   // ---- derived data -----------------------------------------------------------------------
 
   get tokensRaw() {
-    return /** @type {import("./logic.js").Token[]} */ (this.get("tokens") || []);
+    return /** @type {import("./logic/tokens.js").Token[]} */ (this.get("tokens") || []);
   }
   /** tokens with pending (sent, not yet run) toggles applied */
   get tokens() {

@@ -1,29 +1,12 @@
 // exformer widget: entry module (anywidget AFM). `render({model, el})` builds the UI, wires model
-// events and returns a cleanup function. Bundled with logic.js, static_model.js and views/*.js into
+// events and returns a cleanup function. Bundled with logic/*.js, static_model.js and views/*.js into
 // the single-file module widget/exformer.js by `node widget/tools/bundle.mjs`.
 
-import {
-  attentionBytes,
-  toBytes,
-  viewMatrices,
-  pooledMatrices,
-  tileMatrices,
-  defaultView,
-  applyPending,
-  availableModes,
-  isDarkColour,
-  buildRamp,
-  RAMP_LIGHT,
-  RAMP_DARK,
-  clampInt,
-  VIEWS,
-  HEAD_VIEW_MAX_TOKENS,
-  EDGE_MODES,
-  defaultEdges,
-  sinkKeys,
-  dropSinks,
-  binRange,
-} from "./logic.js";
+import { attentionBytes, toBytes } from "./logic/buffers.js";
+import { viewMatrices, pooledMatrices, tileMatrices, sinkKeys, dropSinks, binRange } from "./logic/matrices.js";
+import { EDGE_MODES, defaultEdges } from "./logic/edges.js";
+import { isDarkColour, buildRamp, RAMP_LIGHT, RAMP_DARK } from "./logic/colour.js";
+import { defaultView, applyPending, availableModes, clampInt, VIEWS, HEAD_VIEW_MAX_TOKENS } from "./logic/tokens.js";
 import { createStaticModel, sliceLayer } from "./static_model.js";
 import { h } from "./views/dom.js";
 import { createControls } from "./views/controls.js";
@@ -178,7 +161,7 @@ class App {
   // ---- derived data -----------------------------------------------------------------------
 
   get tokensRaw() {
-    return /** @type {import("./logic.js").Token[]} */ (this.get("tokens") || []);
+    return /** @type {import("./logic/tokens.js").Token[]} */ (this.get("tokens") || []);
   }
   /** tokens with pending (sent, not yet run) toggles applied */
   get tokens() {

@@ -10,7 +10,7 @@
 // (Uint8 [n_layers, n_heads, T, T]), changing `layer` + save_changes() answers like the kernel would:
 // `attn` becomes that layer's slice and `attn_layer` follows.
 
-import { base64ToBytes, toBytes } from "./logic.js";
+import { base64ToBytes, toBytes } from "./logic/buffers.js";
 
 /**
  * @param {Record<string, any>} state JSON state; binary values base64 under `_buffers`

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Timing table for the widget's data path (no DOM): what a layer switch costs in the matrix view.
 //   node widget/dev/bench.mjs [heads=12]
-import { attentionBytes, viewMatrices, resampleMatrix, colourise, buildRamp, RAMP_LIGHT } from "../logic.js";
+import { attentionBytes, viewMatrices, resampleMatrix, colourise, buildRamp, RAMP_LIGHT } from "../logic/index.js";
 
 const nH = Number((process.argv.find((a) => a.startsWith("heads=")) || "heads=12").slice(6));
 const PX = 1280; // a 640 CSS px heatmap at devicePixelRatio 2

@@ -2,7 +2,7 @@
 // The attention is made up from simple, recognisable patterns (previous token, next token, [CLS],
 // [SEP], self, same word, broad) so the views have something realistic-looking to draw.
 
-import { makeThumbs, bytesToBase64, suggestedThumbSize } from "../logic.js";
+import { makeThumbs, bytesToBase64, suggestedThumbSize } from "../logic/index.js";
 
 const SENT_A = "The cat sat on the mat because it was tired .";
 const SENT_B = "It fell asleep on the warm mat .";

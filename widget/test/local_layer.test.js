@@ -6,7 +6,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import widget from "../main.js";
-import { toBytes } from "../logic.js";
+import { toBytes } from "../logic/index.js";
 
 // ---- a minimal DOM: enough for render(), the controls and the matrix view ----------------------
 

@@ -1,7 +1,7 @@
 // Pure-logic tests: node --test widget/test/
 import test from "node:test";
 import assert from "node:assert/strict";
-import * as L from "../logic.js";
+import * as L from "../logic/index.js";
 
 /** Random row-stochastic layer [nHeads, T, T] from a seeded PRNG. */
 function randomLayer(nHeads, T, seed = 1) {

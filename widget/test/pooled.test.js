@@ -1,7 +1,7 @@
 // Server-pooled layers (long inputs): bins and the matrices the matrix view draws from them.
 import test from "node:test";
 import assert from "node:assert/strict";
-import * as L from "../logic.js";
+import * as L from "../logic/index.js";
 
 test("bins cover every token once, in order, with the back end's binning floor(c·P/T)", () => {
   for (const [P, T] of [[4, 10], [512, 8192], [512, 683], [7, 7]]) {

@@ -1,7 +1,7 @@
 // Logic behind the view at prompt length: sinks, per-query edges, find, interventions, before → after.
 import test from "node:test";
 import assert from "node:assert/strict";
-import * as L from "../logic.js";
+import * as L from "../logic/index.js";
 
 const close = (a, b, eps = 1e-5, msg = "") => assert.ok(Math.abs(a - b) <= eps, `${msg} ${a} ≉ ${b}`);
 const toks = (n) => Array.from({ length: n }, (_, i) => ({ text: ` t${i}`, special: false, segment: 0 }));

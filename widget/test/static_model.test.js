@@ -2,7 +2,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { createStaticModel } from "../static_model.js";
-import { bytesToBase64, toBytes } from "../logic.js";
+import { bytesToBase64, toBytes } from "../logic/index.js";
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 

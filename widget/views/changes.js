@@ -3,7 +3,7 @@
 // are left out of the drawing as attention sinks and lets the user bring them back.
 
 import { h } from "./dom.js";
-import { displayToken, interventionList } from "../logic.js";
+import { displayToken, interventionList } from "../logic/tokens.js";
 
 /** @param {any} app */
 export function createChanges(app) {

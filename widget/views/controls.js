@@ -1,7 +1,8 @@
 // exformer widget: header (model, view tabs) and toolbar (layer, heads, threshold, filters, click mode).
 
 import { h, segmented } from "./dom.js";
-import { availableModes, hasPair, clampInt, findTokens, displayToken } from "../logic.js";
+import { hasPair } from "../logic/matrices.js";
+import { availableModes, clampInt, findTokens, displayToken } from "../logic/tokens.js";
 
 const KIND_LABEL = { masked_lm: "masked LM", causal_lm: "causal LM", encoder: "encoder" };
 

@@ -7,19 +7,11 @@
 // strongest edges (the "Edges" control). A hovered or pinned token draws all of its edges.
 
 import { h, fitCanvas } from "./dom.js";
-import {
-  bucketEdges,
-  bucketRows,
-  curve,
-  displayToken,
-  tokenAriaLabel,
-  headColourFor,
-  parseColour,
-  selectedHeads,
-  toggleHead,
-  thumbAt,
-  EDGE_LABEL,
-} from "../logic.js";
+import { thumbAt } from "../logic/buffers.js";
+import { selectedHeads, toggleHead } from "../logic/matrices.js";
+import { bucketEdges, bucketRows, curve, EDGE_LABEL } from "../logic/edges.js";
+import { headColourFor, parseColour } from "../logic/colour.js";
+import { displayToken, tokenAriaLabel } from "../logic/tokens.js";
 
 const ROW = 22; // px per token row
 const PAD = 6; // vertical padding inside the columns

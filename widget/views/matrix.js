@@ -3,7 +3,10 @@
 // size, so nothing here is per cell DOM and T = 4096 stays responsive.
 
 import { h, fitCanvas } from "./dom.js";
-import { resampleMatrix, colourise, displayToken, selectedHeads, parseColour, zoomAround, ZOOM_TOKENS } from "../logic.js";
+import { selectedHeads, zoomAround, ZOOM_TOKENS } from "../logic/matrices.js";
+import { resampleMatrix } from "../logic/resample.js";
+import { colourise, parseColour } from "../logic/colour.js";
+import { displayToken } from "../logic/tokens.js";
 
 const LABEL_MAX_TOKENS = 80; // show token labels on the axes up to this many tokens
 

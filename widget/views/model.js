@@ -2,7 +2,8 @@
 // clicking one selects that layer and head and opens the head view.
 
 import { h, fitCanvas } from "./dom.js";
-import { colourise, headColourFor, selectedHeads } from "../logic.js";
+import { selectedHeads } from "../logic/matrices.js";
+import { colourise, headColourFor } from "../logic/colour.js";
 
 const GAP = 4;
 const LEFT = 34;

@@ -2,7 +2,7 @@
 // position (or the first masked token, or the last token of a causal LM).
 
 import { h } from "./dom.js";
-import { displayToken, formatProb, predictionCaption, predictionDiff } from "../logic.js";
+import { displayToken, formatProb, predictionCaption, predictionDiff } from "../logic/tokens.js";
 
 /** @param {any} app */
 export function createPredictions(app) {
