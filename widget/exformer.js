@@ -1,82 +1,38 @@
-// exformer widget: GENERATED single-file ES module. Do not edit by hand: edit the sources in widget/
-// and run `node widget/tools/bundle.mjs` (a node test fails when this file is stale).
-// Sources, in order: logic/buffers.js, logic/matrices.js, logic/tokens.js, logic/edges.js, logic/colour.js, static_model.js, views/dom.js, views/controls.js, views/head.js, views/model.js, logic/resample.js, views/matrix.js, views/predictions.js, views/changes.js, main.js
+// exformer widget: GENERATED single-file ES module (esbuild 0.28.2 bundle of widget/main.js).
+// Do not edit by hand: edit the sources in widget/ and run `npm --prefix widget run build`
+// (`node --test widget/test/` fails when this file is stale).
+// Interface (anywidget AFM): export default { render }; named exports HEAD_VIEW_MAX_TOKENS, createStaticModel.
 
-// ---- logic/buffers.js ----
-const __xf_logic_buffers = (() => {
-// exformer widget logic: binary buffers. base64 (the static model's and the saved state's form),
-// any binary value anywidget may hand over viewed as bytes, the `attn` and `thumbs` layouts.
-
-const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const B64_INDEX = (() => {
+// logic/buffers.js
+var B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+var B64_INDEX = /* @__PURE__ */ (() => {
   const t = new Int16Array(256).fill(-1);
   for (let i = 0; i < 64; i++) t[B64.charCodeAt(i)] = i;
-  // Also accept the URL-safe alphabet.
   t["-".charCodeAt(0)] = 62;
   t["_".charCodeAt(0)] = 63;
   return t;
 })();
-
-/**
- * Decode standard base64 (RFC 4648 §4, padding optional, ASCII whitespace ignored; the URL-safe
- * alphabet is accepted too).
- * @param {string} s
- * @returns {Uint8Array}
- */
 function base64ToBytes(s) {
   if (typeof s !== "string") throw new TypeError("base64ToBytes expects a string");
-  const out = new Uint8Array(Math.floor((s.length * 3) / 4) + 3);
+  const out = new Uint8Array(Math.floor(s.length * 3 / 4) + 3);
   let acc = 0;
   let bits = 0;
   let n = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c === 61 /* = */) break;
+    if (c === 61) break;
     if (c === 32 || c === 10 || c === 13 || c === 9) continue;
     const v = c < 256 ? B64_INDEX[c] : -1;
     if (v < 0) throw new Error(`invalid base64 character ${JSON.stringify(s[i])} at offset ${i}`);
-    acc = ((acc << 6) | v) & 0xffffff;
+    acc = (acc << 6 | v) & 16777215;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      out[n++] = (acc >> bits) & 0xff;
+      out[n++] = acc >> bits & 255;
     }
   }
   return out.slice(0, n);
 }
-
-/**
- * Encode bytes as standard base64 with padding.
- * @param {Uint8Array} bytes
- * @returns {string}
- */
-function bytesToBase64(bytes) {
-  const parts = [];
-  let chunk = "";
-  for (let i = 0; i < bytes.length; i += 3) {
-    const a = bytes[i];
-    const b = i + 1 < bytes.length ? bytes[i + 1] : 0;
-    const c = i + 2 < bytes.length ? bytes[i + 2] : 0;
-    const t = (a << 16) | (b << 8) | c;
-    chunk += B64[(t >> 18) & 63] + B64[(t >> 12) & 63];
-    chunk += i + 1 < bytes.length ? B64[(t >> 6) & 63] : "=";
-    chunk += i + 2 < bytes.length ? B64[t & 63] : "=";
-    if (chunk.length > 8192) {
-      parts.push(chunk);
-      chunk = "";
-    }
-  }
-  parts.push(chunk);
-  return parts.join("");
-}
-
-/**
- * View any binary value the widget may receive as a Uint8Array without copying when possible.
- * anywidget hands binary traits over as DataView; tests and the static model may pass
- * ArrayBuffer, typed arrays, plain arrays of bytes, or a base64 string.
- * @param {unknown} buf
- * @returns {Uint8Array|null}
- */
 function toBytes(buf) {
   if (buf == null) return null;
   if (buf instanceof Uint8Array) return buf;
@@ -84,20 +40,12 @@ function toBytes(buf) {
   if (buf instanceof ArrayBuffer) return new Uint8Array(buf);
   if (Array.isArray(buf)) return Uint8Array.from(buf);
   if (typeof buf === "string") return base64ToBytes(buf);
-  // ipywidgets sometimes wraps buffers as {buffer: ArrayBuffer}
-  if (typeof buf === "object" && buf && "buffer" in buf) return toBytes(/** @type {any} */ (buf).buffer);
+  if (typeof buf === "object" && buf && "buffer" in buf) return toBytes(
+    /** @type {any} */
+    buf.buffer
+  );
   throw new TypeError(`unsupported binary value of type ${Object.prototype.toString.call(buf)}`);
 }
-
-/**
- * Validate the `attn` buffer's size and view it as bytes without copying: Uint8 row-major
- * [nHeads, T, T], weight = byte / 255. Long inputs stay as bytes (T = 4096 with 12 heads is 200 MB
- * of bytes but would be 800 MB as floats).
- * @param {unknown} buffer
- * @param {number} nHeads
- * @param {number} T
- * @returns {Uint8Array}
- */
 function attentionBytes(buffer, nHeads, T) {
   const bytes = toBytes(buffer);
   const want = nHeads * T * T;
@@ -105,53 +53,11 @@ function attentionBytes(buffer, nHeads, T) {
   if (!(nHeads > 0) || !(T > 0)) throw new Error(`bad attention shape: ${nHeads} heads × ${T} tokens`);
   if (bytes.length !== want) {
     throw new Error(
-      `attention buffer holds ${bytes.length} bytes but n_heads × T × T = ${nHeads} × ${T} × ${T} = ${want}`,
+      `attention buffer holds ${bytes.length} bytes but n_heads × T × T = ${nHeads} × ${T} × ${T} = ${want}`
     );
   }
   return bytes;
 }
-
-const BYTE_TO_WEIGHT = (() => {
-  const t = new Float32Array(256);
-  for (let i = 0; i < 256; i++) t[i] = i / 255;
-  return t;
-})();
-
-/**
- * Decode the `attn` buffer: Uint8 row-major [nHeads, T, T], weight = byte / 255.
- * @param {unknown} buffer
- * @param {number} nHeads
- * @param {number} T
- * @returns {Float32Array} length nHeads*T*T
- */
-function decodeAttention(buffer, nHeads, T) {
-  const bytes = attentionBytes(buffer, nHeads, T);
-  const out = new Float32Array(bytes.length);
-  for (let i = 0; i < bytes.length; i++) out[i] = BYTE_TO_WEIGHT[bytes[i]];
-  return out;
-}
-
-/**
- * One head's T*T matrix (a view, not a copy).
- * @template {Float32Array|Uint8Array} A
- * @param {A} attn [nHeads, T, T]
- * @param {number} T
- * @param {number} head
- */
-function headMatrix(attn, T, head) {
-  const n = T * T;
-  if (head < 0 || (head + 1) * n > attn.length) throw new RangeError(`head ${head} out of range`);
-  return attn.subarray(head * n, (head + 1) * n);
-}
-
-/**
- * Thumbnail of (layer, head) from the `thumbs` buffer: Uint8 [nLayers, nHeads, S, S] (a view).
- * @param {Uint8Array} thumbs
- * @param {number} nHeads
- * @param {number} S
- * @param {number} layer
- * @param {number} head
- */
 function thumbAt(thumbs, nHeads, S, layer, head) {
   const n = S * S;
   const off = (layer * nHeads + head) * n;
@@ -160,55 +66,18 @@ function thumbAt(thumbs, nHeads, S, layer, head) {
   }
   return thumbs.subarray(off, off + n);
 }
-return { base64ToBytes, bytesToBase64, toBytes, attentionBytes, decodeAttention, headMatrix, thumbAt };
-})();
 
-// ---- logic/matrices.js ----
-const __xf_logic_matrices = (() => {
-// exformer widget logic: what a view draws from a layer's attention (no DOM). Heads, hidden
-// special tokens, pair filters and thresholds; server-pooled layers and zoomed tiles; attention sinks.
-//
-// Conventions used throughout:
-// - An attention matrix is a row-major Float32Array of T*T weights: row = query ("from"),
-//   column = key ("to"). A layer is [n_heads, T, T] laid out head after head.
-// - Selected heads: an array of head indices; an EMPTY array means "all heads".
-// - Visible tokens: when special tokens are hidden, matrices are compacted to K*K and come with an
-//   `index` (Int32Array of length K) mapping compact position -> original token position.
-
-/** @typedef {import("./tokens.js").Token} Token */
-/** @typedef {"each"|"mean"|"sum"} Combine */
-/** @typedef {"all"|"AA"|"AB"|"BA"|"BB"} PairFilter */
-
-const COMBINES = ["each", "mean", "sum"];
-const PAIR_FILTERS = ["all", "AA", "AB", "BA", "BB"];
-
-// ---------------------------------------------------------------------------------------------
-// Heads
-// ---------------------------------------------------------------------------------------------
-
-/**
- * Concrete list of selected heads (empty selection = all heads), sorted, deduplicated, in range.
- * @param {number[]|null|undefined} heads
- * @param {number} nHeads
- * @returns {number[]}
- */
+// logic/matrices.js
+var COMBINES = ["each", "mean", "sum"];
+var PAIR_FILTERS = ["all", "AA", "AB", "BA", "BB"];
 function selectedHeads(heads, nHeads) {
   const all = Array.from({ length: nHeads }, (_, i) => i);
   if (!heads || heads.length === 0) return all;
-  const set = new Set();
-  for (const h of heads) if (Number.isInteger(h) && h >= 0 && h < nHeads) set.add(h);
+  const set = /* @__PURE__ */ new Set();
+  for (const h2 of heads) if (Number.isInteger(h2) && h2 >= 0 && h2 < nHeads) set.add(h2);
   const out = [...set].sort((a, b) => a - b);
   return out.length ? out : all;
 }
-
-/**
- * Toggle one head in a selection; never leaves nothing selected. Returns the canonical form
- * (empty array when every head ends up selected).
- * @param {number[]} heads
- * @param {number} head
- * @param {number} nHeads
- * @returns {number[]}
- */
 function toggleHead(heads, head, nHeads) {
   const cur = new Set(selectedHeads(heads, nHeads));
   if (cur.has(head)) {
@@ -219,120 +88,24 @@ function toggleHead(heads, head, nHeads) {
   }
   return canonicalHeads([...cur], nHeads);
 }
-
-/**
- * @param {number[]} heads
- * @param {number} nHeads
- */
 function canonicalHeads(heads, nHeads) {
   const s = selectedHeads(heads, nHeads);
   return s.length === nHeads ? [] : s;
 }
-
-/**
- * Combine heads of one layer into a single T*T matrix.
- * @param {Float32Array} attn [nHeads, T, T]
- * @param {number} nHeads
- * @param {number} T
- * @param {number[]} heads selection (empty = all)
- * @param {"mean"|"sum"} how
- * @returns {Float32Array}
- */
-function combineHeads(attn, nHeads, T, heads, how = "mean") {
-  if (how !== "mean" && how !== "sum") throw new Error(`combine must be "mean" or "sum", got ${JSON.stringify(how)}`);
-  if (attn.length !== nHeads * T * T) throw new Error("attention length does not match n_heads × T × T");
-  const hs = selectedHeads(heads, nHeads);
-  const n = T * T;
-  const out = new Float32Array(n);
-  for (const h of hs) {
-    const off = h * n;
-    for (let i = 0; i < n; i++) out[i] += attn[off + i];
-  }
-  if (how === "mean") {
-    const s = 1 / hs.length;
-    for (let i = 0; i < n; i++) out[i] *= s;
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Special tokens, renormalising, thresholds, pair filters
-// ---------------------------------------------------------------------------------------------
-
-/**
- * Which token positions stay visible.
- * @param {Token[]} tokens
- * @param {boolean} hideSpecial
- * @returns {Uint8Array} 1 = keep
- */
 function keepMask(tokens, hideSpecial) {
   const m = new Uint8Array(tokens.length).fill(1);
-  if (hideSpecial) tokens.forEach((t, i) => (m[i] = t && t.special ? 0 : 1));
-  // Hiding every token would leave nothing to show: keep all instead.
+  if (hideSpecial) tokens.forEach((t, i) => m[i] = t && t.special ? 0 : 1);
   if (!m.some((v) => v === 1)) m.fill(1);
   return m;
 }
-
-/**
- * Drop rows/cols whose keep flag is 0 and rescale each remaining row to sum to 1 (rows whose kept
- * weights sum to 0 stay all-zero).
- * @param {Float32Array} mat T*T
- * @param {number} T
- * @param {ArrayLike<number>} keep length T, truthy = keep
- * @returns {{mat: Float32Array, index: Int32Array, K: number}}
- */
-function renormaliseRows(mat, T, keep) {
-  const index = keptIndex(keep, T);
-  const K = index.length;
-  const out = new Float32Array(K * K);
-  for (let a = 0; a < K; a++) {
-    const row = index[a] * T;
-    let sum = 0;
-    for (let b = 0; b < K; b++) sum += mat[row + index[b]];
-    const s = sum > 0 ? 1 / sum : 0;
-    const o = a * K;
-    for (let b = 0; b < K; b++) out[o + b] = mat[row + index[b]] * s;
-  }
-  return { mat: out, index, K };
-}
-
-/**
- * @param {ArrayLike<number>} keep
- * @param {number} T
- */
 function keptIndex(keep, T) {
   const idx = [];
   for (let i = 0; i < T; i++) if (keep[i]) idx.push(i);
   return Int32Array.from(idx);
 }
-
-/**
- * Zero every weight below `threshold` (new array).
- * @param {Float32Array} mat
- * @param {number} threshold
- */
-function applyThreshold(mat, threshold) {
-  const out = new Float32Array(mat.length);
-  const t = Number.isFinite(threshold) ? threshold : 0;
-  for (let i = 0; i < mat.length; i++) {
-    const v = mat[i];
-    out[i] = v >= t ? v : 0;
-  }
-  return out;
-}
-
-/** Whether the input has a second segment (B). @param {Token[]} tokens */
 function hasPair(tokens) {
   return tokens.some((t) => t && t.segment === 1);
 }
-
-/**
- * T*T mask of which (query, key) pairs a segment filter lets through: "AB" = queries in segment A
- * attending to keys in segment B, and so on. "all" lets everything through.
- * @param {Token[]} tokens
- * @param {PairFilter} filter
- * @returns {Uint8Array}
- */
 function pairFilterMask(tokens, filter) {
   const T = tokens.length;
   const out = new Uint8Array(T * T);
@@ -346,32 +119,11 @@ function pairFilterMask(tokens, filter) {
   }
   return out;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Pooled layers, zoomed tiles, the view pipeline
-// ---------------------------------------------------------------------------------------------
-
-/**
- * Token range of pooled bin b (of P bins over T tokens): the cells c with floor(c·P/T) = b.
- * @param {number} b @param {number} P @param {number} T
- * @returns {[number, number]} first and last token index
- */
 function binRange(b, P, T) {
-  const lo = Math.ceil((b * T) / P);
-  const hi = Math.max(lo, Math.ceil(((b + 1) * T) / P) - 1);
+  const lo = Math.ceil(b * T / P);
+  const hi = Math.max(lo, Math.ceil((b + 1) * T / P) - 1);
   return [lo, Math.min(hi, T - 1)];
 }
-
-/**
- * What a view draws from a server-pooled layer (long inputs): `attn` is Uint8 [nHeads, P, P], each
- * bin the max of its tokens' weights. Heads are combined (mean or sum; "each" means mean here),
- * then the threshold applies. Special tokens and pair filters need token resolution and are not
- * applied. `index[a]` is the first token of bin a, `binEnd[a]` its last.
- * @param {{attn: Uint8Array, nHeads: number, P: number, T: number, heads?: number[], combine?: string,
- *   threshold?: number, dropKeys?: number[]}} o
- * @returns {{K: number, index: Int32Array, binEnd: Int32Array, pooled: true, stretch: boolean,
- *   mats: {head: number|null, mat: Float32Array}[]}}
- */
 function pooledMatrices(o) {
   const { attn, nHeads, P, T } = o;
   if (attn.length !== nHeads * P * P) throw new Error("pooled attention length does not match n_heads × P × P");
@@ -379,83 +131,51 @@ function pooledMatrices(o) {
   const n = P * P;
   const mat = new Float32Array(n);
   const w = (o.combine === "sum" ? 1 : 1 / hs.length) / 255;
-  for (const h of hs) {
-    const off = h * n;
+  for (const h2 of hs) {
+    const off = h2 * n;
     for (let i = 0; i < n; i++) mat[i] += attn[off + i] * w;
   }
   const thr = o.threshold || 0;
-  if (thr > 0) for (let i = 0; i < n; i++) if (mat[i] < thr) mat[i] = 0;
+  if (thr > 0) {
+    for (let i = 0; i < n; i++) if (mat[i] < thr) mat[i] = 0;
+  }
   const index = new Int32Array(P);
   const binEnd = new Int32Array(P);
   for (let b = 0; b < P; b++) [index[b], binEnd[b]] = binRange(b, P, T);
-  // Left-out keys (sinks): their bins' columns are zeroed. Max-pooled rows cannot be rescaled, so
-  // the view stretches its colours to what is left instead (`stretch`).
-  const dropBins = [...new Set((o.dropKeys || []).filter((j) => j >= 0 && j < T).map((j) => Math.min(P - 1, Math.floor((j * P) / T))))];
+  const dropBins = [...new Set((o.dropKeys || []).filter((j) => j >= 0 && j < T).map((j) => Math.min(P - 1, Math.floor(j * P / T))))];
   for (const b of dropBins) for (let a = 0; a < P; a++) mat[a * P + b] = 0;
   return { K: P, index, binEnd, pooled: true, stretch: dropBins.length > 0, mats: [{ head: null, mat }] };
 }
-
-/**
- * A zoomed full-resolution tile (`tile`, Uint8 [nHeads, n, n], rows r0.., columns c0..) as the matrix
- * view draws it: heads combined (mean or sum), threshold applied. `index` = the rows' tokens,
- * `colIndex` = the columns' tokens.
- * @param {{bytes: Uint8Array, nHeads: number, n: number, r0: number, c0: number, heads?: number[],
- *   combine?: string, threshold?: number, dropKeys?: number[]}} o
- * @returns {{K: number, index: Int32Array, colIndex: Int32Array, tile: true, stretch: boolean, mats: {head: number|null, mat: Float32Array}[]}}
- */
 function tileMatrices(o) {
   const { bytes, nHeads, n } = o;
   if (bytes.length !== nHeads * n * n) throw new Error("tile length does not match n_heads × n × n");
   const hs = selectedHeads(o.heads, nHeads);
   const mat = new Float32Array(n * n);
   const w = (o.combine === "sum" ? 1 : 1 / hs.length) / 255;
-  for (const h of hs) {
-    const off = h * n * n;
+  for (const h2 of hs) {
+    const off = h2 * n * n;
     for (let i = 0; i < n * n; i++) mat[i] += bytes[off + i] * w;
   }
   const thr = o.threshold || 0;
-  if (thr > 0) for (let i = 0; i < n * n; i++) if (mat[i] < thr) mat[i] = 0;
+  if (thr > 0) {
+    for (let i = 0; i < n * n; i++) if (mat[i] < thr) mat[i] = 0;
+  }
   const index = new Int32Array(n);
   const colIndex = new Int32Array(n);
   for (let a = 0; a < n; a++) {
     index[a] = o.r0 + a;
     colIndex[a] = o.c0 + a;
   }
-  // Left-out keys (sinks) inside the tile: zeroed, colours stretched to the rest (a tile has no
-  // whole rows to rescale).
   const drop = (o.dropKeys || []).map((j) => j - o.c0).filter((b) => b >= 0 && b < n);
   for (const b of drop) for (let a = 0; a < n; a++) mat[a * n + b] = 0;
   return { K: n, index, colIndex, tile: true, stretch: drop.length > 0, mats: [{ head: null, mat }] };
 }
-
-/** Side of the zoom window the matrix view asks the kernel for (tokens per axis, labels readable). */
-const ZOOM_TOKENS = 64;
-
-/**
- * The zoom window centred on token (row, col), clamped to the input.
- * @param {number} row @param {number} col @param {number} T @param {number} [n]
- * @returns {{r0: number, c0: number, n: number}}
- */
+var ZOOM_TOKENS = 64;
 function zoomAround(row, col, T, n = ZOOM_TOKENS) {
   const m = Math.max(1, Math.min(n, T));
-  const clamp = (/** @type {number} */ x) => Math.max(0, Math.min(T - m, Math.round(x - m / 2)));
+  const clamp = (x) => Math.max(0, Math.min(T - m, Math.round(x - m / 2)));
   return { r0: clamp(row), c0: clamp(col), n: m };
 }
-
-/**
- * Full pipeline from a layer to what a view draws.
- * Order: per head, drop hidden tokens and left-out keys (attention sinks) and renormalise rows →
- * combine heads (unless "each") → pair filter (zeroes disallowed pairs; no renormalising) →
- * threshold.
- * `attn` may be the decoded Float32Array or the raw bytes (Uint8Array, weight = byte/255): long
- * inputs are processed straight from the bytes without a float copy of the whole layer.
- * `dropKeys` (original positions) are zeroed as keys (their rows stay) and every row is rescaled to
- * the mass left.
- * @param {{attn: Float32Array|Uint8Array, nHeads: number, T: number, tokens: Token[], heads?: number[],
- *   combine?: Combine, hideSpecial?: boolean, pairFilter?: PairFilter, threshold?: number,
- *   dropKeys?: number[]}} o
- * @returns {{K: number, index: Int32Array, mats: {head: number|null, mat: Float32Array}[]}}
- */
 function viewMatrices(o) {
   const { attn, nHeads, T, tokens } = o;
   const combine = o.combine || "each";
@@ -467,20 +187,12 @@ function viewMatrices(o) {
   const index = keptIndex(keep, T);
   const K = index.length;
   const compactOf = new Int32Array(T).fill(-1);
-  index.forEach((orig, a) => (compactOf[orig] = a));
-  // left-out keys, as compact columns (a hidden token is already gone)
-  const drop = [...new Set(o.dropKeys || [])].map((j) => (j >= 0 && j < T ? compactOf[j] : -1)).filter((b) => b >= 0);
+  index.forEach((orig, a) => compactOf[orig] = a);
+  const drop = [...new Set(o.dropKeys || [])].map((j) => j >= 0 && j < T ? compactOf[j] : -1).filter((b) => b >= 0);
   const renorm = K !== T || drop.length > 0;
   const n = K * K;
-
-  /**
-   * Add head h (renormalised over the kept keys when some are hidden or left out) times `w`.
-   * @param {Float32Array} acc
-   * @param {number} h
-   * @param {number} w
-   */
-  const addHead = (acc, h, w) => {
-    const off = h * T * T;
+  const addHead = (acc, h2, w) => {
+    const off = h2 * T * T;
     if (!renorm) {
       const s = w * scale;
       for (let i = 0; i < n; i++) acc[i] += attn[off + i] * s;
@@ -498,29 +210,26 @@ function viewMatrices(o) {
       for (const b of drop) acc[o2 + b] -= attn[row + index[b]] * s;
     }
   };
-  /** @type {{head: number|null, mat: Float32Array}[]} */
   let mats;
   if (combine === "each") {
-    mats = hs.map((h) => {
+    mats = hs.map((h2) => {
       const m = new Float32Array(n);
-      addHead(m, h, 1);
-      return { head: h, mat: m };
+      addHead(m, h2, 1);
+      return { head: h2, mat: m };
     });
   } else if (K === T || K < T / 2) {
     const acc = new Float32Array(n);
     const w = combine === "mean" ? 1 / hs.length : 1;
-    for (const h of hs) addHead(acc, h, w);
+    for (const h2 of hs) addHead(acc, h2, w);
     mats = [{ head: null, mat: acc }];
   } else {
-    // Long inputs hide few tokens: accumulate full rows contiguously (row sum over kept keys =
-    // full row sum minus the hidden and left-out columns), then compact once at the end.
     const hidden = [];
     for (let j = 0; j < T; j++) if (!keep[j]) hidden.push(j);
     for (const b of drop) hidden.push(index[b]);
     const full = new Float32Array(T * T);
     const w = combine === "mean" ? 1 / hs.length : 1;
-    for (const h of hs) {
-      const off = h * T * T;
+    for (const h2 of hs) {
+      const off = h2 * T * T;
       for (let a = 0; a < K; a++) {
         const row = index[a] * T;
         const src = off + row;
@@ -561,80 +270,35 @@ function viewMatrices(o) {
   }
   return { K, index, mats };
 }
-
-// ---------------------------------------------------------------------------------------------
-// Attention sinks
-// ---------------------------------------------------------------------------------------------
-
-/** A key whose mean weight over all queries (and the heads) reaches this is a sink. */
-const SINK_MIN_SHARE = 0.3;
-/** "auto" leaves sinks out when the strongest one takes at least this share. */
-const SINK_AUTO_SHARE = 0.5;
-
-/**
- * Keys that soak up attention ("attention sinks"): mean weight each key receives over all S rows
- * and every head of a layer ([nHeads, S, S], floats or bytes = weight·255), strongest first.
- * @param {Float32Array|Uint8Array} attn
- * @param {number} nHeads
- * @param {number} S side (tokens, or bins of a pooled map)
- * @param {number} [minShare]
- * @returns {{key: number, share: number}[]}
- */
+var SINK_MIN_SHARE = 0.3;
+var SINK_AUTO_SHARE = 0.5;
 function sinkKeys(attn, nHeads, S, minShare = SINK_MIN_SHARE) {
   if (!attn || !(S > 0) || attn.length !== nHeads * S * S) return [];
   const scale = attn instanceof Uint8Array ? 1 / 255 : 1;
   const col = new Float64Array(S);
-  for (let h = 0; h < nHeads; h++) {
+  for (let h2 = 0; h2 < nHeads; h2++) {
     for (let i = 0; i < S; i++) {
-      const row = (h * S + i) * S;
+      const row = (h2 * S + i) * S;
       for (let j = 0; j <= i && j < S; j++) col[j] += attn[row + j];
     }
   }
   const denom = nHeads * S;
   const out = [];
   for (let j = 0; j < S; j++) {
-    const share = (col[j] * scale) / denom;
+    const share = col[j] * scale / denom;
     if (share >= minShare) out.push({ key: j, share });
   }
   return out.sort((a, b) => b.share - a.share);
 }
-
-/**
- * Whether sinks are left out: "on" / "off" as asked, "auto" when the strongest one takes at least
- * SINK_AUTO_SHARE of the layer's attention.
- * @param {string} setting
- * @param {{share: number}[]} sinks
- */
 function dropSinks(setting, sinks) {
   if (!sinks.length || setting === "off") return false;
   if (setting === "on") return true;
   return sinks[0].share >= SINK_AUTO_SHARE;
 }
-return { selectedHeads, toggleHead, canonicalHeads, combineHeads, keepMask, renormaliseRows, keptIndex, applyThreshold, hasPair, pairFilterMask, binRange, pooledMatrices, tileMatrices, zoomAround, viewMatrices, sinkKeys, dropSinks, COMBINES, PAIR_FILTERS, ZOOM_TOKENS, SINK_MIN_SHARE, SINK_AUTO_SHARE };
-})();
 
-// ---- logic/tokens.js ----
-const __xf_logic_tokens = (() => {
-// exformer widget logic: views, tokens, predictions and interventions (no DOM).
-
-/** @typedef {{text: string, special?: boolean, segment?: number, masked?: boolean, knocked_out?: boolean}} Token */
-/** @typedef {{token: string, prob: number}} Prediction */
-
-/** Longest input (in tokens) for which the head view (curves) is the default view. */
-const HEAD_VIEW_MAX_TOKENS = 60;
-
-/** Views the widget knows. */
-const VIEWS = ["head", "model", "matrix"];
-
-// ---------------------------------------------------------------------------------------------
-// Tokens, predictions, interventions
-// ---------------------------------------------------------------------------------------------
-
-/**
- * Short display form of a token's text: leading space dropped (shown by the layout), whitespace
- * made visible, empty text shown as ∅.
- * @param {string} text
- */
+// logic/tokens.js
+var HEAD_VIEW_MAX_TOKENS = 60;
+var VIEWS = ["head", "model", "matrix"];
 function displayToken(text) {
   if (text == null) return "∅";
   let s = String(text);
@@ -644,12 +308,6 @@ function displayToken(text) {
   s = s.replace(/^ +/, "").replace(/\n/g, "↵").replace(/\t/g, "⇥").replace(/\r/g, "");
   return s.length ? s : "∅";
 }
-
-/**
- * Accessible label for a token button.
- * @param {Token} t
- * @param {number} i
- */
 function tokenAriaLabel(t, i) {
   const bits = [`token ${i}: ${JSON.stringify(String(t.text ?? ""))}`];
   if (t.special) bits.push("special");
@@ -658,29 +316,17 @@ function tokenAriaLabel(t, i) {
   if (t.knocked_out) bits.push("knocked out");
   return bits.join(", ");
 }
-
-/** "87.3%", "<0.1%". @param {number} p */
 function formatProb(p) {
   if (!Number.isFinite(p)) return "–";
   const pct = p * 100;
   if (pct > 0 && pct < 0.1) return "<0.1%";
   return `${pct >= 10 ? pct.toFixed(1) : pct.toFixed(2)}%`;
 }
-
-/** Default view for an input of T tokens. @param {number} T */
 function defaultView(T) {
   return T <= HEAD_VIEW_MAX_TOKENS ? "head" : "matrix";
 }
-
-/**
- * Net effect of a queue of toggle clicks: two toggles of the same (index, mode) cancel out.
- * Order of first appearance is kept.
- * @param {{index: number, mode: string}[]} queue
- * @returns {{index: number, mode: string}[]}
- */
 function coalesceToggles(queue) {
-  /** @type {Map<string, {index: number, mode: string, n: number}>} */
-  const m = new Map();
+  const m = /* @__PURE__ */ new Map();
   for (const q of queue) {
     const k = `${q.mode}:${q.index}`;
     const e = m.get(k);
@@ -689,13 +335,6 @@ function coalesceToggles(queue) {
   }
   return [...m.values()].filter((e) => e.n % 2 === 1).map(({ index, mode }) => ({ index, mode }));
 }
-
-/**
- * Tokens as they will look once pending toggles are applied (for optimistic display).
- * @param {Token[]} tokens
- * @param {{index: number, mode: string}[]} pending
- * @returns {(Token & {pending?: boolean})[]}
- */
 function applyPending(tokens, pending) {
   const out = tokens.map((t) => ({ ...t }));
   for (const p of coalesceToggles(pending)) {
@@ -707,52 +346,20 @@ function applyPending(tokens, pending) {
   }
   return out;
 }
-
-/**
- * Which click modes the model supports: masking needs a masked LM.
- * @param {string} kind
- */
 function availableModes(kind) {
   return kind === "masked_lm" ? ["mask", "knockout"] : ["knockout"];
 }
-
-/**
- * Heading for the predictions panel.
- * @param {string} kind
- * @param {Token} t
- * @param {number} i
- */
 function predictionCaption(kind, t, i) {
   const shown = JSON.stringify(displayToken(t.text));
   if (kind === "causal_lm") return `Next token after ${shown} (#${i})`;
   if (t.masked) return `[MASK] at #${i} (was ${shown})`;
   return `Token ${shown} (#${i})`;
 }
-
-/**
- * Clamp an integer into [lo, hi].
- * @param {number} v
- * @param {number} lo
- * @param {number} hi
- */
 function clampInt(v, lo, hi) {
   v = Math.round(Number(v));
   if (!Number.isFinite(v)) return lo;
   return Math.max(lo, Math.min(hi, v));
 }
-
-// ---------------------------------------------------------------------------------------------
-// Finding tokens, interventions, before → after
-// ---------------------------------------------------------------------------------------------
-
-/**
- * Token positions matching a query: "#12" or "12" is that position (if it exists, plus any token
- * whose text is "12"); anything else matches token text, case-insensitive, ignoring the leading
- * space, exact matches first, then in order.
- * @param {Token[]} tokens
- * @param {string} query
- * @returns {number[]}
- */
 function findTokens(tokens, query) {
   const q = String(query ?? "").trim();
   if (!q) return [];
@@ -774,77 +381,43 @@ function findTokens(tokens, query) {
   });
   return [...out, ...exact, ...part];
 }
-
-/**
- * The interventions on the tokens, in position order (what the interventions line lists).
- * @param {(Token & {pending?: boolean})[]} tokens
- * @returns {{index: number, mode: "mask"|"knockout", text: string, pending: boolean}[]}
- */
 function interventionList(tokens) {
   const out = [];
   tokens.forEach((t, i) => {
-    if (t?.masked) out.push({ index: i, mode: /** @type {const} */ ("mask"), text: String(t.text ?? ""), pending: !!t.pending });
-    if (t?.knocked_out) out.push({ index: i, mode: /** @type {const} */ ("knockout"), text: String(t.text ?? ""), pending: !!t.pending });
+    if (t?.masked) out.push({ index: i, mode: (
+      /** @type {const} */
+      "mask"
+    ), text: String(t.text ?? ""), pending: !!t.pending });
+    if (t?.knocked_out) out.push({ index: i, mode: (
+      /** @type {const} */
+      "knockout"
+    ), text: String(t.text ?? ""), pending: !!t.pending });
   });
   return out;
 }
-
-/**
- * Predictions after an intervention beside the same position's before the intervention:
- * `before` is the earlier probability of the same token (null when it was not in the earlier
- * top-k: a new entry).
- * @param {Prediction[]} after
- * @param {Prediction[]|null|undefined} before
- * @returns {{token: string, prob: number, before: number|null}[]}
- */
 function predictionDiff(after, before) {
   const was = new Map((before || []).map((p) => [p.token, p.prob]));
-  return (after || []).map((p) => ({ token: p.token, prob: p.prob, before: was.has(p.token) ? /** @type {number} */ (was.get(p.token)) : null }));
+  return (after || []).map((p) => ({ token: p.token, prob: p.prob, before: was.has(p.token) ? (
+    /** @type {number} */
+    was.get(p.token)
+  ) : null }));
 }
-return { displayToken, tokenAriaLabel, formatProb, defaultView, coalesceToggles, applyPending, availableModes, predictionCaption, clampInt, findTokens, interventionList, predictionDiff, HEAD_VIEW_MAX_TOKENS, VIEWS };
-})();
 
-// ---- logic/edges.js ----
-const __xf_logic_edges = (() => {
-const { HEAD_VIEW_MAX_TOKENS } = __xf_logic_tokens;
-// exformer widget logic: the head view's edges (which ones each query draws, grouped by opacity)
-// and its curves.
-
-
-// ---------------------------------------------------------------------------------------------
-// Which edges the head view draws
-// ---------------------------------------------------------------------------------------------
-
-/** Per-query edge selections: every edge, the k strongest, or the fewest reaching a share of the row. */
-const EDGE_MODES = ["all", "top1", "top3", "top10", "mass50", "mass90"];
-
-/** How the head view's hint names each edge selection ("each query shows its …"). */
-const EDGE_LABEL = {
+// logic/edges.js
+var EDGE_MODES = ["all", "top1", "top3", "top10", "mass50", "mass90"];
+var EDGE_LABEL = {
   all: "edges",
   top1: "strongest edge",
   top3: "3 strongest edges",
   top10: "10 strongest edges",
   mass50: "strongest edges up to half of its attention",
-  mass90: "strongest edges up to 90 % of its attention",
+  mass90: "strongest edges up to 90 % of its attention"
 };
-
-/** Default edge selection for T tokens: all when short, the 3 strongest per query past that. @param {number} T */
 function defaultEdges(T) {
   return T <= HEAD_VIEW_MAX_TOKENS ? "all" : "top3";
 }
-
-/**
- * Edges of row `a` of a K×K matrix kept by `mode` (weights ≤ minW never count), strongest first.
- * @param {Float32Array} mat
- * @param {number} K
- * @param {number} a
- * @param {string} mode one of EDGE_MODES
- * @param {number} [minW]
- * @returns {number[]} flat [key, weight, key, weight, ...]
- */
 function rowEdges(mat, K, a, mode, minW = 1e-3) {
   const o = a * K;
-  /** @type {number[]} */
   const keys = [];
   for (let b = 0; b < K; b++) if (mat[o + b] > minW) keys.push(b);
   if (mode === "all" || !EDGE_MODES.includes(mode)) return keys.flatMap((b) => [b, mat[o + b]]);
@@ -861,16 +434,6 @@ function rowEdges(mat, K, a, mode, minW = 1e-3) {
   }
   return keys.slice(0, n).flatMap((b) => [b, mat[o + b]]);
 }
-
-/**
- * Edges of the given rows, grouped by opacity bucket (one canvas path per bucket).
- * @param {Float32Array} mat
- * @param {number} K
- * @param {Iterable<number>} rows compact query rows
- * @param {string} mode one of EDGE_MODES
- * @param {number} [levels]
- * @returns {{alpha: number, edges: number[]}[]} edges as flat [from, to, ...] pairs
- */
 function bucketRows(mat, K, rows, mode, levels = 24) {
   return opacityBuckets(levels, (add) => {
     for (const a of rows) {
@@ -879,58 +442,23 @@ function bucketRows(mat, K, rows, mode, levels = 24) {
     }
   });
 }
-
-/**
- * Edges grouped by opacity bucket: `fill(add)` calls add(from, to, weight) for each edge; weights
- * at or above 1 go to the top bucket.
- * @param {number} levels
- * @param {(add: (i: number, j: number, w: number) => void) => void} fill
- * @returns {{alpha: number, edges: number[]}[]}
- */
 function opacityBuckets(levels, fill) {
-  /** @type {number[][]} */
   const buckets = Array.from({ length: levels }, () => []);
   fill((i, j, w) => buckets[Math.min(levels - 1, Math.floor(Math.min(1, w) * levels))].push(i, j));
   const out = [];
   for (let b = 0; b < levels; b++) if (buckets[b].length) out.push({ alpha: (b + 1) / levels, edges: buckets[b] });
   return out;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Head-view geometry
-// ---------------------------------------------------------------------------------------------
-
-/**
- * Cubic Bézier joining a "from" token (left column) to a "to" token (right column): leaves and
- * arrives horizontally, control points halfway across.
- * @returns {{x1: number, y1: number, c1x: number, c1y: number, c2x: number, c2y: number, x2: number, y2: number}}
- */
 function curve(x1, y1, x2, y2) {
   const dx = (x2 - x1) / 2;
   return { x1, y1, c1x: x1 + dx, c1y: y1, c2x: x2 - dx, c2y: y2, x2, y2 };
 }
-
-/** SVG path data for `curve`. */
-function curvePath(x1, y1, x2, y2) {
-  const c = curve(x1, y1, x2, y2);
-  const f = (v) => Math.round(v * 100) / 100;
-  return `M${f(c.x1)},${f(c.y1)} C${f(c.c1x)},${f(c.c1y)} ${f(c.c2x)},${f(c.c2y)} ${f(c.x2)},${f(c.y2)}`;
-}
-
-/**
- * Edges worth drawing, grouped by opacity bucket so a canvas can stroke each group in one path.
- * @param {Float32Array} mat K*K (already thresholded / filtered)
- * @param {number} K
- * @param {{focus?: number, side?: "from"|"to", levels?: number, minWeight?: number}} [opt]
- *   focus: compact index whose edges alone are kept (from = its row, to = its column); -1 = all.
- * @returns {{alpha: number, edges: number[]}[]} edges as flat [from, to, from, to, ...] pairs
- */
 function bucketEdges(mat, K, opt = {}) {
   const minW = opt.minWeight ?? 1e-3;
   const focus = opt.focus ?? -1;
   const side = opt.side || "from";
   return opacityBuckets(opt.levels || 24, (add) => {
-    const push = (/** @type {number} */ i, /** @type {number} */ j) => {
+    const push = (i, j) => {
       const w = mat[i * K + j];
       if (w > minW) add(i, j, w);
     };
@@ -941,87 +469,72 @@ function bucketEdges(mat, K, opt = {}) {
     }
   });
 }
-return { defaultEdges, rowEdges, bucketRows, curve, curvePath, bucketEdges, EDGE_MODES, EDGE_LABEL };
-})();
 
-// ---- logic/colour.js ----
-const __xf_logic_colour = (() => {
-// exformer widget logic: head colours, theme detection, heatmap ramps.
-
-/**
- * Head colours: 16 hues chosen to stay distinguishable on white and on dark backgrounds (the first
- * 12, enough for BERT-base, are pairwise furthest apart).
- * Heads beyond 16 reuse the palette (head h gets HEAD_COLOURS[h % 16]).
- */
-const HEAD_COLOURS = [
-  "#1f77b4", // blue
-  "#ff7f0e", // orange
-  "#2ca02c", // green
-  "#d62728", // red
-  "#9467bd", // purple
-  "#8c564b", // brown
-  "#e377c2", // pink
-  "#17becf", // cyan
-  "#bcbd22", // olive
-  "#393b79", // indigo
-  "#00a087", // teal
-  "#c51b7d", // magenta
-  "#6baed6", // sky
-  "#636363", // grey
-  "#7fbf3f", // lime
-  "#fdb462", // apricot
+// logic/colour.js
+var HEAD_COLOURS = [
+  "#1f77b4",
+  // blue
+  "#ff7f0e",
+  // orange
+  "#2ca02c",
+  // green
+  "#d62728",
+  // red
+  "#9467bd",
+  // purple
+  "#8c564b",
+  // brown
+  "#e377c2",
+  // pink
+  "#17becf",
+  // cyan
+  "#bcbd22",
+  // olive
+  "#393b79",
+  // indigo
+  "#00a087",
+  // teal
+  "#c51b7d",
+  // magenta
+  "#6baed6",
+  // sky
+  "#636363",
+  // grey
+  "#7fbf3f",
+  // lime
+  "#fdb462"
+  // apricot
 ];
-
-/** @param {number} h */
-function headColour(h) {
+function headColour(h2) {
   const n = HEAD_COLOURS.length;
-  return HEAD_COLOURS[((h % n) + n) % n];
+  return HEAD_COLOURS[(h2 % n + n) % n];
 }
-
-/**
- * Mix a colour toward another: t = 0 gives `a`, 1 gives `b`. Returns "#rrggbb".
- * @param {string} a
- * @param {string} b
- * @param {number} t
- */
 function mixColour(a, b, t) {
   const x = parseColour(a) || [0, 0, 0];
   const y = parseColour(b) || [0, 0, 0];
   const hex = (v) => Math.round(v).toString(16).padStart(2, "0");
   return `#${[0, 1, 2].map((k) => hex(x[k] + (y[k] - x[k]) * t)).join("")}`;
 }
-
-/**
- * Head colour for the current theme: on dark backgrounds the palette is lifted toward white so the
- * darker hues (indigo, brown, grey) stay visible.
- * @param {number} h
- * @param {boolean} dark
- */
-function headColourFor(h, dark) {
-  const c = headColour(h);
+function headColourFor(h2, dark) {
+  const c = headColour(h2);
   if (!dark) return c;
   const lum = luminance(parseColour(c) || [0, 0, 0]);
   return mixColour(c, "#ffffff", lum < 0.1 ? 0.45 : lum < 0.2 ? 0.3 : 0.15);
 }
-
-/**
- * Parse "#rgb", "#rrggbb", "rgb(r, g, b)" or "rgba(r, g, b, a)" into [r, g, b] (0..255), or null.
- * @param {string} s
- * @returns {[number, number, number]|null}
- */
 function parseColour(s) {
   if (typeof s !== "string") return null;
   s = s.trim().toLowerCase();
   let m = /^#([0-9a-f]{3})$/.exec(s);
-  if (m) return /** @type {[number,number,number]} */ ([...m[1]].map((c) => parseInt(c + c, 16)));
+  if (m) return (
+    /** @type {[number,number,number]} */
+    [...m[1]].map((c) => parseInt(c + c, 16))
+  );
   m = /^#([0-9a-f]{6})([0-9a-f]{2})?$/.exec(s);
   if (m) return [0, 2, 4].map((i) => parseInt(m[1].slice(i, i + 2), 16));
   m = /^rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)/.exec(s);
   if (m) return [1, 2, 3].map((i) => Math.round(Number(m[i])));
   return null;
 }
-
-/** Relative luminance (0..1) of an sRGB colour. @param {[number, number, number]} rgb */
 function luminance(rgb) {
   const lin = rgb.map((v) => {
     const c = v / 255;
@@ -1029,27 +542,17 @@ function luminance(rgb) {
   });
   return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
 }
-
-/** Whether a CSS background colour is dark. @param {string} css */
 function isDarkColour(css) {
   const c = parseColour(css);
   return c ? luminance(c) < 0.3 : false;
 }
-
-/** Heatmap ramps: weight 0 → first stop, weight 1 → last stop. */
-const RAMP_LIGHT = ["#ffffff", "#e3eef9", "#a9cce8", "#5a9fd4", "#2166ac", "#0b2f6b"];
-const RAMP_DARK = ["#15171c", "#1e2d4a", "#28528a", "#3d8bc4", "#8cc8e8", "#f2fbff"];
-
-/**
- * 256-entry RGBA lookup table interpolated linearly between colour stops.
- * @param {string[]} stops
- * @returns {Uint8ClampedArray} 1024 bytes
- */
+var RAMP_LIGHT = ["#ffffff", "#e3eef9", "#a9cce8", "#5a9fd4", "#2166ac", "#0b2f6b"];
+var RAMP_DARK = ["#15171c", "#1e2d4a", "#28528a", "#3d8bc4", "#8cc8e8", "#f2fbff"];
 function buildRamp(stops) {
   const rgb = stops.map((s) => parseColour(s) || [0, 0, 0]);
   const lut = new Uint8ClampedArray(256 * 4);
   for (let i = 0; i < 256; i++) {
-    const t = (i / 255) * (rgb.length - 1);
+    const t = i / 255 * (rgb.length - 1);
     const k = Math.min(rgb.length - 2, Math.floor(t));
     const f = t - k;
     for (let c = 0; c < 3; c++) lut[i * 4 + c] = Math.round(rgb[k][c] * (1 - f) + rgb[k + 1][c] * f);
@@ -1057,21 +560,13 @@ function buildRamp(stops) {
   }
   return lut;
 }
-
-/**
- * Paint weights into RGBA pixels through a LUT. `gamma` < 1 brightens faint weights.
- * @param {Float32Array} values outW*outH
- * @param {Uint8ClampedArray} lut from buildRamp
- * @param {Uint8ClampedArray} [rgba] destination (e.g. ImageData.data)
- * @param {number} [gamma]
- */
 function colourise(values, lut, rgba = new Uint8ClampedArray(values.length * 4), gamma = 1) {
   const g = gamma > 0 ? gamma : 1;
   for (let i = 0; i < values.length; i++) {
     let v = values[i];
     v = v <= 0 ? 0 : v >= 1 ? 1 : v;
     if (g !== 1) v = v ** g;
-    const k = ((v * 255 + 0.5) | 0) * 4;
+    const k = (v * 255 + 0.5 | 0) * 4;
     const o = i * 4;
     rgba[o] = lut[k];
     rgba[o + 1] = lut[k + 1];
@@ -1080,47 +575,20 @@ function colourise(values, lut, rgba = new Uint8ClampedArray(values.length * 4),
   }
   return rgba;
 }
-return { headColour, mixColour, headColourFor, parseColour, luminance, isDarkColour, buildRamp, colourise, HEAD_COLOURS, RAMP_LIGHT, RAMP_DARK };
-})();
 
-// ---- static_model.js ----
-const __xf_static_model = (() => {
-const { base64ToBytes, toBytes } = __xf_logic_buffers;
-// exformer widget: an in-page stand-in for anywidget's model, over static data (no kernel).
-// Used by the self-contained HTML export (standalone.html) and by the dev demo.
-//
-// It implements the subset of anywidget's AFM model API the widget uses:
-//   get(name), set(name, value), save_changes(), on(event, cb), off(event?, cb?), send(content, callbacks, buffers)
-// Events: "change:<name>" (cb(model, value)), "change" (cb(model)), "msg:custom" (cb(content, buffers)).
-//
-// Binary state arrives base64-encoded under `_buffers` ({name: base64}) and is exposed as DataView,
-// like anywidget does for binary traits. If `_buffers.attn_all` holds every layer
-// (Uint8 [n_layers, n_heads, T, T]), changing `layer` + save_changes() answers like the kernel would:
-// `attn` becomes that layer's slice and `attn_layer` follows.
-
-
-/**
- * @param {Record<string, any>} state JSON state; binary values base64 under `_buffers`
- * @param {{onSend?: (content: any, buffers: any[]|undefined, model: any) => void,
- *          onSave?: (changed: Record<string, any>, model: any) => void}} [opts]
- */
+// static_model.js
 function createStaticModel(state, opts = {}) {
-  /** @type {Record<string, any>} */
   const data = {};
   for (const [k, v] of Object.entries(state || {})) if (k !== "_buffers") data[k] = v;
-  const bufs = (state && state._buffers) || {};
+  const bufs = state && state._buffers || {};
   for (const [k, v] of Object.entries(bufs)) {
     const bytes = typeof v === "string" ? base64ToBytes(v) : toBytes(v);
     data[k] = bytes ? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) : null;
   }
   if (!("_static" in data)) data._static = true;
   if (data.attn_all && !data.attn) sliceLayer(data, data.layer ?? 0);
-
-  /** @type {Map<string, Set<Function>>} */
-  const listeners = new Map();
-  /** @type {Set<string>} */
-  const dirty = new Set();
-
+  const listeners = /* @__PURE__ */ new Map();
+  const dirty = /* @__PURE__ */ new Set();
   const emit = (event, ...args) => {
     const set = listeners.get(event);
     if (!set) return;
@@ -1132,7 +600,6 @@ function createStaticModel(state, opts = {}) {
       }
     }
   };
-
   const model = {
     /** @param {string} name */
     get(name) {
@@ -1155,7 +622,6 @@ function createStaticModel(state, opts = {}) {
       dirty.clear();
       if (opts.onSave) opts.onSave(changed, model);
       if ("layer" in changed && data.attn_all) {
-        // Answer asynchronously, like a kernel round trip.
         Promise.resolve().then(() => {
           const l = data.layer;
           const upd = {};
@@ -1172,7 +638,7 @@ function createStaticModel(state, opts = {}) {
      * @param {Function} cb
      */
     on(event, cb) {
-      if (!listeners.has(event)) listeners.set(event, new Set());
+      if (!listeners.has(event)) listeners.set(event, /* @__PURE__ */ new Set());
       listeners.get(event).add(cb);
     },
     /**
@@ -1201,19 +667,10 @@ function createStaticModel(state, opts = {}) {
       let n = 0;
       for (const s of listeners.values()) n += s.size;
       return n;
-    },
+    }
   };
   return model;
 }
-
-/**
- * Write `attn` (DataView of layer l) and `attn_layer` into `target`, reading `attn_all` (with
- * `n_layers`, `n_heads`, `seq_len`) from `src`; leaves `target` alone when `attn_all` does not hold
- * n_layers × n_heads × T² bytes. Also how the live front end answers a layer change itself.
- * @param {Record<string, any>} target
- * @param {number} l
- * @param {Record<string, any>} [src]
- */
 function sliceLayer(target, l, src = target) {
   const all = toBytes(src.attn_all);
   const nL = src.n_layers;
@@ -1224,8 +681,6 @@ function sliceLayer(target, l, src = target) {
   target.attn = new DataView(view.buffer, view.byteOffset, view.byteLength);
   target.attn_layer = layer;
 }
-
-/** Value equality good enough for JSON state (DataViews compare by identity). */
 function same(a, b) {
   if (a === b) return true;
   if (a == null || b == null) return false;
@@ -1239,25 +694,10 @@ function same(a, b) {
   }
   return false;
 }
-return { createStaticModel, sliceLayer };
-})();
 
-// ---- views/dom.js ----
-const __xf_views_dom = (() => {
-// exformer widget: tiny DOM helpers shared by the views.
-
-/**
- * Create an element. attrs: "class", "text", "style" (object), "on:<event>" handlers (given the
- * app's AbortSignal via `signal`), "dataset" (object), booleans, everything else as attributes.
- * @param {string} tag
- * @param {Record<string, any>} [attrs]
- * @param {...(Node|string|null|undefined|false)} children
- * @returns {HTMLElement}
- */
+// views/dom.js
 function h(tag, attrs = {}, ...children) {
-  const el = tag.startsWith("svg:")
-    ? document.createElementNS("http://www.w3.org/2000/svg", tag.slice(4))
-    : document.createElement(tag);
+  const el = tag.startsWith("svg:") ? document.createElementNS("http://www.w3.org/2000/svg", tag.slice(4)) : document.createElement(tag);
   const signal = attrs.signal;
   for (const [k, v] of Object.entries(attrs)) {
     if (v == null || v === false || k === "signal") continue;
@@ -1266,24 +706,21 @@ function h(tag, attrs = {}, ...children) {
     else if (k === "style") {
       for (const [sk, sv] of Object.entries(v)) {
         if (sk.startsWith("--")) el.style.setProperty(sk, sv);
-        else el.style[/** @type {any} */ (sk)] = sv;
+        else el.style[
+          /** @type {any} */
+          sk
+        ] = sv;
       }
-    }
-    else if (k === "dataset") Object.assign(el.dataset, v);
-    else if (k.startsWith("on:")) el.addEventListener(k.slice(3), v, signal ? { signal } : undefined);
+    } else if (k === "dataset") Object.assign(el.dataset, v);
+    else if (k.startsWith("on:")) el.addEventListener(k.slice(3), v, signal ? { signal } : void 0);
     else el.setAttribute(k, v === true ? "" : String(v));
   }
   for (const c of children) if (c != null && c !== false) el.append(c);
-  return /** @type {HTMLElement} */ (el);
+  return (
+    /** @type {HTMLElement} */
+    el
+  );
 }
-
-/**
- * Size a canvas for crisp drawing at the device pixel ratio; returns the 2D context scaled so that
- * drawing uses CSS pixels.
- * @param {HTMLCanvasElement} canvas
- * @param {number} w CSS px
- * @param {number} hgt CSS px
- */
 function fitCanvas(canvas, w, hgt) {
   const dpr = Math.max(1, Math.min(3, globalThis.devicePixelRatio || 1));
   const W = Math.max(1, Math.round(w * dpr));
@@ -1292,19 +729,16 @@ function fitCanvas(canvas, w, hgt) {
   if (canvas.height !== H) canvas.height = H;
   canvas.style.width = `${w}px`;
   canvas.style.height = `${hgt}px`;
-  const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
+  const ctx = (
+    /** @type {CanvasRenderingContext2D} */
+    canvas.getContext("2d")
+  );
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   return { ctx, dpr, W, H };
 }
-
-/**
- * Segmented control (radio group of buttons).
- * @param {{label: string, options: {value: string, label: string, title?: string}[], onChange: (v: string) => void, signal?: AbortSignal}} o
- */
 function segmented(o) {
   const group = h("div", { class: "xf-seg", role: "radiogroup", "aria-label": o.label });
-  /** @type {Map<string, HTMLElement>} */
-  const buttons = new Map();
+  const buttons = /* @__PURE__ */ new Map();
   for (const opt of o.options) {
     const b = h("button", {
       type: "button",
@@ -1315,7 +749,7 @@ function segmented(o) {
       text: opt.label,
       dataset: { value: opt.value },
       signal: o.signal,
-      "on:click": () => o.onChange(opt.value),
+      "on:click": () => o.onChange(opt.value)
     });
     buttons.set(opt.value, b);
     group.append(b);
@@ -1334,37 +768,22 @@ function segmented(o) {
     show(v, show) {
       const b = buttons.get(v);
       if (b) b.hidden = !show;
-    },
+    }
   };
 }
 
-/** Replace the children of `el`. @param {Element} el @param {...Node} kids */
-function replaceKids(el, ...kids) {
-  el.replaceChildren(...kids);
-}
-return { h, fitCanvas, segmented, replaceKids };
-})();
-
-// ---- views/controls.js ----
-const __xf_views_controls = (() => {
-const { h, segmented } = __xf_views_dom;
-const { hasPair } = __xf_logic_matrices;
-const { availableModes, clampInt, findTokens, displayToken } = __xf_logic_tokens;
-// exformer widget: header (model, view tabs) and toolbar (layer, heads, threshold, filters, click mode).
-
-
-const KIND_LABEL = { masked_lm: "masked LM", causal_lm: "causal LM", encoder: "encoder" };
-
-/** @param {any} app */
+// views/controls.js
+var KIND_LABEL = { masked_lm: "masked LM", causal_lm: "causal LM", encoder: "encoder" };
 function createControls(app) {
   const signal = app.signal;
-
   const title = h("span", { class: "xf-title" });
   const kind = h("span", { class: "xf-chip" });
   const meta = h("span", { class: "xf-meta" });
   const snapshot = h("span", {
-    class: "xf-chip xf-chip-muted", text: "snapshot", hidden: true,
-    title: "Saved page: explore freely; masking and knock-outs need a running kernel",
+    class: "xf-chip xf-chip-muted",
+    text: "snapshot",
+    hidden: true,
+    title: "Saved page: explore freely; masking and knock-outs need a running kernel"
   });
   const views = segmented({
     label: "View",
@@ -1372,69 +791,82 @@ function createControls(app) {
     options: [
       { value: "head", label: "Heads", title: "Attention curves between the tokens, one colour per head" },
       { value: "model", label: "Model", title: "Every layer and head at a glance" },
-      { value: "matrix", label: "Matrix", title: "Heatmap of the selected layer (scales to long inputs)" },
+      { value: "matrix", label: "Matrix", title: "Heatmap of the selected layer (scales to long inputs)" }
     ],
-    onChange: (v) => app.setState("view", v),
+    onChange: (v) => app.setState("view", v)
   });
   const header = h(
     "div",
     { class: "xf-header" },
     h("div", { class: "xf-titleblock" }, title, kind, snapshot, meta),
-    views.el,
+    views.el
   );
-
-  // Layer stepper
   const layerSel = h("select", {
     class: "xf-select",
     "aria-label": "Layer",
     signal,
-    "on:change": (e) => app.setLayer(Number(e.target.value)),
+    "on:change": (e) => app.setLayer(Number(e.target.value))
   });
   const prev = h("button", {
-    type: "button", class: "xf-icon-btn", title: "Previous layer", "aria-label": "Previous layer", text: "‹",
-    signal, "on:click": () => app.setLayer((app.get("layer") | 0) - 1),
+    type: "button",
+    class: "xf-icon-btn",
+    title: "Previous layer",
+    "aria-label": "Previous layer",
+    text: "‹",
+    signal,
+    "on:click": () => app.setLayer((app.get("layer") | 0) - 1)
   });
   const next = h("button", {
-    type: "button", class: "xf-icon-btn", title: "Next layer", "aria-label": "Next layer", text: "›",
-    signal, "on:click": () => app.setLayer((app.get("layer") | 0) + 1),
+    type: "button",
+    class: "xf-icon-btn",
+    title: "Next layer",
+    "aria-label": "Next layer",
+    text: "›",
+    signal,
+    "on:click": () => app.setLayer((app.get("layer") | 0) + 1)
   });
   const layerGroup = h("div", { class: "xf-field" }, h("span", { class: "xf-label", text: "Layer" }), h("div", { class: "xf-stepper" }, prev, layerSel, next));
-
-  // Head combination
   const combine = segmented({
     label: "Combine heads",
     signal,
     options: [
       { value: "each", label: "each", title: "One set of curves per head" },
       { value: "mean", label: "mean", title: "Average of the selected heads" },
-      { value: "sum", label: "sum", title: "Sum of the selected heads" },
+      { value: "sum", label: "sum", title: "Sum of the selected heads" }
     ],
-    onChange: (v) => app.setState("combine", v),
+    onChange: (v) => app.setState("combine", v)
   });
   const combineGroup = h("div", { class: "xf-field" }, h("span", { class: "xf-label", text: "Combine" }), combine.el);
-
-  // Threshold
   const thrValue = h("output", { class: "xf-value" });
-  const thr = /** @type {HTMLInputElement} */ (h("input", {
-    type: "range", min: "0", max: "1", step: "0.01", class: "xf-range", "aria-label": "Threshold: hide weights below",
-    signal,
-    "on:input": (e) => {
-      thrValue.textContent = Number(e.target.value).toFixed(2);
-      clearTimeout(thrTimer);
-      thrTimer = setTimeout(() => app.setState("threshold", Number(e.target.value)), 60);
-    },
-  }));
+  const thr = (
+    /** @type {HTMLInputElement} */
+    h("input", {
+      type: "range",
+      min: "0",
+      max: "1",
+      step: "0.01",
+      class: "xf-range",
+      "aria-label": "Threshold: hide weights below",
+      signal,
+      "on:input": (e) => {
+        thrValue.textContent = Number(e.target.value).toFixed(2);
+        clearTimeout(thrTimer);
+        thrTimer = setTimeout(() => app.setState("threshold", Number(e.target.value)), 60);
+      }
+    })
+  );
   let thrTimer = 0;
   const thrGroup = h("label", { class: "xf-field", title: "Hide attention weights below this value" }, h("span", { class: "xf-label", text: "Threshold" }), thr, thrValue);
-
-  // Hide special tokens
   const hideLabel = h("span", { text: "Hide special tokens" });
-  const hide = /** @type {HTMLInputElement} */ (h("input", {
-    type: "checkbox", signal, "on:change": (e) => app.setState("hide_special", e.target.checked),
-  }));
+  const hide = (
+    /** @type {HTMLInputElement} */
+    h("input", {
+      type: "checkbox",
+      signal,
+      "on:change": (e) => app.setState("hide_special", e.target.checked)
+    })
+  );
   const hideGroup = h("label", { class: "xf-field xf-check", title: "Drop special tokens and renormalise each row to sum to 1" }, hide, hideLabel);
-
-  // Pair filter
   const pair = h(
     "select",
     { class: "xf-select", "aria-label": "Sentence pair filter", signal, "on:change": (e) => app.setState("pair_filter", e.target.value) },
@@ -1443,12 +875,10 @@ function createControls(app) {
       ["AA", "A → A"],
       ["AB", "A → B"],
       ["BA", "B → A"],
-      ["BB", "B → B"],
-    ].map(([v, l]) => h("option", { value: v, text: l })),
+      ["BB", "B → B"]
+    ].map(([v, l]) => h("option", { value: v, text: l }))
   );
   const pairGroup = h("label", { class: "xf-field" }, h("span", { class: "xf-label", text: "Segments" }), pair);
-
-  // Edges per query (head view)
   const edges = h(
     "select",
     { class: "xf-select", "aria-label": "Edges drawn per query", signal, "on:change": (e) => app.setState("edges", e.target.value) },
@@ -1458,47 +888,46 @@ function createControls(app) {
       ["top3", "strongest 3"],
       ["top10", "strongest 10"],
       ["mass50", "50 % of mass"],
-      ["mass90", "90 % of mass"],
-    ].map(([v, l]) => h("option", { value: v, text: l })),
+      ["mass90", "90 % of mass"]
+    ].map(([v, l]) => h("option", { value: v, text: l }))
   );
   const edgesGroup = h("label", { class: "xf-field", title: "Which of each query's edges the head view draws: all, its k strongest, or its strongest up to a share of its attention" }, h("span", { class: "xf-label", text: "Edges" }), edges);
-
-  // Attention sinks
   const sinks = h(
     "select",
     { class: "xf-select", "aria-label": "Attention sinks", signal, "on:change": (e) => app.setState("sinks", e.target.value) },
     ...[
       ["auto", "auto"],
       ["on", "leave out"],
-      ["off", "show"],
-    ].map(([v, l]) => h("option", { value: v, text: l })),
+      ["off", "show"]
+    ].map(([v, l]) => h("option", { value: v, text: l }))
   );
   const sinksGroup = h("label", { class: "xf-field", title: "Keys that take most of the attention (often the first token). auto: left out, with the rest rescaled, when one takes half or more" }, h("span", { class: "xf-label", text: "Sinks" }), sinks);
-
-  // Find a token
-  const findInput = /** @type {HTMLInputElement} */ (h("input", {
-    type: "search", class: "xf-find", placeholder: "text or #index", "aria-label": "Find a token (text or #index); Enter for the next match",
-    signal,
-    "on:keydown": (e) => {
-      if (e.key === "Enter") {
-        e.preventDefault();
-        find(e.shiftKey ? -1 : 1);
-      } else if (e.key === "Escape") {
-        findInput.value = "";
+  const findInput = (
+    /** @type {HTMLInputElement} */
+    h("input", {
+      type: "search",
+      class: "xf-find",
+      placeholder: "text or #index",
+      "aria-label": "Find a token (text or #index); Enter for the next match",
+      signal,
+      "on:keydown": (e) => {
+        if (e.key === "Enter") {
+          e.preventDefault();
+          find(e.shiftKey ? -1 : 1);
+        } else if (e.key === "Escape") {
+          findInput.value = "";
+          findOut.textContent = "";
+        }
+      },
+      "on:input": () => {
+        at = -1;
         findOut.textContent = "";
       }
-    },
-    "on:input": () => {
-      at = -1;
-      findOut.textContent = "";
-    },
-  }));
+    })
+  );
   const findOut = h("output", { class: "xf-find-out", "aria-live": "polite" });
-  /** position in the matches of the current query; -1 = none shown yet */
   let at = -1;
-  /** @param {number} step */
   const find = (step) => {
-    // matched each time: the text may have changed since the last Enter
     const q = findInput.value;
     const matches = findTokens(app.tokensRaw, q);
     if (at < 0 && step < 0) at = 0;
@@ -1512,28 +941,27 @@ function createControls(app) {
     app.reveal(i);
   };
   const findGroup = h("label", { class: "xf-field", title: "Find a token by its text or #position: pins it and scrolls (or zooms) to it; Enter again for the next match" }, h("span", { class: "xf-label", text: "Find" }), findInput, findOut);
-
-  // Click mode + clear
   const mode = segmented({
     label: "Click action",
     signal,
     options: [
       { value: "mask", label: "mask", title: "Double-click / Enter replaces the token with [MASK] and re-runs" },
-      { value: "knockout", label: "knock out", title: "Double-click / Enter stops every query attending to the token and re-runs" },
+      { value: "knockout", label: "knock out", title: "Double-click / Enter stops every query attending to the token and re-runs" }
     ],
-    onChange: (v) => app.setState("mode", v),
+    onChange: (v) => app.setState("mode", v)
   });
   const clear = h("button", {
-    type: "button", class: "xf-btn", text: "Clear", title: "Remove every mask and knock-out",
-    signal, "on:click": () => app.clearInterventions(),
+    type: "button",
+    class: "xf-btn",
+    text: "Clear",
+    title: "Remove every mask and knock-out",
+    signal,
+    "on:click": () => app.clearInterventions()
   });
   const modeGroup = h("div", { class: "xf-field" }, h("span", { class: "xf-label", text: "Intervene" }), mode.el, clear);
-
   const toolbar = h("div", { class: "xf-toolbar" }, layerGroup, combineGroup, edgesGroup, thrGroup, sinksGroup, hideGroup, pairGroup, modeGroup, findGroup);
   const el = h("div", { class: "xf-controls" }, header, toolbar);
-
   let nLayersShown = -1;
-
   return {
     el,
     /** @param {Set<string>} d */
@@ -1543,26 +971,23 @@ function createControls(app) {
       kind.textContent = KIND_LABEL[app.kind] || app.kind;
       meta.textContent = `${T} tokens · ${app.nLayers} layers × ${app.nHeads} heads`;
       views.set(app.view);
-
       const nL = app.nLayers;
       if (nL !== nLayersShown) {
         layerSel.replaceChildren(...Array.from({ length: nL }, (_, l) => h("option", { value: String(l), text: `${l}` })));
         nLayersShown = nL;
       }
       const layer = clampInt(app.get("layer") ?? 0, 0, Math.max(0, nL - 1));
-      /** @type {HTMLSelectElement} */ (layerSel).value = String(layer);
+      layerSel.value = String(layer);
       prev.toggleAttribute("disabled", layer <= 0);
       next.toggleAttribute("disabled", layer >= nL - 1);
       layerGroup.hidden = app.view === "model";
-
-      // The matrix draws one combined map: "each" means nothing there, so it is not offered.
       const comb = app.get("combine") || "each";
       combine.show("each", app.view === "head");
       combine.set(app.view !== "head" && comb === "each" ? "mean" : comb);
       combineGroup.hidden = app.view === "model";
-      /** @type {HTMLSelectElement} */ (edges).value = app.edges;
+      edges.value = app.edges;
       edgesGroup.hidden = app.view !== "head";
-      /** @type {HTMLSelectElement} */ (sinks).value = ["auto", "on", "off"].includes(app.get("sinks")) ? app.get("sinks") : "auto";
+      sinks.value = ["auto", "on", "off"].includes(app.get("sinks")) ? app.get("sinks") : "auto";
       sinksGroup.hidden = app.view === "model";
       const t = Number(app.get("threshold")) || 0;
       if (document.activeElement !== thr) thr.value = String(t);
@@ -1573,10 +998,8 @@ function createControls(app) {
       const nSpecial = app.tokensRaw.filter((tk) => tk.special).length;
       hide.disabled = nSpecial === 0 && !hide.checked;
       hideLabel.textContent = nSpecial ? `Hide special tokens (${nSpecial})` : "Hide special tokens (none here)";
-
       pairGroup.hidden = !hasPair(app.tokensRaw) || app.view === "model";
-      /** @type {HTMLSelectElement} */ (pair).value = app.get("pair_filter") || "all";
-
+      pair.value = app.get("pair_filter") || "all";
       const modes = availableModes(app.kind);
       mode.show("mask", modes.includes("mask"));
       mode.set(app.mode);
@@ -1587,48 +1010,33 @@ function createControls(app) {
     },
     destroy() {
       clearTimeout(thrTimer);
-    },
+    }
   };
 }
-return { createControls };
-})();
 
-// ---- views/head.js ----
-const __xf_views_head = (() => {
-const { h, fitCanvas } = __xf_views_dom;
-const { thumbAt } = __xf_logic_buffers;
-const { selectedHeads, toggleHead } = __xf_logic_matrices;
-const { bucketEdges, bucketRows, curve, EDGE_LABEL } = __xf_logic_edges;
-const { headColourFor, parseColour } = __xf_logic_colour;
-const { displayToken, tokenAriaLabel } = __xf_logic_tokens;
-// exformer widget: head view. Two token columns (left = queries / "from", right = keys / "to")
-// joined by curves whose opacity is the attention weight, one colour per head; head boxes above
-// (thumbnails from `thumbs`) select heads.
-//
-// Drawn for the viewport only: token rows exist in the DOM while they are on screen (plus a margin),
-// the canvas is the height of the viewport and follows the scroll, and each visible query draws its
-// strongest edges (the "Edges" control). A hovered or pinned token draws all of its edges.
-
-
-const ROW = 22; // px per token row
-const PAD = 6; // vertical padding inside the columns
-const OVERSCAN = 12; // rows rendered beyond each edge of the viewport
-
-/** @param {any} app */
+// views/head.js
+var ROW = 22;
+var PAD = 6;
+var OVERSCAN = 12;
 function createHeadView(app) {
   const signal = app.signal;
-
   const boxes = h("div", { class: "xf-headboxes", role: "group", "aria-label": "Heads" });
   const allBtn = h("button", {
-    type: "button", class: "xf-btn xf-btn-small", text: "all",
-    title: "Select every head", signal, "on:click": () => app.setState("heads", []),
+    type: "button",
+    class: "xf-btn xf-btn-small",
+    text: "all",
+    title: "Select every head",
+    signal,
+    "on:click": () => app.setState("heads", [])
   });
   const hint = h("div", { class: "xf-hint" });
   const headBar = h("div", { class: "xf-headbar" }, h("span", { class: "xf-label", text: "Heads" }), boxes, allBtn);
-
   const colFrom = h("div", { class: "xf-col xf-col-from", role: "group", "aria-label": "Queries (attending from)" });
   const colTo = h("div", { class: "xf-col xf-col-to", role: "group", "aria-label": "Keys (attended to)" });
-  const canvas = /** @type {HTMLCanvasElement} */ (h("canvas", { class: "xf-curves", "aria-hidden": "true" }));
+  const canvas = (
+    /** @type {HTMLCanvasElement} */
+    h("canvas", { class: "xf-curves", "aria-hidden": "true" })
+  );
   const mid = h("div", { class: "xf-mid" }, canvas);
   const grid = h(
     "div",
@@ -1638,37 +1046,19 @@ function createHeadView(app) {
     h("div", { class: "xf-colhead", text: "to (key)" }),
     colFrom,
     mid,
-    colTo,
+    colTo
   );
   const scroller = h("div", { class: "xf-scroll" }, grid);
   const el = h("div", { class: "xf-headview" }, headBar, hint, scroller);
-
-  /** rendered rows: compact index -> its two token elements */
-  /** @type {Map<number, {from: HTMLElement, to: HTMLElement}>} */
-  let rows = new Map();
+  let rows = /* @__PURE__ */ new Map();
   let tokenKey = "";
   let boxKey = "";
-  /** @type {Int32Array} */
   let index = new Int32Array(0);
-  /** original -> compact */
-  let compactOf = new Map();
-  /** the row each column keeps tabbable (roving tabindex), compact */
+  let compactOf = /* @__PURE__ */ new Map();
   const tabRow = { from: 0, to: 0 };
-  /** weights of the focused token over the other column (compact), or null */
-  /** @type {{side: "from"|"to", w: Float32Array, n: number}|null} */
   let focusW = null;
-
   const colTop = () => colFrom.offsetTop;
   const totalHeight = () => PAD * 2 + index.length * ROW;
-
-  // ---- tokens -------------------------------------------------------------------------------
-
-  /**
-   * @param {any} t
-   * @param {number} i original index
-   * @param {number} a compact index
-   * @param {"from"|"to"} side
-   */
   function tokenEl(t, i, a, side) {
     const cls = ["xf-tok"];
     if (t.special) cls.push("is-special");
@@ -1676,11 +1066,7 @@ function createHeadView(app) {
     if (t.knocked_out) cls.push("is-knocked");
     if (t.segment === 1) cls.push("is-segb");
     if (t.pending) cls.push("is-pending");
-    const badge = t.masked
-      ? h("span", { class: "xf-badge", text: "MASK" })
-      : t.knocked_out
-        ? h("span", { class: "xf-badge xf-badge-ko", text: "KO", title: "knocked out" })
-        : null;
+    const badge = t.masked ? h("span", { class: "xf-badge", text: "MASK" }) : t.knocked_out ? h("span", { class: "xf-badge xf-badge-ko", text: "KO", title: "knocked out" }) : null;
     const text = h("span", { class: "xf-tok-text", text: displayToken(t.text) });
     const parts = side === "from" ? [badge, text] : [text, badge];
     return h(
@@ -1693,26 +1079,21 @@ function createHeadView(app) {
         "aria-label": tokenAriaLabel(t, i),
         title: `#${i} ${JSON.stringify(String(t.text ?? ""))}`,
         style: { top: `${PAD + a * ROW}px` },
-        dataset: { i: String(i), a: String(a), side },
+        dataset: { i: String(i), a: String(a), side }
       },
-      ...parts,
+      ...parts
     );
   }
-
-  /** Rows [first, last] (compact) inside the viewport now. */
   function visibleRows() {
     const top = scroller.scrollTop - colTop() - PAD;
     const vh = scroller.clientHeight || 640;
     return [Math.max(0, Math.floor(top / ROW)), Math.min(index.length - 1, Math.ceil((top + vh) / ROW))];
   }
-
-  /** Adds the rows that came into view, removes those that left. */
   function renderRows() {
-    // the viewport plus a margin (and, below, the rows holding the tab stops)
     const [first, last] = visibleRows();
     const lo = Math.max(0, first - OVERSCAN);
     const hi = Math.min(index.length - 1, last + OVERSCAN);
-    const keep = new Set([tabRow.from, tabRow.to]);
+    const keep = /* @__PURE__ */ new Set([tabRow.from, tabRow.to]);
     for (const [a, r] of rows) {
       if ((a < lo || a > hi) && !keep.has(a)) {
         r.from.remove();
@@ -1722,11 +1103,9 @@ function createHeadView(app) {
     }
     const toks = app.tokens;
     const pinned = compactOf.get(app.get("focus"));
-    /** @type {HTMLElement[]} */
     const addF = [];
-    /** @type {HTMLElement[]} */
     const addT = [];
-    const add = (/** @type {number} */ a) => {
+    const add = (a) => {
       if (a < 0 || a >= index.length || rows.has(a)) return;
       const i = index[a];
       const r = { from: tokenEl(toks[i], i, a, "from"), to: tokenEl(toks[i], i, a, "to") };
@@ -1738,29 +1117,36 @@ function createHeadView(app) {
     for (const a of keep) add(a);
     colFrom.append(...addF);
     colTo.append(...addT);
-    // marks that depend on the focus
     for (const [a, r] of rows) {
-      for (const side of /** @type {const} */ (["from", "to"])) {
-        const el = r[side];
-        el.classList.toggle("is-pinned", a === pinned && app.pinSide === side);
+      for (
+        const side of
+        /** @type {const} */
+        ["from", "to"]
+      ) {
+        const el2 = r[side];
+        el2.classList.toggle("is-pinned", a === pinned && app.pinSide === side);
         const other = focusW && focusW.side !== side;
-        if (other) el.style.setProperty("--w", String(Math.min(1, focusW.w[a] / focusW.n)));
-        else el.style.removeProperty("--w");
-        el.classList.toggle("is-focus", !!focusW && focusW.side === side && a === focusW.focus);
+        if (other) el2.style.setProperty("--w", String(Math.min(1, focusW.w[a] / focusW.n)));
+        else el2.style.removeProperty("--w");
+        el2.classList.toggle("is-focus", !!focusW && focusW.side === side && a === focusW.focus);
       }
     }
   }
-
   function rebuildTokens() {
-    // Keyboard users keep their place: if a token had focus, the rebuilt one gets it back.
-    const active = /** @type {HTMLElement|null} */ (document.activeElement);
+    const active = (
+      /** @type {HTMLElement|null} */
+      document.activeElement
+    );
     const hadFocus = active && (colFrom.contains(active) || colTo.contains(active)) ? active.closest(".xf-tok") : null;
     const focusI = hadFocus ? Number(hadFocus.dataset.i) : null;
-    const focusSide = hadFocus ? /** @type {"from"|"to"} */ (hadFocus.dataset.side) : null;
+    const focusSide = hadFocus ? (
+      /** @type {"from"|"to"} */
+      hadFocus.dataset.side
+    ) : null;
     const tokens = app.tokens;
     const vd = app.viewData();
     index = vd ? vd.index : Int32Array.from(tokens.map((_, i) => i));
-    compactOf = new Map();
+    compactOf = /* @__PURE__ */ new Map();
     index.forEach((orig, a) => compactOf.set(orig, a));
     const H = `${totalHeight()}px`;
     colFrom.style.height = H;
@@ -1768,7 +1154,7 @@ function createHeadView(app) {
     mid.style.height = H;
     colFrom.replaceChildren();
     colTo.replaceChildren();
-    rows = new Map();
+    rows = /* @__PURE__ */ new Map();
     tabRow.from = Math.min(tabRow.from, Math.max(0, index.length - 1));
     tabRow.to = Math.min(tabRow.to, Math.max(0, index.length - 1));
     renderRows();
@@ -1777,11 +1163,6 @@ function createHeadView(app) {
       if (a != null) focusRow(focusSide, a, false);
     }
   }
-
-  /**
-   * Moves the keyboard focus (and the column's tab stop) to row a, scrolling it into view.
-   * @param {"from"|"to"} side @param {number} a @param {boolean} [scroll]
-   */
   function focusRow(side, a, scroll = true) {
     const K = index.length;
     if (!(K > 0)) return;
@@ -1797,18 +1178,17 @@ function createHeadView(app) {
       r[side].focus({ preventScroll: true });
     }
   }
-
-  /** Scrolls the columns so that row a (compact) is in view. @param {number} a */
   function scrollToRow(a) {
     const y = colTop() + PAD + a * ROW;
     const vh = scroller.clientHeight || 640;
     if (y < scroller.scrollTop + ROW) scroller.scrollTop = Math.max(0, y - ROW * 2);
     else if (y + ROW > scroller.scrollTop + vh - ROW) scroller.scrollTop = y + ROW * 3 - vh;
   }
-
-  /** @param {Event} e */
-  const tokOf = (e) => /** @type {HTMLElement|null} */ (/** @type {HTMLElement} */ (e.target).closest?.(".xf-tok"));
-
+  const tokOf = (e) => (
+    /** @type {HTMLElement|null} */
+    /** @type {HTMLElement} */
+    e.target.closest?.(".xf-tok")
+  );
   let scrollFrame = 0;
   scroller.addEventListener("scroll", () => {
     if (scrollFrame) return;
@@ -1818,16 +1198,23 @@ function createHeadView(app) {
       draw();
     });
   }, { signal, passive: true });
-
   for (const col of [colFrom, colTo]) {
     col.addEventListener("pointerover", (e) => {
       const t = tokOf(e);
-      if (t) app.setHover(Number(t.dataset.i), /** @type {any} */ (t.dataset.side));
+      if (t) app.setHover(
+        Number(t.dataset.i),
+        /** @type {any} */
+        t.dataset.side
+      );
     }, { signal });
     col.addEventListener("pointerleave", () => app.setHover(-1, "from"), { signal });
     col.addEventListener("click", (e) => {
       const t = tokOf(e);
-      if (t) app.pin(Number(t.dataset.i), /** @type {any} */ (t.dataset.side));
+      if (t) app.pin(
+        Number(t.dataset.i),
+        /** @type {any} */
+        t.dataset.side
+      );
     }, { signal });
     col.addEventListener("dblclick", (e) => {
       const t = tokOf(e);
@@ -1838,20 +1225,29 @@ function createHeadView(app) {
     }, { signal });
     col.addEventListener("focusin", (e) => {
       const t = tokOf(e);
-      if (t) app.setHover(Number(t.dataset.i), /** @type {any} */ (t.dataset.side));
+      if (t) app.setHover(
+        Number(t.dataset.i),
+        /** @type {any} */
+        t.dataset.side
+      );
     }, { signal });
     col.addEventListener("focusout", (e) => {
-      const to = /** @type {HTMLElement|null} */ (e.relatedTarget);
+      const to = (
+        /** @type {HTMLElement|null} */
+        e.relatedTarget
+      );
       if (!to || !to.closest?.(".xf-tok")) app.setHover(-1, "from");
     }, { signal });
     col.addEventListener("keydown", (e) => {
       const t = tokOf(e);
       if (!t) return;
       const a = Number(t.dataset.a);
-      const side = /** @type {"from"|"to"} */ (t.dataset.side);
+      const side = (
+        /** @type {"from"|"to"} */
+        t.dataset.side
+      );
       const K = index.length;
       const page = Math.max(1, Math.floor((scroller.clientHeight || 640) / ROW) - 2);
-      /** @type {[("from"|"to"), number]|null} */
       let target = null;
       switch (e.key) {
         case "Enter":
@@ -1859,14 +1255,30 @@ function createHeadView(app) {
           e.preventDefault();
           app.toggleToken(Number(t.dataset.i));
           return;
-        case "ArrowDown": target = [side, a + 1]; break;
-        case "ArrowUp": target = [side, a - 1]; break;
-        case "PageDown": target = [side, a + page]; break;
-        case "PageUp": target = [side, a - page]; break;
-        case "Home": target = [side, 0]; break;
-        case "End": target = [side, K - 1]; break;
-        case "ArrowRight": if (side === "from") target = ["to", a]; break;
-        case "ArrowLeft": if (side === "to") target = ["from", a]; break;
+        case "ArrowDown":
+          target = [side, a + 1];
+          break;
+        case "ArrowUp":
+          target = [side, a - 1];
+          break;
+        case "PageDown":
+          target = [side, a + page];
+          break;
+        case "PageUp":
+          target = [side, a - page];
+          break;
+        case "Home":
+          target = [side, 0];
+          break;
+        case "End":
+          target = [side, K - 1];
+          break;
+        case "ArrowRight":
+          if (side === "from") target = ["to", a];
+          break;
+        case "ArrowLeft":
+          if (side === "to") target = ["from", a];
+          break;
         default:
           return;
       }
@@ -1876,12 +1288,7 @@ function createHeadView(app) {
       }
     }, { signal });
   }
-
-  // ---- head boxes ---------------------------------------------------------------------------
-
-  /** @type {HTMLElement[]} */
   let boxEls = [];
-
   function rebuildBoxes() {
     const nH = app.nHeads;
     const S = app.get("thumb_size") | 0;
@@ -1889,7 +1296,10 @@ function createHeadView(app) {
     const bg = parseColour(getComputedStyle(app.root).backgroundColor) || [255, 255, 255];
     boxEls = [];
     for (let hd = 0; hd < nH; hd++) {
-      const c = /** @type {HTMLCanvasElement} */ (h("canvas", { class: "xf-thumb", width: "1", height: "1" }));
+      const c = (
+        /** @type {HTMLCanvasElement} */
+        h("canvas", { class: "xf-thumb", width: "1", height: "1" })
+      );
       const b = h(
         "button",
         {
@@ -1902,24 +1312,16 @@ function createHeadView(app) {
           dataset: { h: String(hd) },
           signal,
           "on:click": () => app.setState("heads", toggleHead(app.get("heads") || [], hd, nH)),
-          "on:dblclick": () => app.setState("heads", [hd]),
+          "on:dblclick": () => app.setState("heads", [hd])
         },
         c,
-        h("span", { class: "xf-headbox-n", text: String(hd) }),
+        h("span", { class: "xf-headbox-n", text: String(hd) })
       );
       boxEls.push(b);
       drawThumb(c, hd, S, layer, bg);
     }
     boxes.replaceChildren(...boxEls);
   }
-
-  /**
-   * @param {HTMLCanvasElement} c
-   * @param {number} hd
-   * @param {number} S
-   * @param {number} layer
-   * @param {number[]} bg
-   */
   function drawThumb(c, hd, S, layer, bg) {
     const size = 30;
     const { ctx } = fitCanvas(c, size, size);
@@ -1936,7 +1338,10 @@ function createHeadView(app) {
     const off = document.createElement("canvas");
     off.width = S;
     off.height = S;
-    const octx = /** @type {CanvasRenderingContext2D} */ (off.getContext("2d"));
+    const octx = (
+      /** @type {CanvasRenderingContext2D} */
+      off.getContext("2d")
+    );
     const img = octx.createImageData(S, S);
     for (let p = 0; p < S * S; p++) {
       const v = Math.sqrt(th[p] / 255);
@@ -1947,15 +1352,11 @@ function createHeadView(app) {
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(off, 0, 0, size, size);
   }
-
-  // ---- curves -------------------------------------------------------------------------------
-
   function draw() {
     const t0 = performance.now();
     const vd = app.viewData();
     const K = index.length;
     const width = Math.max(60, mid.clientWidth || 240);
-    // the canvas covers the viewport only, and moves with the scroll
     const vh = Math.min(totalHeight(), scroller.clientHeight || totalHeight());
     const top = Math.max(0, Math.min(totalHeight() - vh, scroller.scrollTop - colTop()));
     canvas.style.top = `${top}px`;
@@ -1970,9 +1371,8 @@ function createHeadView(app) {
       const accent = getComputedStyle(app.root).getPropertyValue("--xf-accent").trim() || "#2f6fde";
       const x1 = 2;
       const x2 = width - 2;
-      const y = (/** @type {number} */ a) => PAD + a * ROW + ROW / 2 - top;
+      const y = (a) => PAD + a * ROW + ROW / 2 - top;
       const edgesMode = app.edges;
-      // queries whose edges are drawn: the visible ones (a focused token draws all of its own)
       const [first, last] = visibleRows();
       const qrows = [];
       for (let a = Math.max(0, first - 1); a <= Math.min(K - 1, last + 1); a++) qrows.push(a);
@@ -1982,7 +1382,6 @@ function createHeadView(app) {
         ctx.strokeStyle = head == null ? accent : headColourFor(head, app.dark);
         const groups = fa >= 0 ? bucketEdges(mat, K, { focus: fa, side, levels: 24 }) : bucketRows(mat, K, qrows, edgesMode, 24);
         for (const { alpha, edges } of groups) {
-          // opacity follows the weight, with a floor so every edge above the threshold stays visible
           ctx.globalAlpha = Math.min(1, 0.1 + 0.9 * alpha);
           ctx.beginPath();
           for (let e = 0; e < edges.length; e += 2) {
@@ -1996,7 +1395,6 @@ function createHeadView(app) {
       }
       ctx.globalAlpha = 1;
       if (fa >= 0) {
-        // weights of the focused token, averaged over the shown matrices
         const w = new Float32Array(K);
         for (const { mat } of vd.mats) {
           for (let k = 0; k < K; k++) w[k] += side === "to" ? mat[k * K + fa] : mat[fa * K + k];
@@ -2008,7 +1406,6 @@ function createHeadView(app) {
     el.dataset.edges = String(drawn);
     el.dataset.drawMs = (performance.now() - t0).toFixed(1);
   }
-
   return {
     el,
     /** @param {Set<string>} d */
@@ -2016,10 +1413,7 @@ function createHeadView(app) {
       const all = d.has("all");
       const mode = app.mode;
       const edgeNote = app.edges === "all" ? "" : ` · each query shows its ${EDGE_LABEL[app.edges] || app.edges}`;
-      hint.textContent = app.isStatic
-        ? `Hover a token to isolate its attention · click to pin it · Esc to unpin${edgeNote}`
-        : `Hover a token to isolate its attention · click to pin · double-click or Enter to ${mode === "mask" ? "mask that token" : "knock that token out"}${edgeNote}`;
-
+      hint.textContent = app.isStatic ? `Hover a token to isolate its attention · click to pin it · Esc to unpin${edgeNote}` : `Hover a token to isolate its attention · click to pin · double-click or Enter to ${mode === "mask" ? "mask that token" : "knock that token out"}${edgeNote}`;
       const toks = app.tokens;
       const tk = JSON.stringify([app.get("hide_special"), toks.map((t) => [t.text, t.special, t.masked, t.knocked_out, t.segment, !!t.pending])]);
       if (tk !== tokenKey || all) {
@@ -2041,7 +1435,6 @@ function createHeadView(app) {
     },
     /** Scrolls to token i (original index). @param {number} i */
     reveal(i) {
-      // Scrolls only: the keyboard focus stays where it is (the find box), so Enter finds the next.
       const a = compactOf.get(i);
       if (a == null) return;
       scrollToRow(a);
@@ -2049,44 +1442,32 @@ function createHeadView(app) {
     },
     destroy() {
       if (scrollFrame) (globalThis.cancelAnimationFrame || clearTimeout)(scrollFrame);
-    },
+    }
   };
 }
-return { createHeadView };
-})();
 
-// ---- views/model.js ----
-const __xf_views_model = (() => {
-const { h, fitCanvas } = __xf_views_dom;
-const { selectedHeads } = __xf_logic_matrices;
-const { colourise, headColourFor } = __xf_logic_colour;
-// exformer widget: model view. Every layer × head thumbnail (from `thumbs`) on one canvas;
-// clicking one selects that layer and head and opens the head view.
-
-
-const GAP = 4;
-const LEFT = 34;
-const TOP = 20;
-
-/** @param {any} app */
+// views/model.js
+var GAP = 4;
+var LEFT = 34;
+var TOP = 20;
 function createModelView(app) {
   const signal = app.signal;
-  const canvas = /** @type {HTMLCanvasElement} */ (h("canvas", {
-    class: "xf-grid",
-    tabindex: "0",
-    role: "img",
-    "aria-label": "Every layer and head. Arrow keys move, Enter opens the head.",
-  }));
+  const canvas = (
+    /** @type {HTMLCanvasElement} */
+    h("canvas", {
+      class: "xf-grid",
+      tabindex: "0",
+      role: "img",
+      "aria-label": "Every layer and head. Arrow keys move, Enter opens the head."
+    })
+  );
   const tip = h("div", { class: "xf-tooltip", hidden: true });
   const note = h("div", { class: "xf-hint" });
   const el = h("div", { class: "xf-modelview" }, note, h("div", { class: "xf-grid-stage" }, canvas, tip));
-
   let g = { cell: 0, nL: 0, nH: 0, w: 0, hgt: 0 };
   let cursor = { l: -1, h: -1 };
-  /** @type {HTMLCanvasElement|null} */
   let atlas = null;
   let atlasKey = "";
-
   function buildAtlas() {
     const S = app.get("thumb_size") | 0;
     const nL = app.nLayers;
@@ -2100,7 +1481,10 @@ function createModelView(app) {
     const c = document.createElement("canvas");
     c.width = nH * S;
     c.height = nL * S;
-    const ctx = /** @type {CanvasRenderingContext2D} */ (c.getContext("2d"));
+    const ctx = (
+      /** @type {CanvasRenderingContext2D} */
+      c.getContext("2d")
+    );
     const img = ctx.createImageData(nH * S, nL * S);
     const vals = new Float32Array(S * S);
     const px = new Uint8ClampedArray(S * S * 4);
@@ -2119,7 +1503,6 @@ function createModelView(app) {
     atlas = c;
     return c;
   }
-
   function paint() {
     const nL = app.nLayers;
     const nH = app.nHeads;
@@ -2129,9 +1512,7 @@ function createModelView(app) {
     const w = LEFT + nH * (cell + GAP) + 4;
     const hgt = TOP + nL * (cell + GAP) + 4;
     g = { cell, nL, nH, w, hgt };
-    note.textContent = S > 0
-      ? `Each tile is one head's attention pattern (rows = from, columns = to). Click a tile to open that layer and head in the ${app.pooledSide ? "matrix view (this input is too long for curves)" : "head view"}.`
-      : "Computing the thumbnails of every layer and head (long inputs compute them when this view opens)…";
+    note.textContent = S > 0 ? `Each tile is one head's attention pattern (rows = from, columns = to). Click a tile to open that layer and head in the ${app.pooledSide ? "matrix view (this input is too long for curves)" : "head view"}.` : "Computing the thumbnails of every layer and head (long inputs compute them when this view opens)…";
     const { ctx } = fitCanvas(canvas, w, hgt);
     const css = getComputedStyle(app.root);
     const fg = css.color;
@@ -2171,7 +1552,6 @@ function createModelView(app) {
         ctx.strokeRect(x - 0.5, y - 0.5, cell + 1, cell + 1);
       }
     }
-    // current layer's selected heads
     ctx.strokeStyle = accent;
     ctx.lineWidth = 2;
     for (const hd of sel) {
@@ -2187,8 +1567,6 @@ function createModelView(app) {
       ctx.strokeRect(LEFT + cursor.h * (cell + GAP) - 1, TOP + cursor.l * (cell + GAP) - 1, cell + 2, cell + 2);
     }
   }
-
-  /** @param {MouseEvent} e */
   const cellAt = (e) => {
     const r = canvas.getBoundingClientRect();
     const x = e.clientX - r.left - LEFT;
@@ -2199,13 +1577,9 @@ function createModelView(app) {
     if (hd >= g.nH || l >= g.nL) return null;
     return { l, h: hd };
   };
-
-  /** @param {number} l @param {number} hd */
   const open = (l, hd) => {
     app.setMany({ layer: l, heads: [hd], view: app.pooledSide ? "matrix" : "head" });
   };
-
-  /** @param {number} l @param {number} hd */
   const showTip = (l, hd) => {
     if (l < 0) {
       tip.hidden = true;
@@ -2216,7 +1590,6 @@ function createModelView(app) {
     tip.style.left = `${LEFT + (hd + 1) * (g.cell + GAP)}px`;
     tip.style.top = `${TOP + (l + 1) * (g.cell + GAP)}px`;
   };
-
   canvas.addEventListener("pointermove", (e) => {
     const c = cellAt(e);
     const next = c || { l: -1, h: -1 };
@@ -2243,10 +1616,18 @@ function createModelView(app) {
       hd = 0;
     }
     switch (e.key) {
-      case "ArrowUp": l = Math.max(0, l - 1); break;
-      case "ArrowDown": l = Math.min(g.nL - 1, l + 1); break;
-      case "ArrowLeft": hd = Math.max(0, hd - 1); break;
-      case "ArrowRight": hd = Math.min(g.nH - 1, hd + 1); break;
+      case "ArrowUp":
+        l = Math.max(0, l - 1);
+        break;
+      case "ArrowDown":
+        l = Math.min(g.nL - 1, l + 1);
+        break;
+      case "ArrowLeft":
+        hd = Math.max(0, hd - 1);
+        break;
+      case "ArrowRight":
+        hd = Math.min(g.nH - 1, hd + 1);
+        break;
       case "Enter":
       case " ":
         e.preventDefault();
@@ -2260,7 +1641,6 @@ function createModelView(app) {
     showTip(l, hd);
     paint();
   }, { signal });
-
   return {
     el,
     /** @param {Set<string>} d */
@@ -2268,29 +1648,12 @@ function createModelView(app) {
       if (d.size === 1 && d.has("hover")) return;
       paint();
     },
-    destroy() {},
+    destroy() {
+    }
   };
 }
-return { createModelView };
-})();
 
-// ---- logic/resample.js ----
-const __xf_logic_resample = (() => {
-const { headMatrix } = __xf_logic_buffers;
-// exformer widget logic: resampling a matrix to pixels (the heatmap) and per-head thumbnails.
-
-
-/**
- * Resample a K×K matrix to outW×outH pixels. Where a pixel covers several cells they are pooled
- * ("max" keeps sparse peaks visible, "mean" keeps totals honest); where a cell covers several pixels
- * it is repeated (nearest). Bins are [floor(p*K/out), floor((p+1)*K/out)).
- * @param {Float32Array} mat
- * @param {number} K
- * @param {number} outW
- * @param {number} outH
- * @param {"max"|"mean"} how
- * @returns {Float32Array} outW*outH, row-major
- */
+// logic/resample.js
 function resampleMatrix(mat, K, outW, outH = outW, how = "max") {
   outW = Math.max(1, Math.floor(outW));
   outH = Math.max(1, Math.floor(outH));
@@ -2299,11 +1662,10 @@ function resampleMatrix(mat, K, outW, outH = outW, how = "max") {
   if (K === 0) return out;
   const useMax = how !== "mean";
   if (outW <= K && outH <= K) {
-    // Pool: one pass over the source, each cell lands in exactly one pixel.
     const colBin = new Int32Array(K);
-    for (let c = 0; c < K; c++) colBin[c] = Math.min(outW - 1, Math.floor((c * outW) / K));
+    for (let c = 0; c < K; c++) colBin[c] = Math.min(outW - 1, Math.floor(c * outW / K));
     for (let r = 0; r < K; r++) {
-      const y = Math.min(outH - 1, Math.floor((r * outH) / K));
+      const y = Math.min(outH - 1, Math.floor(r * outH / K));
       const o = y * outW;
       const src = r * K;
       if (useMax) {
@@ -2323,10 +1685,9 @@ function resampleMatrix(mat, K, outW, outH = outW, how = "max") {
     }
     return out;
   }
-  // At least one axis is upsampled: iterate pixels, pooling over each pixel's (small) cell range.
   const range = (p, out_) => {
-    const a = Math.floor((p * K) / out_);
-    const b = Math.max(a + 1, Math.floor(((p + 1) * K) / out_));
+    const a = Math.floor(p * K / out_);
+    const b = Math.max(a + 1, Math.floor((p + 1) * K / out_));
     return [Math.min(a, K - 1), Math.min(b, K)];
   };
   const xr = Array.from({ length: outW }, (_, x) => range(x, outW));
@@ -2349,74 +1710,38 @@ function resampleMatrix(mat, K, outW, outH = outW, how = "max") {
   }
   return out;
 }
-
-/** How many of n source cells fall in each of `bins` bins. */
 function binCounts(n, bins) {
   const cnt = new Int32Array(bins);
-  for (let i = 0; i < n; i++) cnt[Math.min(bins - 1, Math.floor((i * bins) / n))]++;
+  for (let i = 0; i < n; i++) cnt[Math.min(bins - 1, Math.floor(i * bins / n))]++;
   return cnt;
 }
 
-/**
- * Max-pool every (layer, head) map into S×S bytes: what the back end is expected to send as
- * `thumbs`. Provided for the static model / tests / demos; same binning as resampleMatrix.
- * @param {Float32Array[]} layers per layer [nHeads, T, T]
- * @param {number} nHeads
- * @param {number} T
- * @param {number} S
- * @returns {Uint8Array} [nLayers, nHeads, S, S]
- */
-function makeThumbs(layers, nHeads, T, S) {
-  const out = new Uint8Array(layers.length * nHeads * S * S);
-  let o = 0;
-  for (const attn of layers) {
-    for (let h = 0; h < nHeads; h++) {
-      const r = resampleMatrix(headMatrix(attn, T, h), T, S, S, "max");
-      for (let i = 0; i < r.length; i++) out[o++] = Math.round(Math.min(1, Math.max(0, r[i])) * 255);
-    }
-  }
-  return out;
-}
-
-/** Suggested thumbnail side for T tokens. @param {number} T */
-function suggestedThumbSize(T) {
-  return Math.max(1, Math.min(T, 32));
-}
-return { resampleMatrix, makeThumbs, suggestedThumbSize };
-})();
-
-// ---- views/matrix.js ----
-const __xf_views_matrix = (() => {
-const { h, fitCanvas } = __xf_views_dom;
-const { selectedHeads, zoomAround, ZOOM_TOKENS } = __xf_logic_matrices;
-const { resampleMatrix } = __xf_logic_resample;
-const { colourise, parseColour } = __xf_logic_colour;
-const { displayToken } = __xf_logic_tokens;
-// exformer widget: matrix view. Canvas heatmap of the selected layer (selected heads combined),
-// painted through ImageData at device resolution; long inputs are max-pooled down to the canvas
-// size, so nothing here is per cell DOM and T = 4096 stays responsive.
-
-
-const LABEL_MAX_TOKENS = 80; // show token labels on the axes up to this many tokens
-
-/** @param {any} app */
+// views/matrix.js
+var LABEL_MAX_TOKENS = 80;
 function createMatrixView(app) {
   const signal = app.signal;
   const caption = h("span", { class: "xf-matrix-caption" });
-  const boost = /** @type {HTMLInputElement} */ (h("input", {
-    type: "checkbox", signal, "on:change": () => app.invalidate("boost"),
-  }));
-  boost.checked = true; // square-root scale by default: mean attention is mostly faint
-  const legend = /** @type {HTMLCanvasElement} */ (h("canvas", { class: "xf-legend", "aria-hidden": "true" }));
+  const boost = (
+    /** @type {HTMLInputElement} */
+    h("input", {
+      type: "checkbox",
+      signal,
+      "on:change": () => app.invalidate("boost")
+    })
+  );
+  boost.checked = true;
+  const legend = (
+    /** @type {HTMLCanvasElement} */
+    h("canvas", { class: "xf-legend", "aria-hidden": "true" })
+  );
   const legendMax = h("span", { class: "xf-legend-label" });
-  /** @param {string} text @param {string} title @param {() => void} on */
   const zbtn = (text, title, on) => h("button", { type: "button", class: "xf-btn xf-zoom-btn", text, title, "aria-label": title, signal, "on:click": on });
-  const pan = (/** @type {number} */ dr, /** @type {number} */ dc) => {
+  const pan = (dr, dc) => {
     const z = app.get("zoom");
     if (!z) return;
     const n = z.n | 0;
     const T = app.T;
-    const cl = (/** @type {number} */ x) => Math.max(0, Math.min(T - n, x));
+    const cl = (x) => Math.max(0, Math.min(T - n, x));
     app.setState("zoom", { r0: cl(z.r0 + dr * (n >> 1)), c0: cl(z.c0 + dc * (n >> 1)), n });
   };
   const zoomBar = h(
@@ -2426,7 +1751,7 @@ function createMatrixView(app) {
     zbtn("↑", "Earlier query rows", () => pan(-1, 0)),
     zbtn("↓", "Later query rows", () => pan(1, 0)),
     zbtn("←", "Earlier key columns", () => pan(0, -1)),
-    zbtn("→", "Later key columns", () => pan(0, 1)),
+    zbtn("→", "Later key columns", () => pan(0, 1))
   );
   const bar = h(
     "div",
@@ -2435,29 +1760,29 @@ function createMatrixView(app) {
     zoomBar,
     h("span", { class: "xf-spacer" }),
     h("label", { class: "xf-field xf-check", title: "Square-root colour scale: faint weights become visible" }, boost, h("span", { text: "Boost faint weights" })),
-    h("span", { class: "xf-legend-wrap" }, h("span", { class: "xf-legend-label", text: "0" }), legend, legendMax),
+    h("span", { class: "xf-legend-wrap" }, h("span", { class: "xf-legend-label", text: "0" }), legend, legendMax)
   );
-  const heat = /** @type {HTMLCanvasElement} */ (h("canvas", { class: "xf-heat" }));
-  const overlay = /** @type {HTMLCanvasElement} */ (h("canvas", {
-    class: "xf-heat-overlay",
-    tabindex: "0",
-    role: "img",
-    "aria-label": "Attention heatmap: rows are queries (from), columns are keys (to). Arrow keys move the cursor, Space pins the row's token, Enter knocks out (or masks) the column's token.",
-  }));
+  const heat = (
+    /** @type {HTMLCanvasElement} */
+    h("canvas", { class: "xf-heat" })
+  );
+  const overlay = (
+    /** @type {HTMLCanvasElement} */
+    h("canvas", {
+      class: "xf-heat-overlay",
+      tabindex: "0",
+      role: "img",
+      "aria-label": "Attention heatmap: rows are queries (from), columns are keys (to). Arrow keys move the cursor, Space pins the row's token, Enter knocks out (or masks) the column's token."
+    })
+  );
   const tip = h("div", { class: "xf-tooltip", hidden: true });
   const stage = h("div", { class: "xf-matrix-stage" }, heat, overlay, tip);
   const el = h("div", { class: "xf-matrixview" }, bar, stage);
-
-  /** geometry of the last paint */
   let g = { ml: 0, mt: 0, side: 0, K: 0, w: 0, hgt: 0 };
   let paintKey = "";
-  /** @type {ImageData|null} */
   let cachedImg = null;
-  /** @type {{K: number, index: Int32Array, colIndex: Int32Array, binEnd: Int32Array|null, tile: boolean, mat: Float32Array, vmax: number}|null} */
   let shown = null;
-  /** keyboard / pointer cursor, compact coords */
   let cursor = { a: -1, b: -1 };
-
   function combined() {
     const comb = app.get("combine") === "sum" ? "sum" : "mean";
     const vd = app.tileData() || app.viewData({ combine: comb });
@@ -2471,7 +1796,6 @@ function createMatrixView(app) {
     }
     return { K: vd.K, index: vd.index, colIndex: vd.colIndex || vd.index, binEnd: vd.binEnd || null, tile: !!vd.tile, mat, vmax };
   }
-
   function paint() {
     shown = combined();
     const avail = Math.max(200, stage.clientWidth || el.clientWidth || 600);
@@ -2489,28 +1813,17 @@ function createMatrixView(app) {
     }
     const ml = lab;
     const mt = lab;
-    // small inputs get comfortable cells (≤ 28 px), long ones up to 640 px
     const side = Math.max(160, Math.min(640, avail - ml - 12, Math.max(240, K * 28)));
     const w = ml + side + 8;
     const hgt = mt + side + 8;
     g = { ml, mt, side, K, w, hgt };
-    overlay.dataset.geom = `${ml},${mt},${side}`; // heatmap origin and side in CSS px (for headless checks)
-
+    overlay.dataset.geom = `${ml},${mt},${side}`;
     const heads = selectedHeads(app.get("heads"), app.nHeads);
     const comb = app.get("combine") === "sum" ? "sum" : "mean";
     const z = app.get("zoom");
     zoomBar.hidden = !z;
     const waiting = z && !(shown && shown.tile);
-    caption.textContent = !shown
-      ? "no attention"
-      : shown.tile
-      ? `Layer ${app.get("attn_layer")} · ${heads.length === 1 ? `head ${heads[0]}` : `${comb} of ${heads.length === app.nHeads ? "all" : heads.length} heads`} · queries #${shown.index[0]}–#${shown.index[K - 1]} × keys #${shown.colIndex[0]}–#${shown.colIndex[K - 1]} of ${app.T}, full resolution · double-click a cell to ${app.mode === "mask" ? "mask" : "knock out"} its key`
-      : waiting
-      ? `Loading tokens #${z.r0}–#${z.r0 + z.n - 1} at full resolution…`
-      : `Layer ${app.get("attn_layer")} · ${heads.length === 1 ? `head ${heads[0]}` : `${comb} of ${heads.length === app.nHeads ? "all" : heads.length} heads`} · ${
-          shown.binEnd ? `${app.T} tokens, max-pooled to ${K}×${K} by the kernel · click to zoom to ${ZOOM_TOKENS} tokens` : `${K}×${K}${K > side ? " (max-pooled)" : ""} · double-click a cell to ${app.mode === "mask" ? "mask" : "knock out"} its key`
-        }`;
-
+    caption.textContent = !shown ? "no attention" : shown.tile ? `Layer ${app.get("attn_layer")} · ${heads.length === 1 ? `head ${heads[0]}` : `${comb} of ${heads.length === app.nHeads ? "all" : heads.length} heads`} · queries #${shown.index[0]}–#${shown.index[K - 1]} × keys #${shown.colIndex[0]}–#${shown.colIndex[K - 1]} of ${app.T}, full resolution · double-click a cell to ${app.mode === "mask" ? "mask" : "knock out"} its key` : waiting ? `Loading tokens #${z.r0}–#${z.r0 + z.n - 1} at full resolution…` : `Layer ${app.get("attn_layer")} · ${heads.length === 1 ? `head ${heads[0]}` : `${comb} of ${heads.length === app.nHeads ? "all" : heads.length} heads`} · ${shown.binEnd ? `${app.T} tokens, max-pooled to ${K}×${K} by the kernel · click to zoom to ${ZOOM_TOKENS} tokens` : `${K}×${K}${K > side ? " (max-pooled)" : ""} · double-click a cell to ${app.mode === "mask" ? "mask" : "knock out"} its key`}`;
     const { ctx, dpr } = fitCanvas(heat, w, hgt);
     fitCanvas(overlay, w, hgt);
     const css = getComputedStyle(app.root);
@@ -2518,8 +1831,6 @@ function createMatrixView(app) {
     const muted = css.getPropertyValue("--xf-muted").trim() || fg;
     ctx.clearRect(0, 0, w, hgt);
     if (!shown || K === 0) return;
-
-    // heatmap at device resolution
     const px = Math.max(1, Math.round(side * dpr));
     const gamma = boost.checked ? 0.5 : 1;
     const key = JSON.stringify([app.get("attn_layer"), app.get("run_id"), app.get("heads"), comb, app.get("hide_special"), app.get("pair_filter"), app.get("threshold"), px, gamma, app.dark, K, shown.tile ? [shown.index[0], shown.colIndex[0]] : 0]);
@@ -2532,8 +1843,6 @@ function createMatrixView(app) {
       paintKey = key;
     }
     ctx.putImageData(cachedImg, Math.round(ml * dpr), Math.round(mt * dpr));
-
-    // grid lines between cells when cells are big enough
     const cell = side / K;
     if (cell >= 9) {
       const bg = parseColour(css.backgroundColor) || [255, 255, 255];
@@ -2549,15 +1858,11 @@ function createMatrixView(app) {
       }
       ctx.stroke();
     }
-
-    // axes
     ctx.fillStyle = muted;
     ctx.font = `11px ${css.getPropertyValue("--xf-mono").trim() || "monospace"}`;
     const maskC = css.getPropertyValue("--xf-mask").trim() || "#c2410c";
     const koC = css.getPropertyValue("--xf-ko").trim() || "#7c3aed";
-    /** @param {any} t */
-    const labelColour = (t) => (t?.masked ? maskC : t?.knocked_out ? koC : t?.special ? muted : fg);
-    /** @param {any} t */
+    const labelColour = (t) => t?.masked ? maskC : t?.knocked_out ? koC : t?.special ? muted : fg;
     const labelText = (t) => `${t?.masked ? "[MASK] " : t?.knocked_out ? "⊘ " : ""}${clip(displayToken(t?.text), 15)}`;
     if (labels) {
       ctx.textBaseline = "middle";
@@ -2588,8 +1893,6 @@ function createMatrixView(app) {
     }
     ctx.strokeStyle = css.getPropertyValue("--xf-border-strong").trim() || "#999";
     ctx.strokeRect(ml - 0.5, mt - 0.5, side + 1, side + 1);
-
-    // legend
     const lg = fitCanvas(legend, 96, 10);
     const ramp = new Float32Array(96);
     for (let i = 0; i < 96; i++) ramp[i] = i / 95;
@@ -2598,12 +1901,11 @@ function createMatrixView(app) {
     const tmp = document.createElement("canvas");
     tmp.width = 96;
     tmp.height = 1;
-    /** @type {CanvasRenderingContext2D} */ (tmp.getContext("2d")).putImageData(limg, 0, 0);
+    tmp.getContext("2d").putImageData(limg, 0, 0);
     lg.ctx.imageSmoothingEnabled = true;
     lg.ctx.drawImage(tmp, 0, 0, 96, 10);
     legendMax.textContent = `${shown.vmax === 1 ? "1" : shown.vmax.toFixed(2)}${gamma !== 1 ? " (√ scale)" : ""}`;
   }
-
   function paintOverlay() {
     const { ctx } = fitCanvas(overlay, g.w, g.hgt);
     ctx.clearRect(0, 0, g.w, g.hgt);
@@ -2612,16 +1914,15 @@ function createMatrixView(app) {
     const css = getComputedStyle(app.root);
     const accent = css.getPropertyValue("--xf-accent").trim() || "#2f6fde";
     const compact = (orig) => {
-      if (shown.binEnd) return Math.min(g.K - 1, Math.floor((orig * g.K) / app.T));
+      if (shown.binEnd) return Math.min(g.K - 1, Math.floor(orig * g.K / app.T));
       if (shown.tile) return orig >= shown.index[0] && orig < shown.index[0] + g.K ? orig - shown.index[0] : -1;
       for (let a = 0; a < shown.index.length; a++) if (shown.index[a] === orig) return a;
       return -1;
     };
-    const colOf = (/** @type {number} */ orig) => {
+    const colOf = (orig) => {
       if (shown.tile) return orig >= shown.colIndex[0] && orig < shown.colIndex[0] + g.K ? orig - shown.colIndex[0] : -1;
       return compact(orig);
     };
-    // knocked-out (and masked) keys: a hatched column, so the change shows at any length
     const toks = app.tokens;
     const koC = css.getPropertyValue("--xf-ko").trim() || "#7c3aed";
     const maskC = css.getPropertyValue("--xf-mask").trim() || "#c2410c";
@@ -2656,14 +1957,13 @@ function createMatrixView(app) {
       ctx.strokeStyle = accent;
       if (app.pinSide === "to") ctx.strokeRect(g.ml + pa * cell, g.mt, Math.max(cell, 1.5), g.side);
       else ctx.strokeRect(g.ml, g.mt + pa * cell, g.side, Math.max(cell, 1.5));
-      // the pinned token's text on its row and its column (axes carry no labels at this length)
       const t = app.tokensRaw[f];
       if (t && !(g.K <= LABEL_MAX_TOKENS && !shown.binEnd)) {
         const label = `#${f} ${clip(displayToken(t.text), 24)}`;
         ctx.font = `600 11px ${css.getPropertyValue("--xf-mono").trim() || "monospace"}`;
         const tw = ctx.measureText(label).width + 8;
         const bgc = css.getPropertyValue("--xf-bg").trim() || (app.dark ? "#15171c" : "#ffffff");
-        const box = (/** @type {number} */ x, /** @type {number} */ y) => {
+        const box = (x, y) => {
           ctx.fillStyle = bgc;
           ctx.globalAlpha = 0.9;
           ctx.fillRect(x, y, tw, 16);
@@ -2701,8 +2001,6 @@ function createMatrixView(app) {
       ctx.strokeRect(g.ml + cursor.b * cell, g.mt + cursor.a * cell, Math.max(cell, 2), Math.max(cell, 2));
     }
   }
-
-  /** @param {number} a @param {number} b @param {number} [px] @param {number} [py] */
   function showTip(a, b, px, py) {
     if (!shown || a < 0 || b < 0) {
       tip.hidden = true;
@@ -2713,16 +2011,16 @@ function createMatrixView(app) {
     const j = shown.colIndex[b];
     const w = shown.mat[a * shown.K + b];
     if (shown.binEnd) {
-      const span = (/** @type {number} */ x, /** @type {number} */ y) => (y > x ? `#${x}–#${y}` : `#${x}`);
+      const span = (x2, y2) => y2 > x2 ? `#${x2}–#${y2}` : `#${x2}`;
       tip.replaceChildren(
         h("div", { class: "xf-tip-row" }, h("span", { class: "xf-muted", text: "from " }), h("b", { text: displayToken(toks[i]?.text) }), h("span", { class: "xf-muted", text: ` ${span(i, shown.binEnd[a])}` })),
         h("div", { class: "xf-tip-row" }, h("span", { class: "xf-muted", text: "to " }), h("b", { text: displayToken(toks[j]?.text) }), h("span", { class: "xf-muted", text: ` ${span(j, shown.binEnd[b])}` })),
-        h("div", { class: "xf-tip-w", text: `max ${w.toFixed(4)}` }),
+        h("div", { class: "xf-tip-w", text: `max ${w.toFixed(4)}` })
       );
     } else tip.replaceChildren(
       h("div", { class: "xf-tip-row" }, h("span", { class: "xf-muted", text: "from " }), h("b", { text: displayToken(toks[i]?.text) }), h("span", { class: "xf-muted", text: ` #${i}` })),
       h("div", { class: "xf-tip-row" }, h("span", { class: "xf-muted", text: "to " }), h("b", { text: displayToken(toks[j]?.text) }), h("span", { class: "xf-muted", text: ` #${j}` })),
-      h("div", { class: "xf-tip-w", text: w.toFixed(4) }),
+      h("div", { class: "xf-tip-w", text: w.toFixed(4) })
     );
     tip.hidden = false;
     const cell = g.side / g.K;
@@ -2732,22 +2030,17 @@ function createMatrixView(app) {
     tip.style.left = `${Math.max(0, left)}px`;
     tip.style.top = `${y + 14}px`;
   }
-
-  /** Ask the kernel for the full-resolution tile around (row, col). @param {number} row @param {number} col */
   const zoomTo = (row, col) => {
     if (app.isStatic) app.flash("This is a static snapshot: zooming into a long input needs a running kernel.");
     else app.setState("zoom", zoomAround(row, col, app.T));
   };
-
-  /** @param {PointerEvent|MouseEvent} e */
   const cellAt = (e) => {
     const r = overlay.getBoundingClientRect();
     const x = e.clientX - r.left - g.ml;
     const y = e.clientY - r.top - g.mt;
     if (!g.K || x < 0 || y < 0 || x >= g.side || y >= g.side) return null;
-    return { a: Math.floor((y / g.side) * g.K), b: Math.floor((x / g.side) * g.K), x: x + g.ml, y: y + g.mt };
+    return { a: Math.floor(y / g.side * g.K), b: Math.floor(x / g.side * g.K), x: x + g.ml, y: y + g.mt };
   };
-
   overlay.addEventListener("pointermove", (e) => {
     const c = cellAt(e);
     if (!c) {
@@ -2784,10 +2077,18 @@ function createMatrixView(app) {
     if (a < 0) a = b = 0;
     const big = Math.max(1, Math.round(K / 20));
     switch (e.key) {
-      case "ArrowUp": a = Math.max(0, a - (e.shiftKey ? big : 1)); break;
-      case "ArrowDown": a = Math.min(K - 1, a + (e.shiftKey ? big : 1)); break;
-      case "ArrowLeft": b = Math.max(0, b - (e.shiftKey ? big : 1)); break;
-      case "ArrowRight": b = Math.min(K - 1, b + (e.shiftKey ? big : 1)); break;
+      case "ArrowUp":
+        a = Math.max(0, a - (e.shiftKey ? big : 1));
+        break;
+      case "ArrowDown":
+        a = Math.min(K - 1, a + (e.shiftKey ? big : 1));
+        break;
+      case "ArrowLeft":
+        b = Math.max(0, b - (e.shiftKey ? big : 1));
+        break;
+      case "ArrowRight":
+        b = Math.min(K - 1, b + (e.shiftKey ? big : 1));
+        break;
       case " ":
         if (shown.binEnd) zoomTo(shown.index[a], shown.colIndex[b]);
         else app.pin(shown.index[a], "from");
@@ -2812,7 +2113,6 @@ function createMatrixView(app) {
   overlay.addEventListener("blur", () => {
     tip.hidden = true;
   }, { signal });
-
   return {
     el,
     /** @param {Set<string>} d */
@@ -2831,48 +2131,34 @@ function createMatrixView(app) {
       }
       if (!shown) return;
       let a = -1;
-      for (let k = 0; k < shown.K; k++) if (shown.index[k] === i || (shown.binEnd && shown.index[k] <= i && shown.binEnd[k] >= i)) a = k;
+      for (let k = 0; k < shown.K; k++) if (shown.index[k] === i || shown.binEnd && shown.index[k] <= i && shown.binEnd[k] >= i) a = k;
       if (a < 0) return;
       const b = shown.tile ? i - shown.colIndex[0] : a;
       cursor = { a, b: b >= 0 && b < shown.K ? b : a };
       paintOverlay();
       overlay.scrollIntoView?.({ block: "nearest" });
     },
-    destroy() {},
+    destroy() {
+    }
   };
 }
-
-/** @param {string} s @param {number} n */
 function clip(s, n) {
   return s.length > n ? `${s.slice(0, n - 1)}…` : s;
 }
-
-/** Tick step giving roughly 8–16 ticks. @param {number} K */
 function niceStep(K) {
   const raw = K / 10;
   const p = 10 ** Math.floor(Math.log10(raw));
   for (const m of [1, 2, 5, 10]) if (m * p >= raw) return m * p;
   return 10 * p;
 }
-return { createMatrixView };
-})();
 
-// ---- views/predictions.js ----
-const __xf_views_predictions = (() => {
-const { h } = __xf_views_dom;
-const { displayToken, formatProb, predictionCaption, predictionDiff } = __xf_logic_tokens;
-// exformer widget: predictions panel: top-k tokens with probability bars for the hovered / pinned
-// position (or the first masked token, or the last token of a causal LM).
-
-
-/** @param {any} app */
+// views/predictions.js
 function createPredictions(app) {
   const title = h("div", { class: "xf-panel-title", text: "Predictions" });
   const caption = h("div", { class: "xf-pred-caption" });
   const list = h("ol", { class: "xf-pred-list" });
   const el = h("aside", { class: "xf-panel", "aria-label": "Predictions" }, title, caption, list);
   let key = "";
-
   function position() {
     const T = app.T;
     const af = app.activeFocus;
@@ -2886,7 +2172,6 @@ function createPredictions(app) {
     }
     return -1;
   }
-
   return {
     el,
     /** @param {Set<string>} d */
@@ -2908,7 +2193,6 @@ function createPredictions(app) {
         list.replaceChildren();
         return;
       }
-      // With interventions, the kernel also sends the predictions of the same input without them.
       const before = Array.isArray(base) ? base[i] || [] : null;
       caption.textContent = predictionCaption(app.kind, t, i) + (before ? " · before → after the interventions" : "");
       const p = preds[i] || [];
@@ -2917,74 +2201,74 @@ function createPredictions(app) {
         return;
       }
       list.classList.toggle("has-before", !!before);
-      const rows = before ? predictionDiff(p, before) : p.map((x) => ({ ...x, before: undefined }));
+      const rows = before ? predictionDiff(p, before) : p.map((x) => ({ ...x, before: void 0 }));
       list.replaceChildren(
         ...rows.map((x, r) => {
           const isNew = before && x.before === null;
-          const change = before ? (isNew ? "new" : `${formatProb(/** @type {number} */ (x.before))} →`) : "";
+          const change = before ? isNew ? "new" : `${formatProb(
+            /** @type {number} */
+            x.before
+          )} →` : "";
           return h(
             "li",
             {
               class: `xf-pred${r === 0 ? " is-top" : ""}${isNew ? " is-new" : ""}`,
-              title: `${JSON.stringify(x.token)}: ${before ? (isNew ? "not in the top predictions before, " : `${formatProb(/** @type {number} */ (x.before))} before, `) : ""}${formatProb(x.prob)}${before ? " after" : ""}`,
+              title: `${JSON.stringify(x.token)}: ${before ? isNew ? "not in the top predictions before, " : `${formatProb(
+                /** @type {number} */
+                x.before
+              )} before, ` : ""}${formatProb(x.prob)}${before ? " after" : ""}`
             },
             h("span", { class: "xf-pred-tok", text: displayToken(x.token) }),
             h("span", { class: "xf-pred-bar", style: { "--p": String(Math.min(1, Math.max(0, x.prob))) } }),
             before ? h("span", { class: `xf-pred-before${isNew ? " xf-badge xf-badge-new" : ""}`, text: change }) : null,
-            h("span", { class: "xf-pred-p", text: formatProb(x.prob) }),
+            h("span", { class: "xf-pred-p", text: formatProb(x.prob) })
           );
-        }),
+        })
       );
       if (before) {
-        // what fell out of the top-k
         const now = new Set(p.map((x) => x.token));
         const gone = before.filter((x) => !now.has(x.token));
         if (gone.length) {
           list.append(
-            h("li", { class: "xf-pred-gone xf-muted", text: `dropped out: ${gone.map((x) => `${JSON.stringify(displayToken(x.token))} (${formatProb(x.prob)})`).join(", ")}` }),
+            h("li", { class: "xf-pred-gone xf-muted", text: `dropped out: ${gone.map((x) => `${JSON.stringify(displayToken(x.token))} (${formatProb(x.prob)})`).join(", ")}` })
           );
         }
       }
     },
-    destroy() {},
+    destroy() {
+    }
   };
 }
-return { createPredictions };
-})();
 
-// ---- views/changes.js ----
-const __xf_views_changes = (() => {
-const { h } = __xf_views_dom;
-const { displayToken, interventionList } = __xf_logic_tokens;
-// exformer widget: what is changed, shown above every view. The interventions line lists each masked
-// or knocked-out token with an undo button (and a Clear for all); the sink line says which key(s)
-// are left out of the drawing as attention sinks and lets the user bring them back.
-
-
-/** @param {any} app */
+// views/changes.js
 function createChanges(app) {
   const signal = app.signal;
   const list = h("span", { class: "xf-changes-list" });
   const clearAll = h("button", {
-    type: "button", class: "xf-btn xf-btn-small", text: "Clear all", title: "Remove every mask and knock-out and re-run",
-    signal, "on:click": () => app.clearInterventions(),
+    type: "button",
+    class: "xf-btn xf-btn-small",
+    text: "Clear all",
+    title: "Remove every mask and knock-out and re-run",
+    signal,
+    "on:click": () => app.clearInterventions()
   });
   const ivLine = h(
     "div",
     { class: "xf-changes", role: "group", "aria-label": "Interventions", hidden: true },
     h("span", { class: "xf-label", text: "Interventions" }),
     list,
-    clearAll,
+    clearAll
   );
   const sinkText = h("span", { class: "xf-sink-text" });
   const sinkBtn = h("button", {
-    type: "button", class: "xf-btn xf-btn-small", signal,
-    "on:click": () => app.setState("sinks", app.sinkInfo.dropped ? "off" : "on"),
+    type: "button",
+    class: "xf-btn xf-btn-small",
+    signal,
+    "on:click": () => app.setState("sinks", app.sinkInfo.dropped ? "off" : "on")
   });
   const sinkLine = h("div", { class: "xf-sinkline", hidden: true }, sinkText, sinkBtn);
   const el = h("div", { class: "xf-changesbar" }, ivLine, sinkLine);
   let key = "";
-
   return {
     el,
     /** @param {Set<string>} d */
@@ -3002,18 +2286,24 @@ function createChanges(app) {
               { class: `xf-change${it.pending ? " is-pending" : ""}`, dataset: { i: String(it.index), mode: it.mode } },
               n > 0 ? h("span", { class: "xf-muted", text: " · " }) : null,
               h("button", {
-                type: "button", class: "xf-change-find", title: `Find #${it.index}`, signal,
+                type: "button",
+                class: "xf-change-find",
+                title: `Find #${it.index}`,
+                signal,
                 text: `${tag} #${it.index} ${JSON.stringify(displayToken(it.text))}`,
-                "on:click": () => app.reveal(it.index),
+                "on:click": () => app.reveal(it.index)
               }),
-              app.isStatic
-                ? null
-                : h("button", {
-                    type: "button", class: "xf-icon-btn xf-undo", text: "×", title: `Undo the ${what}`, "aria-label": `Undo the ${what}`, signal,
-                    "on:click": () => app.toggleToken(it.index, it.mode),
-                  }),
+              app.isStatic ? null : h("button", {
+                type: "button",
+                class: "xf-icon-btn xf-undo",
+                text: "×",
+                title: `Undo the ${what}`,
+                "aria-label": `Undo the ${what}`,
+                signal,
+                "on:click": () => app.toggleToken(it.index, it.mode)
+              })
             );
-          }),
+          })
         );
         ivLine.hidden = items.length === 0;
         clearAll.hidden = app.isStatic || items.length < 2;
@@ -3023,54 +2313,54 @@ function createChanges(app) {
       sinkLine.hidden = !si.sinks.length || view === "model";
       if (!sinkLine.hidden) {
         const toks = app.tokensRaw;
-        const names = si.sinks
-          .map((s) => `${s.last > s.key ? `#${s.key}–#${s.last}` : `#${s.key} ${JSON.stringify(displayToken(toks[s.key]?.text))}`} (${Math.round(s.share * 100)} %)`)
-          .join(", ");
+        const names = si.sinks.map((s) => `${s.last > s.key ? `#${s.key}–#${s.last}` : `#${s.key} ${JSON.stringify(displayToken(toks[s.key]?.text))}`} (${Math.round(s.share * 100)} %)`).join(", ");
         const layer = app.get("attn_layer");
-        sinkText.textContent = si.dropped
-          ? `Attention sink${si.sinks.length > 1 ? "s" : ""} left out of layer ${layer}: ${names} of the attention; ${app.pooledSide ? "colours stretched to the rest" : "each row rescaled to the rest"}.`
-          : `Layer ${layer} has an attention sink: ${names} of the attention goes there.`;
+        sinkText.textContent = si.dropped ? `Attention sink${si.sinks.length > 1 ? "s" : ""} left out of layer ${layer}: ${names} of the attention; ${app.pooledSide ? "colours stretched to the rest" : "each row rescaled to the rest"}.` : `Layer ${layer} has an attention sink: ${names} of the attention goes there.`;
         sinkBtn.textContent = si.dropped ? "Show sinks" : "Leave sinks out";
         sinkBtn.title = si.dropped ? "Draw the sink keys again, with the raw weights" : "Leave the sink keys out and rescale the rest";
       }
     },
-    destroy() {},
+    destroy() {
+    }
   };
 }
-return { createChanges };
-})();
 
-// ---- main.js ----
-const { attentionBytes, toBytes } = __xf_logic_buffers;
-const { viewMatrices, pooledMatrices, tileMatrices, sinkKeys, dropSinks, binRange } = __xf_logic_matrices;
-const { EDGE_MODES, defaultEdges } = __xf_logic_edges;
-const { isDarkColour, buildRamp, RAMP_LIGHT, RAMP_DARK } = __xf_logic_colour;
-const { defaultView, applyPending, availableModes, clampInt, VIEWS, HEAD_VIEW_MAX_TOKENS } = __xf_logic_tokens;
-const { createStaticModel, sliceLayer } = __xf_static_model;
-const { h } = __xf_views_dom;
-const { createControls } = __xf_views_controls;
-const { createHeadView } = __xf_views_head;
-const { createModelView } = __xf_views_model;
-const { createMatrixView } = __xf_views_matrix;
-const { createPredictions } = __xf_views_predictions;
-const { createChanges } = __xf_views_changes;
-// exformer widget: entry module (anywidget AFM). `render({model, el})` builds the UI, wires model
-// events and returns a cleanup function. Bundled with logic/*.js, static_model.js and views/*.js into
-// the single-file module widget/exformer.js by `node widget/tools/bundle.mjs`.
-
-
-/** State keys the widget listens to. */
-const KEYS = [
-  "model_name", "kind", "n_layers", "n_heads", "seq_len", "tokens", "predictions", "layer", "heads",
-  "view", "threshold", "hide_special", "combine", "pair_filter", "mode", "focus", "attn", "attn_size", "attn_layer",
-  "thumbs", "thumb_size", "busy", "error", "run_id", "zoom", "tile", "tile_rect", "_static",
-  "edges", "sinks", "predictions_base", "attn_all",
+// main.js
+var KEYS = [
+  "model_name",
+  "kind",
+  "n_layers",
+  "n_heads",
+  "seq_len",
+  "tokens",
+  "predictions",
+  "layer",
+  "heads",
+  "view",
+  "threshold",
+  "hide_special",
+  "combine",
+  "pair_filter",
+  "mode",
+  "focus",
+  "attn",
+  "attn_size",
+  "attn_layer",
+  "thumbs",
+  "thumb_size",
+  "busy",
+  "error",
+  "run_id",
+  "zoom",
+  "tile",
+  "tile_rect",
+  "_static",
+  "edges",
+  "sinks",
+  "predictions_base",
+  "attn_all"
 ];
-
-/**
- * The widget instance: owns derived data and local UI state, and schedules redraws.
- */
-class App {
+var App = class {
   /**
    * @param {any} model anywidget model
    * @param {HTMLElement} el
@@ -3080,28 +2370,26 @@ class App {
     this.host = el;
     this.abort = new AbortController();
     this.signal = this.abort.signal;
-    /** @type {[string, Function][]} */
     this.modelHandlers = [];
-    /** local (not synced) state */
-    this.hover = /** @type {{index: number, side: "from"|"to"}|null} */ (null);
-    this.pinSide = /** @type {"from"|"to"} */ ("from");
-    /** toggles sent since the last run finished, for optimistic display */
-    this.pending = /** @type {{index: number, mode: string}[]} */ ([]);
+    this.hover = /** @type {{index: number, side: "from"|"to"}|null} */
+    null;
+    this.pinSide = /** @type {"from"|"to"} */
+    "from";
+    this.pending = /** @type {{index: number, mode: string}[]} */
+    [];
     this.notice = "";
-    this.dirty = new Set(["all"]);
+    this.dirty = /* @__PURE__ */ new Set(["all"]);
     this.frame = 0;
-    this.cache = new Map();
+    this.cache = /* @__PURE__ */ new Map();
     this.dark = false;
     this.ramp = buildRamp(RAMP_LIGHT);
-    /** every layer of the current run (`attn_all`, validated), or null */
-    this.attnAll = /** @type {Uint8Array|null} */ (null);
-    /** the selected layer sliced from `attnAll` while the kernel's `attn` holds another one */
-    this.local = /** @type {{attn: DataView, attn_layer: number, all: Uint8Array}|null} */ (null);
-
+    this.attnAll = /** @type {Uint8Array|null} */
+    null;
+    this.local = /** @type {{attn: DataView, attn_layer: number, all: Uint8Array}|null} */
+    null;
     this.root = h("div", { class: "exformer", "data-xf": "1" });
     el.classList.add("exformer-host");
     el.append(this.root);
-
     this.controls = createControls(this);
     this.status = h("div", { class: "xf-status", role: "status", "aria-live": "polite" });
     this.errorBox = h("div", { class: "xf-error", role: "alert", hidden: true });
@@ -3110,7 +2398,7 @@ class App {
       "div",
       { class: "xf-busy", hidden: true, "aria-hidden": "true" },
       h("div", { class: "xf-spinner" }),
-      h("span", { text: "re-running the model…" }),
+      h("span", { text: "re-running the model…" })
     );
     this.predictions = createPredictions(this);
     this.changes = createChanges(this);
@@ -3118,29 +2406,26 @@ class App {
       "div",
       { class: "xf-body" },
       h("div", { class: "xf-main" }, this.stage, this.busyEl),
-      this.predictions.el,
+      this.predictions.el
     );
     this.root.append(this.controls.el, this.changes.el, this.errorBox, this.body, this.status);
-    // Keys typed in the widget belong to it: JupyterLab's notebook shortcuts (arrows move between
-    // cells in command mode, letters insert cells...) must not take them from our controls.
     this.root.setAttribute("data-lm-suppress-shortcuts", "true");
     this.root.addEventListener(
       "keydown",
       (e) => {
         if (e.key === "Escape" && this.get("focus") >= 0) this.setState("focus", -1);
-        const t = /** @type {HTMLElement} */ (e.target);
+        const t = (
+          /** @type {HTMLElement} */
+          e.target
+        );
         if (t !== this.root && this.root.contains(t) && !(e.key === "Enter" && (e.shiftKey || e.ctrlKey || e.metaKey))) e.stopPropagation();
       },
-      { signal: this.signal },
+      { signal: this.signal }
     );
-
-    /** @type {Record<string, {el: HTMLElement, update: (d: Set<string>) => void, destroy: () => void}>} */
     this.views = {};
     this.activeView = "";
-
     for (const k of KEYS) this.listen(`change:${k}`, () => this.onChange(k));
     this.listen("msg:custom", (content) => this.onCustom(content));
-
     if (typeof ResizeObserver !== "undefined") {
       let lastW = 0;
       this.resizeObs = new ResizeObserver((entries) => {
@@ -3156,25 +2441,20 @@ class App {
     mq?.addEventListener?.("change", () => this.invalidate("theme"), { signal: this.signal });
     this.decode("all");
     this.invalidate("all");
-    // The kernel frees a view's tensors when no front end shows it: say we do.
     this.send({ type: "attach" });
   }
-
   /** A custom message to the kernel (ignored by a static snapshot). @param {any} content */
   send(content) {
     try {
       if (!this.isStatic) this.model.send(content);
     } catch {
-      // the comm is gone (kernel restarted): nothing to tell
     }
   }
-
   /** @param {string} event @param {Function} cb */
   listen(event, cb) {
     this.model.on(event, cb);
     this.modelHandlers.push([event, cb]);
   }
-
   /**
    * A state key. `attn` and `attn_layer` are the layer answered from `attn_all` while one stands in
    * for the kernel's (see localLayer).
@@ -3184,7 +2464,6 @@ class App {
     if (this.local && (name === "attn" || name === "attn_layer")) return this.local[name];
     return this.model.get(name);
   }
-
   /**
    * Set a synced state key and push it to the back end.
    * @param {string} name
@@ -3194,17 +2473,17 @@ class App {
     this.model.set(name, value);
     this.model.save_changes();
   }
-
   /** @param {Record<string, any>} values */
   setMany(values) {
     for (const [k, v] of Object.entries(values)) this.model.set(k, v);
     this.model.save_changes();
   }
-
   // ---- derived data -----------------------------------------------------------------------
-
   get tokensRaw() {
-    return /** @type {import("./logic/tokens.js").Token[]} */ (this.get("tokens") || []);
+    return (
+      /** @type {import("./logic/tokens.js").Token[]} */
+      this.get("tokens") || []
+    );
   }
   /** tokens with pending (sent, not yet run) toggles applied */
   get tokens() {
@@ -3228,7 +2507,6 @@ class App {
   get view() {
     const v = this.get("view");
     const view = VIEWS.includes(v) ? v : defaultView(this.T);
-    // A pooled layer has no token-level rows for the curves: its matrix stands in.
     return view === "head" && this.pooledSide ? "matrix" : view;
   }
   /**
@@ -3238,7 +2516,6 @@ class App {
   tileData() {
     const z = this.get("zoom");
     const t = this.tile;
-    // the tile must be the one for this zoom window, layer and run (else: still loading)
     if (!z || !t || t.layer !== this.get("attn_layer") || t.run_id !== this.get("run_id") || t.r0 !== z.r0 || t.c0 !== z.c0) return null;
     const dropKeys = this.sinkInfo.keys;
     const key = JSON.stringify(["tile", t.r0, t.c0, t.n, t.layer, t.run_id, this.get("heads"), this.get("combine"), this.get("threshold"), dropKeys]);
@@ -3250,7 +2527,6 @@ class App {
     }
     return v;
   }
-
   /** side of the server-pooled `attn` map (long inputs), 0 when `attn` has every token */
   get pooledSide() {
     const P = Number(this.get("attn_size"));
@@ -3285,7 +2561,6 @@ class App {
     if (Number.isInteger(f) && f >= 0 && f < this.T) return { index: f, side: this.pinSide };
     return null;
   }
-
   /**
    * The selected layer sliced from `attn_all` (every layer of the current run, sent with it when
    * small), when the kernel's `attn` holds another layer: a layer change is drawn at once, and with
@@ -3298,11 +2573,13 @@ class App {
     const all = this.attnAll;
     if (!all || this.pooledSide || !Number.isInteger(L) || L < 0 || L >= this.nLayers || L === this.model.get("attn_layer")) return null;
     if (prev && prev.attn_layer === L && prev.all === all) return prev;
-    const out = /** @type {any} */ ({ all });
+    const out = (
+      /** @type {any} */
+      { all }
+    );
     sliceLayer(out, L, { attn_all: all, n_layers: this.nLayers, n_heads: this.nHeads, seq_len: this.T });
     return out.attn ? out : null;
   }
-
   /**
    * Decodes what changed key `key` ("all" = everything) brings: the shown layer (and its sinks),
    * the thumbnails, the zoomed tile. Only a new layer drops the cached matrices.
@@ -3311,7 +2588,6 @@ class App {
   decode(key) {
     const all = key === "all" || key === "n_heads";
     if (all || ["attn_all", "n_layers", "tokens"].includes(key)) {
-      // `attn_all` comes with each run (empty when too big): a new run brings its own
       let bytes = null;
       try {
         bytes = toBytes(this.model.get("attn_all"));
@@ -3333,18 +2609,19 @@ class App {
       const buf = this.get("attn");
       if (buf != null && this.T > 0 && this.nHeads > 0) {
         try {
-          this.attn = attentionBytes(buf, this.nHeads, this.pooledSide || this.T); // bytes, no float copy
+          this.attn = attentionBytes(buf, this.nHeads, this.pooledSide || this.T);
         } catch (e) {
-          this.attnError = String(/** @type {Error} */ (e).message || e);
+          this.attnError = String(
+            /** @type {Error} */
+            e.message || e
+          );
         }
       }
       const P = this.pooledSide;
-      this.sinks = this.attn
-        ? sinkKeys(this.attn, this.nHeads, P || this.T).map((s) => {
-            const [key, last] = P ? binRange(s.key, P, this.T) : [s.key, s.key];
-            return { key, last, share: s.share };
-          })
-        : [];
+      this.sinks = this.attn ? sinkKeys(this.attn, this.nHeads, P || this.T).map((s) => {
+        const [key2, last] = P ? binRange(s.key, P, this.T) : [s.key, s.key];
+        return { key: key2, last, share: s.share };
+      }) : [];
       this.cache.clear();
     }
     if (all || key === "thumbs") {
@@ -3368,7 +2645,6 @@ class App {
       }
     }
   }
-
   /**
    * Matrices to draw for the current settings (cached).
    * @param {{combine?: string, threshold?: number}} [override]
@@ -3381,23 +2657,19 @@ class App {
       hideSpecial: !!this.get("hide_special"),
       pairFilter: this.get("pair_filter") || "all",
       threshold: override.threshold ?? (Number(this.get("threshold")) || 0),
-      dropKeys: this.sinkInfo.keys,
+      dropKeys: this.sinkInfo.keys
     };
     const key = JSON.stringify(o);
     let v = this.cache.get(key);
     if (!v) {
       const P = this.pooledSide;
-      v = P
-        ? pooledMatrices({ attn: this.attn, nHeads: this.nHeads, P, T: this.T, heads: o.heads, combine: o.combine, threshold: o.threshold, dropKeys: o.dropKeys })
-        : viewMatrices({ attn: this.attn, nHeads: this.nHeads, T: this.T, tokens: this.tokensRaw, ...o });
+      v = P ? pooledMatrices({ attn: this.attn, nHeads: this.nHeads, P, T: this.T, heads: o.heads, combine: o.combine, threshold: o.threshold, dropKeys: o.dropKeys }) : viewMatrices({ attn: this.attn, nHeads: this.nHeads, T: this.T, tokens: this.tokensRaw, ...o });
       if (this.cache.size > 8) this.cache.clear();
       this.cache.set(key, v);
     }
     return v;
   }
-
   // ---- events -----------------------------------------------------------------------------
-
   /** @param {string} key */
   onChange(key) {
     if (["attn", "attn_size", "attn_layer", "attn_all", "layer", "tokens", "n_heads", "n_layers", "thumbs", "tile", "tile_rect"].includes(key)) this.decode(key);
@@ -3407,14 +2679,12 @@ class App {
     if (key === "tokens" || key === "hide_special") this.hover = null;
     this.invalidate(key);
   }
-
   /** @param {any} content */
   onCustom(content) {
     if (content && content.type === "notice") {
       this.flash(String(content.text || ""));
     }
   }
-
   /** @param {string} text */
   flash(text) {
     this.notice = text;
@@ -3423,9 +2693,8 @@ class App {
     this.noticeTimer = setTimeout(() => {
       this.notice = "";
       this.invalidate("notice");
-    }, 4000);
+    }, 4e3);
   }
-
   /**
    * Mask / knock out / restore a token (what a click or Enter does), per the current mode unless
    * `mode` says which (undoing one intervention from the interventions line).
@@ -3448,14 +2717,12 @@ class App {
     this.model.send({ type: "toggle", index, mode });
     this.invalidate("tokens");
   }
-
   clearInterventions() {
     if (this.isStatic) return;
     this.pending = [];
     this.model.send({ type: "clear" });
     this.invalidate("tokens");
   }
-
   /**
    * @param {number} index original token index or -1
    * @param {"from"|"to"} side
@@ -3463,11 +2730,10 @@ class App {
   setHover(index, side) {
     const next = index >= 0 ? { index, side } : null;
     const cur = this.hover;
-    if ((cur && next && cur.index === next.index && cur.side === next.side) || (!cur && !next)) return;
+    if (cur && next && cur.index === next.index && cur.side === next.side || !cur && !next) return;
     this.hover = next;
     this.invalidate("hover");
   }
-
   /**
    * Pin (or unpin, if already pinned) a token.
    * @param {number} index
@@ -3483,7 +2749,6 @@ class App {
       else this.setState("focus", index);
     }
   }
-
   /**
    * Finds token i for the user: pins it, brings it into view in the shown view (a long input's matrix
    * zooms to it).
@@ -3498,13 +2763,11 @@ class App {
     const v = this.views[this.activeView];
     if (v && typeof v.reveal === "function") v.reveal(i);
   }
-
   /** @param {number} l */
   setLayer(l) {
     const L = clampInt(l, 0, Math.max(0, this.nLayers - 1));
     if (L !== this.get("layer")) this.setState("layer", L);
   }
-
   /** @param {string} what */
   invalidate(what) {
     this.dirty.add(what);
@@ -3513,32 +2776,29 @@ class App {
     this.frame = raf(() => {
       this.frame = 0;
       const d = this.dirty;
-      this.dirty = new Set();
+      this.dirty = /* @__PURE__ */ new Set();
       try {
         const t0 = performance.now();
         this.renderNow(d);
-        // exposed for benchmarks / headless checks
         this.root.dataset.renderMs = (performance.now() - t0).toFixed(1);
         this.root.dataset.frame = String((Number(this.root.dataset.frame) || 0) + 1);
         this.root.dataset.view = this.activeView;
         this.root.dataset.threshold = String(Number(this.get("threshold")) || 0);
-        // also for headless checks: which run is drawn and what it changed
         this.root.dataset.runId = String(this.get("run_id") ?? "");
-        this.root.dataset.knocked = this.tokensRaw.flatMap((t, i) => (t.knocked_out || t.masked ? [i] : [])).join(",");
+        this.root.dataset.knocked = this.tokensRaw.flatMap((t, i) => t.knocked_out || t.masked ? [i] : []).join(",");
         if (globalThis.EXFORMER_DEBUG) console.log(`exformer render ${[...d].join(",")}: ${this.root.dataset.renderMs} ms`);
       } catch (e) {
         console.error("exformer: render failed", e);
         this.errorBox.hidden = false;
-        this.errorBox.textContent = `Widget error: ${/** @type {Error} */ (e).message || e}`;
+        this.errorBox.textContent = `Widget error: ${/** @type {Error} */
+        e.message || e}`;
       }
     });
   }
-
   /** @param {Set<string>} d */
   renderNow(d) {
     if (this.signal.aborted) return;
     const bg = getComputedStyle(this.root).backgroundColor;
-    // A transparent background tells nothing: judge by the text colour instead.
     const transparent = /rgba\(.*,\s*0\)$/.test(bg) || bg === "transparent";
     const dark = transparent ? !isDarkColour(getComputedStyle(this.root).color) : isDarkColour(bg);
     if (dark !== this.dark || d.has("all")) {
@@ -3547,8 +2807,6 @@ class App {
       d.add("theme");
     }
     this.root.classList.toggle("xf-dark", this.dark);
-
-    // error + status
     const err = this.get("error") || this.attnError;
     this.errorBox.hidden = !err;
     this.errorBox.textContent = err || "";
@@ -3559,10 +2817,8 @@ class App {
     this.body.classList.toggle("is-loading", !!lag);
     this.status.textContent = this.notice || (lag ? `loading layer ${this.get("layer")}…` : "");
     this.status.classList.toggle("is-notice", !!this.notice);
-
     this.controls.update(d);
     this.changes.update(d);
-
     const view = this.view;
     if (view !== this.activeView) {
       if (!this.views[view]) {
@@ -3576,7 +2832,6 @@ class App {
     this.views[view].update(d);
     this.predictions.update(d);
   }
-
   destroy() {
     this.send({ type: "detach" });
     this.abort.abort();
@@ -3592,17 +2847,14 @@ class App {
     this.root.remove();
     this.host.classList.remove("exformer-host");
   }
-}
-
-/**
- * anywidget entry point.
- * @param {{model: any, el: HTMLElement}} ctx
- * @returns {() => void} cleanup
- */
+};
 function render({ model, el }) {
   const app = new App(model, el);
   return () => app.destroy();
 }
-
-export { createStaticModel, HEAD_VIEW_MAX_TOKENS };
-export default { render };
+var main_default = { render };
+export {
+  HEAD_VIEW_MAX_TOKENS,
+  createStaticModel,
+  main_default as default
+};

@@ -1,6 +1,6 @@
 // exformer widget: entry module (anywidget AFM). `render({model, el})` builds the UI, wires model
 // events and returns a cleanup function. Bundled with logic/*.js, static_model.js and views/*.js into
-// the single-file module widget/exformer.js by `node widget/tools/bundle.mjs`.
+// the single-file module widget/exformer.js by esbuild (`npm --prefix widget run build`).
 
 import { attentionBytes, toBytes } from "./logic/buffers.js";
 import { viewMatrices, pooledMatrices, tileMatrices, sinkKeys, dropSinks, binRange } from "./logic/matrices.js";

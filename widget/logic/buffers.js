@@ -2,7 +2,7 @@
 // any binary value anywidget may hand over viewed as bytes, the `attn` and `thumbs` layouts.
 
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const B64_INDEX = (() => {
+const B64_INDEX = /* @__PURE__ */ (() => {
   const t = new Int16Array(256).fill(-1);
   for (let i = 0; i < 64; i++) t[B64.charCodeAt(i)] = i;
   // Also accept the URL-safe alphabet.
@@ -105,7 +105,8 @@ export function attentionBytes(buffer, nHeads, T) {
   return bytes;
 }
 
-const BYTE_TO_WEIGHT = (() => {
+// (a pure IIFE: the bundle drops the table with decodeAttention, which only tests use)
+const BYTE_TO_WEIGHT = /* @__PURE__ */ (() => {
   const t = new Float32Array(256);
   for (let i = 0; i < 256; i++) t[i] = i / 255;
   return t;

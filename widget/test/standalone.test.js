@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { bundle } from "../tools/bundle.mjs";
+import { build } from "../tools/build.mjs";
 import { fillTemplate } from "../dev/make_demo.mjs";
 import { syntheticState } from "../dev/synthetic.js";
 
@@ -24,8 +24,8 @@ test("standalone template has each placeholder exactly once, in the right elemen
   assert.doesNotMatch(html, /https?:\/\//, "no network resources");
 });
 
-test("widget/exformer.js is the up-to-date bundle of the sources", () => {
-  assert.equal(read("exformer.js"), bundle(dir), "stale bundle: run node widget/tools/bundle.mjs");
+test("widget/exformer.js is the up-to-date bundle of the sources", async () => {
+  assert.equal(read("exformer.js"), await build(dir), "stale bundle: run npm --prefix widget run build");
 });
 
 test("bundle and CSS can be inlined in HTML safely", () => {
