@@ -2,7 +2,8 @@
 # Everything exformer needs on a fresh Debian machine with a Rust toolchain, Python 3.11, node
 # and apt. Idempotent: each step is skipped when its inputs have not changed.
 #   scripts/setup.sh            venv + models + build + kernelspec + warm evcxr cache
-#   scripts/setup.sh --tests    also Debian chromium and the browser-test npm packages
+#   scripts/setup.sh --tests    also Debian chromium, the browser-test npm packages and the widget's
+#                               esbuild (widget/node_modules: the node tests rebuild the bundle)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WITH_TESTS=0
@@ -68,6 +69,16 @@ if [ "$WITH_TESTS" = 1 ] && [ -f tests/browser/package.json ]; then
     step "npm packages for browser tests"
     (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
     hash_of tests/browser/package.json tests/browser/package-lock.json > "$STAMPS/npm"
+  fi
+fi
+
+# --- the widget's build tool: esbuild, pinned in widget/package-lock.json (node tests check that the
+# committed widget/exformer.js is its bundle of the sources) -------------------------------------
+if [ "$WITH_TESTS" = 1 ] && [ -f widget/package-lock.json ]; then
+  if [ ! -d widget/node_modules ] || [ "$(cat "$STAMPS/npm-widget" 2>/dev/null)" != "$(hash_of widget/package.json widget/package-lock.json)" ]; then
+    step "npm packages for the widget (esbuild)"
+    (cd widget && npm ci --no-audit --no-fund --loglevel=error)
+    hash_of widget/package.json widget/package-lock.json > "$STAMPS/npm-widget"
   fi
 fi
 
