@@ -2,6 +2,7 @@
 //! Nothing here holds a tensor.
 
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// What kind of head a model has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -159,5 +160,100 @@ impl Analysis {
     /// One layer's attention, row-major [n_heads, T, T].
     pub fn layer(&self, l: usize) -> &[f32] {
         &self.attention[l]
+    }
+}
+
+/// Progress of a load, reported through [`crate::LoadOptions::progress`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadProgress {
+    /// What is happening ("resolving", "weights", "tokenizer", "ready", ...).
+    pub stage: String,
+    /// A sentence for humans.
+    pub message: String,
+    /// 0.0 ..= 1.0.
+    pub fraction: f32,
+}
+
+/// Progress callback.
+pub type ProgressFn = Arc<dyn Fn(LoadProgress) + Send + Sync>;
+
+/// What a loaded model is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub name: String,
+    /// Path or id it came from.
+    pub source: String,
+    /// "bert", "roberta", "llama", ...
+    pub architecture: String,
+    pub kind: ModelKind,
+    pub n_layers: usize,
+    /// Query heads.
+    pub n_heads: usize,
+    pub n_kv_heads: usize,
+    pub hidden_size: usize,
+    pub vocab_size: usize,
+    pub max_positions: usize,
+    pub mask_token: Option<String>,
+    pub device: String,
+    pub dtype: String,
+}
+
+impl ModelInfo {
+    /// Architecture-level info; name, source, device, dtype and mask token are filled in by `Model::load`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn arch(
+        architecture: &str,
+        kind: ModelKind,
+        n_layers: usize,
+        n_heads: usize,
+        n_kv_heads: usize,
+        hidden_size: usize,
+        vocab_size: usize,
+        max_positions: usize,
+    ) -> Self {
+        ModelInfo {
+            name: String::new(),
+            source: String::new(),
+            architecture: architecture.to_string(),
+            kind,
+            n_layers,
+            n_heads,
+            n_kv_heads,
+            hidden_size,
+            vocab_size,
+            max_positions,
+            mask_token: None,
+            device: String::new(),
+            dtype: String::new(),
+        }
+    }
+
+    /// An encoder family's info (every head its own keys and values): a masked LM when it has
+    /// its MLM head, else a bare encoder.
+    pub(crate) fn encoder(
+        architecture: &str,
+        has_mlm_head: bool,
+        n_layers: i64,
+        n_heads: i64,
+        hidden_size: i64,
+        vocab_size: i64,
+        max_positions: usize,
+    ) -> Self {
+        let kind = if has_mlm_head {
+            ModelKind::MaskedLm
+        } else {
+            ModelKind::Encoder
+        };
+        let n = n_heads as usize;
+        Self::arch(
+            architecture,
+            kind,
+            n_layers as usize,
+            n,
+            n,
+            hidden_size as usize,
+            vocab_size as usize,
+            max_positions,
+        )
     }
 }

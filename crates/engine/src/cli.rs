@@ -6,8 +6,8 @@ use crate::analysis::{Input, Interventions};
 use crate::device::{DTypeSpec, DeviceSpec};
 use crate::error::EngineError;
 use crate::model::{LoadOptions, Model};
-use crate::registry::list_models;
 use crate::run::Layers;
+use crate::source::list_models;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 

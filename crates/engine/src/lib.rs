@@ -10,26 +10,37 @@
 //! ```
 //!
 //! # Layout
+//! Read top-down: a file imports only files below it in this list's dependency order, never one that
+//! imports it back (`tests/test_layout.py` checks every crate for import cycles).
+//! - `lib.rs`: the public API, re-exported here; `cli` and `gguf` are the only public modules.
 //! - `error.rs`: [`EngineError`], one variant per thing a user can get wrong.
-//! - `analysis.rs`: plain data in and out: [`Input`], [`Interventions`], [`Analysis`], [`Token`], [`Prediction`], [`ModelKind`].
+//! - `analysis.rs`: plain data in and out: [`Input`], [`Interventions`], [`Analysis`], [`Token`], [`Prediction`],
+//!   [`ModelKind`], [`ModelInfo`], [`LoadProgress`].
 //! - `device.rs`: [`DeviceSpec`], [`DTypeSpec`].
-//! - `source.rs`: resolving a spec (short name, HF folder, .gguf file, HF hub id in the offline cache).
-//! - `registry.rs`: short names and [`list_models`].
-//! - `weights.rs`: checkpoint tensors by name (safetensors, sharded, pytorch_model.bin), Linear/LayerNorm helpers.
-//! - `tokenize.rs`: tokenizer.json, specials, byte offsets, pairs, display text of pieces.
+//! - `source.rs`: where models come from: resolving a spec (short name, HF folder, .gguf file, HF hub id in the
+//!   offline cache), the short names and where they are installed, [`list_models`].
+//! - `gguf/`: GGUF files, knowing no model: `reader.rs` (the container), `dequant.rs` (ggml types, block formats
+//!   to f32), `tokenizer.rs` (tokenizer from the metadata), `hparams.rs` (the `{arch}.*` hyperparameters every
+//!   loader reads), `names.rs` (llama.cpp tensor names → checkpoint names).
+//! - `weights.rs`: checkpoint tensors by name (safetensors, sharded, pytorch_model.bin, a GGUF file through a
+//!   name table), Linear/LayerNorm helpers.
+//! - `tokenize.rs`: tokenizer.json, specials, byte offsets, pairs, display text of pieces ([`TextTokenizer`]).
 //! - `attention.rs`: the one attention every model calls (fused kernel; masks, knockout, ablation, GQA, reused prefix)
-//!   and exact probabilities recomputed on demand from each layer's queries and keys.
+//!   and exact probabilities recomputed on demand from each layer's queries and keys (tests in `attention/tests.rs`).
 //! - `run.rs`: [`Run`], one forward pass whose attention is computed when asked for (layers, heads, rows, tiles, pooled).
 //! - `layers.rs`: pieces architectures share: HF config values, RMSNorm, RoPE and its scaling variants.
-//! - `model.rs`: [`Model`], [`ModelInfo`], [`LoadOptions`], the `Architecture` trait and dispatch on architecture.
-//! - `models/<arch>.rs`: one file per architecture (config struct, layers, model; weights named as in checkpoints);
-//!   `models/mod.rs` holds the one table of families (HF model_types, GGUF architectures, loaders).
-//! - `gguf/`: GGUF reader, dequantisation, tokenizer from metadata (decoder models).
+//! - `models/arch.rs`: the contract between the engine and an architecture: the `Architecture` trait, `Built`
+//!   (architecture + info), `LoadContext` (device, dtype, progress), `Batch`, `TensorInterventions`, `ForwardOut`.
+//! - `models/<arch>.rs`: one file per architecture family (config struct, layers, model; weights named as in
+//!   checkpoints; `load_gguf` where GGUF files exist), each built on `models/arch.rs` only.
+//! - `models/mod.rs`: the one table of families (HF model_types, GGUF architectures, loaders) and `load`: a resolved
+//!   spec → a built model and its tokenizer (config.json + weights, or GGUF metadata + tensors).
+//! - `model.rs`: [`Model`], [`LoadOptions`], [`RunOutput`]: load (resolve, then `models::load`) and run.
 //! - `cli.rs`: `attend` and `models` subcommands.
 //!
 //! # Beyond docs/engine-api.md
 //! - [`Model::run_with_logits`] returns a [`RunOutput`] (the analysis plus raw `[T, vocab]` logits);
-//!   [`Model::tokenize`] tokenizes without running; [`Model::tokenizer`] exposes the [`tokenize::TextTokenizer`].
+//!   [`Model::tokenize`] tokenizes without running; [`Model::tokenizer`] exposes the [`TextTokenizer`].
 //! - A masked token's `Token::id` is the mask id the model saw; its `text` stays the original piece.
 //!   Tokens of segment B carry byte offsets into `text_pair`. Encoders without an LM head return one empty
 //!   prediction list per token.
@@ -40,25 +51,28 @@
 //!   `--repeat N` and `--timings` (prints `{"load_s", "run_s", "tokens"}` JSON); safetensors metadata also holds
 //!   `info` (the ModelInfo JSON). Exit codes: 0 ok, 1 engine error, 2 usage error.
 
-pub mod analysis;
+pub(crate) mod analysis;
 pub(crate) mod attention;
 #[cfg(feature = "cli")]
 pub mod cli;
-pub mod device;
-pub mod error;
+pub(crate) mod device;
+pub(crate) mod error;
 pub mod gguf;
 pub(crate) mod layers;
-pub mod model;
+pub(crate) mod model;
 pub(crate) mod models;
-pub mod registry;
-pub mod run;
-pub mod source;
-pub mod tokenize;
+pub(crate) mod run;
+pub(crate) mod source;
+pub(crate) mod tokenize;
 pub(crate) mod weights;
 
-pub use analysis::{Analysis, Input, Interventions, ModelKind, Prediction, Token};
+pub use analysis::{
+    Analysis, Input, Interventions, LoadProgress, ModelInfo, ModelKind, Prediction, ProgressFn,
+    Token,
+};
 pub use device::{DTypeSpec, DeviceSpec};
 pub use error::{EngineError, Result};
-pub use model::{LoadOptions, LoadProgress, Model, ModelInfo, ProgressFn, RunOutput};
-pub use registry::{list_models, ModelEntry};
+pub use model::{LoadOptions, Model, RunOutput};
 pub use run::{Layers, Pool, Run};
+pub use source::{list_models, ModelEntry};
+pub use tokenize::TextTokenizer;

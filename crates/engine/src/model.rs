@@ -1,36 +1,18 @@
-//! `Model`: load (resolve → weights → architecture + tokenizer), run (tokenize → interventions → forward →
-//! Analysis), and the `Architecture` trait every `models/<arch>.rs` implements.
-//!
-//! Adding an architecture: implement [`Architecture`] in `models/<arch>.rs` with a
-//! `pub(crate) fn load(cfg: &serde_json::Value, w: &Weights, ctx: &LoadContext) -> Result<Built>` and add one row
-//! to `models::FAMILIES` (HF `model_type`s, GGUF architectures, loaders).
+//! [`Model`]: load (resolve the spec → `models::load`: weights, architecture, tokenizer) and run
+//! (tokenize → interventions → the architecture's forward → predictions → [`Run`]).
 
-use crate::analysis::{Analysis, Input, Interventions, ModelKind, Prediction};
-use crate::attention;
+use crate::analysis::{
+    Analysis, Input, Interventions, ModelInfo, ModelKind, Prediction, ProgressFn,
+};
 use crate::device::{device_name, DTypeSpec, DeviceSpec};
 use crate::error::{EngineError, Result};
+use crate::models;
+use crate::models::arch::{Architecture, Batch, LoadContext, TensorInterventions};
 use crate::run::{Layers, Run};
-use crate::source::{self, ResolvedSource, SourceKind};
+use crate::source;
 use crate::tokenize::{Encoded, TextTokenizer};
-use crate::weights::Weights;
-use serde::{Deserialize, Serialize};
-use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use tch::{Kind, Tensor};
-
-/// Progress of a load, reported through [`LoadOptions::progress`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LoadProgress {
-    /// What is happening ("resolving", "weights", "tokenizer", "ready", ...).
-    pub stage: String,
-    /// A sentence for humans.
-    pub message: String,
-    /// 0.0 ..= 1.0.
-    pub fraction: f32,
-}
-
-/// Progress callback.
-pub type ProgressFn = Arc<dyn Fn(LoadProgress) + Send + Sync>;
 
 /// How to load a model.
 #[derive(Clone, Default)]
@@ -48,216 +30,6 @@ impl std::fmt::Debug for LoadOptions {
             .field("progress", &self.progress.is_some())
             .finish()
     }
-}
-
-/// What a loaded model is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ModelInfo {
-    pub name: String,
-    /// Path or id it came from.
-    pub source: String,
-    /// "bert", "roberta", "llama", ...
-    pub architecture: String,
-    pub kind: ModelKind,
-    pub n_layers: usize,
-    /// Query heads.
-    pub n_heads: usize,
-    pub n_kv_heads: usize,
-    pub hidden_size: usize,
-    pub vocab_size: usize,
-    pub max_positions: usize,
-    pub mask_token: Option<String>,
-    pub device: String,
-    pub dtype: String,
-}
-
-impl ModelInfo {
-    /// Architecture-level info; name, source, device, dtype and mask token are filled in by `Model::load`.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn arch(
-        architecture: &str,
-        kind: ModelKind,
-        n_layers: usize,
-        n_heads: usize,
-        n_kv_heads: usize,
-        hidden_size: usize,
-        vocab_size: usize,
-        max_positions: usize,
-    ) -> Self {
-        ModelInfo {
-            name: String::new(),
-            source: String::new(),
-            architecture: architecture.to_string(),
-            kind,
-            n_layers,
-            n_heads,
-            n_kv_heads,
-            hidden_size,
-            vocab_size,
-            max_positions,
-            mask_token: None,
-            device: String::new(),
-            dtype: String::new(),
-        }
-    }
-
-    /// An encoder family's info (every head its own keys and values): a masked LM when it has
-    /// its MLM head, else a bare encoder.
-    pub(crate) fn encoder(
-        architecture: &str,
-        has_mlm_head: bool,
-        n_layers: i64,
-        n_heads: i64,
-        hidden_size: i64,
-        vocab_size: i64,
-        max_positions: usize,
-    ) -> Self {
-        let kind = if has_mlm_head {
-            ModelKind::MaskedLm
-        } else {
-            ModelKind::Encoder
-        };
-        let n = n_heads as usize;
-        Self::arch(
-            architecture,
-            kind,
-            n_layers as usize,
-            n,
-            n,
-            hidden_size as usize,
-            vocab_size as usize,
-            max_positions,
-        )
-    }
-}
-
-/// Device and dtype an architecture is built for.
-pub(crate) struct LoadContext {
-    pub device: tch::Device,
-    pub kind: Kind,
-    pub progress: Option<ProgressFn>,
-}
-
-impl LoadContext {
-    pub fn report(&self, stage: &str, message: &str, fraction: f32) {
-        if let Some(p) = &self.progress {
-            p(LoadProgress {
-                stage: stage.into(),
-                message: message.into(),
-                fraction,
-            });
-        }
-    }
-}
-
-/// One forward pass's input (batch of one sequence).
-#[derive(Debug, Clone)]
-pub(crate) struct Batch {
-    /// Token ids [T] (mask substitution already applied).
-    pub ids: Vec<i64>,
-    /// Segment / token-type ids [T].
-    pub type_ids: Vec<i64>,
-}
-
-impl Batch {
-    pub fn len(&self) -> usize {
-        self.ids.len()
-    }
-    /// Ids as an int64 tensor [T] on `device`.
-    pub fn ids_tensor(&self, device: tch::Device) -> Tensor {
-        Tensor::from_slice(&self.ids).to_device(device)
-    }
-    pub fn type_ids_tensor(&self, device: tch::Device) -> Tensor {
-        Tensor::from_slice(&self.type_ids).to_device(device)
-    }
-}
-
-/// Interventions in the form architectures use.
-#[derive(Debug, Default)]
-pub(crate) struct TensorInterventions {
-    /// Key positions hidden from every query.
-    pub knockout: Vec<usize>,
-    /// Per layer, heads whose context is zeroed.
-    pub ablate: Vec<Vec<usize>>,
-    /// Collect hidden states (embeddings + every layer output).
-    pub hidden_states: bool,
-    /// Keep every layer's context vectors (per-head attention outputs) in its record.
-    pub head_outputs: bool,
-    /// Per layer, queries, keys and values of positions `0..start` reused from an earlier run
-    /// (causal models): the forward computes only positions `start..T`. Empty = a full run.
-    pub prefix: Vec<attention::LayerAttention>,
-}
-
-impl TensorInterventions {
-    pub fn heads_for(&self, layer: usize) -> &[usize] {
-        self.ablate.get(layer).map(|v| v.as_slice()).unwrap_or(&[])
-    }
-    /// First position the forward computes (0 unless a prefix is reused).
-    pub fn start(&self) -> usize {
-        self.prefix
-            .first()
-            .map(|p| p.seq_len() as usize)
-            .unwrap_or(0)
-    }
-    /// An attention spec with knockout, this layer's ablations and its reused prefix filled in.
-    pub fn spec(&self, layer: usize, scale: f64) -> attention::AttentionSpec<'_> {
-        attention::AttentionSpec {
-            knockout: &self.knockout,
-            ablate_heads: self.heads_for(layer),
-            past: self.prefix.get(layer),
-            keep_context: self.head_outputs,
-            ..attention::AttentionSpec::new(scale)
-        }
-    }
-}
-
-/// What one forward pass returns.
-pub(crate) struct ForwardOut {
-    /// Final hidden states of the computed positions [T - start, hidden]: the LM head's input
-    /// ([`Architecture::logits`] turns a block of rows into logits, so [T, vocab] never has to exist).
-    pub hidden: Tensor,
-    /// Per layer, what recomputes its probabilities (all positions, prefix included).
-    pub attentions: Vec<attention::LayerAttention>,
-    /// n_layers+1 tensors [T, hidden] when requested, else empty.
-    pub hidden_states: Vec<Tensor>,
-}
-
-impl ForwardOut {
-    /// A decoder's output: `hidden` comes after the final norm, and so does the last of the
-    /// requested hidden states (as in transformers).
-    pub fn after_final_norm(
-        hidden: Tensor,
-        attentions: Vec<attention::LayerAttention>,
-        mut hidden_states: Vec<Tensor>,
-    ) -> Self {
-        if let Some(last) = hidden_states.last_mut() {
-            *last = hidden.shallow_clone();
-        }
-        ForwardOut {
-            hidden,
-            attentions,
-            hidden_states,
-        }
-    }
-}
-
-/// Implemented once per architecture (models/<arch>.rs).
-pub(crate) trait Architecture: Send {
-    /// Runs the whole model on one sequence (positions `iv.start()..` when a prefix is reused).
-    /// Must compute attention through `attention::attention` with `iv.spec(..)`.
-    fn forward(&self, batch: &Batch, iv: &TensorInterventions) -> Result<ForwardOut>;
-    /// Logits [n, vocab] of final hidden rows [n, hidden]; None without an LM head.
-    fn logits(&self, hidden: &Tensor) -> Result<Option<Tensor>>;
-    /// Whether `forward` honours `iv.prefix` (causal models whose positions are absolute offsets).
-    fn reuses_prefix(&self) -> bool {
-        false
-    }
-}
-
-/// An architecture with its info.
-pub(crate) struct Built {
-    pub arch: Box<dyn Architecture>,
-    pub info: ModelInfo,
 }
 
 /// A loaded model. `Send + Sync`: runs are serialised by an internal mutex.
@@ -280,60 +52,6 @@ pub struct RunOutput {
     /// Row-major [T, vocab] f32 logits (None for encoders without an LM head).
     pub logits: Option<Vec<f32>>,
     pub vocab_size: usize,
-}
-
-fn read_config(dir: &Path) -> Result<serde_json::Value> {
-    let p = dir.join("config.json");
-    if !p.is_file() {
-        return Err(EngineError::MissingFile(p));
-    }
-    let text = std::fs::read_to_string(&p)?;
-    serde_json::from_str(&text).map_err(|e| EngineError::CorruptWeights {
-        path: p,
-        reason: format!("config.json is not valid JSON ({e})"),
-    })
-}
-
-fn load_resolved(r: &ResolvedSource, ctx: &LoadContext) -> Result<(Built, TextTokenizer)> {
-    match &r.kind {
-        SourceKind::Gguf(p) => crate::gguf::load(p, ctx),
-        SourceKind::HfDir(dir) => {
-            let cfg = read_config(dir)?;
-            let model_type = cfg
-                .get("model_type")
-                .and_then(|m| m.as_str())
-                .unwrap_or("")
-                .to_string();
-            if model_type.is_empty() {
-                return Err(EngineError::UnsupportedArchitecture(format!(
-                    "{} has no model_type",
-                    dir.join("config.json").display()
-                )));
-            }
-            // Fail on a missing tokenizer before reading (possibly large) weights.
-            let has_tokenizer = dir.join("tokenizer.json").is_file()
-                || dir.join("vocab.txt").is_file()
-                || (dir.join("vocab.json").is_file() && dir.join("merges.txt").is_file());
-            if !has_tokenizer {
-                return Err(EngineError::MissingFile(dir.join("tokenizer.json")));
-            }
-            ctx.report("weights", "reading weights", 0.1);
-            let w = Weights::from_hf_dir(dir, ctx.device, ctx.kind, &|f| {
-                ctx.report("weights", "reading weights", (0.1 + 0.6 * f).min(0.7))
-            })?;
-            ctx.report("building", "building the model", 0.7);
-            let family = crate::models::for_model_type(&model_type).ok_or_else(|| {
-                EngineError::UnsupportedArchitecture(format!(
-                    "'{model_type}' (supported: {})",
-                    crate::models::model_types().join(", ")
-                ))
-            })?;
-            let built = (family.load)(&cfg, &w, ctx)?;
-            ctx.report("tokenizer", "reading the tokenizer", 0.9);
-            let tok = TextTokenizer::from_hf_dir(dir)?;
-            Ok((built, tok))
-        }
-    }
 }
 
 /// Top-k of softmax(logits) per row, computing the logits a block of rows at a time from the final
@@ -413,7 +131,7 @@ impl Model {
         };
         ctx.report("resolving", &format!("looking for {spec}"), 0.0);
         let resolved = source::resolve(spec)?;
-        let (built, tokenizer) = catch(|| load_resolved(&resolved, &ctx))?;
+        let (built, tokenizer) = catch(|| models::load(&resolved, &ctx))?;
         let mut info = built.info;
         info.name = resolved.name.clone();
         info.source = resolved.source.clone();

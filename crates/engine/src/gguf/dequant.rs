@@ -1,4 +1,4 @@
-//! ggml block formats to f32.
+//! ggml tensor types ([`GgmlType`]: ids and block geometry) and their block formats to f32.
 //!
 //! Block layouts follow ggml's `ggml-common.h` / `ggml-quants.c` reference dequantisers:
 //! legacy 32-value blocks (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) and 256-value k-quant super-blocks
@@ -6,8 +6,92 @@
 
 use half::{bf16, f16};
 
-use super::reader::GgmlType;
 use crate::error::{EngineError, Result};
+
+/// A ggml tensor type id with its block geometry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GgmlType(pub u32);
+
+impl GgmlType {
+    pub const F32: GgmlType = GgmlType(0);
+    pub const F16: GgmlType = GgmlType(1);
+    pub const Q4_0: GgmlType = GgmlType(2);
+    pub const Q4_1: GgmlType = GgmlType(3);
+    pub const Q5_0: GgmlType = GgmlType(6);
+    pub const Q5_1: GgmlType = GgmlType(7);
+    pub const Q8_0: GgmlType = GgmlType(8);
+    pub const Q2_K: GgmlType = GgmlType(10);
+    pub const Q3_K: GgmlType = GgmlType(11);
+    pub const Q4_K: GgmlType = GgmlType(12);
+    pub const Q5_K: GgmlType = GgmlType(13);
+    pub const Q6_K: GgmlType = GgmlType(14);
+    pub const I8: GgmlType = GgmlType(24);
+    pub const I16: GgmlType = GgmlType(25);
+    pub const I32: GgmlType = GgmlType(26);
+    pub const F64: GgmlType = GgmlType(28);
+    pub const BF16: GgmlType = GgmlType(30);
+
+    /// (name, elements per block, bytes per block) as in ggml's type table.
+    fn traits(self) -> Option<(&'static str, u64, u64)> {
+        Some(match self.0 {
+            0 => ("F32", 1, 4),
+            1 => ("F16", 1, 2),
+            2 => ("Q4_0", 32, 18),
+            3 => ("Q4_1", 32, 20),
+            6 => ("Q5_0", 32, 22),
+            7 => ("Q5_1", 32, 24),
+            8 => ("Q8_0", 32, 34),
+            9 => ("Q8_1", 32, 40),
+            10 => ("Q2_K", 256, 84),
+            11 => ("Q3_K", 256, 110),
+            12 => ("Q4_K", 256, 144),
+            13 => ("Q5_K", 256, 176),
+            14 => ("Q6_K", 256, 210),
+            15 => ("Q8_K", 256, 292),
+            16 => ("IQ2_XXS", 256, 66),
+            17 => ("IQ2_XS", 256, 74),
+            18 => ("IQ3_XXS", 256, 98),
+            19 => ("IQ1_S", 256, 50),
+            20 => ("IQ4_NL", 32, 18),
+            21 => ("IQ3_S", 256, 110),
+            22 => ("IQ2_S", 256, 82),
+            23 => ("IQ4_XS", 256, 136),
+            24 => ("I8", 1, 1),
+            25 => ("I16", 1, 2),
+            26 => ("I32", 1, 4),
+            27 => ("I64", 1, 8),
+            28 => ("F64", 1, 8),
+            29 => ("IQ1_M", 256, 56),
+            30 => ("BF16", 1, 2),
+            34 => ("TQ1_0", 256, 54),
+            35 => ("TQ2_0", 256, 66),
+            39 => ("MXFP4", 32, 17),
+            _ => return None,
+        })
+    }
+
+    /// ggml's name for the type ("Q4_K"), or "type N" for ids this reader does not know.
+    pub fn name(self) -> String {
+        match self.traits() {
+            Some((n, _, _)) => n.to_string(),
+            None => format!("unknown ggml type {}", self.0),
+        }
+    }
+    /// Elements per quantisation block, if the type is known.
+    pub fn block_size(self) -> Option<u64> {
+        self.traits().map(|t| t.1)
+    }
+    /// Bytes per quantisation block, if the type is known.
+    pub fn type_size(self) -> Option<u64> {
+        self.traits().map(|t| t.2)
+    }
+}
+
+impl std::fmt::Display for GgmlType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
+    }
+}
 
 const QK_K: usize = 256;
 

@@ -1,14 +1,5 @@
-//! GGUF tensor names → checkpoint names, one table per architecture family, and the one loop that
-//! reads a file's tensors under their checkpoint names.
-
-use std::collections::HashMap;
-
-use tch::Tensor;
-
-use super::GgufFile;
-use crate::error::Result;
-use crate::model::LoadContext;
-use crate::weights::Weights;
+//! GGUF tensor names → checkpoint names, one table per naming scheme (llama.cpp's names on one side,
+//! the Hugging Face checkpoints' on the other); `Weights::from_gguf` reads a file's tensors through one.
 
 /// How one family's GGUF tensors are named in its checkpoints.
 pub(crate) struct NameTable {
@@ -121,39 +112,6 @@ pub(crate) const GPT2: NameTable = NameTable {
         ("ffn_down", "mlp.c_proj"),
     ],
 };
-
-/// Every tensor of `g` that `table` names, dequantised to the load's device and dtype, under its
-/// checkpoint name. `fix(gguf_name, block_base, tensor)` adjusts a tensor on the way (llama.cpp's
-/// layout conventions); it may fail with a clear error.
-pub(crate) fn read_named(
-    g: &GgufFile,
-    table: &NameTable,
-    ctx: &LoadContext,
-    mut fix: impl FnMut(&str, &str, Tensor) -> Result<Tensor>,
-) -> Result<Weights> {
-    let n = g.tensors.len();
-    let mut map: HashMap<String, Tensor> = HashMap::new();
-    for (i, info) in g.tensors.iter().enumerate() {
-        if i % 16 == 0 {
-            ctx.report(
-                "weights",
-                &format!("dequantising {i}/{n}"),
-                0.1 + 0.6 * i as f32 / n as f32,
-            );
-        }
-        let name = info.name.as_str();
-        let Some((hf, base)) = table.rename(name) else {
-            continue;
-        };
-        let (data, shape) = g.tensor_f32(name)?;
-        let t = Tensor::from_slice(&data)
-            .reshape(shape.as_slice())
-            .to_device(ctx.device)
-            .to_kind(ctx.kind);
-        map.insert(hf, fix(name, base, t)?);
-    }
-    Ok(Weights::from_map(map, g.path.clone()))
-}
 
 #[cfg(test)]
 mod tests {

@@ -4,10 +4,11 @@
 //! so n_layers = num_hidden_layers * inner_group_num (as HF reports attentions).
 
 use super::bert::{BertConfig, Embeddings, MlmHead};
+use crate::analysis::ModelInfo;
 use crate::attention::{attention, split_heads};
 use crate::error::{EngineError, Result};
-use crate::model::{
-    Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions,
+use crate::models::arch::{
+    Architecture, Batch, Built, ForwardOut, LoadContext, TensorInterventions,
 };
 use crate::weights::{activation, LayerNorm, Linear, Weights};
 use serde_json::Value;

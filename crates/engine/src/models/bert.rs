@@ -2,11 +2,12 @@
 //! Checkpoint names as in `BertForMaskedLM` / `BertModel` (with or without the `bert.` prefix;
 //! old `LayerNorm.gamma/beta` names are accepted). The encoder pieces are reused by RoBERTa and ELECTRA.
 
+use crate::analysis::ModelInfo;
 use crate::attention::{attention, split_heads, LayerAttention};
 use crate::error::{EngineError, Result};
 use crate::layers::read_config;
-use crate::model::{
-    Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions,
+use crate::models::arch::{
+    Architecture, Batch, Built, ForwardOut, LoadContext, TensorInterventions,
 };
 use crate::weights::{activation, check_activation, LayerNorm, Linear, Weights};
 use serde::Deserialize;

@@ -2,11 +2,12 @@
 //! `transformer.layer.{i}.{attention.{q,k,v,out}_lin, sa_layer_norm, ffn.lin{1,2}, output_layer_norm}`,
 //! masked-LM head `vocab_transform`, `vocab_layer_norm`, `vocab_projector`.
 
+use crate::analysis::ModelInfo;
 use crate::attention::{attention, split_heads};
 use crate::error::{EngineError, Result};
 use crate::layers::read_config;
-use crate::model::{
-    Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions,
+use crate::models::arch::{
+    Architecture, Batch, Built, ForwardOut, LoadContext, TensorInterventions,
 };
 use crate::weights::{activation, check_activation, LayerNorm, Linear, Weights};
 use serde::Deserialize;

@@ -4,8 +4,9 @@
 //! (no generator head) loads as an encoder.
 
 use super::bert::{load_layers, Bert, BertConfig, Embeddings, MlmHead};
+use crate::analysis::ModelInfo;
 use crate::error::Result;
-use crate::model::{Built, LoadContext, ModelInfo};
+use crate::models::arch::{Built, LoadContext};
 use crate::weights::{LayerNorm, Linear, Weights};
 use serde_json::Value;
 

@@ -11,12 +11,16 @@
 use serde_json::{json, Value};
 use tch::{Device, Kind, Tensor};
 
+use crate::analysis::ModelInfo;
 use crate::analysis::ModelKind;
 use crate::attention::{self, split_heads};
 use crate::error::{EngineError, Result};
+use crate::gguf::hparams::GgufHparams;
+use crate::gguf::names;
+use crate::gguf::reader::GgufFile;
 use crate::layers::{apply_rope, read_config, require_positive, rope_params, RmsNorm, Rope};
-use crate::model::{
-    Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions,
+use crate::models::arch::{
+    Architecture, Batch, Built, ForwardOut, LoadContext, TensorInterventions,
 };
 use crate::weights::{activation, check_activation, Linear, Weights};
 use serde::Deserialize;
@@ -396,20 +400,17 @@ impl Architecture for Gemma3 {
 /// Loads a `gemma3`, `gemma2` or `gemma` GGUF (llama.cpp layout: norms stored as 1 + w; Gemma 3: SWA on every
 /// layer but each sixth, local RoPE base 10000; Gemma 2: SWA on even layers, soft-capping from the metadata;
 /// attention scale from the head size, or hidden/heads for the 27B models (62 / 46 layers), as llama.cpp does).
-pub(crate) fn load_gguf(g: &crate::gguf::GgufFile, ctx: &LoadContext) -> Result<Built> {
-    let arch = g.architecture().unwrap_or("gemma3").to_string();
-    let key = |k: &str| format!("{arch}.{k}");
-    let n_layers = g.require_u64(&key("block_count"))? as i64;
-    let hidden = g.require_u64(&key("embedding_length"))? as i64;
-    let n_heads = g.require_u64(&key("attention.head_count"))? as i64;
-    let n_kv = g
-        .get_u64(&key("attention.head_count_kv"))
-        .map(|v| v as i64)
-        .unwrap_or(n_heads);
-    let head_dim = g
-        .get_u64(&key("attention.key_length"))
-        .map(|v| v as i64)
-        .unwrap_or(256);
+pub(crate) fn load_gguf(g: &GgufFile, ctx: &LoadContext) -> Result<Built> {
+    let hp = GgufHparams::read(g, "gemma3")?;
+    let key = |k: &str| hp.key(k);
+    let arch = hp.arch.clone();
+    let (n_layers, hidden, n_heads, n_kv) = (
+        hp.n_layers as i64,
+        hp.hidden as i64,
+        hp.n_heads as i64,
+        hp.n_kv_heads as i64,
+    );
+    let head_dim = hp.key_length.map(|v| v as i64).unwrap_or(256);
     let inter = g.require_u64(&key("feed_forward_length"))? as i64;
     let window = g.get_u64(&key("attention.sliding_window")).unwrap_or(4096);
     let mut global = json!({"rope_type": "default", "rope_theta": g.get_f64(&key("rope.freq_base")).unwrap_or(1_000_000.0)});
@@ -492,11 +493,12 @@ pub(crate) fn load_gguf(g: &crate::gguf::GgufFile, ctx: &LoadContext) -> Result<
         "final_logit_softcapping": g.get_f64(&key("final_logit_softcapping")),
     });
     let table = if model_type == "gemma" {
-        &crate::gguf::names::GEMMA1
+        &names::GEMMA1
     } else {
-        &crate::gguf::names::GEMMA2
+        &names::GEMMA2
     };
-    let w = crate::gguf::names::read_named(g, table, ctx, |name, _, t| {
+    let report = |m: &str, f: f32| ctx.report("weights", m, f);
+    let w = Weights::from_gguf(g, table, ctx.device, ctx.kind, &report, |name, _, t| {
         // llama.cpp stores Gemma's (1 + w) norm weights with the 1 added.
         Ok(if name.ends_with("norm.weight") {
             t - 1.0

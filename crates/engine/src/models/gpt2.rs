@@ -4,12 +4,16 @@
 use serde_json::Value;
 use tch::{Device, Kind, Tensor};
 
+use crate::analysis::ModelInfo;
 use crate::analysis::ModelKind;
 use crate::attention::{self, split_heads};
 use crate::error::{EngineError, Result};
+use crate::gguf::hparams::GgufHparams;
+use crate::gguf::names;
+use crate::gguf::reader::GgufFile;
 use crate::layers::{read_config, require_positive};
-use crate::model::{
-    Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions,
+use crate::models::arch::{
+    Architecture, Batch, Built, ForwardOut, LoadContext, TensorInterventions,
 };
 use crate::weights::{activation, check_activation, LayerNorm, Linear, Weights};
 use serde::Deserialize;
@@ -220,26 +224,35 @@ impl Architecture for Gpt2 {
 
 /// Loads a `gpt2` GGUF: llama.cpp stores the projections as [out, in] matrices, which go back to the
 /// checkpoints' Conv1D layout [in, out] so the HF loader above builds the model.
-pub(crate) fn load_gguf(g: &crate::gguf::GgufFile, ctx: &LoadContext) -> Result<Built> {
-    let key = |k: &str| format!("gpt2.{k}");
+pub(crate) fn load_gguf(g: &GgufFile, ctx: &LoadContext) -> Result<Built> {
+    let hp = GgufHparams::read(g, "gpt2")?;
+    let key = |k: &str| hp.key(k);
     let cfg = serde_json::json!({
         "model_type": "gpt2",
-        "n_layer": g.require_u64(&key("block_count"))?,
-        "n_embd": g.require_u64(&key("embedding_length"))?,
-        "n_head": g.require_u64(&key("attention.head_count"))?,
+        "n_layer": hp.n_layers,
+        "n_embd": hp.hidden,
+        "n_head": hp.n_heads,
         "n_inner": g.get_u64(&key("feed_forward_length")),
         "layer_norm_epsilon": g.get_f64(&key("attention.layer_norm_epsilon")).unwrap_or(1e-5),
         "activation_function": "gelu_new",
     });
     // llama.cpp stores the projections as [out, in] matrices; the checkpoints' Conv1D layout is [in, out].
-    let w = crate::gguf::names::read_named(g, &crate::gguf::names::GPT2, ctx, |name, base, t| {
-        let conv = matches!(base, "attn_qkv" | "attn_output" | "ffn_up" | "ffn_down")
-            && name.ends_with(".weight");
-        Ok(if conv {
-            t.transpose(0, 1).contiguous()
-        } else {
-            t
-        })
-    })?;
+    let report = |m: &str, f: f32| ctx.report("weights", m, f);
+    let w = Weights::from_gguf(
+        g,
+        &names::GPT2,
+        ctx.device,
+        ctx.kind,
+        &report,
+        |name, base, t| {
+            let conv = matches!(base, "attn_qkv" | "attn_output" | "ffn_up" | "ffn_down")
+                && name.ends_with(".weight");
+            Ok(if conv {
+                t.transpose(0, 1).contiguous()
+            } else {
+                t
+            })
+        },
+    )?;
     load(&cfg, &w, ctx)
 }

@@ -13,12 +13,15 @@ use crate::layers::{apply_rope, read_config, require_positive, rope_params, RmsN
 use serde::Deserialize;
 use tch::{Device, Kind, Tensor};
 
+use crate::analysis::ModelInfo;
 use crate::analysis::ModelKind;
 use crate::attention::{self, split_heads};
 use crate::error::{EngineError, Result};
-use crate::gguf::GgufFile;
-use crate::model::{
-    Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions,
+use crate::gguf::hparams::GgufHparams;
+use crate::gguf::names;
+use crate::gguf::reader::GgufFile;
+use crate::models::arch::{
+    Architecture, Batch, Built, ForwardOut, LoadContext, TensorInterventions,
 };
 use crate::weights::{activation, check_activation, Linear, Weights};
 
@@ -333,17 +336,17 @@ pub(crate) fn reverse_permute(t: &Tensor, n_head: i64) -> Tensor {
 /// Loads a `llama` / `qwen2` / `qwen3` / `mistral` GGUF by renaming its tensors to checkpoint names and
 /// writing an HF-style config from its metadata.
 pub(crate) fn load_gguf(g: &GgufFile, ctx: &LoadContext) -> Result<Built> {
-    let arch = g.architecture().unwrap_or("llama").to_string();
-    let key = |k: &str| format!("{arch}.{k}");
-    let n_layers = g.require_u64(&key("block_count"))? as i64;
-    let hidden = g.require_u64(&key("embedding_length"))? as i64;
-    let n_heads = g.require_u64(&key("attention.head_count"))? as i64;
-    let n_kv = g
-        .get_u64(&key("attention.head_count_kv"))
-        .map(|v| v as i64)
-        .unwrap_or(n_heads);
-    let head_dim = g
-        .get_u64(&key("attention.key_length"))
+    let hp = GgufHparams::read(g, "llama")?;
+    let key = |k: &str| hp.key(k);
+    let arch = hp.arch.clone();
+    let (n_layers, hidden, n_heads, n_kv) = (
+        hp.n_layers as i64,
+        hp.hidden as i64,
+        hp.n_heads as i64,
+        hp.n_kv_heads as i64,
+    );
+    let head_dim = hp
+        .key_length
         .map(|v| v as i64)
         .unwrap_or(hidden / n_heads.max(1));
     let inter = g.require_u64(&key("feed_forward_length"))? as i64;
@@ -379,19 +382,27 @@ pub(crate) fn load_gguf(g: &GgufFile, ctx: &LoadContext) -> Result<Built> {
     }
     // llama.cpp permutes Q/K rows for the llama architecture (GGML's rope pairs adjacent values).
     let permuted = arch == "llama" || arch == "mistral";
-    let w = crate::gguf::names::read_named(g, &crate::gguf::names::LLAMA, ctx, |name, base, t| {
-        if !permuted || (base != "attn_q" && base != "attn_k") {
-            return Ok(t);
-        }
-        let heads = if base == "attn_q" { n_heads } else { n_kv };
-        let rows = t.size().first().copied().unwrap_or(0);
-        if heads <= 0 || rows % (2 * heads) != 0 {
-            return Err(g.corrupt(format!(
-                "tensor '{name}' has {rows} rows, which do not split into {heads} rotary heads"
-            )));
-        }
-        Ok(reverse_permute(&t, heads))
-    })?;
+    let report = |m: &str, f: f32| ctx.report("weights", m, f);
+    let w = Weights::from_gguf(
+        g,
+        &names::LLAMA,
+        ctx.device,
+        ctx.kind,
+        &report,
+        |name, base, t| {
+            if !permuted || (base != "attn_q" && base != "attn_k") {
+                return Ok(t);
+            }
+            let heads = if base == "attn_q" { n_heads } else { n_kv };
+            let rows = t.size().first().copied().unwrap_or(0);
+            if heads <= 0 || rows % (2 * heads) != 0 {
+                return Err(g.corrupt(format!(
+                    "tensor '{name}' has {rows} rows, which do not split into {heads} rotary heads"
+                )));
+            }
+            Ok(reverse_permute(&t, heads))
+        },
+    )?;
     load(&cfg, &w, ctx)
 }
 

@@ -1,11 +1,14 @@
-//! One file per architecture family, and [`FAMILIES`]: the one table that says which Hugging Face
-//! `model_type`s and GGUF `general.architecture`s each family reads, and with which loaders.
-//! Each file exposes `load(cfg, weights, ctx) -> Result<Built>` (checkpoint-named weights) and,
-//! where GGUF files exist, `load_gguf(file, ctx)`; its model implements `model::Architecture`.
+//! Architectures: the contract they implement ([`arch`]), one file per family, and [`FAMILIES`]: the
+//! one table that says which Hugging Face `model_type`s and GGUF `general.architecture`s each family
+//! reads, and with which loaders. [`load`] is the step from a resolved spec to a built model and its
+//! tokenizer (an HF folder's config.json and weights, or a GGUF file's metadata and tensors).
 //!
+//! Each family file exposes `load(cfg, weights, ctx) -> Result<Built>` (checkpoint-named weights) and,
+//! where GGUF files exist, `load_gguf(file, ctx)`; its model implements [`arch::Architecture`].
 //! Adding an architecture: write `models/<arch>.rs`, then add one row here.
 
 pub(crate) mod albert;
+pub(crate) mod arch;
 pub(crate) mod bert;
 pub(crate) mod distilbert;
 pub(crate) mod electra;
@@ -14,11 +17,15 @@ pub(crate) mod gpt2;
 pub(crate) mod llama;
 pub(crate) mod roberta;
 
-use crate::error::Result;
-use crate::gguf::GgufFile;
-use crate::model::{Built, LoadContext};
+use crate::error::{EngineError, Result};
+use crate::gguf::reader::GgufFile;
+use crate::gguf::tokenizer::tokenizer_from_gguf;
+use crate::source::{ResolvedSource, SourceKind};
+use crate::tokenize::TextTokenizer;
 use crate::weights::Weights;
+use arch::{Built, LoadContext};
 use serde_json::Value;
+use std::path::Path;
 
 /// Builds a model from an HF config and checkpoint-named weights.
 pub(crate) type HfLoader = fn(&Value, &Weights, &LoadContext) -> Result<Built>;
@@ -112,6 +119,90 @@ pub(crate) fn gguf_architectures() -> Vec<&'static str> {
         .iter()
         .flat_map(|f| f.gguf.iter().copied())
         .collect()
+}
+
+/// Loads what `r` points at: the architecture its family builds, and its tokenizer.
+pub(crate) fn load(r: &ResolvedSource, ctx: &LoadContext) -> Result<(Built, TextTokenizer)> {
+    match &r.kind {
+        SourceKind::Gguf(p) => load_gguf_file(p, ctx),
+        SourceKind::HfDir(dir) => load_hf_dir(dir, ctx),
+    }
+}
+
+fn read_config_json(dir: &Path) -> Result<Value> {
+    let p = dir.join("config.json");
+    if !p.is_file() {
+        return Err(EngineError::MissingFile(p));
+    }
+    let text = std::fs::read_to_string(&p)?;
+    serde_json::from_str(&text).map_err(|e| EngineError::CorruptWeights {
+        path: p,
+        reason: format!("config.json is not valid JSON ({e})"),
+    })
+}
+
+/// An HF folder: config.json's `model_type` picks the family, which builds from the checkpoint's weights.
+fn load_hf_dir(dir: &Path, ctx: &LoadContext) -> Result<(Built, TextTokenizer)> {
+    let cfg = read_config_json(dir)?;
+    let model_type = cfg
+        .get("model_type")
+        .and_then(|m| m.as_str())
+        .unwrap_or("")
+        .to_string();
+    if model_type.is_empty() {
+        return Err(EngineError::UnsupportedArchitecture(format!(
+            "{} has no model_type",
+            dir.join("config.json").display()
+        )));
+    }
+    // Fail on a missing tokenizer before reading (possibly large) weights.
+    let has_tokenizer = dir.join("tokenizer.json").is_file()
+        || dir.join("vocab.txt").is_file()
+        || (dir.join("vocab.json").is_file() && dir.join("merges.txt").is_file());
+    if !has_tokenizer {
+        return Err(EngineError::MissingFile(dir.join("tokenizer.json")));
+    }
+    ctx.report("weights", "reading weights", 0.1);
+    let w = Weights::from_hf_dir(dir, ctx.device, ctx.kind, &|f| {
+        ctx.report("weights", "reading weights", (0.1 + 0.6 * f).min(0.7))
+    })?;
+    ctx.report("building", "building the model", 0.7);
+    let family = for_model_type(&model_type).ok_or_else(|| {
+        EngineError::UnsupportedArchitecture(format!(
+            "'{model_type}' (supported: {})",
+            model_types().join(", ")
+        ))
+    })?;
+    let built = (family.load)(&cfg, &w, ctx)?;
+    ctx.report("tokenizer", "reading the tokenizer", 0.9);
+    let tok = TextTokenizer::from_hf_dir(dir)?;
+    Ok((built, tok))
+}
+
+/// A GGUF file: tokenizer and architecture from its metadata, weights dequantised to the
+/// requested dtype.
+fn load_gguf_file(path: &Path, ctx: &LoadContext) -> Result<(Built, TextTokenizer)> {
+    ctx.report("weights", &format!("reading {}", path.display()), 0.05);
+    let g = GgufFile::open(path)?;
+    let arch = g
+        .architecture()
+        .ok_or_else(|| g.corrupt("the metadata has no 'general.architecture'"))?
+        .to_string();
+    let load = for_gguf(&arch).and_then(|f| f.load_gguf).ok_or_else(|| {
+        EngineError::UnsupportedArchitecture(format!(
+            "GGUF architecture '{arch}' (supported in GGUF files: {})",
+            gguf_architectures().join(", ")
+        ))
+    })?;
+    ctx.report(
+        "tokenizer",
+        "building the tokenizer from the GGUF metadata",
+        0.08,
+    );
+    let (tok, _specials) = tokenizer_from_gguf(&g)?;
+    let tok = TextTokenizer::from_tokenizer(tok)?;
+    let built = load(&g, ctx)?;
+    Ok((built, tok))
 }
 
 #[cfg(test)]

@@ -2,9 +2,10 @@
 //! masked-LM head `lm_head.{dense,layer_norm,decoder,bias}` with exact GELU.
 
 use super::bert::{load_layers, run_layers, BertConfig, Embeddings, MlmHead};
+use crate::analysis::ModelInfo;
 use crate::error::Result;
-use crate::model::{
-    Architecture, Batch, Built, ForwardOut, LoadContext, ModelInfo, TensorInterventions,
+use crate::models::arch::{
+    Architecture, Batch, Built, ForwardOut, LoadContext, TensorInterventions,
 };
 use crate::weights::{LayerNorm, Linear, Weights};
 use serde_json::Value;
