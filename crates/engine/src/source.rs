@@ -3,9 +3,13 @@
 //! ~/.cache/huggingface/hub), the short names, and the listing of what is available locally
 //! ([`list_models`]).
 //!
-//! Short names point at files inside installed Python packages. They are looked up, in order, in:
-//! the directories of `EXFORMER_MODEL_PATH` (colon-separated), the site-packages of `$VIRTUAL_ENV`
-//! and `$EXFORMER_VENV`, the site-packages of the torch this process loaded, and finally the site-packages reported by `python3 -c 'import site'`.
+//! Short names point at files inside installed Python packages (requirements-models.txt). They are looked
+//! up, in order, under these model roots ([`model_roots`]); no Python is run to find them:
+//! 1. the directories of `EXFORMER_MODEL_PATH` (colon-separated);
+//! 2. the site-packages of `$VIRTUAL_ENV` and `$EXFORMER_VENV`;
+//! 3. the directories listed in `build/model-roots` of the checkout the engine was built from (one a line;
+//!    `scripts/setup.sh` writes the project venv's site-packages there; [`MODEL_ROOTS_FILE`]);
+//! 4. the site-packages of the torch this process loaded (the binary's RUNPATH points into the venv).
 
 use crate::error::{EngineError, Result};
 use crate::gguf::reader::peek_metadata_str;
@@ -97,18 +101,18 @@ fn venv_site_packages(venv: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn python_site_packages() -> &'static [PathBuf] {
-    static CELL: OnceLock<Vec<PathBuf>> = OnceLock::new();
-    CELL.get_or_init(|| {
-        let out = std::process::Command::new("python3")
-            .args(["-c", "import site,sys\nfor p in site.getsitepackages()+[site.getusersitepackages()]: print(p)"])
-            .stderr(std::process::Stdio::null())
-            .output();
-        match out {
-            Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).lines().map(PathBuf::from).filter(|p| p.is_dir()).collect(),
-            _ => vec![],
-        }
-    })
+/// The model roots `scripts/setup.sh` records: `build/model-roots` in the checkout this crate was built
+/// from (the path is fixed at compile time, so it is found without any environment: `env -i`, cells).
+pub(crate) const MODEL_ROOTS_FILE: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../../build/model-roots");
+
+/// The directories a model-roots file lists (one a line; blank lines and `#` comments skipped).
+fn roots_in(text: &str) -> Vec<PathBuf> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(PathBuf::from)
+        .collect()
 }
 
 /// The site-packages of the torch this process loaded (from /proc/self/maps: `.../site-packages/
@@ -127,8 +131,8 @@ fn loaded_torch_site_packages() -> Option<PathBuf> {
     .clone()
 }
 
-/// Directories searched for short names, without the python fallback.
-fn primary_dirs() -> Vec<PathBuf> {
+/// Directories searched for short names, in order (see the module's documentation).
+pub(crate) fn model_roots() -> Vec<PathBuf> {
     let mut dirs = vec![];
     if let Ok(p) = std::env::var("EXFORMER_MODEL_PATH") {
         dirs.extend(p.split(':').filter(|s| !s.is_empty()).map(PathBuf::from));
@@ -140,6 +144,9 @@ fn primary_dirs() -> Vec<PathBuf> {
             }
         }
     }
+    if let Ok(text) = std::fs::read_to_string(MODEL_ROOTS_FILE) {
+        dirs.extend(roots_in(&text));
+    }
     dirs.extend(loaded_torch_site_packages());
     dirs
 }
@@ -149,13 +156,10 @@ pub(crate) fn find_short(name: &str) -> Option<(PathBuf, &'static ShortName)> {
     let sn = SHORT_NAMES
         .iter()
         .find(|s| s.name.eq_ignore_ascii_case(name))?;
-    let look = |dirs: &[PathBuf]| {
-        dirs.iter()
-            .map(|d| d.join(sn.rel_path))
-            .find(|p| p.exists())
-    };
-    look(&primary_dirs())
-        .or_else(|| look(python_site_packages()))
+    model_roots()
+        .iter()
+        .map(|d| d.join(sn.rel_path))
+        .find(|p| p.exists())
         .map(|p| (p, sn))
 }
 
@@ -390,4 +394,18 @@ pub fn resolve(spec: &str) -> Result<ResolvedSource> {
         name: spec.to_string(),
         available,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_roots_file_lines() {
+        assert_eq!(
+            roots_in("# written by scripts/setup.sh\n/a/site-packages\n\n  /b/lib  \n"),
+            vec![PathBuf::from("/a/site-packages"), PathBuf::from("/b/lib")]
+        );
+        assert!(MODEL_ROOTS_FILE.ends_with("/build/model-roots"));
+    }
 }
