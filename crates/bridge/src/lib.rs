@@ -24,6 +24,12 @@ use std::io::{self, Read, Write};
 pub const ENV_SOCKET: &str = "EXFORMER_BRIDGE";
 /// Environment variable holding the secret the child must present in [`ToKernel::Hello`].
 pub const ENV_KEY: &str = "EXFORMER_BRIDGE_KEY";
+/// Environment variable with the log filter (`warn`, `debug`, `exformer_engine=debug,info`: the
+/// `tracing_subscriber` "targets" syntax). Unset: warnings and errors only; cells log nothing.
+pub const ENV_LOG: &str = "EXFORMER_LOG";
+/// Starts each log line the cell process writes on stderr: the kernel moves such lines into its
+/// own log instead of the cell's output.
+pub const LOG_MARKER: &str = "\u{1b}]exformer:log\u{7}";
 /// Largest JSON part or buffer accepted in one frame (1 GiB).
 pub const MAX_PART: u32 = 1 << 30;
 /// Most buffers accepted in one frame.

@@ -7,14 +7,15 @@
 //! - `exformer export NOTEBOOK [-o OUT.html]`: the notebook as one offline page (python/exformer_share)
 //! - `exformer attend ...`, `exformer models ...`: the engine's command line (scripts, benchmarks)
 //!
-//! evcxr runs cells in a child process that is this same binary: `child::hook()` (which ends in
+//! evcxr runs cells in a child process that is this same binary: `exformer_evcxr::child::hook()` (which ends in
 //! evcxr's `runtime_hook()`) must come first in `main`.
 
 use clap::{Parser, Subcommand};
-use exformer_kernel::evcxr_interpreter::{EvcxrInterpreter, EvcxrOptions};
-use exformer_kernel::install::{install, InstallTarget};
-use exformer_kernel::interpreter::{ExecIo, ExecOutcome, Interpreter, MimeBundle, StreamName};
-use exformer_kernel::kernel::KernelIdentity;
+use exformer_evcxr::{EvcxrInterpreter, EvcxrOptions};
+use exformer_kernel::{
+    install, ExecIo, ExecOutcome, InstallTarget, Interpreter, KernelIdentity, MimeBundle,
+    StreamName,
+};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -84,7 +85,8 @@ enum Command {
 }
 
 fn main() {
-    exformer_kernel::child::hook();
+    exformer_evcxr::child::hook();
+    init_logging();
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Install {
@@ -124,6 +126,32 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// The kernel's log (and the command line's diagnostics) on stderr, filtered by `EXFORMER_LOG`
+/// (`tracing_subscriber`'s targets syntax: `debug`, `exformer_kernel=debug,warn`). Unset:
+/// warnings and errors only, as before there was a filter.
+fn init_logging() {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    let raw = std::env::var(exformer_bridge::ENV_LOG).unwrap_or_default();
+    let default = Targets::new().with_default(LevelFilter::WARN);
+    let filter = match raw.trim() {
+        "" => default,
+        v => v.parse::<Targets>().unwrap_or_else(|e| {
+            eprintln!(
+                "exformer: {} = {v:?} is not a log filter ({e}); using warn",
+                exformer_bridge::ENV_LOG
+            );
+            default
+        }),
+    };
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_ansi(false)
+        .with_writer(std::io::stderr);
+    let _ = tracing::subscriber::set_global_default(
+        tracing_subscriber::registry().with(fmt).with(filter),
+    );
 }
 
 fn report(r: anyhow::Result<()>) -> i32 {
@@ -241,9 +269,10 @@ fn cmd_kernel(file: &std::path::Path) -> anyhow::Result<()> {
         )],
     };
     let opts = evcxr_options();
-    exformer_kernel::kernel::run(
+    exformer_kernel::run(
         file,
         identity,
+        exformer_evcxr::language(),
         Box::new(move || EvcxrInterpreter::new(opts).map(|i| Box::new(i) as Box<dyn Interpreter>)),
     )
 }

@@ -406,14 +406,5 @@ pub fn flush() -> Result<(), CommError> {
 }
 
 fn new_id() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!(
-        "exf-{:x}-{:x}-{}",
-        std::process::id(),
-        nanos,
-        crate::global::next_id()
-    )
+    format!("exf-{}", crate::global::unique_id())
 }

@@ -97,6 +97,16 @@ pub fn next_id() -> u64 {
     global("ids", || AtomicU64::new(0)).fetch_add(1, Ordering::Relaxed)
 }
 
+/// An id unique across processes and cells: the process id, the time, and [`next_id`] (comm ids,
+/// display ids).
+pub fn unique_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{:x}-{:x}-{}", std::process::id(), nanos, next_id())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

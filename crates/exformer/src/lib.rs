@@ -16,6 +16,7 @@
 //! - [`display`]: rich output (display_data, clear_output) with a fallback for stock evcxr.
 //! - [`engine`]: the models themselves (re-export of `exformer-engine`).
 //! - [`global`]: process-wide state that survives evcxr's per-cell copies of this crate.
+//! - [`log`]: the cell process's logs (`EXFORMER_LOG`), into the kernel's log, never a cell's output.
 //!
 //! This crate never depends on the kernel or evcxr: it reaches the kernel only through the
 //! bridge socket named in the environment.
@@ -23,6 +24,7 @@
 pub mod comm;
 pub mod display;
 pub mod global;
+pub mod log;
 pub mod model;
 pub mod widget;
 

@@ -20,6 +20,8 @@ pub fn load(spec: &str) -> Result<Model, EngineError> {
 /// Loads with explicit device/dtype options. Unless `opts` has its own progress callback, the
 /// cell shows one progress line that updates in place (stderr outside the exformer kernel).
 pub fn load_with(spec: &str, opts: &LoadOptions) -> Result<Model, EngineError> {
+    crate::log::init();
+    let _span = tracing::info_span!("load", spec).entered();
     let mut opts = opts.clone();
     let progress = ProgressLine::new(spec);
     if opts.progress.is_none() {

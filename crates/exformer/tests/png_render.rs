@@ -6,7 +6,7 @@
 use exformer::engine::{DeviceSpec, Input, Interventions, LoadOptions, Model};
 use exformer::widget::png::{effective_view, render_png, PngView, SnapToken, Snapshot};
 
-/// Head 0's colour in the widget palette (`HEAD_COLOURS[0]` in widget/logic.js).
+/// Head 0's colour in the widget palette (`HEAD_COLOURS[0]` in widget/logic/colour.js).
 const HEAD0: [u8; 3] = [0x1f, 0x77, 0xb4];
 
 fn decode(bytes: &[u8]) -> (u32, u32, Vec<u8>) {

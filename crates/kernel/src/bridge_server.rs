@@ -26,6 +26,7 @@ pub struct BridgeHandle {
 impl BridgeHandle {
     /// A handle with no socket behind it: nothing ever connects, sends report false. For a
     /// kernel core run without a child process (the core's tests).
+    #[cfg(test)]
     pub fn detached() -> Self {
         BridgeHandle {
             writer: Arc::new(Mutex::new(None)),
@@ -96,7 +97,7 @@ pub fn start(events: UnboundedSender<BridgeEvent>) -> std::io::Result<BridgeHand
                         ..
                     })) if key == h.key => {}
                     _ => {
-                        eprintln!("exformer: refused a bridge connection without the right key");
+                        tracing::warn!("refused a bridge connection without the right key");
                         continue;
                     }
                 }
@@ -120,7 +121,7 @@ pub fn start(events: UnboundedSender<BridgeEvent>) -> std::io::Result<BridgeHand
                             }
                             Ok(None) => break,
                             Err(e) => {
-                                eprintln!("exformer: bridge connection dropped: {e}");
+                                tracing::warn!("bridge connection dropped: {e}");
                                 break;
                             }
                         }

@@ -9,7 +9,7 @@
 //! traffic, displays) come back through [`CommManager::on_child_event`].
 
 use crate::bridge_server::{BridgeEvent, BridgeHandle};
-use crate::core::Publisher;
+use crate::publisher::Publisher;
 use crate::wire::Message;
 use bytes::Bytes;
 use exformer_bridge::{Frame, ToChild, ToKernel};
@@ -114,7 +114,7 @@ impl CommManager {
     pub async fn open(&self, msg: &Message) {
         let req: CommOpen = match msg.content_as() {
             Ok(r) => r,
-            Err(e) => return eprintln!("exformer: {e}"),
+            Err(e) => return tracing::warn!("{e}"),
         };
         let id = req.comm_id.0.clone();
         let served =
@@ -141,11 +141,11 @@ impl CommManager {
     pub async fn message(&self, msg: &Message) {
         let req: CommMsg = match msg.content_as() {
             Ok(r) => r,
-            Err(e) => return eprintln!("exformer: {e}"),
+            Err(e) => return tracing::warn!("{e}"),
         };
         let id = req.comm_id.0.clone();
         if self.registry.lock().unwrap().get(&id).is_none() {
-            eprintln!("exformer: comm_msg for unknown comm {id}");
+            tracing::warn!("comm_msg for unknown comm {id}");
             return;
         }
         let metadata = msg.metadata.clone();
@@ -162,7 +162,7 @@ impl CommManager {
     pub async fn close(&self, msg: &Message) {
         let req: CommClose = match msg.content_as() {
             Ok(r) => r,
-            Err(e) => return eprintln!("exformer: {e}"),
+            Err(e) => return tracing::warn!("{e}"),
         };
         let id = req.comm_id.0.clone();
         if self.registry.lock().unwrap().close(&id).is_none() {
@@ -195,11 +195,11 @@ impl CommManager {
             return;
         }
         match tokio::time::timeout(Duration::from_secs(600), rx).await {
-            Ok(Ok(Some(err))) => eprintln!("exformer: comm handler failed: {err}"),
+            Ok(Ok(Some(err))) => tracing::error!("comm handler failed: {err}"),
             Ok(_) => {}
             Err(_) => {
                 self.done_waiters.lock().unwrap().remove(&token);
-                eprintln!("exformer: comm handler did not finish within 600 s");
+                tracing::error!("comm handler did not finish within 600 s");
             }
         }
     }

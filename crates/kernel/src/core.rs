@@ -12,21 +12,20 @@
 //! handler (or, for an execute_request queued on shell behind a failed `stop_on_error` cell, an
 //! `aborted` reply), `status: idle`.
 
+use crate::channel::{BoxFuture, Channel, ChannelKind, Incoming, Outbox};
 use crate::comm::CommManager;
 use crate::history::History;
 use crate::interpreter::{
     Completeness, ExecIo, ExecOutcome, Interpreter, InterpreterHandle, Interrupter, LanguageFacts,
     MimeBundle, StreamName,
 };
+use crate::publisher::Publisher;
 use crate::wire::Message;
-use bytes::Bytes;
 use jupyter_protocol::{
     CommInfoRequest, CompleteRequest, ExecuteRequest, InspectRequest, IsCompleteRequest,
     ShutdownRequest,
 };
 use serde_json::{json, Value};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -39,114 +38,12 @@ mod tests;
 /// start is a [`FailedInterpreter`](crate::interpreter::FailedInterpreter).
 pub type InterpreterFactory = Box<dyn FnOnce() -> Box<dyn Interpreter> + Send>;
 
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
 /// Facts about this kernel for kernel_info_reply.
 #[derive(Clone)]
 pub struct KernelIdentity {
     pub implementation: String,
     pub implementation_version: String,
     pub help_links: Vec<(String, String)>,
-}
-
-/// Where the messages for one channel (shell, control, stdin) go: the server signs and sends
-/// them to the identities they carry.
-pub trait Outbox: Send + Sync {
-    fn send(&self, msg: Message) -> BoxFuture<'_, ()>;
-}
-
-/// A request as it came off a socket, with the moment it arrived.
-pub struct Incoming {
-    pub arrived: Instant,
-    pub msg: Message,
-}
-
-/// The channel a request came in on: its replies go back the same way. Shell requests are
-/// served one at a time, in order, and are the ones stop_on_error aborts; control requests are
-/// served as they come, even while a shell request runs.
-#[derive(Clone)]
-pub struct Channel {
-    pub kind: ChannelKind,
-    pub out: Arc<dyn Outbox>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum ChannelKind {
-    Shell,
-    Control,
-}
-
-impl ChannelKind {
-    fn name(self) -> &'static str {
-        match self {
-            ChannelKind::Shell => "shell",
-            ChannelKind::Control => "control",
-        }
-    }
-}
-
-/// Publishes on iopub: messages queued here are sent in order by the server.
-#[derive(Clone)]
-pub struct Publisher {
-    iopub: mpsc::UnboundedSender<Message>,
-    session: String,
-}
-
-impl Publisher {
-    pub fn new(iopub: mpsc::UnboundedSender<Message>, session: String) -> Self {
-        Publisher { iopub, session }
-    }
-
-    pub fn session(&self) -> &str {
-        &self.session
-    }
-
-    pub fn publish(&self, msg_type: &str, content: Value, parent: Option<&Message>) {
-        self.publish_with(msg_type, content, parent, json!({}), Vec::new());
-    }
-
-    pub fn publish_with(
-        &self,
-        msg_type: &str,
-        content: Value,
-        parent: Option<&Message>,
-        metadata: Value,
-        buffers: Vec<Bytes>,
-    ) {
-        let mut m = Message::new(msg_type, content, parent, &self.session);
-        m.identities.clear();
-        m.metadata = metadata;
-        m.buffers = buffers;
-        let _ = self.iopub.send(m);
-    }
-
-    pub fn status(&self, state: &str, parent: Option<&Message>) {
-        self.publish("status", json!({ "execution_state": state }), parent);
-    }
-
-    /// display_data, or update_display_data for an existing display id.
-    pub fn display(
-        &self,
-        data: Value,
-        metadata: Value,
-        display_id: Option<String>,
-        update: bool,
-        parent: Option<&Message>,
-    ) {
-        let transient = display_id
-            .map(|d| json!({"display_id": d}))
-            .unwrap_or(json!({}));
-        let msg_type = if update {
-            "update_display_data"
-        } else {
-            "display_data"
-        };
-        self.publish(
-            msg_type,
-            json!({"data": data, "metadata": metadata, "transient": transient}),
-            parent,
-        );
-    }
 }
 
 /// What the core is built from.
@@ -306,14 +203,16 @@ impl Core {
         } else {
             match handler(msg.msg_type()) {
                 Some(h) => h(self, &msg, ch).await,
-                None => eprintln!(
-                    "exformer: no handler for {} on {}",
-                    msg.msg_type(),
-                    ch.kind.name()
-                ),
+                None => tracing::warn!("no handler for {} on {}", msg.msg_type(), ch.kind.name()),
             }
         }
         self.iopub.status("idle", Some(&msg));
+        tracing::debug!(
+            msg_type = msg.msg_type(),
+            channel = ch.kind.name(),
+            ms = arrived.elapsed().as_millis() as u64,
+            "served"
+        );
     }
 
     /// An execute_request that arrived before the last stop_on_error failure.
@@ -333,7 +232,7 @@ impl Core {
                 let _ = tx.send(Ok(value));
             }
         } else {
-            eprintln!("exformer: ignoring {} on stdin", msg.msg_type());
+            tracing::warn!("ignoring {} on stdin", msg.msg_type());
         }
     }
 

@@ -44,6 +44,7 @@ impl History {
         }
     }
 
+    #[cfg(test)]
     pub fn session(&self) -> i64 {
         self.session
     }

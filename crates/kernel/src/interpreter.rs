@@ -76,6 +76,17 @@ pub struct LanguageFacts {
     pub banner: String,
 }
 
+/// What the core knows of a language without its interpreter: the facts for a kernel_info_reply
+/// sent before the interpreter is up, the completeness check a [`FailedInterpreter`] still
+/// answers with, and what cells are told when the interpreter did not start.
+#[derive(Debug, Clone, Copy)]
+pub struct Language {
+    pub facts: fn() -> LanguageFacts,
+    pub completeness: fn(&str) -> Completeness,
+    /// The error every cell gets when the interpreter failed to start.
+    pub start_error: &'static str,
+}
+
 /// Stops a running cell from another thread (the control channel's interrupt_request).
 pub trait Interrupter: Send + Sync {
     /// Returns a note for the reply when interrupting had side effects (state lost).

@@ -1,13 +1,14 @@
 //! Start-up: reads the connection file and puts the kernel together: the ZeroMQ
 //! [`server`](crate::server), the bridge for the cell process, the [`Core`] with its comm manager,
-//! and the interpreter (a [`FailedInterpreter`] when the real one cannot start). This is the one
-//! place outside [`evcxr_interpreter`](crate::evcxr_interpreter) that knows the cells are Rust.
+//! and the interpreter (a [`FailedInterpreter`] when the real one cannot start). The language
+//! comes from the caller (the `exformer-evcxr` crate for Rust cells): this crate knows none.
 
 use crate::bridge_server::{self, BridgeDir};
 use crate::comm::CommManager;
-use crate::core::{Core, CoreConfig, Publisher};
+use crate::core::{Core, CoreConfig};
 use crate::history::History;
-use crate::interpreter::{FailedInterpreter, Interpreter};
+use crate::interpreter::{FailedInterpreter, Interpreter, Language};
+use crate::publisher::Publisher;
 use jupyter_protocol::ConnectionInfo;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -19,13 +20,12 @@ pub use crate::core::KernelIdentity;
 /// error is reported in the kernel log and to every cell.
 pub type InterpreterFactory = Box<dyn FnOnce() -> Result<Box<dyn Interpreter>, String> + Send>;
 
-/// What every cell is told when the interpreter did not start.
-const INIT_ERROR: &str = "the Rust interpreter (evcxr) failed to start; see the kernel log";
-
-/// Runs the kernel for a connection file until shutdown.
+/// Runs the kernel for a connection file until shutdown, with `factory`'s interpreter for
+/// `language`.
 pub fn run(
     connection_file: &Path,
     identity: KernelIdentity,
+    language: Language,
     factory: InterpreterFactory,
 ) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(connection_file).map_err(|e| {
@@ -42,12 +42,13 @@ pub fn run(
         .worker_threads(2)
         .enable_all()
         .build()?;
-    rt.block_on(serve(info, identity, factory))
+    rt.block_on(serve(info, identity, language, factory))
 }
 
 async fn serve(
     info: ConnectionInfo,
     identity: KernelIdentity,
+    language: Language,
     factory: InterpreterFactory,
 ) -> anyhow::Result<()> {
     let session = uuid::Uuid::new_v4().to_string();
@@ -81,7 +82,7 @@ async fn serve(
         stdin: server.stdin.1,
         comms: CommManager::new(bridge, iopub),
         history: History::open(history_path),
-        fallback_language: crate::evcxr_interpreter::rust_language,
+        fallback_language: language.facts,
     });
 
     let c = core.clone();
@@ -94,11 +95,11 @@ async fn serve(
     core.start_interpreter(Box::new(move || match factory() {
         Ok(i) => i,
         Err(e) => {
-            eprintln!("exformer: the interpreter failed to start: {e}");
+            tracing::error!("the interpreter failed to start: {e}");
             Box::new(FailedInterpreter {
-                error: INIT_ERROR.into(),
-                language: crate::evcxr_interpreter::rust_language(),
-                completeness: crate::syntax::rust_completeness,
+                error: language.start_error.into(),
+                language: (language.facts)(),
+                completeness: language.completeness,
             })
         }
     }))?;

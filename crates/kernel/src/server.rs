@@ -3,7 +3,7 @@
 //! what a message means; requests go to the core as [`Incoming`] on queues, stamped with the
 //! moment they arrived, and replies come back through [`Outbox`]es.
 
-use crate::core::{Incoming, Outbox};
+use crate::channel::{Incoming, Outbox};
 use crate::wire::{Message, Signer};
 use bytes::Bytes;
 use jupyter_protocol::ConnectionInfo;
@@ -82,7 +82,7 @@ impl Outbox for RouterOutbox {
         Box::pin(async move {
             if let Ok(zm) = ZmqMessage::try_from(msg.to_frames(&self.signer)) {
                 if let Err(e) = self.socket.lock().await.send(zm).await {
-                    eprintln!("exformer: send failed: {e}");
+                    tracing::warn!("send failed: {e}");
                 }
             }
         })
@@ -106,7 +106,7 @@ async fn receive_loop(
             Err(e) => {
                 failures += 1;
                 if failures <= 10 {
-                    eprintln!("exformer: {name} receive failed: {e}");
+                    tracing::warn!("{name} receive failed: {e}");
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 continue;
@@ -122,7 +122,7 @@ async fn receive_loop(
                     break;
                 }
             }
-            Err(e) => eprintln!("exformer: rejected a {name} message: {e}"),
+            Err(e) => tracing::warn!("rejected a {name} message: {e}"),
         }
     }
 }
@@ -170,11 +170,11 @@ async fn heartbeat_loop(mut hb: zeromq::RepSocket) {
         match hb.recv().await {
             Ok(m) => {
                 if let Err(e) = hb.send(m).await {
-                    eprintln!("exformer: heartbeat reply not sent: {e}");
+                    tracing::warn!("heartbeat reply not sent: {e}");
                 }
             }
             Err(e) => {
-                eprintln!("exformer: heartbeat receive failed: {e}");
+                tracing::warn!("heartbeat receive failed: {e}");
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }

@@ -1,9 +1,8 @@
 //! `save_html`: one self-contained offline page (docs/widget-protocol.md, "Standalone HTML").
 
-use super::view::{WIDGET_CSS, WIDGET_JS};
+use super::assets::{STANDALONE_TEMPLATE as TEMPLATE, WIDGET_CSS, WIDGET_JS};
 use serde_json::Value;
 
-pub const TEMPLATE: &str = include_str!("../../../../widget/standalone.html");
 /// Above this many weights in all layers together, the page carries only the shown layer.
 pub const MAX_ALL_LAYERS_BYTES: usize = 50 * 1024 * 1024;
 

@@ -1,4 +1,4 @@
-//! Attention arithmetic (mirrors widget/logic.js `viewMatrices`): which heads and tokens are
+//! Attention arithmetic (mirrors widget/logic/matrices.js `viewMatrices`): which heads and tokens are
 //! shown, per-head and pooled mean matrices, the threshold, and the snapshot's size check.
 
 use super::{SnapToken, Snapshot};

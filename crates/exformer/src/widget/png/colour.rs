@@ -1,4 +1,4 @@
-//! Colours of the light theme (palette from `widget/logic.js`, colours from `widget/exformer.css`)
+//! Colours of the light theme (palette from `widget/logic/colour.js`, colours from `widget/exformer.css`)
 //! and the heatmap's colour ramp.
 
 use std::sync::OnceLock;

@@ -2,7 +2,7 @@
 //!
 //! Every widget output carries an `image/png` rendering of the current view so that GitHub,
 //! nbviewer and untrusted notebooks (where the interactive front end does not run) still show the
-//! picture. The look follows the front end in `widget/` (palette from `widget/logic.js`, colours from
+//! picture. The look follows the front end in `widget/` (palette from `widget/logic/colour.js`, colours from
 //! `widget/exformer.css`):
 //!
 //! - **Head view** (exBERT style): queries in the left column, keys in the right one, every

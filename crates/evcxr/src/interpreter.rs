@@ -7,12 +7,12 @@
 //! result bundle.
 
 use crate::cell_errors::{CellErrors, Failure};
-use crate::interpreter::{
+use crossbeam_channel::{select, Receiver, Sender};
+use evcxr::{CommandContext, EvalCallbacks};
+use exformer_kernel::{
     Completeness, Completion, ExecIo, ExecOutcome, Interpreter, Interrupter, LanguageFacts,
     MimeBundle, StreamName,
 };
-use crossbeam_channel::{select, Receiver, Sender};
-use evcxr::{CommandContext, EvalCallbacks};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -133,7 +133,7 @@ impl EvcxrInterpreter {
         for cmd in &opts.prelude {
             if let Err(e) = me.ctx.execute(cmd) {
                 let msg = format!("start-up command `{cmd}` failed: {}", describe(&e));
-                eprintln!("exformer: {msg}");
+                tracing::error!("{msg}");
                 me.prelude_error = Some(msg);
                 break;
             }
@@ -194,6 +194,11 @@ fn spawn_forwarder(
 ) {
     std::thread::spawn(move || {
         let add = |text: &mut String, line: String| {
+            // The cell process's log lines (EXFORMER_LOG) belong in the kernel's log.
+            if let Some(log) = line.strip_prefix(exformer_bridge::LOG_MARKER) {
+                eprintln!("cell: {log}");
+                return;
+            }
             let shown = match &filter {
                 Some(f) => f.see(&line),
                 None => vec![line],

@@ -1,7 +1,7 @@
 //! `is_complete` for Rust cells: a small lexer that tracks brackets, strings, raw strings,
 //! char literals (told apart from lifetimes) and nested block comments.
 
-use crate::interpreter::Completeness;
+use exformer_kernel::Completeness;
 
 pub fn rust_completeness(code: &str) -> Completeness {
     let mut stack: Vec<char> = Vec::new();

@@ -1,0 +1,306 @@
+//! [`AttentionView`]: one model run shown as an interactive widget.
+//!
+//! The view owns the run (input, interventions, latest analysis) and mirrors it into a
+//! [`WidgetModel`]. Front-end clicks arrive as `custom` messages; they are queued and a worker
+//! thread applies every click queued so far in one re-run (clicks that arrive during a run are
+//! coalesced, never lost or reordered). Cells drive the same view synchronously
+//! (`view.mask(..)`, `view.set_layer(..)`, `view.set_text(..)`).
+//!
+//! # Layout
+//! - `mod.rs` (here): the public API: building a view, reading it, driving it from code.
+//! - [`run`]: the run state (latest run, interventions, pooled maps) and its publication into the
+//!   widget state.
+//! - [`worker`]: the front end's requests: the queue, click coalescing, the worker thread.
+//! - [`lifetime`]: attach / detach, the registry of shown views, releasing a run's tensors.
+//! - [`output`]: display, the PNG snapshot, the text summary, the standalone HTML page.
+//! - [`settings`]: the process-wide settings views read (release delay, test hooks).
+
+mod lifetime;
+mod output;
+mod run;
+pub mod settings;
+mod worker;
+
+use super::anywidget::WidgetModel;
+use super::assets::{WIDGET_CSS, WIDGET_JS};
+use super::state;
+use exformer_engine::{Analysis, EngineError, Input, Interventions, Layers, ModelKind};
+use run::RunState;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex, OnceLock};
+use worker::Work;
+
+pub use lifetime::views_in_memory;
+pub use settings::ViewSettings;
+
+/// What a token click does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClickMode {
+    Mask,
+    KnockOut,
+}
+
+struct ViewInner {
+    model: Arc<exformer_engine::Model>,
+    widget: WidgetModel,
+    run: Mutex<RunState>,
+    work: Arc<Work>,
+    display_id: String,
+    worker: OnceLock<()>,
+    /// Front ends showing the view now (their `attach` minus their `detach` messages).
+    attached: std::sync::atomic::AtomicUsize,
+}
+
+/// An interactive attention explorer over one model and one input.
+#[derive(Clone)]
+pub struct AttentionView {
+    inner: Arc<ViewInner>,
+}
+
+impl AttentionView {
+    /// Runs the model on `input` and builds the view (not yet displayed).
+    pub fn new(
+        model: Arc<exformer_engine::Model>,
+        input: Input,
+    ) -> Result<AttentionView, EngineError> {
+        crate::log::init();
+        let iv = Interventions::default();
+        let run = model.forward(&input, &iv)?;
+        let analysis = run.meta();
+        let t = analysis.seq_len();
+        let plain = state::predictions_json(analysis);
+        let widget = WidgetModel::new(WIDGET_JS, WIDGET_CSS, "exformer.AttentionView");
+        widget.accept_from_front(state::accept_from_front);
+        let mode = if analysis.kind == ModelKind::MaskedLm {
+            "mask"
+        } else {
+            "knockout"
+        };
+        for (k, v) in [
+            ("layer", json!(analysis.n_layers / 2)),
+            ("heads", json!([])),
+            ("view", json!(state::default_view(t))),
+            ("threshold", json!(state::default_threshold(t))),
+            ("hide_special", json!(false)),
+            ("combine", json!(state::default_combine(t))),
+            ("edges", json!(state::default_edges(t))),
+            ("sinks", json!("auto")),
+            ("pair_filter", json!("all")),
+            ("mode", json!(mode)),
+            ("focus", json!(-1)),
+            ("zoom", Value::Null),
+        ] {
+            widget.set(k, v);
+        }
+        lifetime::views_alive().fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let view = AttentionView {
+            inner: Arc::new(ViewInner {
+                model,
+                widget,
+                run: Mutex::new(RunState {
+                    iv,
+                    run,
+                    run_id: 1,
+                    reused_from: None,
+                    pooled: None,
+                    side: None,
+                    plain_predictions: plain,
+                }),
+                work: Arc::default(),
+                display_id: format!("exformer-view-{}", crate::global::unique_id()),
+                worker: OnceLock::new(),
+                attached: Default::default(),
+            }),
+        };
+        {
+            let mut run = view.inner.run.lock().unwrap();
+            view.publish_run(&mut run);
+        }
+        Ok(view)
+    }
+
+    // ---- reading -------------------------------------------------------------------------
+
+    /// The latest analysis with every layer's attention (computed now: at thousands of tokens
+    /// prefer [`AttentionView::attention`] for the layers you need).
+    pub fn analysis(&self) -> Analysis {
+        let run = self.lock_run();
+        run.run
+            .analysis(&Layers::All)
+            .unwrap_or_else(|_| run.run.meta().clone())
+    }
+
+    /// One layer's attention of the latest run, row-major [n_heads, T, T].
+    pub fn attention(&self, layer: usize) -> Result<Vec<f32>, EngineError> {
+        self.lock_run().run.attention(layer)
+    }
+
+    /// Whether the view holds its run's tensors now. A view no front end shows frees them (its
+    /// device memory) and makes the run again, identical, when it is next needed.
+    pub fn in_memory(&self) -> bool {
+        !self.inner.run.lock().unwrap().run.is_released()
+    }
+
+    /// The run state, its tensors made again first if they were freed.
+    fn lock_run(&self) -> std::sync::MutexGuard<'_, RunState> {
+        let mut g = self.inner.run.lock().unwrap();
+        if g.run.is_released() {
+            let again = self.inner.model.forward(g.run.input(), &g.iv);
+            if let Ok(r) = again {
+                g.run = r;
+                g.pooled = None;
+            }
+        }
+        g
+    }
+
+    /// How many leading positions the latest run took from the run before it (causal re-runs).
+    pub fn reused_positions(&self) -> usize {
+        self.inner.run.lock().unwrap().run.reused_positions()
+    }
+
+    /// Tokens and predictions of the latest run (no attention).
+    pub fn meta(&self) -> Analysis {
+        self.inner.run.lock().unwrap().run.meta().clone()
+    }
+
+    pub fn layer(&self) -> usize {
+        self.inner.widget.get("layer").as_u64().unwrap_or(0) as usize
+    }
+
+    /// The selected layer, clamped to the model's layers.
+    fn selected_layer(&self, n_layers: usize) -> usize {
+        self.layer().min(n_layers.saturating_sub(1))
+    }
+
+    pub fn interventions(&self) -> Interventions {
+        self.inner.run.lock().unwrap().iv.clone()
+    }
+
+    /// The widget's model id once displayed in the exformer kernel.
+    pub fn model_id(&self) -> Option<String> {
+        self.inner.widget.model_id()
+    }
+
+    // ---- driving from code ---------------------------------------------------------------
+
+    /// Masks exactly these positions (masked LMs) and re-runs.
+    pub fn mask(&self, positions: &[usize]) -> Result<&Self, EngineError> {
+        self.rerun(|iv| iv.mask = positions.to_vec())
+    }
+
+    /// Knocks out exactly these key positions (any model) and re-runs.
+    pub fn knock_out(&self, positions: &[usize]) -> Result<&Self, EngineError> {
+        self.rerun(|iv| iv.knockout = positions.to_vec())
+    }
+
+    /// Zeroes these (layer, head) outputs and re-runs.
+    pub fn ablate_heads(&self, heads: &[(usize, usize)]) -> Result<&Self, EngineError> {
+        self.rerun(|iv| iv.ablate_heads = heads.to_vec())
+    }
+
+    /// Removes every intervention and re-runs.
+    pub fn clear(&self) -> Result<&Self, EngineError> {
+        self.rerun(|iv| {
+            *iv = Interventions {
+                top_k: iv.top_k,
+                ..Interventions::default()
+            }
+        })
+    }
+
+    /// Replaces the text (interventions are cleared: positions would not mean the same).
+    pub fn set_text(&self, text: &str) -> Result<&Self, EngineError> {
+        self.set_input(Input::new(text))
+    }
+
+    /// Replaces both sentences of an encoder pair.
+    pub fn set_pair(&self, a: &str, b: &str) -> Result<&Self, EngineError> {
+        self.set_input(Input::new(a).with_pair(b))
+    }
+
+    fn set_input(&self, input: Input) -> Result<&Self, EngineError> {
+        let mut run = self.inner.run.lock().unwrap();
+        let iv = Interventions {
+            top_k: run.iv.top_k,
+            ..Interventions::default()
+        };
+        let next = self.inner.model.forward(&input, &iv)?;
+        let t = next.seq_len();
+        run.advance(next, iv, false);
+        // A new text: reset what depended on token positions.
+        self.inner.widget.set("focus", json!(-1));
+        self.inner.widget.set("zoom", Value::Null);
+        self.inner.widget.set("view", json!(state::default_view(t)));
+        self.inner
+            .widget
+            .set("threshold", json!(state::default_threshold(t)));
+        self.inner
+            .widget
+            .set("combine", json!(state::default_combine(t)));
+        self.inner
+            .widget
+            .set("edges", json!(state::default_edges(t)));
+        self.publish_run(&mut run);
+        let _ = self
+            .inner
+            .widget
+            .sync(&["focus", "zoom", "view", "threshold", "combine", "edges"]);
+        drop(run);
+        self.refresh_display();
+        Ok(self)
+    }
+
+    /// Shows layer `layer` (0-based).
+    pub fn set_layer(&self, layer: usize) -> Result<&Self, EngineError> {
+        let n = self.inner.run.lock().unwrap().run.n_layers();
+        if layer >= n {
+            return Err(EngineError::BadIntervention(format!(
+                "layer {layer} does not exist: the model has {n} layers (0..{})",
+                n.saturating_sub(1)
+            )));
+        }
+        self.inner.widget.set("layer", json!(layer));
+        let _ = self.inner.widget.sync(&["layer"]);
+        self.send_layer();
+        self.refresh_display();
+        Ok(self)
+    }
+
+    /// Selects heads (empty = all).
+    pub fn set_heads(&self, heads: &[usize]) -> &Self {
+        self.inner.widget.set("heads", json!(heads));
+        let _ = self.inner.widget.sync(&["heads"]);
+        self.refresh_display();
+        self
+    }
+
+    /// "head", "model" or "matrix".
+    pub fn set_view(&self, view: &str) -> &Self {
+        self.inner.widget.set("view", json!(view));
+        let _ = self.inner.widget.sync(&["view"]);
+        self.refresh_display();
+        self
+    }
+
+    pub fn set_threshold(&self, threshold: f64) -> &Self {
+        self.inner
+            .widget
+            .set("threshold", json!(threshold.clamp(0.0, 1.0)));
+        let _ = self.inner.widget.sync(&["threshold"]);
+        self.refresh_display();
+        self
+    }
+
+    fn rerun(&self, change: impl FnOnce(&mut Interventions)) -> Result<&Self, EngineError> {
+        let mut run = self.inner.run.lock().unwrap();
+        let mut iv = run.iv.clone();
+        change(&mut iv);
+        let next = self.inner.model.rerun(&run.run, &iv)?;
+        run.advance(next, iv, true);
+        self.publish_run(&mut run);
+        drop(run);
+        self.refresh_display();
+        Ok(self)
+    }
+}

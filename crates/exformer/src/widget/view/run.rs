@@ -1,0 +1,219 @@
+//! The run state of a view (latest run, interventions, the pooled map kept for long inputs) and
+//! its publication into the widget state.
+
+use super::settings::ViewSettings;
+use super::AttentionView;
+use crate::widget::state;
+use exformer_engine::{Interventions, Pool, Run};
+use serde_json::{json, Value};
+
+pub(super) struct RunState {
+    pub(super) iv: Interventions,
+    /// The latest run: tokens and predictions, attention computed when sent.
+    pub(super) run: Run,
+    pub(super) run_id: u64,
+    /// The run whose prefix this one reused (its pooled maps' leading bins still hold).
+    pub(super) reused_from: Option<u64>,
+    /// The last pooled layer map computed (long inputs), to reuse across re-runs and snapshots.
+    pub(super) pooled: Option<PooledMap>,
+    /// Side of the `attn` maps of this run (computed once).
+    pub(super) side: Option<usize>,
+    /// Predictions of the same input without interventions (what a changed run is compared to).
+    pub(super) plain_predictions: Value,
+}
+
+pub(super) struct PooledMap {
+    pub(super) layer: usize,
+    pub(super) side: usize,
+    pub(super) run_id: u64,
+    pub(super) map: Vec<f32>,
+}
+
+impl RunState {
+    /// Replaces the run with a re-run of it (or with a new input when `rerun` is false).
+    pub(super) fn advance(&mut self, next: Run, iv: Interventions, rerun: bool) {
+        self.reused_from = (rerun && next.reused_positions() > 0).then_some(self.run_id);
+        if iv.is_none() {
+            self.plain_predictions = state::predictions_json(next.meta());
+        }
+        self.run = next;
+        self.iv = iv;
+        self.run_id += 1;
+        if !rerun {
+            // Same input, same side: a re-run's pooled maps can reuse the previous ones.
+            self.side = None;
+        }
+    }
+
+    /// Layer `layer` as the widget's `attn` bytes and their side: full resolution, or pooled on
+    /// the device (reusing the bins a causal re-run could not change).
+    pub(super) fn layer_bytes(&mut self, layer: usize) -> (Vec<u8>, usize) {
+        let t = self.run.seq_len();
+        let side = *self
+            .side
+            .get_or_insert_with(|| state::run_attn_side(&self.run));
+        if side >= t {
+            return (
+                self.run
+                    .attention(layer)
+                    .map(|v| state::quantize_all(&v))
+                    .unwrap_or_default(),
+                side,
+            );
+        }
+        let fits = |c: &&PooledMap| c.layer == layer && c.side == side;
+        if let Some(c) = self
+            .pooled
+            .as_ref()
+            .filter(fits)
+            .filter(|c| c.run_id == self.run_id)
+        {
+            return (state::quantize_all(&c.map), side);
+        }
+        let before = self
+            .pooled
+            .as_ref()
+            .filter(fits)
+            .filter(|c| Some(c.run_id) == self.reused_from)
+            .map(|c| c.map.as_slice());
+        match self
+            .run
+            .pooled_reusing(layer, None, side, Pool::Max, before)
+        {
+            Ok(map) => {
+                let bytes = state::quantize_all(&map);
+                self.pooled = Some(PooledMap {
+                    layer,
+                    side,
+                    run_id: self.run_id,
+                    map,
+                });
+                (bytes, side)
+            }
+            Err(_) => (vec![], side),
+        }
+    }
+}
+
+impl AttentionView {
+    /// Puts a run into the widget state and sends it if the widget is open.
+    pub(super) fn publish_run(&self, run: &mut RunState) {
+        let layer = self.selected_layer(run.run.n_layers());
+        ViewSettings::current().publish_delay_for_tests();
+        let (attn, side) = run.layer_bytes(layer);
+        let a = run.run.meta();
+        let w = &self.inner.widget;
+        let (thumbs, s) = if a.seq_len() <= state::EAGER_THUMBS_MAX_TOKENS
+            || w.get("view").as_str() == Some("model")
+        {
+            state::thumbs(&run.run).unwrap_or_default()
+        } else {
+            (vec![], 0)
+        };
+        w.set("model_name", json!(a.model));
+        w.set("kind", json!(state::kind_str(a.kind)));
+        w.set("n_layers", json!(a.n_layers));
+        w.set("n_heads", json!(a.n_heads));
+        w.set("seq_len", json!(a.seq_len()));
+        w.set("tokens", state::tokens_json(a));
+        w.set("predictions", state::predictions_json(a));
+        // Changed runs carry the unchanged predictions too: the panel shows before → after.
+        w.set(
+            "predictions_base",
+            if run.iv.is_none() {
+                Value::Null
+            } else {
+                run.plain_predictions.clone()
+            },
+        );
+        w.set_buffer("attn", attn);
+        w.set("attn_size", json!(side));
+        w.set("attn_layer", json!(layer));
+        w.set_buffer("thumbs", thumbs);
+        w.set("thumb_size", json!(s));
+        let all = if state::all_layers_in_state(&run.run) {
+            state::all_layer_bytes(&run.run).unwrap_or_default()
+        } else {
+            vec![]
+        };
+        w.set_buffer("attn_all", all);
+        w.set("busy", json!(false));
+        w.set("error", json!(""));
+        w.set("run_id", json!(run.run_id));
+        let mut keys = vec![
+            "model_name",
+            "kind",
+            "n_layers",
+            "n_heads",
+            "seq_len",
+            "tokens",
+            "predictions",
+            "predictions_base",
+            "attn",
+            "attn_size",
+            "attn_layer",
+            "thumbs",
+            "thumb_size",
+            "attn_all",
+            "busy",
+            "error",
+            "run_id",
+        ];
+        keys.extend(self.set_tile(run, layer));
+        let _ = w.sync(&keys);
+    }
+
+    /// Sends the attention of the currently selected layer (and, for long inputs whose model
+    /// view was just opened, the thumbnails).
+    pub(super) fn send_layer(&self) {
+        let mut run = self.lock_run();
+        let w = &self.inner.widget;
+        let layer = self.selected_layer(run.run.n_layers());
+        let (attn, side) = run.layer_bytes(layer);
+        w.set_buffer("attn", attn);
+        w.set("attn_size", json!(side));
+        w.set("attn_layer", json!(layer));
+        let mut keys = vec!["attn", "attn_size", "attn_layer"];
+        keys.extend(self.set_tile(&run, layer));
+        if w.get("view").as_str() == Some("model") && w.get("thumb_size").as_u64().unwrap_or(0) == 0
+        {
+            let (thumbs, s) = state::thumbs(&run.run).unwrap_or_default();
+            w.set_buffer("thumbs", thumbs);
+            w.set("thumb_size", json!(s));
+            keys.extend(["thumbs", "thumb_size"]);
+        }
+        let _ = w.sync(&keys);
+    }
+
+    /// Puts the full-resolution tile under the front end's `zoom` window (layer `layer`) into the
+    /// state; returns the keys to sync (none when nothing is zoomed).
+    pub(super) fn set_tile(&self, run: &RunState, layer: usize) -> Vec<&'static str> {
+        let w = &self.inner.widget;
+        let Some((r0, c0, n)) = state::zoom_window(&w.get("zoom"), run.run.seq_len()) else {
+            if w.get("tile_rect").is_null() {
+                return vec![];
+            }
+            w.set_buffer("tile", vec![]);
+            w.set("tile_rect", Value::Null);
+            return vec!["tile", "tile_rect"];
+        };
+        match run.run.tile(layer, None, r0..r0 + n, c0..c0 + n) {
+            Ok(v) => {
+                w.set_buffer("tile", state::quantize_all(&v));
+                w.set("tile_rect", json!({"layer": layer, "r0": r0, "c0": c0, "rows": n, "cols": n, "run_id": run.run_id}));
+            }
+            Err(_) => {
+                w.set_buffer("tile", vec![]);
+                w.set("tile_rect", Value::Null);
+            }
+        }
+        vec!["tile", "tile_rect"]
+    }
+
+    pub(super) fn set_error(&self, msg: &str) {
+        let w = &self.inner.widget;
+        w.set("busy", json!(false));
+        w.set("error", json!(msg));
+        let _ = w.sync(&["busy", "error"]);
+    }
+}
