@@ -1,7 +1,7 @@
 //! Attention arithmetic (mirrors widget/logic/matrices.js `viewMatrices`): which heads and tokens are
 //! shown, per-head and pooled mean matrices, the threshold, and the snapshot's size check.
 
-use super::{SnapToken, Snapshot};
+use super::snapshot::{SnapToken, Snapshot};
 
 /// Concrete list of selected heads: sorted, deduplicated, in range; empty (or nothing valid) = all.
 pub(super) fn selected_heads(heads: &[usize], n_heads: usize) -> Vec<usize> {

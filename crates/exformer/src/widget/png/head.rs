@@ -7,9 +7,9 @@ use super::curves::{CurveLayer, PatternCache};
 use super::header::{draw_head_legend, draw_header, legend_layout, meta_line, LABEL_PX, PAD};
 use super::predictions::{draw_predictions, panel_height, PANEL_GAP, PANEL_W};
 use super::raster::Canvas;
+use super::snapshot::{PngView, Snapshot};
 use super::text::{fit_text, text_width, Align, FontId};
 use super::tokens::{badge_width, draw_badge, token_style, wavy_line, TokStyle};
-use super::{PngView, Snapshot};
 
 /// Head view: main area width with / without the predictions panel.
 const HEAD_MAIN_W: f32 = 740.0;

@@ -4,9 +4,9 @@
 use super::attention::sanitize_threshold;
 use super::colour::{head_colour, BG, FG, MUTED};
 use super::raster::Canvas;
+use super::snapshot::{PngView, Snapshot, HEAD_VIEW_MAX_TOKENS};
 use super::text::{fit_text, text_width, Align, FontId};
 use super::tokens::display_token;
-use super::{PngView, Snapshot, HEAD_VIEW_MAX_TOKENS};
 
 pub(super) const PAD: f32 = 16.0;
 const TITLE_PX: f32 = 15.0;

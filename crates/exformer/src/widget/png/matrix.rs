@@ -10,9 +10,9 @@ use super::colour::{
 use super::header::{draw_head_legend, draw_header, legend_layout, meta_line, PAD};
 use super::predictions::{draw_predictions, panel_height, PANEL_GAP, PANEL_W};
 use super::raster::Canvas;
+use super::snapshot::{PngView, Snapshot};
 use super::text::{fit_text, text_width, Align, FontId};
 use super::tokens::{display_token, token_style};
-use super::{PngView, Snapshot};
 
 /// Matrix view: heatmap side (pixels) at most.
 const MATRIX_SIDE: usize = 640;

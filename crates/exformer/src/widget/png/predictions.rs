@@ -3,9 +3,9 @@
 use super::colour::{ACCENT, BG2, BG3, BORDER, FG, FG2, MUTED};
 use super::header::LABEL_PX;
 use super::raster::Canvas;
+use super::snapshot::Snapshot;
 use super::text::{fit_text, Align, FontId};
 use super::tokens::display_token;
-use super::Snapshot;
 
 pub(super) const PANEL_W: f32 = 220.0;
 pub(super) const PANEL_GAP: f32 = 16.0;

@@ -1,7 +1,7 @@
 //! Helpers shared by the unit tests of the png modules.
 
 use super::colour::Rgb;
-use super::{PngView, SnapToken, Snapshot};
+use super::snapshot::{PngView, SnapToken, Snapshot};
 
 pub(super) fn toks(texts: &[&str]) -> Vec<SnapToken> {
     texts

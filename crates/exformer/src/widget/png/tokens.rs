@@ -5,8 +5,8 @@ use tiny_skia::PathBuilder;
 
 use super::colour::{Rgb, BG, FG, KO, MASK, MUTED, SEGB};
 use super::raster::Canvas;
+use super::snapshot::SnapToken;
 use super::text::{text_width, Align, FontId};
-use super::SnapToken;
 
 /// Short display form of a token's text (front end's `displayToken`): leading spaces dropped,
 /// whitespace made visible, empty text shown as ∅.

@@ -2,10 +2,10 @@
 //! front end shows frees its run's tensors after the release delay (and makes the run again,
 //! identical, when it is next needed).
 
+use super::data::{AttentionView, ViewInner};
 use super::settings::ViewSettings;
-use super::{AttentionView, ViewInner};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Mutex;
 
 /// Hands memory freed on the heap back to the system. glibc keeps freed blocks of a few MB (a
 /// layer's probabilities) in its arenas, so without this a released view's memory would be
@@ -50,14 +50,6 @@ impl Drop for ViewInner {
 }
 
 impl AttentionView {
-    pub(super) fn weak(&self) -> Weak<ViewInner> {
-        Arc::downgrade(&self.inner)
-    }
-
-    pub(super) fn from_weak(weak: &Weak<ViewInner>) -> Option<AttentionView> {
-        weak.upgrade().map(|inner| AttentionView { inner })
-    }
-
     /// Keeps the view alive for the front ends (see [`shown_views`]).
     pub(super) fn hold_for_front_end(&self) {
         shown_views()

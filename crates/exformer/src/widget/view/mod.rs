@@ -7,55 +7,34 @@
 //! (`view.mask(..)`, `view.set_layer(..)`, `view.set_text(..)`).
 //!
 //! # Layout
+//! Imports run one way: `mod.rs` → the behaviour files → `data` and `settings`.
 //! - `mod.rs` (here): the public API: building a view, reading it, driving it from code.
-//! - [`run`]: the run state (latest run, interventions, pooled maps) and its publication into the
-//!   widget state.
-//! - [`worker`]: the front end's requests: the queue, click coalescing, the worker thread.
-//! - [`lifetime`]: attach / detach, the registry of shown views, releasing a run's tensors.
-//! - [`output`]: display, the PNG snapshot, the text summary, the standalone HTML page.
+//! - `data`: what a view holds (run state, request queue, the shared inner value); imports none
+//!   of its siblings.
+//! - `publish`: the run put into the widget state (and the selected layer, the zoomed tile).
+//! - `worker`: the front end's requests: click coalescing, the worker thread, applying a batch.
+//! - `lifetime`: attach / detach, the registry of shown views, releasing a run's tensors.
+//! - `output`: display, the PNG snapshot, the text summary, the standalone HTML page.
 //! - [`settings`]: the process-wide settings views read (release delay, test hooks).
 
+mod data;
 mod lifetime;
 mod output;
-mod run;
+mod publish;
 pub mod settings;
 mod worker;
 
 use super::anywidget::WidgetModel;
 use super::assets::{WIDGET_CSS, WIDGET_JS};
 use super::state;
+use data::{RunState, ViewInner};
 use exformer_engine::{Analysis, EngineError, Input, Interventions, Layers, ModelKind};
-use run::RunState;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex, OnceLock};
-use worker::Work;
 
+pub use data::{AttentionView, ClickMode};
 pub use lifetime::views_in_memory;
 pub use settings::ViewSettings;
-
-/// What a token click does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClickMode {
-    Mask,
-    KnockOut,
-}
-
-struct ViewInner {
-    model: Arc<exformer_engine::Model>,
-    widget: WidgetModel,
-    run: Mutex<RunState>,
-    work: Arc<Work>,
-    display_id: String,
-    worker: OnceLock<()>,
-    /// Front ends showing the view now (their `attach` minus their `detach` messages).
-    attached: std::sync::atomic::AtomicUsize,
-}
-
-/// An interactive attention explorer over one model and one input.
-#[derive(Clone)]
-pub struct AttentionView {
-    inner: Arc<ViewInner>,
-}
 
 impl AttentionView {
     /// Runs the model on `input` and builds the view (not yet displayed).
@@ -141,19 +120,6 @@ impl AttentionView {
         !self.inner.run.lock().unwrap().run.is_released()
     }
 
-    /// The run state, its tensors made again first if they were freed.
-    fn lock_run(&self) -> std::sync::MutexGuard<'_, RunState> {
-        let mut g = self.inner.run.lock().unwrap();
-        if g.run.is_released() {
-            let again = self.inner.model.forward(g.run.input(), &g.iv);
-            if let Ok(r) = again {
-                g.run = r;
-                g.pooled = None;
-            }
-        }
-        g
-    }
-
     /// How many leading positions the latest run took from the run before it (causal re-runs).
     pub fn reused_positions(&self) -> usize {
         self.inner.run.lock().unwrap().run.reused_positions()
@@ -162,15 +128,6 @@ impl AttentionView {
     /// Tokens and predictions of the latest run (no attention).
     pub fn meta(&self) -> Analysis {
         self.inner.run.lock().unwrap().run.meta().clone()
-    }
-
-    pub fn layer(&self) -> usize {
-        self.inner.widget.get("layer").as_u64().unwrap_or(0) as usize
-    }
-
-    /// The selected layer, clamped to the model's layers.
-    fn selected_layer(&self, n_layers: usize) -> usize {
-        self.layer().min(n_layers.saturating_sub(1))
     }
 
     pub fn interventions(&self) -> Interventions {

@@ -1,7 +1,7 @@
 //! What a view shows outside the live widget: the cell output (widget + PNG + text + HTML), the
 //! PNG snapshot, the text summary, and the standalone HTML page.
 
-use super::AttentionView;
+use super::data::AttentionView;
 use crate::comm;
 use crate::widget::png::{render_png, PngView, SnapToken, Snapshot};
 use crate::widget::{html, state};

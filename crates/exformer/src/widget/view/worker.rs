@@ -1,41 +1,12 @@
 //! The front end's requests: clicks and display changes are queued, and the view's worker thread
 //! applies every request queued so far in one batch (one re-run for many clicks).
 
+use super::data::{AttentionView, ClickMode, Queue, ViewInner, Work};
 use super::lifetime::return_freed_memory;
-use super::{AttentionView, ClickMode, ViewInner};
 use crate::comm;
 use exformer_engine::{Interventions, ModelKind};
 use serde_json::{json, Value};
-use std::sync::{Condvar, Mutex, Weak};
-
-#[derive(Default)]
-pub(super) struct Queue {
-    pub(super) toggles: Vec<(usize, ClickMode)>,
-    pub(super) clear: bool,
-    /// Resend the selected layer and refresh the snapshot (a display setting changed).
-    pub(super) redraw: bool,
-    /// The last front end went away: free the run's tensors (made again when next needed).
-    pub(super) release: bool,
-    /// A front end came back to a released view: make the run again and send everything.
-    pub(super) republish: bool,
-    pub(super) parent: Option<String>,
-    /// The view was dropped: the worker thread ends.
-    pub(super) closed: bool,
-}
-
-impl Queue {
-    pub(super) fn is_empty(&self) -> bool {
-        self.toggles.is_empty() && !self.clear && !self.redraw && !self.release && !self.republish
-    }
-}
-
-/// The front end's requests waiting for the view's worker thread. Shared by the view and its
-/// worker, which holds only a weak reference to the view itself.
-#[derive(Default)]
-pub(super) struct Work {
-    pub(super) queue: Mutex<Queue>,
-    pub(super) wake: Condvar,
-}
+use std::sync::Weak;
 
 impl AttentionView {
     pub(super) fn ensure_worker(&self) {

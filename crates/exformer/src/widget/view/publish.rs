@@ -1,99 +1,10 @@
-//! The run state of a view (latest run, interventions, the pooled map kept for long inputs) and
-//! its publication into the widget state.
+//! A view's run put into the widget state: the whole run after a (re-)run, the selected layer
+//! after a display change, the full-resolution tile under the zoom window, errors.
 
+use super::data::{AttentionView, RunState};
 use super::settings::ViewSettings;
-use super::AttentionView;
 use crate::widget::state;
-use exformer_engine::{Interventions, Pool, Run};
 use serde_json::{json, Value};
-
-pub(super) struct RunState {
-    pub(super) iv: Interventions,
-    /// The latest run: tokens and predictions, attention computed when sent.
-    pub(super) run: Run,
-    pub(super) run_id: u64,
-    /// The run whose prefix this one reused (its pooled maps' leading bins still hold).
-    pub(super) reused_from: Option<u64>,
-    /// The last pooled layer map computed (long inputs), to reuse across re-runs and snapshots.
-    pub(super) pooled: Option<PooledMap>,
-    /// Side of the `attn` maps of this run (computed once).
-    pub(super) side: Option<usize>,
-    /// Predictions of the same input without interventions (what a changed run is compared to).
-    pub(super) plain_predictions: Value,
-}
-
-pub(super) struct PooledMap {
-    pub(super) layer: usize,
-    pub(super) side: usize,
-    pub(super) run_id: u64,
-    pub(super) map: Vec<f32>,
-}
-
-impl RunState {
-    /// Replaces the run with a re-run of it (or with a new input when `rerun` is false).
-    pub(super) fn advance(&mut self, next: Run, iv: Interventions, rerun: bool) {
-        self.reused_from = (rerun && next.reused_positions() > 0).then_some(self.run_id);
-        if iv.is_none() {
-            self.plain_predictions = state::predictions_json(next.meta());
-        }
-        self.run = next;
-        self.iv = iv;
-        self.run_id += 1;
-        if !rerun {
-            // Same input, same side: a re-run's pooled maps can reuse the previous ones.
-            self.side = None;
-        }
-    }
-
-    /// Layer `layer` as the widget's `attn` bytes and their side: full resolution, or pooled on
-    /// the device (reusing the bins a causal re-run could not change).
-    pub(super) fn layer_bytes(&mut self, layer: usize) -> (Vec<u8>, usize) {
-        let t = self.run.seq_len();
-        let side = *self
-            .side
-            .get_or_insert_with(|| state::run_attn_side(&self.run));
-        if side >= t {
-            return (
-                self.run
-                    .attention(layer)
-                    .map(|v| state::quantize_all(&v))
-                    .unwrap_or_default(),
-                side,
-            );
-        }
-        let fits = |c: &&PooledMap| c.layer == layer && c.side == side;
-        if let Some(c) = self
-            .pooled
-            .as_ref()
-            .filter(fits)
-            .filter(|c| c.run_id == self.run_id)
-        {
-            return (state::quantize_all(&c.map), side);
-        }
-        let before = self
-            .pooled
-            .as_ref()
-            .filter(fits)
-            .filter(|c| Some(c.run_id) == self.reused_from)
-            .map(|c| c.map.as_slice());
-        match self
-            .run
-            .pooled_reusing(layer, None, side, Pool::Max, before)
-        {
-            Ok(map) => {
-                let bytes = state::quantize_all(&map);
-                self.pooled = Some(PooledMap {
-                    layer,
-                    side,
-                    run_id: self.run_id,
-                    map,
-                });
-                (bytes, side)
-            }
-            Err(_) => (vec![], side),
-        }
-    }
-}
 
 impl AttentionView {
     /// Puts a run into the widget state and sends it if the widget is open.
