@@ -1,4 +1,4 @@
-//! Pieces several architectures share: RMSNorm, and rotary position embeddings with their scaling
+//! Pieces several architectures share: activations, RMSNorm, and rotary position embeddings with their scaling
 //! variants (default, linear, dynamic NTK, llama3, yarn), whose parameters come as JSON in several
 //! spellings (each model's own config is a serde struct in its file).
 
@@ -39,6 +39,51 @@ fn cfg_b(cfg: &Value, key: &str) -> Option<bool> {
 }
 fn cfg_s<'a>(cfg: &'a Value, key: &str) -> Option<&'a str> {
     cfg.get(key).and_then(|v| v.as_str())
+}
+
+// ---------------------------------------------------------------- activations
+
+/// An activation function, named as in HF configs: parsed (so checked) when a model loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Activation {
+    /// `gelu`, `gelu_python`: exact GELU.
+    Gelu,
+    /// `gelu_new`, `gelu_pytorch_tanh`, `gelu_fast`, `gelu_approximate`: GELU's tanh approximation.
+    GeluTanh,
+    Relu,
+    /// `silu`, `swish`.
+    Silu,
+    Tanh,
+}
+
+impl Activation {
+    /// The activation a config names.
+    pub fn parse(name: &str) -> Result<Self> {
+        Ok(match name {
+            "gelu" | "gelu_python" => Activation::Gelu,
+            "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" | "gelu_approximate" => {
+                Activation::GeluTanh
+            }
+            "relu" => Activation::Relu,
+            "silu" | "swish" => Activation::Silu,
+            "tanh" => Activation::Tanh,
+            other => {
+                return Err(EngineError::UnsupportedArchitecture(format!(
+                    "activation function '{other}'"
+                )))
+            }
+        })
+    }
+
+    pub fn forward(self, x: &Tensor) -> Tensor {
+        match self {
+            Activation::Gelu => x.gelu("none"),
+            Activation::GeluTanh => x.gelu("tanh"),
+            Activation::Relu => x.relu(),
+            Activation::Silu => x.silu(),
+            Activation::Tanh => x.tanh(),
+        }
+    }
 }
 
 // ---------------------------------------------------------------- RMSNorm

@@ -307,28 +307,6 @@ impl LayerNorm {
     }
 }
 
-/// Activation functions named as in HF configs.
-pub(crate) fn activation(name: &str, x: &Tensor) -> Result<Tensor> {
-    Ok(match name {
-        "gelu" | "gelu_python" => x.gelu("none"),
-        "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" | "gelu_approximate" => x.gelu("tanh"),
-        "relu" => x.relu(),
-        "silu" | "swish" => x.silu(),
-        "tanh" => x.tanh(),
-        other => {
-            return Err(EngineError::UnsupportedArchitecture(format!(
-                "activation function '{other}'"
-            )))
-        }
-    })
-}
-
-/// Validates an activation name at load time.
-pub(crate) fn check_activation(name: &str) -> Result<()> {
-    let t = Tensor::zeros([1], (Kind::Float, Device::Cpu));
-    activation(name, &t).map(|_| ())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

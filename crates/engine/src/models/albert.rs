@@ -7,10 +7,11 @@ use super::bert::{BertConfig, Embeddings, MlmHead};
 use crate::analysis::ModelInfo;
 use crate::attention::{attention, split_heads};
 use crate::error::{EngineError, Result};
+use crate::layers::Activation;
 use crate::models::arch::{
     Architecture, Batch, Built, ForwardOut, LoadContext, TensorInterventions,
 };
-use crate::weights::{activation, LayerNorm, Linear, Weights};
+use crate::weights::{LayerNorm, Linear, Weights};
 use serde_json::Value;
 use tch::Tensor;
 
@@ -33,7 +34,7 @@ pub(crate) struct Albert {
     head: Option<MlmHead>,
     heads: i64,
     scale: f64,
-    act: String,
+    act: Activation,
 }
 
 impl Architecture for Albert {
@@ -56,9 +57,7 @@ impl Architecture for Albert {
                 let v = split_heads(&l.v.forward(&x), self.heads);
                 let a = attention(&q, &k, &v, &iv.spec(li, self.scale))?;
                 let ao = l.attn_ln.forward(&(&x + l.dense.forward(&a.context)));
-                let f = l
-                    .ffn_out
-                    .forward(&activation(&self.act, &l.ffn.forward(&ao))?);
+                let f = l.ffn_out.forward(&self.act.forward(&l.ffn.forward(&ao)));
                 x = l.full_ln.forward(&(f + &ao));
                 attentions.push(a.record);
                 if iv.hidden_states {
@@ -132,7 +131,7 @@ pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built
         };
         Some(MlmHead {
             dense: Linear::load(w, "predictions.dense", h, e)?,
-            act: c.hidden_act.clone(),
+            act: c.act,
             ln: LayerNorm::load(w, "predictions.LayerNorm", e, c.layer_norm_eps)?,
             decoder,
             bias,
@@ -159,7 +158,7 @@ pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built
             head,
             heads: c.num_attention_heads,
             scale,
-            act: c.hidden_act,
+            act: c.act,
         }),
         info,
     })

@@ -5,11 +5,11 @@
 use crate::analysis::ModelInfo;
 use crate::attention::{attention, split_heads, LayerAttention};
 use crate::error::{EngineError, Result};
-use crate::layers::read_config;
+use crate::layers::{read_config, Activation};
 use crate::models::arch::{
     Architecture, Batch, Built, ForwardOut, LoadContext, TensorInterventions,
 };
-use crate::weights::{activation, check_activation, LayerNorm, Linear, Weights};
+use crate::weights::{LayerNorm, Linear, Weights};
 use serde::Deserialize;
 use serde_json::Value;
 use tch::Tensor;
@@ -24,7 +24,8 @@ pub(crate) struct BertConfig {
     pub num_hidden_layers: i64,
     pub num_attention_heads: i64,
     pub intermediate_size: i64,
-    pub hidden_act: String,
+    /// `hidden_act` (default `gelu`).
+    pub act: Activation,
     pub max_position_embeddings: i64,
     pub type_vocab_size: i64,
     pub layer_norm_eps: f64,
@@ -57,25 +58,10 @@ struct RawBertConfig {
 impl BertConfig {
     pub fn from_json(cfg: &Value) -> Result<Self> {
         let r: RawBertConfig = read_config(cfg, "BERT-like")?;
-        let c = BertConfig {
-            vocab_size: r.vocab_size,
-            hidden_size: r.hidden_size,
-            embedding_size: r.embedding_size.unwrap_or(r.hidden_size),
-            num_hidden_layers: r.num_hidden_layers,
-            num_attention_heads: r.num_attention_heads,
-            intermediate_size: r.intermediate_size,
-            hidden_act: r.hidden_act.unwrap_or_else(|| "gelu".into()),
-            max_position_embeddings: r.max_position_embeddings.unwrap_or(512),
-            type_vocab_size: r.type_vocab_size.unwrap_or(2),
-            layer_norm_eps: r.layer_norm_eps.unwrap_or(1e-12),
-            pad_token_id: r.pad_token_id.unwrap_or(0),
-            num_hidden_groups: r.num_hidden_groups.unwrap_or(1),
-            inner_group_num: r.inner_group_num.unwrap_or(1),
-        };
-        if c.num_attention_heads <= 0 || c.hidden_size % c.num_attention_heads != 0 {
+        if r.num_attention_heads <= 0 || r.hidden_size % r.num_attention_heads != 0 {
             return Err(EngineError::UnsupportedArchitecture(format!(
                 "hidden_size {} is not a multiple of num_attention_heads {}",
-                c.hidden_size, c.num_attention_heads
+                r.hidden_size, r.num_attention_heads
             )));
         }
         let pe = r
@@ -86,8 +72,22 @@ impl BertConfig {
                 "position_embedding_type '{pe}' (only 'absolute' is supported)"
             )));
         }
-        check_activation(&c.hidden_act)?;
-        Ok(c)
+        let act = Activation::parse(r.hidden_act.as_deref().unwrap_or("gelu"))?;
+        Ok(BertConfig {
+            vocab_size: r.vocab_size,
+            hidden_size: r.hidden_size,
+            embedding_size: r.embedding_size.unwrap_or(r.hidden_size),
+            num_hidden_layers: r.num_hidden_layers,
+            num_attention_heads: r.num_attention_heads,
+            intermediate_size: r.intermediate_size,
+            act,
+            max_position_embeddings: r.max_position_embeddings.unwrap_or(512),
+            type_vocab_size: r.type_vocab_size.unwrap_or(2),
+            layer_norm_eps: r.layer_norm_eps.unwrap_or(1e-12),
+            pad_token_id: r.pad_token_id.unwrap_or(0),
+            num_hidden_groups: r.num_hidden_groups.unwrap_or(1),
+            inner_group_num: r.inner_group_num.unwrap_or(1),
+        })
     }
 }
 
@@ -149,7 +149,7 @@ pub(crate) struct BertLayer {
     out_ln: LayerNorm,
     heads: i64,
     scale: f64,
-    act: String,
+    act: Activation,
 }
 
 impl BertLayer {
@@ -172,7 +172,7 @@ impl BertLayer {
             out_ln: LayerNorm::load(w, &format!("{p}output.LayerNorm"), h, c.layer_norm_eps)?,
             heads: c.num_attention_heads,
             scale: 1.0 / ((h / c.num_attention_heads) as f64).sqrt(),
-            act: c.hidden_act.clone(),
+            act: c.act,
         })
     }
 
@@ -190,7 +190,7 @@ impl BertLayer {
         let x = self
             .attn_ln
             .forward(&(self.attn_out.forward(&a.context) + x));
-        let i = activation(&self.act, &self.inter.forward(&x))?;
+        let i = self.act.forward(&self.inter.forward(&x));
         let x = self.out_ln.forward(&(self.out.forward(&i) + &x));
         Ok((x, a.record))
     }
@@ -222,7 +222,7 @@ pub(crate) fn run_layers(
 /// transform (dense, act, LayerNorm) then decoder to the vocabulary.
 pub(crate) struct MlmHead {
     pub dense: Linear,
-    pub act: String,
+    pub act: Activation,
     pub ln: LayerNorm,
     pub decoder: Tensor,
     pub bias: Tensor,
@@ -230,9 +230,7 @@ pub(crate) struct MlmHead {
 
 impl MlmHead {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = self
-            .ln
-            .forward(&activation(&self.act, &self.dense.forward(x))?);
+        let y = self.ln.forward(&self.act.forward(&self.dense.forward(x)));
         Ok(y.linear(&self.decoder, Some(&self.bias)))
     }
 }
@@ -295,7 +293,7 @@ pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built
         };
         Some(MlmHead {
             dense: Linear::load(w, "cls.predictions.transform.dense", h, h)?,
-            act: c.hidden_act.clone(),
+            act: c.act,
             ln: LayerNorm::load(
                 w,
                 "cls.predictions.transform.LayerNorm",

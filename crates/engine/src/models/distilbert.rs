@@ -5,11 +5,11 @@
 use crate::analysis::ModelInfo;
 use crate::attention::{attention, split_heads};
 use crate::error::{EngineError, Result};
-use crate::layers::read_config;
+use crate::layers::{read_config, Activation};
 use crate::models::arch::{
     Architecture, Batch, Built, ForwardOut, LoadContext, TensorInterventions,
 };
-use crate::weights::{activation, check_activation, LayerNorm, Linear, Weights};
+use crate::weights::{LayerNorm, Linear, Weights};
 use serde::Deserialize;
 use serde_json::Value;
 use tch::Tensor;
@@ -45,7 +45,6 @@ impl DistilBertConfig {
                 c.dim, c.n_heads
             )));
         }
-        check_activation(&c.activation)?;
         Ok(c)
     }
 }
@@ -69,7 +68,7 @@ pub(crate) struct DistilBert {
     head: Option<(Linear, LayerNorm, Tensor, Tensor)>,
     heads: i64,
     scale: f64,
-    act: String,
+    act: Activation,
 }
 
 impl Architecture for DistilBert {
@@ -91,9 +90,7 @@ impl Architecture for DistilBert {
             let v = split_heads(&bl.v.forward(&x), self.heads);
             let a = attention(&q, &k, &v, &iv.spec(i, self.scale))?;
             let sa = bl.sa_ln.forward(&(bl.out.forward(&a.context) + &x));
-            let f = bl
-                .lin2
-                .forward(&activation(&self.act, &bl.lin1.forward(&sa))?);
+            let f = bl.lin2.forward(&self.act.forward(&bl.lin1.forward(&sa)));
             x = bl.out_ln.forward(&(f + &sa));
             attentions.push(a.record);
             if iv.hidden_states {
@@ -108,18 +105,16 @@ impl Architecture for DistilBert {
     }
 
     fn logits(&self, x: &Tensor) -> Result<Option<Tensor>> {
-        Ok(match &self.head {
-            Some((t, ln, proj, bias)) => Some(
-                ln.forward(&activation(&self.act, &t.forward(x))?)
-                    .linear(proj, Some(bias)),
-            ),
-            None => None,
-        })
+        Ok(self.head.as_ref().map(|(t, ln, proj, bias)| {
+            ln.forward(&self.act.forward(&t.forward(x)))
+                .linear(proj, Some(bias))
+        }))
     }
 }
 
 pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built> {
     let c = DistilBertConfig::from_json(cfg)?;
+    let act = Activation::parse(&c.activation)?;
     let p = w
         .find_prefix(&["distilbert.", ""], "embeddings.word_embeddings.weight")
         .unwrap_or_else(|| "distilbert.".to_string());
@@ -180,7 +175,7 @@ pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built
             head,
             heads: c.n_heads,
             scale,
-            act: c.activation,
+            act,
         }),
         info,
     })

@@ -6,6 +6,7 @@
 use super::bert::{load_layers, Bert, BertConfig, Embeddings, MlmHead};
 use crate::analysis::ModelInfo;
 use crate::error::Result;
+use crate::layers::Activation;
 use crate::models::arch::{Built, LoadContext};
 use crate::weights::{LayerNorm, Linear, Weights};
 use serde_json::Value;
@@ -32,7 +33,7 @@ pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built
             .unwrap_or_else(|| emb.word.shallow_clone());
         Some(MlmHead {
             dense: Linear::load(w, "generator_predictions.dense", h, e)?,
-            act: "gelu".into(),
+            act: Activation::Gelu,
             ln: LayerNorm::load(w, "generator_predictions.LayerNorm", e, c.layer_norm_eps)?,
             decoder,
             bias: w.get_shape("generator_lm_head.bias", &[c.vocab_size])?,

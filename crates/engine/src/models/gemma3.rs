@@ -18,11 +18,13 @@ use crate::error::{EngineError, Result};
 use crate::gguf::hparams::GgufHparams;
 use crate::gguf::names;
 use crate::gguf::reader::GgufFile;
-use crate::layers::{apply_rope, read_config, require_positive, rope_params, RmsNorm, Rope};
+use crate::layers::{
+    apply_rope, read_config, require_positive, rope_params, Activation, RmsNorm, Rope,
+};
 use crate::models::arch::{
     Architecture, Batch, Built, ForwardOut, LoadContext, TensorInterventions,
 };
-use crate::weights::{activation, check_activation, Linear, Weights};
+use crate::weights::{Linear, Weights};
 use serde::Deserialize;
 
 struct Layer {
@@ -54,7 +56,7 @@ pub(crate) struct Gemma3 {
     n_heads: i64,
     n_kv_heads: i64,
     scale: f64,
-    act: String,
+    act: Activation,
     attn_softcap: Option<f64>,
     final_softcap: Option<f64>,
     device: Device,
@@ -150,7 +152,7 @@ pub(crate) fn load(cfg_in: &Value, w: &Weights, ctx: &LoadContext) -> Result<Bui
         .clone()
         .or_else(|| c.hidden_act.clone())
         .unwrap_or_else(|| "gelu_pytorch_tanh".into());
-    check_activation(&act)?;
+    let act = Activation::parse(&act)?;
     let qpas = c.query_pre_attn_scalar.unwrap_or(head_dim as f64);
     let window = c.sliding_window.filter(|&w| w > 0).map(|w| w as usize);
     let types: Vec<bool> = match (version, &c.layer_types) {
@@ -369,7 +371,7 @@ impl Architecture for Gemma3 {
                 None => a,
             };
             let h = layer.pre_ff_norm.forward(&x);
-            let g = activation(&self.act, &layer.gate.forward(&h))?;
+            let g = self.act.forward(&layer.gate.forward(&h));
             let m = layer.down.forward(&(g * layer.up.forward(&h)));
             x = x + match &layer.post_ff_norm {
                 Some(n) => n.forward(&m),

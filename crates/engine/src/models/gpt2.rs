@@ -11,11 +11,11 @@ use crate::error::{EngineError, Result};
 use crate::gguf::hparams::GgufHparams;
 use crate::gguf::names;
 use crate::gguf::reader::GgufFile;
-use crate::layers::{read_config, require_positive};
+use crate::layers::{read_config, require_positive, Activation};
 use crate::models::arch::{
     Architecture, Batch, Built, ForwardOut, LoadContext, TensorInterventions,
 };
-use crate::weights::{activation, check_activation, LayerNorm, Linear, Weights};
+use crate::weights::{LayerNorm, Linear, Weights};
 use serde::Deserialize;
 
 struct Block {
@@ -35,7 +35,7 @@ pub(crate) struct Gpt2 {
     lm_head: Tensor,
     n_heads: i64,
     hidden: i64,
-    act: String,
+    act: Activation,
     scale_weights: bool,
     inverse_layer_idx: bool,
     device: Device,
@@ -99,7 +99,7 @@ pub(crate) fn load(cfg: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built>
     let (hidden, n_layers, n_heads) = (c.n_embd, c.n_layer, c.n_head);
     let inner = c.n_inner.filter(|&v| v > 0).unwrap_or(4 * hidden);
     let (eps, act) = (c.layer_norm_epsilon, c.activation_function.clone());
-    check_activation(&act)?;
+    let act = Activation::parse(&act)?;
     if hidden % n_heads != 0 {
         return Err(EngineError::UnsupportedArchitecture(format!(
             "hidden size {hidden} is not a multiple of {n_heads} heads"
@@ -201,9 +201,7 @@ impl Architecture for Gpt2 {
             let out = attention::attention(&q, &k, &v, &spec)?;
             x = x + b.c_proj.forward(&out.context);
             let h = b.ln_2.forward(&x);
-            x = x + b
-                .mlp_proj
-                .forward(&activation(&self.act, &b.c_fc.forward(&h))?);
+            x = x + b.mlp_proj.forward(&self.act.forward(&b.c_fc.forward(&h)));
             attentions.push(out.record);
             if iv.hidden_states {
                 hidden_states.push(x.shallow_clone());

@@ -9,7 +9,9 @@
 
 use serde_json::{json, Value};
 
-use crate::layers::{apply_rope, read_config, require_positive, rope_params, RmsNorm, Rope};
+use crate::layers::{
+    apply_rope, read_config, require_positive, rope_params, Activation, RmsNorm, Rope,
+};
 use serde::Deserialize;
 use tch::{Device, Kind, Tensor};
 
@@ -23,7 +25,7 @@ use crate::gguf::reader::GgufFile;
 use crate::models::arch::{
     Architecture, Batch, Built, ForwardOut, LoadContext, TensorInterventions,
 };
-use crate::weights::{activation, check_activation, Linear, Weights};
+use crate::weights::{Linear, Weights};
 
 // ---------------------------------------------------------------- model
 
@@ -51,7 +53,7 @@ pub(crate) struct Llama {
     n_heads: i64,
     n_kv_heads: i64,
     head_dim: i64,
-    act: String,
+    act: Activation,
     device: Device,
     kind: Kind,
 }
@@ -168,7 +170,7 @@ pub(crate) fn load(cfg: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built>
         c.max_position_embeddings,
         c.hidden_act.clone(),
     );
-    check_activation(&act)?;
+    let act = Activation::parse(&act)?;
     if n_heads % n_kv_heads != 0 {
         return Err(EngineError::UnsupportedArchitecture(format!(
             "{n_heads} query heads cannot share {n_kv_heads} key/value heads"
@@ -299,7 +301,7 @@ impl Architecture for Llama {
             let out = attention::attention(&q, &k, &v, &spec)?;
             x = x + layer.o.forward(&out.context);
             let h = layer.post_norm.forward(&x);
-            let g = activation(&self.act, &layer.gate.forward(&h))?;
+            let g = self.act.forward(&layer.gate.forward(&h));
             x = x + layer.down.forward(&(g * layer.up.forward(&h)));
             attentions.push(out.record);
             if iv.hidden_states {

@@ -4,6 +4,7 @@
 use super::bert::{load_layers, run_layers, BertConfig, Embeddings, MlmHead};
 use crate::analysis::ModelInfo;
 use crate::error::Result;
+use crate::layers::Activation;
 use crate::models::arch::{
     Architecture, Batch, Built, ForwardOut, LoadContext, TensorInterventions,
 };
@@ -74,7 +75,7 @@ pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built
         };
         Some(MlmHead {
             dense: Linear::load(w, "lm_head.dense", h, h)?,
-            act: "gelu".into(),
+            act: Activation::Gelu,
             ln: LayerNorm::load(w, "lm_head.layer_norm", h, c.layer_norm_eps)?,
             decoder,
             bias,
