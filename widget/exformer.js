@@ -67,9 +67,140 @@ function thumbAt(thumbs, nHeads, S, layer, head) {
   return thumbs.subarray(off, off + n);
 }
 
+// protocol.json
+var protocol_default = {
+  $comment: 'The widget state schema the kernel and the front end both read; docs/widget-protocol.md, "The schema", says what each field means.',
+  constants: {
+    HEAD_VIEW_MAX_TOKENS: 60
+  },
+  palette: {
+    head_colours: [
+      "#1f77b4",
+      "#ff7f0e",
+      "#2ca02c",
+      "#d62728",
+      "#9467bd",
+      "#8c564b",
+      "#e377c2",
+      "#17becf",
+      "#bcbd22",
+      "#393b79",
+      "#00a087",
+      "#c51b7d",
+      "#6baed6",
+      "#636363",
+      "#7fbf3f",
+      "#fdb462"
+    ],
+    ramp_light: ["#ffffff", "#e3eef9", "#a9cce8", "#5a9fd4", "#2166ac", "#0b2f6b"],
+    ramp_dark: ["#15171c", "#1e2d4a", "#28528a", "#3d8bc4", "#8cc8e8", "#f2fbff"]
+  },
+  state: {
+    model_name: { owner: "kernel", type: "string" },
+    kind: { owner: "kernel", type: "enum", values: ["masked_lm", "causal_lm", "encoder"] },
+    n_layers: { owner: "kernel", type: "int" },
+    n_heads: { owner: "kernel", type: "int" },
+    seq_len: { owner: "kernel", type: "int" },
+    tokens: { owner: "kernel", type: "json" },
+    predictions: { owner: "kernel", type: "json" },
+    predictions_base: { owner: "kernel", type: "json" },
+    layer: { owner: "front", type: "index", of: "n_layers", outside: "clamp", redraw: true },
+    heads: { owner: "front", type: "index_set", of: "n_heads", default: [], redraw: true },
+    view: {
+      owner: "front",
+      type: "enum",
+      values: ["head", "model", "matrix"],
+      default: { short: "head", long: "matrix" },
+      redraw: true,
+      reset_with_text: true
+    },
+    threshold: {
+      owner: "front",
+      type: "number",
+      range: [0, 1],
+      default: { short: 0.05, long: 0 },
+      redraw: true,
+      reset_with_text: true
+    },
+    hide_special: { owner: "front", type: "bool", default: false, redraw: true },
+    combine: {
+      owner: "front",
+      type: "enum",
+      values: ["each", "mean", "sum"],
+      default: { short: "each", long: "mean" },
+      reset_with_text: true
+    },
+    edges: {
+      owner: "front",
+      type: "enum",
+      values: ["all", "top1", "top3", "top10", "mass50", "mass90"],
+      default: { short: "all", long: "top3" },
+      reset_with_text: true
+    },
+    sinks: { owner: "front", type: "enum", values: ["auto", "on", "off"], default: "auto" },
+    pair_filter: { owner: "front", type: "enum", values: ["all", "AA", "AB", "BA", "BB"], default: "all" },
+    mode: {
+      owner: "front",
+      type: "enum",
+      values: ["mask", "knockout"],
+      default: { masked_lm: "mask", other: "knockout" }
+    },
+    focus: {
+      owner: "front",
+      type: "index",
+      of: "seq_len",
+      outside: -1,
+      default: -1,
+      redraw: true,
+      reset_with_text: true
+    },
+    zoom: { owner: "front", type: "zoom", default: null, redraw: true, reset_with_text: true },
+    attn: { owner: "kernel", type: "binary" },
+    attn_size: { owner: "kernel", type: "int" },
+    attn_layer: { owner: "kernel", type: "int" },
+    thumbs: { owner: "kernel", type: "binary" },
+    thumb_size: { owner: "kernel", type: "int" },
+    attn_all: { owner: "kernel", type: "binary" },
+    tile: { owner: "kernel", type: "binary" },
+    tile_rect: { owner: "kernel", type: "json" },
+    busy: { owner: "kernel", type: "bool" },
+    error: { owner: "kernel", type: "string" },
+    run_id: { owner: "kernel", type: "int" },
+    _static: { owner: "page", type: "bool" }
+  }
+};
+
+// logic/protocol.js
+var STATE_KEYS = Object.keys(protocol_default.state);
+var HEAD_VIEW_MAX_TOKENS = (
+  /** @type {number} */
+  protocol_default.constants.HEAD_VIEW_MAX_TOKENS
+);
+var PALETTE = (
+  /** @type {{head_colours: string[], ramp_light: string[], ramp_dark: string[]}} */
+  protocol_default.palette
+);
+function keySpec(key) {
+  return (
+    /** @type {Record<string, KeySpec>} */
+    protocol_default.state[key]
+  );
+}
+function enumValues(key) {
+  return keySpec(key)?.values ?? [];
+}
+function stateDefault(key, T = 0, kind = "") {
+  const d = keySpec(key)?.default;
+  if (d && typeof d === "object" && !Array.isArray(d)) {
+    if ("short" in d) return T <= HEAD_VIEW_MAX_TOKENS ? d.short : d.long;
+    if ("other" in d) return kind in d ? d[kind] : d.other;
+  }
+  return d;
+}
+
 // logic/matrices.js
-var COMBINES = ["each", "mean", "sum"];
-var PAIR_FILTERS = ["all", "AA", "AB", "BA", "BB"];
+var COMBINES = enumValues("combine");
+var PAIR_FILTERS = enumValues("pair_filter");
 function selectedHeads(heads, nHeads) {
   const all = Array.from({ length: nHeads }, (_, i) => i);
   if (!heads || heads.length === 0) return all;
@@ -296,9 +427,148 @@ function dropSinks(setting, sinks) {
   return sinks[0].share >= SINK_AUTO_SHARE;
 }
 
+// logic/edges.js
+var EDGE_MODES = enumValues("edges");
+var EDGE_LABEL = {
+  all: "edges",
+  top1: "strongest edge",
+  top3: "3 strongest edges",
+  top10: "10 strongest edges",
+  mass50: "strongest edges up to half of its attention",
+  mass90: "strongest edges up to 90 % of its attention"
+};
+function defaultEdges(T) {
+  return stateDefault("edges", T);
+}
+function rowEdges(mat, K, a, mode, minW = 1e-3) {
+  const o = a * K;
+  const keys = [];
+  for (let b = 0; b < K; b++) if (mat[o + b] > minW) keys.push(b);
+  if (mode === "all" || !EDGE_MODES.includes(mode)) return keys.flatMap((b) => [b, mat[o + b]]);
+  keys.sort((x, y) => mat[o + y] - mat[o + x] || x - y);
+  let n = keys.length;
+  if (mode.startsWith("top")) n = Math.min(n, Number(mode.slice(3)));
+  else {
+    const target = Number(mode.slice(4)) / 100;
+    let total = 0;
+    for (let b = 0; b < K; b++) total += mat[o + b];
+    let acc = 0;
+    n = 0;
+    while (n < keys.length && acc < target * total * (1 - 1e-6)) acc += mat[o + keys[n++]];
+  }
+  return keys.slice(0, n).flatMap((b) => [b, mat[o + b]]);
+}
+function bucketRows(mat, K, rows, mode, levels = 24) {
+  return opacityBuckets(levels, (add) => {
+    for (const a of rows) {
+      const e = rowEdges(mat, K, a, mode);
+      for (let i = 0; i < e.length; i += 2) add(a, e[i], e[i + 1]);
+    }
+  });
+}
+function opacityBuckets(levels, fill) {
+  const buckets = Array.from({ length: levels }, () => []);
+  fill((i, j, w) => buckets[Math.min(levels - 1, Math.floor(Math.min(1, w) * levels))].push(i, j));
+  const out = [];
+  for (let b = 0; b < levels; b++) if (buckets[b].length) out.push({ alpha: (b + 1) / levels, edges: buckets[b] });
+  return out;
+}
+function curve(x1, y1, x2, y2) {
+  const dx = (x2 - x1) / 2;
+  return { x1, y1, c1x: x1 + dx, c1y: y1, c2x: x2 - dx, c2y: y2, x2, y2 };
+}
+function bucketEdges(mat, K, opt = {}) {
+  const minW = opt.minWeight ?? 1e-3;
+  const focus = opt.focus ?? -1;
+  const side = opt.side || "from";
+  return opacityBuckets(opt.levels || 24, (add) => {
+    const push = (i, j) => {
+      const w = mat[i * K + j];
+      if (w > minW) add(i, j, w);
+    };
+    if (focus >= 0 && focus < K) {
+      for (let k = 0; k < K; k++) side === "to" ? push(k, focus) : push(focus, k);
+    } else {
+      for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) push(i, j);
+    }
+  });
+}
+
+// logic/colour.js
+var HEAD_COLOURS = PALETTE.head_colours;
+function headColour(h2) {
+  const n = HEAD_COLOURS.length;
+  return HEAD_COLOURS[(h2 % n + n) % n];
+}
+function mixColour(a, b, t) {
+  const x = parseColour(a) || [0, 0, 0];
+  const y = parseColour(b) || [0, 0, 0];
+  const hex = (v) => Math.round(v).toString(16).padStart(2, "0");
+  return `#${[0, 1, 2].map((k) => hex(x[k] + (y[k] - x[k]) * t)).join("")}`;
+}
+function headColourFor(h2, dark) {
+  const c = headColour(h2);
+  if (!dark) return c;
+  const lum = luminance(parseColour(c) || [0, 0, 0]);
+  return mixColour(c, "#ffffff", lum < 0.1 ? 0.45 : lum < 0.2 ? 0.3 : 0.15);
+}
+function parseColour(s) {
+  if (typeof s !== "string") return null;
+  s = s.trim().toLowerCase();
+  let m = /^#([0-9a-f]{3})$/.exec(s);
+  if (m) return (
+    /** @type {[number,number,number]} */
+    [...m[1]].map((c) => parseInt(c + c, 16))
+  );
+  m = /^#([0-9a-f]{6})([0-9a-f]{2})?$/.exec(s);
+  if (m) return [0, 2, 4].map((i) => parseInt(m[1].slice(i, i + 2), 16));
+  m = /^rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)/.exec(s);
+  if (m) return [1, 2, 3].map((i) => Math.round(Number(m[i])));
+  return null;
+}
+function luminance(rgb) {
+  const lin = rgb.map((v) => {
+    const c = v / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
+}
+function isDarkColour(css) {
+  const c = parseColour(css);
+  return c ? luminance(c) < 0.3 : false;
+}
+var RAMP_LIGHT = PALETTE.ramp_light;
+var RAMP_DARK = PALETTE.ramp_dark;
+function buildRamp(stops) {
+  const rgb = stops.map((s) => parseColour(s) || [0, 0, 0]);
+  const lut = new Uint8ClampedArray(256 * 4);
+  for (let i = 0; i < 256; i++) {
+    const t = i / 255 * (rgb.length - 1);
+    const k = Math.min(rgb.length - 2, Math.floor(t));
+    const f = t - k;
+    for (let c = 0; c < 3; c++) lut[i * 4 + c] = Math.round(rgb[k][c] * (1 - f) + rgb[k + 1][c] * f);
+    lut[i * 4 + 3] = 255;
+  }
+  return lut;
+}
+function colourise(values, lut, rgba = new Uint8ClampedArray(values.length * 4), gamma = 1) {
+  const g = gamma > 0 ? gamma : 1;
+  for (let i = 0; i < values.length; i++) {
+    let v = values[i];
+    v = v <= 0 ? 0 : v >= 1 ? 1 : v;
+    if (g !== 1) v = v ** g;
+    const k = (v * 255 + 0.5 | 0) * 4;
+    const o = i * 4;
+    rgba[o] = lut[k];
+    rgba[o + 1] = lut[k + 1];
+    rgba[o + 2] = lut[k + 2];
+    rgba[o + 3] = lut[k + 3];
+  }
+  return rgba;
+}
+
 // logic/tokens.js
-var HEAD_VIEW_MAX_TOKENS = 60;
-var VIEWS = ["head", "model", "matrix"];
+var VIEWS = enumValues("view");
 function displayToken(text) {
   if (text == null) return "∅";
   let s = String(text);
@@ -323,7 +593,7 @@ function formatProb(p) {
   return `${pct >= 10 ? pct.toFixed(1) : pct.toFixed(2)}%`;
 }
 function defaultView(T) {
-  return T <= HEAD_VIEW_MAX_TOKENS ? "head" : "matrix";
+  return stateDefault("view", T);
 }
 function coalesceToggles(queue) {
   const m = /* @__PURE__ */ new Map();
@@ -401,179 +671,6 @@ function predictionDiff(after, before) {
     /** @type {number} */
     was.get(p.token)
   ) : null }));
-}
-
-// logic/edges.js
-var EDGE_MODES = ["all", "top1", "top3", "top10", "mass50", "mass90"];
-var EDGE_LABEL = {
-  all: "edges",
-  top1: "strongest edge",
-  top3: "3 strongest edges",
-  top10: "10 strongest edges",
-  mass50: "strongest edges up to half of its attention",
-  mass90: "strongest edges up to 90 % of its attention"
-};
-function defaultEdges(T) {
-  return T <= HEAD_VIEW_MAX_TOKENS ? "all" : "top3";
-}
-function rowEdges(mat, K, a, mode, minW = 1e-3) {
-  const o = a * K;
-  const keys = [];
-  for (let b = 0; b < K; b++) if (mat[o + b] > minW) keys.push(b);
-  if (mode === "all" || !EDGE_MODES.includes(mode)) return keys.flatMap((b) => [b, mat[o + b]]);
-  keys.sort((x, y) => mat[o + y] - mat[o + x] || x - y);
-  let n = keys.length;
-  if (mode.startsWith("top")) n = Math.min(n, Number(mode.slice(3)));
-  else {
-    const target = Number(mode.slice(4)) / 100;
-    let total = 0;
-    for (let b = 0; b < K; b++) total += mat[o + b];
-    let acc = 0;
-    n = 0;
-    while (n < keys.length && acc < target * total * (1 - 1e-6)) acc += mat[o + keys[n++]];
-  }
-  return keys.slice(0, n).flatMap((b) => [b, mat[o + b]]);
-}
-function bucketRows(mat, K, rows, mode, levels = 24) {
-  return opacityBuckets(levels, (add) => {
-    for (const a of rows) {
-      const e = rowEdges(mat, K, a, mode);
-      for (let i = 0; i < e.length; i += 2) add(a, e[i], e[i + 1]);
-    }
-  });
-}
-function opacityBuckets(levels, fill) {
-  const buckets = Array.from({ length: levels }, () => []);
-  fill((i, j, w) => buckets[Math.min(levels - 1, Math.floor(Math.min(1, w) * levels))].push(i, j));
-  const out = [];
-  for (let b = 0; b < levels; b++) if (buckets[b].length) out.push({ alpha: (b + 1) / levels, edges: buckets[b] });
-  return out;
-}
-function curve(x1, y1, x2, y2) {
-  const dx = (x2 - x1) / 2;
-  return { x1, y1, c1x: x1 + dx, c1y: y1, c2x: x2 - dx, c2y: y2, x2, y2 };
-}
-function bucketEdges(mat, K, opt = {}) {
-  const minW = opt.minWeight ?? 1e-3;
-  const focus = opt.focus ?? -1;
-  const side = opt.side || "from";
-  return opacityBuckets(opt.levels || 24, (add) => {
-    const push = (i, j) => {
-      const w = mat[i * K + j];
-      if (w > minW) add(i, j, w);
-    };
-    if (focus >= 0 && focus < K) {
-      for (let k = 0; k < K; k++) side === "to" ? push(k, focus) : push(focus, k);
-    } else {
-      for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) push(i, j);
-    }
-  });
-}
-
-// logic/colour.js
-var HEAD_COLOURS = [
-  "#1f77b4",
-  // blue
-  "#ff7f0e",
-  // orange
-  "#2ca02c",
-  // green
-  "#d62728",
-  // red
-  "#9467bd",
-  // purple
-  "#8c564b",
-  // brown
-  "#e377c2",
-  // pink
-  "#17becf",
-  // cyan
-  "#bcbd22",
-  // olive
-  "#393b79",
-  // indigo
-  "#00a087",
-  // teal
-  "#c51b7d",
-  // magenta
-  "#6baed6",
-  // sky
-  "#636363",
-  // grey
-  "#7fbf3f",
-  // lime
-  "#fdb462"
-  // apricot
-];
-function headColour(h2) {
-  const n = HEAD_COLOURS.length;
-  return HEAD_COLOURS[(h2 % n + n) % n];
-}
-function mixColour(a, b, t) {
-  const x = parseColour(a) || [0, 0, 0];
-  const y = parseColour(b) || [0, 0, 0];
-  const hex = (v) => Math.round(v).toString(16).padStart(2, "0");
-  return `#${[0, 1, 2].map((k) => hex(x[k] + (y[k] - x[k]) * t)).join("")}`;
-}
-function headColourFor(h2, dark) {
-  const c = headColour(h2);
-  if (!dark) return c;
-  const lum = luminance(parseColour(c) || [0, 0, 0]);
-  return mixColour(c, "#ffffff", lum < 0.1 ? 0.45 : lum < 0.2 ? 0.3 : 0.15);
-}
-function parseColour(s) {
-  if (typeof s !== "string") return null;
-  s = s.trim().toLowerCase();
-  let m = /^#([0-9a-f]{3})$/.exec(s);
-  if (m) return (
-    /** @type {[number,number,number]} */
-    [...m[1]].map((c) => parseInt(c + c, 16))
-  );
-  m = /^#([0-9a-f]{6})([0-9a-f]{2})?$/.exec(s);
-  if (m) return [0, 2, 4].map((i) => parseInt(m[1].slice(i, i + 2), 16));
-  m = /^rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)/.exec(s);
-  if (m) return [1, 2, 3].map((i) => Math.round(Number(m[i])));
-  return null;
-}
-function luminance(rgb) {
-  const lin = rgb.map((v) => {
-    const c = v / 255;
-    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-  });
-  return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
-}
-function isDarkColour(css) {
-  const c = parseColour(css);
-  return c ? luminance(c) < 0.3 : false;
-}
-var RAMP_LIGHT = ["#ffffff", "#e3eef9", "#a9cce8", "#5a9fd4", "#2166ac", "#0b2f6b"];
-var RAMP_DARK = ["#15171c", "#1e2d4a", "#28528a", "#3d8bc4", "#8cc8e8", "#f2fbff"];
-function buildRamp(stops) {
-  const rgb = stops.map((s) => parseColour(s) || [0, 0, 0]);
-  const lut = new Uint8ClampedArray(256 * 4);
-  for (let i = 0; i < 256; i++) {
-    const t = i / 255 * (rgb.length - 1);
-    const k = Math.min(rgb.length - 2, Math.floor(t));
-    const f = t - k;
-    for (let c = 0; c < 3; c++) lut[i * 4 + c] = Math.round(rgb[k][c] * (1 - f) + rgb[k + 1][c] * f);
-    lut[i * 4 + 3] = 255;
-  }
-  return lut;
-}
-function colourise(values, lut, rgba = new Uint8ClampedArray(values.length * 4), gamma = 1) {
-  const g = gamma > 0 ? gamma : 1;
-  for (let i = 0; i < values.length; i++) {
-    let v = values[i];
-    v = v <= 0 ? 0 : v >= 1 ? 1 : v;
-    if (g !== 1) v = v ** g;
-    const k = (v * 255 + 0.5 | 0) * 4;
-    const o = i * 4;
-    rgba[o] = lut[k];
-    rgba[o + 1] = lut[k + 1];
-    rgba[o + 2] = lut[k + 2];
-    rgba[o + 3] = lut[k + 3];
-  }
-  return rgba;
 }
 
 // static_model.js
@@ -774,6 +871,12 @@ function segmented(o) {
 
 // views/controls.js
 var KIND_LABEL = { masked_lm: "masked LM", causal_lm: "causal LM", encoder: "encoder" };
+function options(key, labels) {
+  return enumValues(key).map((value) => ({ value, label: labels[value]?.[0] ?? value, title: labels[value]?.[1] ?? "" }));
+}
+function selectOptions(key, labels) {
+  return enumValues(key).map((value) => h("option", { value, text: labels[value] ?? value }));
+}
 function createControls(app) {
   const signal = app.signal;
   const title = h("span", { class: "xf-title" });
@@ -788,11 +891,11 @@ function createControls(app) {
   const views = segmented({
     label: "View",
     signal,
-    options: [
-      { value: "head", label: "Heads", title: "Attention curves between the tokens, one colour per head" },
-      { value: "model", label: "Model", title: "Every layer and head at a glance" },
-      { value: "matrix", label: "Matrix", title: "Heatmap of the selected layer (scales to long inputs)" }
-    ],
+    options: options("view", {
+      head: ["Heads", "Attention curves between the tokens, one colour per head"],
+      model: ["Model", "Every layer and head at a glance"],
+      matrix: ["Matrix", "Heatmap of the selected layer (scales to long inputs)"]
+    }),
     onChange: (v) => app.setState("view", v)
   });
   const header = h(
@@ -829,11 +932,11 @@ function createControls(app) {
   const combine = segmented({
     label: "Combine heads",
     signal,
-    options: [
-      { value: "each", label: "each", title: "One set of curves per head" },
-      { value: "mean", label: "mean", title: "Average of the selected heads" },
-      { value: "sum", label: "sum", title: "Sum of the selected heads" }
-    ],
+    options: options("combine", {
+      each: ["each", "One set of curves per head"],
+      mean: ["mean", "Average of the selected heads"],
+      sum: ["sum", "Sum of the selected heads"]
+    }),
     onChange: (v) => app.setState("combine", v)
   });
   const combineGroup = h("div", { class: "xf-field" }, h("span", { class: "xf-label", text: "Combine" }), combine.el);
@@ -870,36 +973,26 @@ function createControls(app) {
   const pair = h(
     "select",
     { class: "xf-select", "aria-label": "Sentence pair filter", signal, "on:change": (e) => app.setState("pair_filter", e.target.value) },
-    ...[
-      ["all", "all pairs"],
-      ["AA", "A → A"],
-      ["AB", "A → B"],
-      ["BA", "B → A"],
-      ["BB", "B → B"]
-    ].map(([v, l]) => h("option", { value: v, text: l }))
+    ...selectOptions("pair_filter", { all: "all pairs", AA: "A → A", AB: "A → B", BA: "B → A", BB: "B → B" })
   );
   const pairGroup = h("label", { class: "xf-field" }, h("span", { class: "xf-label", text: "Segments" }), pair);
   const edges = h(
     "select",
     { class: "xf-select", "aria-label": "Edges drawn per query", signal, "on:change": (e) => app.setState("edges", e.target.value) },
-    ...[
-      ["all", "all"],
-      ["top1", "strongest 1"],
-      ["top3", "strongest 3"],
-      ["top10", "strongest 10"],
-      ["mass50", "50 % of mass"],
-      ["mass90", "90 % of mass"]
-    ].map(([v, l]) => h("option", { value: v, text: l }))
+    ...selectOptions("edges", {
+      all: "all",
+      top1: "strongest 1",
+      top3: "strongest 3",
+      top10: "strongest 10",
+      mass50: "50 % of mass",
+      mass90: "90 % of mass"
+    })
   );
   const edgesGroup = h("label", { class: "xf-field", title: "Which of each query's edges the head view draws: all, its k strongest, or its strongest up to a share of its attention" }, h("span", { class: "xf-label", text: "Edges" }), edges);
   const sinks = h(
     "select",
     { class: "xf-select", "aria-label": "Attention sinks", signal, "on:change": (e) => app.setState("sinks", e.target.value) },
-    ...[
-      ["auto", "auto"],
-      ["on", "leave out"],
-      ["off", "show"]
-    ].map(([v, l]) => h("option", { value: v, text: l }))
+    ...selectOptions("sinks", { auto: "auto", on: "leave out", off: "show" })
   );
   const sinksGroup = h("label", { class: "xf-field", title: "Keys that take most of the attention (often the first token). auto: left out, with the rest rescaled, when one takes half or more" }, h("span", { class: "xf-label", text: "Sinks" }), sinks);
   const findInput = (
@@ -944,10 +1037,10 @@ function createControls(app) {
   const mode = segmented({
     label: "Click action",
     signal,
-    options: [
-      { value: "mask", label: "mask", title: "Double-click / Enter replaces the token with [MASK] and re-runs" },
-      { value: "knockout", label: "knock out", title: "Double-click / Enter stops every query attending to the token and re-runs" }
-    ],
+    options: options("mode", {
+      mask: ["mask", "Double-click / Enter replaces the token with [MASK] and re-runs"],
+      knockout: ["knock out", "Double-click / Enter stops every query attending to the token and re-runs"]
+    }),
     onChange: (v) => app.setState("mode", v)
   });
   const clear = h("button", {
@@ -987,7 +1080,7 @@ function createControls(app) {
       combineGroup.hidden = app.view === "model";
       edges.value = app.edges;
       edgesGroup.hidden = app.view !== "head";
-      sinks.value = ["auto", "on", "off"].includes(app.get("sinks")) ? app.get("sinks") : "auto";
+      sinks.value = enumValues("sinks").includes(app.get("sinks")) ? app.get("sinks") : stateDefault("sinks");
       sinksGroup.hidden = app.view === "model";
       const t = Number(app.get("threshold")) || 0;
       if (document.activeElement !== thr) thr.value = String(t);
@@ -999,7 +1092,7 @@ function createControls(app) {
       hide.disabled = nSpecial === 0 && !hide.checked;
       hideLabel.textContent = nSpecial ? `Hide special tokens (${nSpecial})` : "Hide special tokens (none here)";
       pairGroup.hidden = !hasPair(app.tokensRaw) || app.view === "model";
-      pair.value = app.get("pair_filter") || "all";
+      pair.value = app.get("pair_filter") || stateDefault("pair_filter");
       const modes = availableModes(app.kind);
       mode.show("mask", modes.includes("mask"));
       mode.set(app.mode);
@@ -2326,40 +2419,6 @@ function createChanges(app) {
 }
 
 // main.js
-var KEYS = [
-  "model_name",
-  "kind",
-  "n_layers",
-  "n_heads",
-  "seq_len",
-  "tokens",
-  "predictions",
-  "layer",
-  "heads",
-  "view",
-  "threshold",
-  "hide_special",
-  "combine",
-  "pair_filter",
-  "mode",
-  "focus",
-  "attn",
-  "attn_size",
-  "attn_layer",
-  "thumbs",
-  "thumb_size",
-  "busy",
-  "error",
-  "run_id",
-  "zoom",
-  "tile",
-  "tile_rect",
-  "_static",
-  "edges",
-  "sinks",
-  "predictions_base",
-  "attn_all"
-];
 var App = class {
   /**
    * @param {any} model anywidget model
@@ -2424,7 +2483,7 @@ var App = class {
     );
     this.views = {};
     this.activeView = "";
-    for (const k of KEYS) this.listen(`change:${k}`, () => this.onChange(k));
+    for (const k of STATE_KEYS) this.listen(`change:${k}`, () => this.onChange(k));
     this.listen("msg:custom", (content) => this.onCustom(content));
     if (typeof ResizeObserver !== "undefined") {
       let lastW = 0;
@@ -2543,7 +2602,7 @@ var App = class {
    * @returns {{keys: number[], sinks: {key: number, last: number, share: number}[], dropped: boolean}}
    */
   get sinkInfo() {
-    const dropped = dropSinks(String(this.get("sinks") || "auto"), this.sinks || []);
+    const dropped = dropSinks(String(this.get("sinks") || stateDefault("sinks")), this.sinks || []);
     const sinks = this.sinks || [];
     const keys = [];
     if (dropped) for (const s of sinks) for (let j = s.key; j <= s.last; j++) keys.push(j);
@@ -2655,7 +2714,7 @@ var App = class {
       heads: this.get("heads") || [],
       combine: override.combine ?? (this.get("combine") || "each"),
       hideSpecial: !!this.get("hide_special"),
-      pairFilter: this.get("pair_filter") || "all",
+      pairFilter: this.get("pair_filter") || stateDefault("pair_filter"),
       threshold: override.threshold ?? (Number(this.get("threshold")) || 0),
       dropKeys: this.sinkInfo.keys
     };

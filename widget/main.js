@@ -6,7 +6,8 @@ import { attentionBytes, toBytes } from "./logic/buffers.js";
 import { viewMatrices, pooledMatrices, tileMatrices, sinkKeys, dropSinks, binRange } from "./logic/matrices.js";
 import { EDGE_MODES, defaultEdges } from "./logic/edges.js";
 import { isDarkColour, buildRamp, RAMP_LIGHT, RAMP_DARK } from "./logic/colour.js";
-import { defaultView, applyPending, availableModes, clampInt, VIEWS, HEAD_VIEW_MAX_TOKENS } from "./logic/tokens.js";
+import { defaultView, applyPending, availableModes, clampInt, VIEWS } from "./logic/tokens.js";
+import { STATE_KEYS, HEAD_VIEW_MAX_TOKENS, stateDefault } from "./logic/protocol.js";
 import { createStaticModel, sliceLayer } from "./static_model.js";
 import { h } from "./views/dom.js";
 import { createControls } from "./views/controls.js";
@@ -16,13 +17,6 @@ import { createMatrixView } from "./views/matrix.js";
 import { createPredictions } from "./views/predictions.js";
 import { createChanges } from "./views/changes.js";
 
-/** State keys the widget listens to. */
-const KEYS = [
-  "model_name", "kind", "n_layers", "n_heads", "seq_len", "tokens", "predictions", "layer", "heads",
-  "view", "threshold", "hide_special", "combine", "pair_filter", "mode", "focus", "attn", "attn_size", "attn_layer",
-  "thumbs", "thumb_size", "busy", "error", "run_id", "zoom", "tile", "tile_rect", "_static",
-  "edges", "sinks", "predictions_base", "attn_all",
-];
 
 /**
  * The widget instance: owns derived data and local UI state, and schedules redraws.
@@ -95,7 +89,8 @@ class App {
     this.views = {};
     this.activeView = "";
 
-    for (const k of KEYS) this.listen(`change:${k}`, () => this.onChange(k));
+    // every state key of the schema (widget/protocol.json)
+    for (const k of STATE_KEYS) this.listen(`change:${k}`, () => this.onChange(k));
     this.listen("msg:custom", (content) => this.onCustom(content));
 
     if (typeof ResizeObserver !== "undefined") {
@@ -224,7 +219,7 @@ class App {
    * @returns {{keys: number[], sinks: {key: number, last: number, share: number}[], dropped: boolean}}
    */
   get sinkInfo() {
-    const dropped = dropSinks(String(this.get("sinks") || "auto"), this.sinks || []);
+    const dropped = dropSinks(String(this.get("sinks") || stateDefault("sinks")), this.sinks || []);
     const sinks = this.sinks || [];
     const keys = [];
     if (dropped) for (const s of sinks) for (let j = s.key; j <= s.last; j++) keys.push(j);
@@ -336,7 +331,7 @@ class App {
       heads: this.get("heads") || [],
       combine: override.combine ?? (this.get("combine") || "each"),
       hideSpecial: !!this.get("hide_special"),
-      pairFilter: this.get("pair_filter") || "all",
+      pairFilter: this.get("pair_filter") || stateDefault("pair_filter"),
       threshold: override.threshold ?? (Number(this.get("threshold")) || 0),
       dropKeys: this.sinkInfo.keys,
     };

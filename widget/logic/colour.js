@@ -1,28 +1,13 @@
 // exformer widget logic: head colours, theme detection, heatmap ramps.
 
+import { PALETTE } from "./protocol.js";
+
 /**
  * Head colours: 16 hues chosen to stay distinguishable on white and on dark backgrounds (the first
  * 12, enough for BERT-base, are pairwise furthest apart).
  * Heads beyond 16 reuse the palette (head h gets HEAD_COLOURS[h % 16]).
  */
-export const HEAD_COLOURS = [
-  "#1f77b4", // blue
-  "#ff7f0e", // orange
-  "#2ca02c", // green
-  "#d62728", // red
-  "#9467bd", // purple
-  "#8c564b", // brown
-  "#e377c2", // pink
-  "#17becf", // cyan
-  "#bcbd22", // olive
-  "#393b79", // indigo
-  "#00a087", // teal
-  "#c51b7d", // magenta
-  "#6baed6", // sky
-  "#636363", // grey
-  "#7fbf3f", // lime
-  "#fdb462", // apricot
-];
+export const HEAD_COLOURS = PALETTE.head_colours; // blue orange green red purple brown pink cyan olive indigo teal magenta sky grey lime apricot
 
 /** @param {number} h */
 export function headColour(h) {
@@ -88,9 +73,9 @@ export function isDarkColour(css) {
   return c ? luminance(c) < 0.3 : false;
 }
 
-/** Heatmap ramps: weight 0 → first stop, weight 1 → last stop. */
-export const RAMP_LIGHT = ["#ffffff", "#e3eef9", "#a9cce8", "#5a9fd4", "#2166ac", "#0b2f6b"];
-export const RAMP_DARK = ["#15171c", "#1e2d4a", "#28528a", "#3d8bc4", "#8cc8e8", "#f2fbff"];
+/** Heatmap ramps (widget/protocol.json, the PNG snapshot uses the light one): weight 0 → first stop, weight 1 → last stop. */
+export const RAMP_LIGHT = PALETTE.ramp_light;
+export const RAMP_DARK = PALETTE.ramp_dark;
 
 /**
  * 256-entry RGBA lookup table interpolated linearly between colour stops.

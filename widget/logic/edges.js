@@ -1,14 +1,14 @@
 // exformer widget logic: the head view's edges (which ones each query draws, grouped by opacity)
 // and its curves.
 
-import { HEAD_VIEW_MAX_TOKENS } from "./tokens.js";
+import { enumValues, stateDefault } from "./protocol.js";
 
 // ---------------------------------------------------------------------------------------------
 // Which edges the head view draws
 // ---------------------------------------------------------------------------------------------
 
 /** Per-query edge selections: every edge, the k strongest, or the fewest reaching a share of the row. */
-export const EDGE_MODES = ["all", "top1", "top3", "top10", "mass50", "mass90"];
+export const EDGE_MODES = enumValues("edges");
 
 /** How the head view's hint names each edge selection ("each query shows its …"). */
 export const EDGE_LABEL = {
@@ -22,7 +22,7 @@ export const EDGE_LABEL = {
 
 /** Default edge selection for T tokens: all when short, the 3 strongest per query past that. @param {number} T */
 export function defaultEdges(T) {
-  return T <= HEAD_VIEW_MAX_TOKENS ? "all" : "top3";
+  return stateDefault("edges", T);
 }
 
 /**

@@ -7,6 +7,7 @@
 //   resample.js  matrix → pixels, thumbnails
 //   colour.js    head colours, theme, heatmap ramps
 //   tokens.js    views, token labels, predictions, interventions
+//   protocol.js  the state schema (widget/protocol.json): keys, owners, enum values, defaults, palette
 //
 // This file re-exports them all for the tests and dev/ tools. The widget's own modules import from
 // the concept modules directly, so the bundle (widget/exformer.js) keeps only what they use.
@@ -17,3 +18,4 @@ export * from "./edges.js";
 export * from "./resample.js";
 export * from "./colour.js";
 export * from "./tokens.js";
+export * from "./protocol.js";

@@ -8,12 +8,15 @@
 // - Visible tokens: when special tokens are hidden, matrices are compacted to K*K and come with an
 //   `index` (Int32Array of length K) mapping compact position -> original token position.
 
+import { enumValues } from "./protocol.js";
+
 /** @typedef {import("./tokens.js").Token} Token */
 /** @typedef {"each"|"mean"|"sum"} Combine */
 /** @typedef {"all"|"AA"|"AB"|"BA"|"BB"} PairFilter */
 
-export const COMBINES = ["each", "mean", "sum"];
-export const PAIR_FILTERS = ["all", "AA", "AB", "BA", "BB"];
+/** The schema's (widget/protocol.json) `combine` and `pair_filter` values. */
+export const COMBINES = enumValues("combine");
+export const PAIR_FILTERS = enumValues("pair_filter");
 
 // ---------------------------------------------------------------------------------------------
 // Heads

@@ -3,11 +3,10 @@
 /** @typedef {{text: string, special?: boolean, segment?: number, masked?: boolean, knocked_out?: boolean}} Token */
 /** @typedef {{token: string, prob: number}} Prediction */
 
-/** Longest input (in tokens) for which the head view (curves) is the default view. */
-export const HEAD_VIEW_MAX_TOKENS = 60;
+import { enumValues, stateDefault } from "./protocol.js";
 
-/** Views the widget knows. */
-export const VIEWS = ["head", "model", "matrix"];
+/** Views the widget knows (the schema's `view` values). */
+export const VIEWS = enumValues("view");
 
 // ---------------------------------------------------------------------------------------------
 // Tokens, predictions, interventions
@@ -50,9 +49,9 @@ export function formatProb(p) {
   return `${pct >= 10 ? pct.toFixed(1) : pct.toFixed(2)}%`;
 }
 
-/** Default view for an input of T tokens. @param {number} T */
+/** Default view for an input of T tokens (head up to HEAD_VIEW_MAX_TOKENS, matrix past it). @param {number} T */
 export function defaultView(T) {
-  return T <= HEAD_VIEW_MAX_TOKENS ? "head" : "matrix";
+  return stateDefault("view", T);
 }
 
 /**

@@ -3,8 +3,22 @@
 import { h, segmented } from "./dom.js";
 import { hasPair } from "../logic/matrices.js";
 import { availableModes, clampInt, findTokens, displayToken } from "../logic/tokens.js";
+import { enumValues, stateDefault } from "../logic/protocol.js";
 
 const KIND_LABEL = { masked_lm: "masked LM", causal_lm: "causal LM", encoder: "encoder" };
+
+/**
+ * A segmented control's options: the schema's values of `key` (widget/protocol.json), in its order.
+ * @param {string} key @param {Record<string, [string, string]>} labels value → [label, title]
+ */
+function options(key, labels) {
+  return enumValues(key).map((value) => ({ value, label: labels[value]?.[0] ?? value, title: labels[value]?.[1] ?? "" }));
+}
+
+/** A select's `<option>`s: the schema's values of `key`. @param {string} key @param {Record<string, string>} labels */
+function selectOptions(key, labels) {
+  return enumValues(key).map((value) => h("option", { value, text: labels[value] ?? value }));
+}
 
 /** @param {any} app */
 export function createControls(app) {
@@ -20,11 +34,11 @@ export function createControls(app) {
   const views = segmented({
     label: "View",
     signal,
-    options: [
-      { value: "head", label: "Heads", title: "Attention curves between the tokens, one colour per head" },
-      { value: "model", label: "Model", title: "Every layer and head at a glance" },
-      { value: "matrix", label: "Matrix", title: "Heatmap of the selected layer (scales to long inputs)" },
-    ],
+    options: options("view", {
+      head: ["Heads", "Attention curves between the tokens, one colour per head"],
+      model: ["Model", "Every layer and head at a glance"],
+      matrix: ["Matrix", "Heatmap of the selected layer (scales to long inputs)"],
+    }),
     onChange: (v) => app.setState("view", v),
   });
   const header = h(
@@ -55,11 +69,11 @@ export function createControls(app) {
   const combine = segmented({
     label: "Combine heads",
     signal,
-    options: [
-      { value: "each", label: "each", title: "One set of curves per head" },
-      { value: "mean", label: "mean", title: "Average of the selected heads" },
-      { value: "sum", label: "sum", title: "Sum of the selected heads" },
-    ],
+    options: options("combine", {
+      each: ["each", "One set of curves per head"],
+      mean: ["mean", "Average of the selected heads"],
+      sum: ["sum", "Sum of the selected heads"],
+    }),
     onChange: (v) => app.setState("combine", v),
   });
   const combineGroup = h("div", { class: "xf-field" }, h("span", { class: "xf-label", text: "Combine" }), combine.el);
@@ -89,13 +103,7 @@ export function createControls(app) {
   const pair = h(
     "select",
     { class: "xf-select", "aria-label": "Sentence pair filter", signal, "on:change": (e) => app.setState("pair_filter", e.target.value) },
-    ...[
-      ["all", "all pairs"],
-      ["AA", "A → A"],
-      ["AB", "A → B"],
-      ["BA", "B → A"],
-      ["BB", "B → B"],
-    ].map(([v, l]) => h("option", { value: v, text: l })),
+    ...selectOptions("pair_filter", { all: "all pairs", AA: "A → A", AB: "A → B", BA: "B → A", BB: "B → B" }),
   );
   const pairGroup = h("label", { class: "xf-field" }, h("span", { class: "xf-label", text: "Segments" }), pair);
 
@@ -103,14 +111,9 @@ export function createControls(app) {
   const edges = h(
     "select",
     { class: "xf-select", "aria-label": "Edges drawn per query", signal, "on:change": (e) => app.setState("edges", e.target.value) },
-    ...[
-      ["all", "all"],
-      ["top1", "strongest 1"],
-      ["top3", "strongest 3"],
-      ["top10", "strongest 10"],
-      ["mass50", "50 % of mass"],
-      ["mass90", "90 % of mass"],
-    ].map(([v, l]) => h("option", { value: v, text: l })),
+    ...selectOptions("edges", {
+      all: "all", top1: "strongest 1", top3: "strongest 3", top10: "strongest 10", mass50: "50 % of mass", mass90: "90 % of mass",
+    }),
   );
   const edgesGroup = h("label", { class: "xf-field", title: "Which of each query's edges the head view draws: all, its k strongest, or its strongest up to a share of its attention" }, h("span", { class: "xf-label", text: "Edges" }), edges);
 
@@ -118,11 +121,7 @@ export function createControls(app) {
   const sinks = h(
     "select",
     { class: "xf-select", "aria-label": "Attention sinks", signal, "on:change": (e) => app.setState("sinks", e.target.value) },
-    ...[
-      ["auto", "auto"],
-      ["on", "leave out"],
-      ["off", "show"],
-    ].map(([v, l]) => h("option", { value: v, text: l })),
+    ...selectOptions("sinks", { auto: "auto", on: "leave out", off: "show" }),
   );
   const sinksGroup = h("label", { class: "xf-field", title: "Keys that take most of the attention (often the first token). auto: left out, with the rest rescaled, when one takes half or more" }, h("span", { class: "xf-label", text: "Sinks" }), sinks);
 
@@ -168,10 +167,10 @@ export function createControls(app) {
   const mode = segmented({
     label: "Click action",
     signal,
-    options: [
-      { value: "mask", label: "mask", title: "Double-click / Enter replaces the token with [MASK] and re-runs" },
-      { value: "knockout", label: "knock out", title: "Double-click / Enter stops every query attending to the token and re-runs" },
-    ],
+    options: options("mode", {
+      mask: ["mask", "Double-click / Enter replaces the token with [MASK] and re-runs"],
+      knockout: ["knock out", "Double-click / Enter stops every query attending to the token and re-runs"],
+    }),
     onChange: (v) => app.setState("mode", v),
   });
   const clear = h("button", {
@@ -213,7 +212,7 @@ export function createControls(app) {
       combineGroup.hidden = app.view === "model";
       /** @type {HTMLSelectElement} */ (edges).value = app.edges;
       edgesGroup.hidden = app.view !== "head";
-      /** @type {HTMLSelectElement} */ (sinks).value = ["auto", "on", "off"].includes(app.get("sinks")) ? app.get("sinks") : "auto";
+      /** @type {HTMLSelectElement} */ (sinks).value = enumValues("sinks").includes(app.get("sinks")) ? app.get("sinks") : stateDefault("sinks");
       sinksGroup.hidden = app.view === "model";
       const t = Number(app.get("threshold")) || 0;
       if (document.activeElement !== thr) thr.value = String(t);
@@ -226,7 +225,7 @@ export function createControls(app) {
       hideLabel.textContent = nSpecial ? `Hide special tokens (${nSpecial})` : "Hide special tokens (none here)";
 
       pairGroup.hidden = !hasPair(app.tokensRaw) || app.view === "model";
-      /** @type {HTMLSelectElement} */ (pair).value = app.get("pair_filter") || "all";
+      /** @type {HTMLSelectElement} */ (pair).value = app.get("pair_filter") || stateDefault("pair_filter");
 
       const modes = availableModes(app.kind);
       mode.show("mask", modes.includes("mask"));

@@ -2,11 +2,9 @@
 //! (one layer, one byte per weight; pooled for long inputs) and `thumbs` (every layer and head,
 //! max-pooled). Attention is computed from the run only for what is sent.
 
+use super::protocol::{self, KeyType, Owner};
 use exformer_engine::{Analysis, EngineError, ModelKind, Pool, Run};
 use serde_json::{json, Map, Value};
-
-/// Heads view up to this many tokens, heatmap beyond (same rule as the front end).
-pub const HEAD_VIEW_MAX_TOKENS: usize = 60;
 /// Largest thumbnail side.
 pub const MAX_THUMB: usize = 32;
 /// `attn` is sent at full resolution while n_heads × T² stays within this many bytes.
@@ -162,66 +160,101 @@ pub fn predictions_json(a: &Analysis) -> Value {
     )
 }
 
-/// The initial view for T tokens.
+/// Token range of pooled bin `b` of `p` bins over `t` tokens: the cells c with floor(c·p/t) = b,
+/// as (first, last) token (the front end's `binRange`; widget/test/vectors/bins.json holds cases
+/// both check).
+pub fn bin_range(b: usize, p: usize, t: usize) -> (usize, usize) {
+    let lo = (b * t).div_ceil(p);
+    let hi = lo.max(((b + 1) * t).div_ceil(p).max(1) - 1);
+    (lo, hi.min(t.saturating_sub(1)))
+}
+
+/// A front-end key's default for T tokens (widget/protocol.json).
+fn length_default(key: &str, t: usize) -> &'static Value {
+    protocol::default_for(key, t, "").unwrap_or(&Value::Null)
+}
+
+/// The initial view for T tokens: the head view up to `HEAD_VIEW_MAX_TOKENS`, the matrix past it.
 pub fn default_view(t: usize) -> &'static str {
-    if t <= HEAD_VIEW_MAX_TOKENS {
-        "head"
-    } else {
-        "matrix"
-    }
+    length_default("view", t).as_str().unwrap_or("head")
 }
 
 /// How heads combine at first for T tokens: one colour per head while the curves stay readable,
 /// their mean past that.
 pub fn default_combine(t: usize) -> &'static str {
-    if t <= HEAD_VIEW_MAX_TOKENS {
-        "each"
-    } else {
-        "mean"
-    }
+    length_default("combine", t).as_str().unwrap_or("each")
 }
 
 /// Which edges the head view draws per query for T tokens (see the widget's `EDGE_MODES`).
 pub fn default_edges(t: usize) -> &'static str {
-    if t <= HEAD_VIEW_MAX_TOKENS {
-        "all"
-    } else {
-        "top3"
-    }
+    length_default("edges", t).as_str().unwrap_or("all")
 }
 
 /// The suggested threshold for T tokens.
 pub fn default_threshold(t: usize) -> f64 {
-    if t <= HEAD_VIEW_MAX_TOKENS {
-        0.05
-    } else {
-        0.0
-    }
+    length_default("threshold", t).as_f64().unwrap_or(0.0)
 }
 
-/// The keys the front end may set and what each accepts (docs/widget-protocol.md, "writer"
-/// column). Everything else (tokens, sizes, buffers, run ids) belongs to the kernel. Numbers out of
-/// range are clamped, lists cleaned; a value of the wrong type is refused (`None`).
+/// The settings a new view starts with, for T tokens of a model of kind `kind`: every front-end
+/// key's default from the schema, and the middle layer.
+pub fn initial_settings(t: usize, kind: ModelKind, n_layers: usize) -> Map<String, Value> {
+    let mut m: Map<String, Value> = protocol::protocol()
+        .state
+        .iter()
+        .filter(|(_, k)| k.owner == Owner::Front)
+        .filter_map(|(name, _)| {
+            Some((
+                name.clone(),
+                protocol::default_for(name, t, kind_str(kind))?.clone(),
+            ))
+        })
+        .collect();
+    m.insert("layer".into(), json!(n_layers / 2));
+    m
+}
+
+/// What a new text resets (positions, and what depends on the input's length), with the values
+/// for T tokens.
+pub fn reset_with_text(t: usize) -> Map<String, Value> {
+    protocol::protocol()
+        .state
+        .iter()
+        .filter(|(_, k)| k.reset_with_text)
+        .map(|(name, _)| (name.clone(), length_default(name, t).clone()))
+        .collect()
+}
+
+/// Whether the kernel redraws (layer, tile, snapshot) when the front end changes `key`.
+pub fn redraws(key: &str) -> bool {
+    protocol::key(key).is_some_and(|k| k.redraw)
+}
+
+/// The keys the front end may set and what each accepts: the keys widget/protocol.json gives to the
+/// front end, checked by their type there. Everything else (tokens, sizes, buffers, run ids)
+/// belongs to the kernel. Numbers out of range are clamped, lists cleaned; a value of the wrong
+/// type is refused (`None`).
 pub fn accept_from_front(state: &Map<String, Value>, key: &str, v: &Value) -> Option<Value> {
+    let spec = protocol::key(key).filter(|k| k.owner == Owner::Front)?;
     let dim = |k: &str| state.get(k).and_then(Value::as_u64).unwrap_or(0) as i64;
     let int = |v: &Value| {
         v.as_f64()
             .filter(|x| x.is_finite() && x.fract() == 0.0)
             .map(|x| x as i64)
     };
-    let one_of = |options: &[&str]| v.as_str().filter(|s| options.contains(s)).map(|s| json!(s));
-    match key {
-        "layer" => int(v).map(|l| json!(l.clamp(0, (dim("n_layers") - 1).max(0)))),
-        "focus" => int(v).map(|i| {
-            json!(if (0..dim("seq_len")).contains(&i) {
-                i
+    match &spec.ty {
+        KeyType::Index { of, outside } => int(v).map(|i| {
+            let n = dim(of);
+            if (0..n).contains(&i) {
+                json!(i)
+            } else if outside == "clamp" {
+                json!(i.clamp(0, (n - 1).max(0)))
             } else {
-                -1
-            })
+                outside.clone()
+            }
         }),
-        "heads" => {
-            let n = dim("n_heads");
-            let mut heads: Vec<i64> = v
+        KeyType::IndexSet { of } => {
+            let n = dim(of);
+            let mut set: Vec<i64> = v
                 .as_array()?
                 .iter()
                 .map(int)
@@ -229,31 +262,29 @@ pub fn accept_from_front(state: &Map<String, Value>, key: &str, v: &Value) -> Op
                 .into_iter()
                 .filter(|h| (0..n).contains(h))
                 .collect();
-            heads.sort_unstable();
-            heads.dedup();
-            // Every head (or none left) is written `[]`.
-            if heads.len() as i64 == n {
-                heads.clear();
+            set.sort_unstable();
+            set.dedup();
+            // Every index (or none left) is written `[]`.
+            if set.len() as i64 == n {
+                set.clear();
             }
-            Some(json!(heads))
+            Some(json!(set))
         }
-        "threshold" => v
+        KeyType::Number { range: [lo, hi] } => v
             .as_f64()
             .filter(|x| x.is_finite())
-            .map(|x| json!(x.clamp(0.0, 1.0))),
-        "hide_special" => v.as_bool().map(|b| json!(b)),
-        "view" => one_of(&["head", "model", "matrix"]),
-        "combine" => one_of(&["each", "mean", "sum"]),
-        "edges" => one_of(&["all", "top1", "top3", "top10", "mass50", "mass90"]),
-        "sinks" => one_of(&["auto", "on", "off"]),
-        "pair_filter" => one_of(&["all", "AA", "AB", "BA", "BB"]),
-        "mode" => one_of(&["mask", "knockout"]),
-        "zoom" => match v {
+            .map(|x| json!(x.clamp(*lo, *hi))),
+        KeyType::Bool => v.as_bool().map(|b| json!(b)),
+        KeyType::Enum { values } => v
+            .as_str()
+            .filter(|s| values.iter().any(|o| o == s))
+            .map(|s| json!(s)),
+        KeyType::Zoom => match v {
             Value::Null => Some(Value::Null),
             _ => zoom_window(v, dim("seq_len") as usize)
                 .map(|(r0, c0, n)| json!({"r0": r0, "c0": c0, "n": n})),
         },
-        _ => None,
+        KeyType::String | KeyType::Int | KeyType::Json | KeyType::Binary => None,
     }
 }
 
@@ -302,6 +333,156 @@ mod tests {
 
     use super::*;
     use exformer_engine::{Interventions, Prediction, Token};
+
+    /// widget/protocol.json against the kernel's behaviour: every front-end key is accepted (each
+    /// enum value as itself, anything else refused), no other key is, the defaults are accepted
+    /// values, and the constants are the ones the kernel uses.
+    #[test]
+    fn the_schema_is_what_the_kernel_does() {
+        let p = protocol::protocol();
+        let st: Map<String, Value> =
+            serde_json::from_value(json!({"n_layers": 30, "n_heads": 9, "seq_len": 100})).unwrap();
+        let front: Vec<&str> = p
+            .state
+            .iter()
+            .filter(|(_, k)| k.owner == Owner::Front)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert_eq!(
+            front,
+            [
+                "combine",
+                "edges",
+                "focus",
+                "heads",
+                "hide_special",
+                "layer",
+                "mode",
+                "pair_filter",
+                "sinks",
+                "threshold",
+                "view",
+                "zoom"
+            ]
+        );
+        let kinds = [ModelKind::MaskedLm, ModelKind::CausalLm, ModelKind::Encoder];
+        for (name, k) in &p.state {
+            let accepted = |v: Value| accept_from_front(&st, name, &v);
+            if k.owner != Owner::Front {
+                for v in [json!(1), json!("x"), json!(true), json!([]), Value::Null] {
+                    assert_eq!(accepted(v), None, "{name} belongs to the {:?}", k.owner);
+                }
+                continue;
+            }
+            for v in k.values() {
+                assert_eq!(accepted(json!(v)), Some(json!(v)), "{name} = {v}");
+                assert_eq!(accepted(json!(format!("{v}?"))), None, "{name}");
+                assert_eq!(accepted(json!(v.to_uppercase() + "!")), None, "{name}");
+            }
+            if let KeyType::Enum { .. } | KeyType::Bool = k.ty {
+                assert_eq!(accepted(json!(2.5)), None, "{name}");
+            }
+            // what a new view starts with is what the front end could have set
+            for (t, kind) in [10, 60, 61, 8000].into_iter().zip(kinds.iter().cycle()) {
+                let initial = initial_settings(t, *kind, 30);
+                let v = initial
+                    .get(name)
+                    .unwrap_or_else(|| panic!("{name}: no initial value"));
+                assert_eq!(
+                    accepted(v.clone()).as_ref(),
+                    Some(v),
+                    "{name} at {t} tokens"
+                );
+            }
+        }
+        // the kinds the kernel writes are the schema's
+        let kind_values: Vec<&str> = protocol::key("kind")
+            .unwrap()
+            .values()
+            .iter()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(kind_values, kinds.map(kind_str));
+        // the settings a view starts with, as the kernel wrote them before the schema
+        assert_eq!(
+            Value::Object(initial_settings(61, ModelKind::CausalLm, 30)),
+            json!({"layer": 15, "heads": [], "view": "matrix", "threshold": 0.0,
+                "hide_special": false, "combine": "mean", "edges": "top3", "sinks": "auto",
+                "pair_filter": "all", "mode": "knockout", "focus": -1, "zoom": null})
+        );
+        assert_eq!(
+            serde_json::to_string(&initial_settings(7, ModelKind::MaskedLm, 12)).unwrap(),
+            r#"{"combine":"each","edges":"all","focus":-1,"heads":[],"hide_special":false,"layer":6,"mode":"mask","pair_filter":"all","sinks":"auto","threshold":0.05,"view":"head","zoom":null}"#
+        );
+        assert_eq!(initial_settings(5, ModelKind::MaskedLm, 12)["mode"], "mask");
+        assert_eq!(
+            initial_settings(5, ModelKind::Encoder, 12)["mode"],
+            "knockout"
+        );
+        assert_eq!(initial_settings(5, ModelKind::Encoder, 12)["layer"], 6);
+        // HEAD_VIEW_MAX_TOKENS is where every length default switches
+        let n = protocol::head_view_max_tokens();
+        assert_eq!(n, 60);
+        assert_eq!((default_view(n), default_view(n + 1)), ("head", "matrix"));
+        assert_eq!(
+            (default_threshold(n), default_threshold(n + 1)),
+            (0.05, 0.0)
+        );
+        // what a new text resets, and what the kernel redraws for
+        let reset: Vec<String> = reset_with_text(8000).keys().cloned().collect();
+        assert_eq!(
+            reset,
+            ["combine", "edges", "focus", "threshold", "view", "zoom"]
+        );
+        assert_eq!(reset_with_text(8000)["focus"], -1);
+        let redraw: Vec<&str> = p
+            .state
+            .keys()
+            .map(String::as_str)
+            .filter(|k| redraws(k))
+            .collect();
+        assert_eq!(
+            redraw,
+            [
+                "focus",
+                "heads",
+                "hide_special",
+                "layer",
+                "threshold",
+                "view",
+                "zoom"
+            ]
+        );
+        assert_eq!(p.palette.head_colours.len(), 16);
+        assert_eq!(protocol::hex_colour(&p.palette.head_colours[0]), 0x1f77b4);
+        assert_eq!(protocol::hex_colour(&p.palette.ramp_light[5]), 0x0b2f6b);
+    }
+
+    /// widget/test/vectors/bins.json, which the front end's `binRange` checks too.
+    #[test]
+    fn pooled_bins_match_the_shared_vectors() {
+        let v: Value =
+            serde_json::from_str(include_str!("../../../../widget/test/vectors/bins.json"))
+                .unwrap();
+        let cases = v["cases"].as_array().unwrap();
+        assert!(cases.len() >= 10);
+        let n = |c: &Value, k: &str| c[k].as_u64().unwrap() as usize;
+        for c in cases {
+            let (b, p, t) = (n(c, "b"), n(c, "P"), n(c, "T"));
+            assert_eq!(bin_range(b, p, t), (n(c, "lo"), n(c, "hi")), "{c}");
+        }
+        // and every bin of a few sizes covers its cells, in order
+        for (p, t) in [(4, 10), (512, 8192), (512, 683), (7, 7), (1, 1)] {
+            let mut next = 0;
+            for b in 0..p {
+                let (lo, hi) = bin_range(b, p, t);
+                assert_eq!(lo, next, "bin {b} of {p} over {t}");
+                assert!((lo..=hi).all(|c| c * p / t == b));
+                next = hi + 1;
+            }
+            assert_eq!(next, t);
+        }
+    }
 
     fn synthetic(t: usize) -> Analysis {
         Analysis {

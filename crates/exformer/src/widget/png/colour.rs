@@ -1,9 +1,11 @@
-//! Colours of the light theme (palette from `widget/logic/colour.js`, colours from `widget/exformer.css`)
-//! and the heatmap's colour ramp.
+//! Colours of the light theme (head palette and heatmap ramp from `widget/protocol.json`, which the
+//! front end reads too; colours from `widget/exformer.css`) and the heatmap's colour ramp.
 
 use std::sync::OnceLock;
 
 use tiny_skia::Color;
+
+use crate::widget::protocol::{hex_colour, protocol};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Rgb(pub(super) u8, pub(super) u8, pub(super) u8);
@@ -30,28 +32,22 @@ impl Rgb {
     }
 }
 
-/// Head colours, same order as the front end's `HEAD_COLOURS` (head h gets entry h % 16).
-const HEAD_COLOURS: [Rgb; 16] = [
-    Rgb::hex(0x1f77b4), // blue
-    Rgb::hex(0xff7f0e), // orange
-    Rgb::hex(0x2ca02c), // green
-    Rgb::hex(0xd62728), // red
-    Rgb::hex(0x9467bd), // purple
-    Rgb::hex(0x8c564b), // brown
-    Rgb::hex(0xe377c2), // pink
-    Rgb::hex(0x17becf), // cyan
-    Rgb::hex(0xbcbd22), // olive
-    Rgb::hex(0x393b79), // indigo
-    Rgb::hex(0x00a087), // teal
-    Rgb::hex(0xc51b7d), // magenta
-    Rgb::hex(0x6baed6), // sky
-    Rgb::hex(0x636363), // grey
-    Rgb::hex(0x7fbf3f), // lime
-    Rgb::hex(0xfdb462), // apricot
-];
+/// Head colours: widget/protocol.json's `palette.head_colours` (head h gets entry h % 16).
+fn head_colours() -> &'static [Rgb] {
+    static COLOURS: OnceLock<Vec<Rgb>> = OnceLock::new();
+    COLOURS.get_or_init(|| {
+        protocol()
+            .palette
+            .head_colours
+            .iter()
+            .map(|c| Rgb::hex(hex_colour(c)))
+            .collect()
+    })
+}
 
 pub(super) fn head_colour(h: usize) -> Rgb {
-    HEAD_COLOURS[h % HEAD_COLOURS.len()]
+    let c = head_colours();
+    c[h % c.len()]
 }
 
 pub(super) const BG: Rgb = Rgb::hex(0xffffff);
@@ -68,15 +64,18 @@ pub(super) const MASK: Rgb = Rgb::hex(0xc2410c);
 pub(super) const KO: Rgb = Rgb::hex(0x7c3aed);
 pub(super) const SEGB: Rgb = Rgb::hex(0x0e7c66);
 
-/// Heatmap ramp (front end's `RAMP_LIGHT`): weight 0 → first stop, 1 → last.
-const RAMP_LIGHT: [u32; 6] = [0xffffff, 0xe3eef9, 0xa9cce8, 0x5a9fd4, 0x2166ac, 0x0b2f6b];
-
-/// 256-entry colour table for the heatmap with a square-root scale (the front end's default
+/// 256-entry colour table for the heatmap (widget/protocol.json's `palette.ramp_light`: weight 0 →
+/// first stop, 1 → last) with a square-root scale (the front end's default
 /// "boost faint weights").
 pub(super) fn ramp_lut() -> &'static [Rgb; 256] {
     static LUT: OnceLock<[Rgb; 256]> = OnceLock::new();
     LUT.get_or_init(|| {
-        let stops: Vec<Rgb> = RAMP_LIGHT.iter().map(|&v| Rgb::hex(v)).collect();
+        let stops: Vec<Rgb> = protocol()
+            .palette
+            .ramp_light
+            .iter()
+            .map(|c| Rgb::hex(hex_colour(c)))
+            .collect();
         let mut lut = [BG; 256];
         for (i, e) in lut.iter_mut().enumerate() {
             let v = (i as f32 / 255.0).sqrt();

@@ -4,9 +4,10 @@
 use super::attention::sanitize_threshold;
 use super::colour::{head_colour, BG, FG, MUTED};
 use super::raster::Canvas;
-use super::snapshot::{PngView, Snapshot, HEAD_VIEW_MAX_TOKENS};
+use super::snapshot::{PngView, Snapshot};
 use super::text::{fit_text, text_width, Align, FontId};
 use super::tokens::display_token;
+use crate::widget::protocol::head_view_max_tokens;
 
 pub(super) const PAD: f32 = 16.0;
 const TITLE_PX: f32 = 15.0;
@@ -159,7 +160,8 @@ pub(super) fn meta_line(
     if view == PngView::Matrix {
         if s.view == PngView::Head {
             bits.push(format!(
-                "matrix view (head view shows ≤ {HEAD_VIEW_MAX_TOKENS} tokens)"
+                "matrix view (head view shows ≤ {} tokens)",
+                head_view_max_tokens()
             ));
         } else {
             bits.push("matrix view".into());

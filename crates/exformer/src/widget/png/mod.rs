@@ -2,14 +2,14 @@
 //!
 //! Every widget output carries an `image/png` rendering of the current view so that GitHub,
 //! nbviewer and untrusted notebooks (where the interactive front end does not run) still show the
-//! picture. The look follows the front end in `widget/` (palette from `widget/logic/colour.js`, colours from
-//! `widget/exformer.css`):
+//! picture. The look follows the front end in `widget/` (head palette and heatmap ramp from
+//! `widget/protocol.json`, which the front end reads too; colours from `widget/exformer.css`):
 //!
 //! - **Head view** (exBERT style): queries in the left column, keys in the right one, every
 //!   (query, key) pair joined by a cubic curve whose opacity is the weight, one colour per head.
 //! - **Matrix view**: heatmap of the mean over the selected heads, max-pooled when the input has more
 //!   tokens than the heatmap has pixels. Used automatically when more than
-//!   [`HEAD_VIEW_MAX_TOKENS`] tokens are shown, whatever view was asked for.
+//!   `HEAD_VIEW_MAX_TOKENS` (widget/protocol.json) tokens are shown, whatever view was asked for.
 //! - An optional predictions panel (top-k tokens with probability bars).
 //!
 //! Drawing uses `tiny-skia` (anti-aliased), text is DejaVu Sans / Sans Mono rasterised with
@@ -57,6 +57,8 @@ mod tokens;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use crate::widget::protocol::head_view_max_tokens;
+
 use attention::{kept_index, selected_heads, validate};
 use card::error_card;
 use colour::ramp_lut;
@@ -65,7 +67,7 @@ use matrix::render_matrix;
 use raster::Canvas;
 use text::{font, font_loaded, FontId};
 
-pub use snapshot::{PngView, SnapToken, Snapshot, HEAD_VIEW_MAX_TOKENS};
+pub use snapshot::{PngView, SnapToken, Snapshot};
 
 /// Render the snapshot as PNG bytes. Never panics: bad sizes render an error card.
 ///
@@ -122,14 +124,14 @@ pub fn warm_up() {
 }
 
 /// The view [`render_png`] draws for this snapshot: the matrix view when more than
-/// [`HEAD_VIEW_MAX_TOKENS`] tokens are visible, else the requested one.
+/// `HEAD_VIEW_MAX_TOKENS` (widget/protocol.json) tokens are visible, else the requested one.
 pub fn effective_view(s: &Snapshot) -> PngView {
     let k = kept_index(s.tokens, s.hide_special).len();
     resolve_view(s.view, k)
 }
 
 fn resolve_view(requested: PngView, visible: usize) -> PngView {
-    if visible > HEAD_VIEW_MAX_TOKENS {
+    if visible > head_view_max_tokens() {
         PngView::Matrix
     } else {
         requested

@@ -1,13 +1,12 @@
 //! What a snapshot draws: the input of every drawing file beside this one.
-
-/// Longest input (visible tokens) drawn as a head view; longer inputs switch to the matrix view
-/// (same rule as the front end's `HEAD_VIEW_MAX_TOKENS`).
-pub const HEAD_VIEW_MAX_TOKENS: usize = 60;
+//!
+//! `HEAD_VIEW_MAX_TOKENS` below is widget/protocol.json's (`protocol::head_view_max_tokens`): the
+//! longest input (visible tokens) drawn as a head view; longer inputs switch to the matrix view.
 
 /// Which view to draw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PngView {
-    /// Two token columns joined by curves (only up to [`HEAD_VIEW_MAX_TOKENS`] visible tokens).
+    /// Two token columns joined by curves (only up to `HEAD_VIEW_MAX_TOKENS` visible tokens).
     Head,
     /// Heatmap of the mean over the selected heads.
     Matrix,
@@ -45,7 +44,8 @@ pub struct Snapshot<'a> {
     pub threshold: f32,
     /// Drop special tokens' rows and columns and renormalise each row (per head).
     pub hide_special: bool,
-    /// Requested view (the head view turns into the matrix view above [`HEAD_VIEW_MAX_TOKENS`]).
+    /// Requested view (the head view turns into the matrix view above
+    /// `HEAD_VIEW_MAX_TOKENS`).
     pub view: PngView,
     /// If set, only that token's attention (from it and to it) is drawn in full, the rest faint.
     pub focus: Option<usize>,

@@ -28,8 +28,8 @@ use super::anywidget::WidgetModel;
 use super::assets::{WIDGET_CSS, WIDGET_JS};
 use super::state;
 use data::{RunState, ViewInner};
-use exformer_engine::{Analysis, EngineError, Input, Interventions, Layers, ModelKind};
-use serde_json::{json, Value};
+use exformer_engine::{Analysis, EngineError, Input, Interventions, Layers};
+use serde_json::json;
 use std::sync::{Arc, Mutex, OnceLock};
 
 pub use data::{AttentionView, ClickMode};
@@ -50,26 +50,9 @@ impl AttentionView {
         let plain = state::predictions_json(analysis);
         let widget = WidgetModel::new(WIDGET_JS, WIDGET_CSS, "exformer.AttentionView");
         widget.accept_from_front(state::accept_from_front);
-        let mode = if analysis.kind == ModelKind::MaskedLm {
-            "mask"
-        } else {
-            "knockout"
-        };
-        for (k, v) in [
-            ("layer", json!(analysis.n_layers / 2)),
-            ("heads", json!([])),
-            ("view", json!(state::default_view(t))),
-            ("threshold", json!(state::default_threshold(t))),
-            ("hide_special", json!(false)),
-            ("combine", json!(state::default_combine(t))),
-            ("edges", json!(state::default_edges(t))),
-            ("sinks", json!("auto")),
-            ("pair_filter", json!("all")),
-            ("mode", json!(mode)),
-            ("focus", json!(-1)),
-            ("zoom", Value::Null),
-        ] {
-            widget.set(k, v);
+        // Every key the front end may set starts at its default (widget/protocol.json).
+        for (k, v) in state::initial_settings(t, analysis.kind, analysis.n_layers) {
+            widget.set(&k, v);
         }
         lifetime::views_alive().fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let view = AttentionView {
@@ -185,24 +168,14 @@ impl AttentionView {
         let next = self.inner.model.forward(&input, &iv)?;
         let t = next.seq_len();
         run.advance(next, iv, false);
-        // A new text: reset what depended on token positions.
-        self.inner.widget.set("focus", json!(-1));
-        self.inner.widget.set("zoom", Value::Null);
-        self.inner.widget.set("view", json!(state::default_view(t)));
-        self.inner
-            .widget
-            .set("threshold", json!(state::default_threshold(t)));
-        self.inner
-            .widget
-            .set("combine", json!(state::default_combine(t)));
-        self.inner
-            .widget
-            .set("edges", json!(state::default_edges(t)));
+        // A new text: reset what depended on token positions and on the input's length.
+        let reset = state::reset_with_text(t);
+        for (k, v) in &reset {
+            self.inner.widget.set(k, v.clone());
+        }
         self.publish_run(&mut run);
-        let _ = self
-            .inner
-            .widget
-            .sync(&["focus", "zoom", "view", "threshold", "combine", "edges"]);
+        let keys: Vec<&str> = reset.keys().map(String::as_str).collect();
+        let _ = self.inner.widget.sync(&keys);
         drop(run);
         self.refresh_display();
         Ok(self)

@@ -31,13 +31,8 @@ impl AttentionView {
             // A long input arrives pooled: one row per bin of tokens (bins as in the widget).
             (0..side)
                 .map(|b| {
-                    let (lo, hi) = (
-                        (b * t).div_ceil(side),
-                        ((b + 1) * t).div_ceil(side).max(1) - 1,
-                    );
-                    let ko = a.tokens[lo..=hi.min(t - 1)]
-                        .iter()
-                        .any(|x| x.knocked_out || x.masked);
+                    let (lo, hi) = state::bin_range(b, side, t);
+                    let ko = a.tokens[lo..=hi].iter().any(|x| x.knocked_out || x.masked);
                     SnapToken {
                         text: format!("#{lo}–{hi}"),
                         special: false,

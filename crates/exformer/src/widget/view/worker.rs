@@ -4,6 +4,7 @@
 use super::data::{AttentionView, ClickMode, Queue, ViewInner, Work};
 use super::lifetime::return_freed_memory;
 use crate::comm;
+use crate::widget::state;
 use exformer_engine::{Interventions, ModelKind};
 use serde_json::{json, Value};
 use std::sync::Weak;
@@ -24,16 +25,7 @@ impl AttentionView {
                 let weak = weak.clone();
                 move |keys, parent| {
                     // What the layer, the tile or the static snapshot depends on.
-                    const REDRAW: [&str; 7] = [
-                        "layer",
-                        "heads",
-                        "view",
-                        "threshold",
-                        "hide_special",
-                        "focus",
-                        "zoom",
-                    ];
-                    if keys.iter().any(|k| REDRAW.contains(&k.as_str())) {
+                    if keys.iter().any(|k| state::redraws(k)) {
                         if let Some(me) = Self::from_weak(&weak) {
                             me.enqueue(parent, |q| q.redraw = true);
                         }
