@@ -22,9 +22,12 @@ use crate::interpreter::{
 use crate::publisher::Publisher;
 use crate::wire::Message;
 use jupyter_protocol::{
-    CommInfoRequest, CompleteRequest, ExecuteRequest, InspectRequest, IsCompleteRequest,
-    ShutdownRequest,
+    CodeMirrorMode, CommInfoRequest, CompleteReply, CompleteRequest, ExecuteReply, ExecuteRequest,
+    ExecutionCount, HelpLink, InspectRequest, InterruptReply, IsCompleteReply,
+    IsCompleteReplyStatus, IsCompleteRequest, KernelInfoReply, LanguageInfo, ReplyError,
+    ReplyStatus, ShutdownReply, ShutdownRequest,
 };
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -198,7 +201,11 @@ impl Core {
         }
         self.iopub.status("busy", Some(&msg));
         if ch.kind == ChannelKind::Shell && self.aborted(&msg, arrived) {
-            let content = json!({"status": "aborted", "execution_count": self.execution_count.load(Ordering::SeqCst)});
+            let content = execute_reply(
+                ReplyStatus::Aborted,
+                self.execution_count.load(Ordering::SeqCst),
+                None,
+            );
             self.reply(ch, &msg, "execute_reply", content).await;
         } else {
             match handler(msg.msg_type()) {
@@ -271,30 +278,33 @@ async fn kernel_info(core: &Arc<Core>, msg: &Message, ch: &Channel) {
     let _ = tokio::time::timeout(Duration::from_secs(300), ready.wait_for(|r| *r)).await;
     let lang = core.language.lock().unwrap().clone();
     let lang = lang.unwrap_or_else(core.fallback_language);
-    let help: Vec<Value> = core
-        .identity
-        .help_links
-        .iter()
-        .map(|(t, u)| json!({"text": t, "url": u}))
-        .collect();
-    let content = json!({
-        "status": "ok",
-        "protocol_version": crate::wire::PROTOCOL_VERSION,
-        "implementation": core.identity.implementation,
-        "implementation_version": core.identity.implementation_version,
-        "language_info": {
-            "name": lang.name,
-            "version": lang.version,
-            "mimetype": lang.mimetype,
-            "file_extension": lang.file_extension,
-            "pygments_lexer": lang.pygments_lexer,
-            "codemirror_mode": lang.codemirror_mode,
+    let reply = KernelInfoReply {
+        status: ReplyStatus::Ok,
+        protocol_version: crate::wire::PROTOCOL_VERSION.into(),
+        implementation: core.identity.implementation.clone(),
+        implementation_version: core.identity.implementation_version.clone(),
+        language_info: LanguageInfo {
+            name: lang.name,
+            version: lang.version,
+            mimetype: Some(lang.mimetype),
+            file_extension: Some(lang.file_extension),
+            pygments_lexer: Some(lang.pygments_lexer),
+            codemirror_mode: Some(CodeMirrorMode::Simple(lang.codemirror_mode)),
+            nbconvert_exporter: None,
         },
-        "banner": lang.banner,
-        "help_links": help,
-        "debugger": false,
-        "supported_features": ["iopub_welcome"],
-    });
+        banner: lang.banner,
+        help_links: (core.identity.help_links.iter())
+            .map(|(text, url)| HelpLink {
+                text: text.clone(),
+                url: url.clone(),
+            })
+            .collect(),
+        debugger: false,
+        error: None,
+    };
+    let mut content = to_content(reply);
+    // Protocol 5.4's feature list, which the crate's type does not carry yet.
+    content["supported_features"] = json!(["iopub_welcome"]);
     core.reply(ch, msg, "kernel_info_reply", content).await;
 }
 
@@ -302,7 +312,15 @@ async fn execute(core: &Arc<Core>, msg: &Message, ch: &Channel) {
     let req: ExecuteRequest = match msg.content_as() {
         Ok(r) => r,
         Err(e) => {
-            let content = json!({"status": "error", "ename": "BadRequest", "evalue": e, "traceback": [e], "execution_count": core.execution_count.load(Ordering::SeqCst)});
+            let content = execute_reply(
+                ReplyStatus::Error,
+                core.execution_count.load(Ordering::SeqCst),
+                Some(ReplyError {
+                    ename: "BadRequest".into(),
+                    evalue: e.clone(),
+                    traceback: vec![e],
+                }),
+            );
             core.reply(ch, msg, "execute_reply", content).await;
             return;
         }
@@ -362,7 +380,7 @@ async fn execute(core: &Arc<Core>, msg: &Message, ch: &Channel) {
                     .unwrap()
                     .record(count, &req.code, output_text);
             }
-            let content = json!({"status": "ok", "execution_count": count, "payload": [], "user_expressions": {}});
+            let content = execute_reply(ReplyStatus::Ok, count, None);
             core.reply(ch, msg, "execute_reply", content).await;
         }
         ExecOutcome::Error {
@@ -376,14 +394,15 @@ async fn execute(core: &Arc<Core>, msg: &Message, ch: &Channel) {
             if req.stop_on_error {
                 *core.abort_before.lock().unwrap() = Some(Instant::now());
             }
+            let error = ReplyError {
+                ename,
+                evalue,
+                traceback,
+            };
             if !silent {
-                core.iopub.publish(
-                    "error",
-                    json!({"ename": ename, "evalue": evalue, "traceback": traceback}),
-                    Some(msg),
-                );
+                core.iopub.publish("error", to_content(&error), Some(msg));
             }
-            let content = json!({"status": "error", "execution_count": count, "ename": ename, "evalue": evalue, "traceback": traceback});
+            let content = execute_reply(ReplyStatus::Error, count, Some(error));
             core.reply(ch, msg, "execute_reply", content).await;
         }
     }
@@ -462,12 +481,13 @@ async fn complete(core: &Arc<Core>, msg: &Message, ch: &Channel) {
         .call(move |i| i.complete(&code, cursor))
         .await
         .unwrap_or_default();
-    let content = json!({
-        "status": "ok",
-        "matches": c.matches,
-        "cursor_start": byte_to_char(&req.code, c.cursor_start),
-        "cursor_end": byte_to_char(&req.code, c.cursor_end),
-        "metadata": {},
+    let content = to_content(CompleteReply {
+        status: ReplyStatus::Ok,
+        matches: c.matches,
+        cursor_start: byte_to_char(&req.code, c.cursor_start),
+        cursor_end: byte_to_char(&req.code, c.cursor_end),
+        metadata: Default::default(),
+        error: None,
     });
     core.reply(ch, msg, "complete_reply", content).await;
 }
@@ -497,12 +517,22 @@ async fn is_complete(core: &Arc<Core>, msg: &Message, ch: &Channel) {
         .call(move |i| i.is_complete(&code))
         .await
         .unwrap_or(Completeness::Unknown);
-    let content = match c {
-        Completeness::Complete => json!({"status": "complete"}),
-        Completeness::Incomplete { indent } => json!({"status": "incomplete", "indent": indent}),
-        Completeness::Invalid => json!({"status": "invalid"}),
-        Completeness::Unknown => json!({"status": "unknown"}),
+    let (status, indent) = match c {
+        Completeness::Complete => (IsCompleteReplyStatus::Complete, None),
+        Completeness::Incomplete { indent } => (IsCompleteReplyStatus::Incomplete, Some(indent)),
+        Completeness::Invalid => (IsCompleteReplyStatus::Invalid, None),
+        Completeness::Unknown => (IsCompleteReplyStatus::Unknown, None),
     };
+    let mut content = to_content(IsCompleteReply {
+        status,
+        indent: indent.clone().unwrap_or_default(),
+    });
+    // `indent` belongs to an incomplete reply only (the type always writes it).
+    if indent.is_none() {
+        if let Some(o) = content.as_object_mut() {
+            o.remove("indent");
+        }
+    }
     core.reply(ch, msg, "is_complete_reply", content).await;
 }
 
@@ -537,13 +567,13 @@ async fn shutdown(core: &Arc<Core>, msg: &Message, ch: &Channel) {
         core.interpreter.call(move |i| i.shutdown(restart)),
     )
     .await;
-    core.reply(
-        ch,
-        msg,
-        "shutdown_reply",
-        json!({"status": "ok", "restart": req.restart}),
-    )
-    .await;
+    let reply = ShutdownReply {
+        restart: req.restart,
+        status: ReplyStatus::Ok,
+        error: None,
+    };
+    core.reply(ch, msg, "shutdown_reply", to_content(reply))
+        .await;
     core.shutdown.notify_one();
 }
 
@@ -553,8 +583,28 @@ async fn interrupt(core: &Arc<Core>, msg: &Message, ch: &Channel) {
         let _ = tx.send(Err("interrupted".into()));
     }
     core.interrupt_cell();
-    core.reply(ch, msg, "interrupt_reply", json!({"status": "ok"}))
+    let reply = InterruptReply {
+        status: ReplyStatus::Ok,
+        error: None,
+    };
+    core.reply(ch, msg, "interrupt_reply", to_content(reply))
         .await;
+}
+
+/// A reply type of the `jupyter-protocol` crate as message content.
+fn to_content(reply: impl Serialize) -> Value {
+    serde_json::to_value(reply).unwrap_or_else(|e| json!({"status": "error", "ename": "KernelError", "evalue": e.to_string(), "traceback": []}))
+}
+
+/// An execute_reply: `ok`, `error` (with the error) or `aborted`.
+fn execute_reply(status: ReplyStatus, count: i64, error: Option<ReplyError>) -> Value {
+    to_content(ExecuteReply {
+        status,
+        execution_count: ExecutionCount::new(count.max(0) as usize),
+        payload: Vec::new(),
+        user_expressions: Some(Default::default()),
+        error: error.map(Box::new),
+    })
 }
 
 fn char_to_byte(s: &str, chars: usize) -> usize {

@@ -406,3 +406,56 @@ async fn control_is_served_while_a_cell_runs_and_interrupts_it() {
     assert!(is_reply_to(&reply, &cell));
     assert_eq!(reply.content["ename"], "Interrupted");
 }
+
+#[test]
+fn replies_built_from_the_protocol_types_keep_their_wire_form() {
+    assert_eq!(
+        execute_reply(ReplyStatus::Ok, 3, None),
+        json!({"status": "ok", "execution_count": 3, "payload": [], "user_expressions": {}})
+    );
+    let error = ReplyError {
+        ename: "E".into(),
+        evalue: "v".into(),
+        traceback: vec!["t".into()],
+    };
+    assert_eq!(
+        execute_reply(ReplyStatus::Error, 4, Some(error.clone())),
+        json!({"status": "error", "execution_count": 4, "ename": "E", "evalue": "v",
+               "traceback": ["t"], "payload": [], "user_expressions": {}})
+    );
+    assert_eq!(
+        to_content(&error),
+        json!({"ename": "E", "evalue": "v", "traceback": ["t"]})
+    );
+    assert_eq!(
+        execute_reply(ReplyStatus::Aborted, 5, None)["status"],
+        "aborted"
+    );
+}
+
+#[tokio::test]
+async fn kernel_info_and_is_complete_replies_have_the_protocol_fields() {
+    let mut h = start(Box::new(|| Box::<Mock>::default()));
+    h.shell
+        .send(incoming(&request("kernel_info_request", json!({}))))
+        .unwrap();
+    let reply = next(&mut h.shell_out).await;
+    let c = &reply.content;
+    assert_eq!(c["status"], "ok");
+    assert_eq!(c["protocol_version"], crate::wire::PROTOCOL_VERSION);
+    assert_eq!(c["language_info"]["name"], "mocklang");
+    assert!(c["language_info"]["codemirror_mode"].is_string());
+    assert_eq!(c["supported_features"], json!(["iopub_welcome"]));
+    assert_eq!(c["debugger"], false);
+    h.shell
+        .send(incoming(&request(
+            "is_complete_request",
+            json!({"code": "1"}),
+        )))
+        .unwrap();
+    let reply = next(&mut h.shell_out).await;
+    assert!(reply.content.get("status").is_some());
+    if reply.content["status"] != "incomplete" {
+        assert!(reply.content.get("indent").is_none(), "{}", reply.content);
+    }
+}
