@@ -20,14 +20,13 @@ use crate::interpreter::{
     MimeBundle, StreamName,
 };
 use crate::publisher::Publisher;
+use crate::replies::{byte_to_char, char_to_byte, execute_reply, to_content};
 use crate::wire::Message;
 use jupyter_protocol::{
-    CodeMirrorMode, CommInfoRequest, CompleteReply, CompleteRequest, ExecuteReply, ExecuteRequest,
-    ExecutionCount, HelpLink, InspectRequest, InterruptReply, IsCompleteReply,
-    IsCompleteReplyStatus, IsCompleteRequest, KernelInfoReply, LanguageInfo, ReplyError,
-    ReplyStatus, ShutdownReply, ShutdownRequest,
+    CodeMirrorMode, CommInfoRequest, CompleteReply, CompleteRequest, ExecuteRequest, HelpLink,
+    InspectRequest, InterruptReply, IsCompleteReply, IsCompleteReplyStatus, IsCompleteRequest,
+    KernelInfoReply, LanguageInfo, ReplyError, ReplyStatus, ShutdownReply, ShutdownRequest,
 };
-use serde::Serialize;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -589,31 +588,4 @@ async fn interrupt(core: &Arc<Core>, msg: &Message, ch: &Channel) {
     };
     core.reply(ch, msg, "interrupt_reply", to_content(reply))
         .await;
-}
-
-/// A reply type of the `jupyter-protocol` crate as message content.
-fn to_content(reply: impl Serialize) -> Value {
-    serde_json::to_value(reply).unwrap_or_else(|e| json!({"status": "error", "ename": "KernelError", "evalue": e.to_string(), "traceback": []}))
-}
-
-/// An execute_reply: `ok`, `error` (with the error) or `aborted`.
-fn execute_reply(status: ReplyStatus, count: i64, error: Option<ReplyError>) -> Value {
-    to_content(ExecuteReply {
-        status,
-        execution_count: ExecutionCount::new(count.max(0) as usize),
-        payload: Vec::new(),
-        user_expressions: Some(Default::default()),
-        error: error.map(Box::new),
-    })
-}
-
-fn char_to_byte(s: &str, chars: usize) -> usize {
-    s.char_indices()
-        .nth(chars)
-        .map(|(b, _)| b)
-        .unwrap_or(s.len())
-}
-
-fn byte_to_char(s: &str, byte: usize) -> usize {
-    s[..byte.min(s.len())].chars().count()
 }

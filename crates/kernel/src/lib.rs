@@ -26,10 +26,11 @@
 //!   caller's interpreter (or a failed one).
 //! - `bridge_server`: the private Unix socket that code in the cell process connects to
 //!   (frame format in the `exformer-bridge` crate).
+//! - `replies`: reply content from `jupyter-protocol`'s types; character / byte cursors.
 //! - `history`, `install` (kernelspec: [`install()`]).
 //!
 //! Imports run one way: `kernel` → `core` → (`comm`, `publisher`, `channel`, `interpreter`,
-//! `history`) → `wire`; `server` → `channel`. This crate does not know about tensors, widgets,
+//! `history`, `replies`) → `wire`; `server` → `channel`. This crate does not know about tensors, widgets,
 //! evcxr or Rust syntax; the `exformer` library (used inside cells) does not depend on it.
 
 mod bridge_server;
@@ -41,6 +42,7 @@ mod install;
 pub mod interpreter;
 mod kernel;
 mod publisher;
+mod replies;
 mod server;
 mod wire;
 
