@@ -2347,7 +2347,7 @@ function createChanges(app) {
   });
   const ivLine = h(
     "div",
-    { class: "xf-changes", role: "group", "aria-label": "Interventions", hidden: true },
+    { class: "xf-changes is-empty", role: "group", "aria-label": "Interventions", hidden: true },
     h("span", { class: "xf-label", text: "Interventions" }),
     list,
     clearAll
@@ -2398,7 +2398,8 @@ function createChanges(app) {
             );
           })
         );
-        ivLine.hidden = items.length === 0;
+        ivLine.classList.toggle("is-empty", items.length === 0);
+        ivLine.hidden = items.length === 0 && app.isStatic;
         clearAll.hidden = app.isStatic || items.length < 2;
       }
       const si = app.sinkInfo;

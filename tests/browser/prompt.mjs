@@ -10,7 +10,8 @@
 // timed apart from the round trip), toggling a head, the threshold from the keyboard, hovering a
 // token, finding a token. Then knocks the found token out from the matrix view (double-click on its
 // column), checks that the interventions line, the hatched column and the predictions panel's
-// before → after show the change, and undoes it from the interventions line. Fails when a repaint
+// before → after show the change, and undoes it from the interventions line; knocks a token out from
+// the head view (double-click) and checks that nothing moved under the pointer. Fails when a repaint
 // takes longer than --paint-ms; the timings and the page's long tasks go to the JSON result.
 //
 // --min-tokens/--max-tokens: the prompt length the notebook must have (benches/widget_bench.py
@@ -111,6 +112,19 @@ const MIN_T = Number(args["min-tokens"] || 450);
 const MAX_T = Number(args["max-tokens"] || 520);
 const REPEAT = Math.max(1, Number(args.repeat || 1));
 let page;
+
+/** Two boxes ({x, y, width, height}) in the same place, within 0.5 px. */
+function samePlace(a, b) {
+  return !!a && !!b && ["x", "y", "width", "height"].every((k) => Math.abs(a[k] - b[k]) <= 0.5);
+}
+
+/**
+ * A query token's box before and after its knock-out, within 0.5 px: the same top, height and right
+ * edge (the column is right-aligned; the KO badge widens the token to the left).
+ */
+function sameTokenPlace(a, b) {
+  return !!a && !!b && Math.abs(a.y - b.y) <= 0.5 && Math.abs(a.height - b.height) <= 0.5 && Math.abs(a.x + a.width - (b.x + b.width)) <= 0.5;
+}
 
 /** Records one sample of `name` (ms); result.timings keeps the first. */
 function sample(name, ms) {
@@ -241,6 +255,7 @@ run(async (opened) => {
   const y = box.y + mt + side * 0.98;
   const vs = await page.evaluate(() => window.__viewState());
   const runBefore = vs.runId;
+  const heatBefore = await o.boundingBox();
   const tko = Date.now();
   await page.mouse.dblclick(x, y);
   const after = await waitFor("the re-run after the knock-out", (rb) => {
@@ -250,6 +265,8 @@ run(async (opened) => {
   result.timings.knockout_to_update_s = (Date.now() - tko) / 1000;
   check("the double-clicked column's token is knocked out", after.knocked === String(col), `${after.knocked} (wanted ${col})`);
   check("the interventions line lists it", after.changes.length === 1 && after.changes[0] === `knockout:${col}`, after.changes);
+  const heatAfter = await o.boundingBox();
+  check("the first knock-out leaves the matrix where it was", samePlace(heatBefore, heatAfter), { before: heatBefore, after: heatAfter });
   check("the predictions panel shows before → after", after.predCaption.includes("before → after") && after.predBefore.length > 0 && after.predBefore.every((t) => t === "new" || t.includes("→")), `${after.predCaption} | ${after.predBefore.join(" ")}`);
   result.observations.after_knockout = after;
   await shot("prompt-03-knocked-out.png");
@@ -264,6 +281,45 @@ run(async (opened) => {
   result.timings.undo_to_update_s = (Date.now() - tu) / 1000;
   check("undo from the interventions line restores the run", undone.changes.length === 0 && undone.predBefore.length === 0 && !undone.error, undone);
   await shot("prompt-04-undone.png");
+
+  // 9. the first knock-out from the head view moves nothing under the pointer: the double-clicked
+  // token's box, the first row's and the rows' box stay put, and the pointer still hovers that token
+  // (the interventions line keeps its place while empty)
+  await timed("open_head_view", "click", ".xf-seg-btn[data-value=head]", "s.view === 'head' && s.tokRows > 0");
+  const want = T - 40;
+  const found = await findToken(want);
+  check("the token to knock out is found in the head view", found.i === String(want) && found.inView, JSON.stringify({ i: found.i, inView: found.inView }));
+  const boxes = (i) =>
+    page.evaluate((i) => {
+      const root = document.querySelector(".jp-OutputArea .exformer");
+      const rect = (el) => (el ? (({ x, y, width, height }) => ({ x, y, width, height }))(el.getBoundingClientRect()) : null);
+      const first = root.querySelector(".xf-col-from .xf-tok");
+      return { tok: rect(root.querySelector(`.xf-col-from .xf-tok[data-i="${i}"]`)), firstRow: first?.dataset.i, first: rect(first), stage: rect(root.querySelector(".xf-stage")) };
+    }, i);
+  const b0 = await boxes(want);
+  const cx = b0.tok.x + b0.tok.width / 2, cy = b0.tok.y + b0.tok.height / 2;
+  const run0 = (await page.evaluate(() => window.__viewState())).runId;
+  await page.mouse.dblclick(cx, cy);
+  const ko = await waitFor("the re-run after the head-view double-click", (rb) => {
+    const s = window.__viewState();
+    return s && s.runId !== rb && !s.busy && s.knocked !== "" ? s : false;
+  }, run0, 120_000);
+  check("the double-clicked token is knocked out", ko.knocked === String(want) && ko.changes.length === 1, `${ko.knocked} ${ko.changes}`);
+  const b1 = await boxes(want);
+  const first1 = b0.firstRow === b1.firstRow ? b1.first : (await boxes(b0.firstRow)).tok;
+  const under = await page.evaluate(([x, y]) => document.elementFromPoint(x, y)?.closest(".xf-tok")?.dataset.i ?? null, [cx, cy]);
+  result.observations.head_knockout_boxes = { before: b0, after: b1, under };
+  check(
+    "the first knock-out moves nothing under the pointer (token, first row, rows within 0.5 px)",
+    sameTokenPlace(b0.tok, b1.tok) && samePlace(b0.first, first1) && samePlace(b0.stage, b1.stage) && under === String(want),
+    { before: b0, after: b1, first_after: first1, under },
+  );
+  await shot("prompt-05-head-knocked-out.png");
+  await page.locator(".jp-OutputArea .exformer .xf-changes .xf-undo").first().click();
+  await waitFor("the re-run after the second undo", (rb) => {
+    const s = window.__viewState();
+    return s && s.runId !== rb && !s.busy && s.knocked === "" ? s : false;
+  }, ko.runId, 120_000);
 
   result.observations.long_tasks = await page.evaluate(() => window.__longTasks.slice(-40));
   const slow = Object.entries(result.paint_ms).filter(([, ms]) => ms > PAINT_MS);

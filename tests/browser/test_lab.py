@@ -350,11 +350,13 @@ def test_prompt_length_in_jupyterlab(lab):
     """About 500 tokens of SmolLM2 in JupyterLab: the head view opens, changes layer, toggles a head,
     takes the threshold from the keyboard and hovers within the paint budget (it draws only the rows
     in view and each query's strongest edges); a token is found by #index, knocked out from the
-    matrix view, shown in the interventions line and the predictions' before → after, and undone."""
+    matrix view, shown in the interventions line and the predictions' before → after, and undone; the
+    first knock-out moves nothing under the pointer (matrix, and a head-view double-click)."""
     result = _run_driver(lab, "prompt", extra=("--paint-ms", "100"), musts=(
         "the head view opens virtualised", "the next layer is shown", "the threshold slider takes the arrow keys inside JupyterLab",
         "finding #index pins that token and scrolls it into view", "the double-clicked column's token is knocked out",
         "the interventions line lists it", "the predictions panel shows before → after",
-        "undo from the interventions line restores the run", "every repaint takes ≤ 100 ms"))
+        "undo from the interventions line restores the run", "every repaint takes ≤ 100 ms",
+        "the first knock-out leaves the matrix where it was", "the first knock-out moves nothing under the pointer"))
     assert not result["page_errors"], result["page_errors"]
     print(f"prompt length: {result['observations']['tokens']} tokens; timings {result['timings']}; repaint ms {result['paint_ms']}")

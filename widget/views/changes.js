@@ -15,7 +15,7 @@ export function createChanges(app) {
   });
   const ivLine = h(
     "div",
-    { class: "xf-changes", role: "group", "aria-label": "Interventions", hidden: true },
+    { class: "xf-changes is-empty", role: "group", "aria-label": "Interventions", hidden: true },
     h("span", { class: "xf-label", text: "Interventions" }),
     list,
     clearAll,
@@ -59,7 +59,11 @@ export function createChanges(app) {
             );
           }),
         );
-        ivLine.hidden = items.length === 0;
+        // Empty, the line keeps its height (hidden from view and from screen readers) so that the
+        // first intervention does not push the view down under the pointer; a static page, which
+        // cannot intervene, gives the space back.
+        ivLine.classList.toggle("is-empty", items.length === 0);
+        ivLine.hidden = items.length === 0 && app.isStatic;
         clearAll.hidden = app.isStatic || items.length < 2;
       }
       const si = app.sinkInfo;
