@@ -9,7 +9,7 @@ use crate::attention::{attention, split_heads};
 use crate::error::{EngineError, Result};
 use crate::layers::Activation;
 use crate::models::arch::{
-    Architecture, Batch, Built, ForwardOut, LoadContext, TensorInterventions,
+    Architecture, Batch, Built, Capture, ForwardOut, LoadContext, TensorInterventions,
 };
 use crate::weights::{LayerNorm, Linear, Weights};
 use serde_json::Value;
@@ -42,16 +42,12 @@ impl Architecture for Albert {
         let device = self.emb.word.device();
         let pos = Tensor::arange(b.len() as i64, (tch::Kind::Int64, device));
         let mut x = self.mapping_in.forward(&self.emb.forward(b, &pos));
-        let mut hidden = vec![];
-        if iv.hidden_states {
-            hidden.push(x.shallow_clone());
-        }
-        let mut attentions = vec![];
         let n_groups = self.groups.len();
+        let mut cap = Capture::new(iv, &x, self.num_hidden_layers);
         for i in 0..self.num_hidden_layers {
             let g = i * n_groups / self.num_hidden_layers;
             for l in &self.groups[g] {
-                let li = attentions.len();
+                let li = cap.len();
                 let q = split_heads(&l.q.forward(&x), self.heads);
                 let k = split_heads(&l.k.forward(&x), self.heads);
                 let v = split_heads(&l.v.forward(&x), self.heads);
@@ -59,17 +55,10 @@ impl Architecture for Albert {
                 let ao = l.attn_ln.forward(&(&x + l.dense.forward(&a.context)));
                 let f = l.ffn_out.forward(&self.act.forward(&l.ffn.forward(&ao)));
                 x = l.full_ln.forward(&(f + &ao));
-                attentions.push(a.record);
-                if iv.hidden_states {
-                    hidden.push(x.shallow_clone());
-                }
+                cap.layer(a.record, &x);
             }
         }
-        Ok(ForwardOut {
-            hidden: x,
-            attentions,
-            hidden_states: hidden,
-        })
+        Ok(cap.finish(x))
     }
 
     fn logits(&self, x: &Tensor) -> Result<Option<Tensor>> {

@@ -98,20 +98,54 @@ pub(crate) struct ForwardOut {
     pub hidden_states: Vec<Tensor>,
 }
 
-impl ForwardOut {
+/// What a forward pass collects as it goes, the same in every model: each layer's attention record
+/// and, when asked (`iv.hidden_states`), the hidden states (the embeddings, then each layer's output).
+pub(crate) struct Capture {
+    attentions: Vec<attention::LayerAttention>,
+    hidden_states: Option<Vec<Tensor>>,
+}
+
+impl Capture {
+    /// Starts a pass of `n_layers` layers whose input (the embeddings) is `x`.
+    pub fn new(iv: &TensorInterventions, x: &Tensor, n_layers: usize) -> Self {
+        Capture {
+            attentions: Vec::with_capacity(n_layers),
+            hidden_states: iv.hidden_states.then(|| vec![x.shallow_clone()]),
+        }
+    }
+
+    /// Layers done so far.
+    pub fn len(&self) -> usize {
+        self.attentions.len()
+    }
+
+    /// One layer done: what recomputes its attention, and its output `x`.
+    pub fn layer(&mut self, record: attention::LayerAttention, x: &Tensor) {
+        self.attentions.push(record);
+        if let Some(h) = &mut self.hidden_states {
+            h.push(x.shallow_clone());
+        }
+    }
+
+    /// An encoder's output: `hidden` is the last layer's output.
+    pub fn finish(self, hidden: Tensor) -> ForwardOut {
+        ForwardOut {
+            hidden,
+            attentions: self.attentions,
+            hidden_states: self.hidden_states.unwrap_or_default(),
+        }
+    }
+
     /// A decoder's output: `hidden` comes after the final norm, and so does the last of the
     /// requested hidden states (as in transformers).
-    pub fn after_final_norm(
-        hidden: Tensor,
-        attentions: Vec<attention::LayerAttention>,
-        mut hidden_states: Vec<Tensor>,
-    ) -> Self {
+    pub fn finish_after_norm(self, hidden: Tensor) -> ForwardOut {
+        let mut hidden_states = self.hidden_states.unwrap_or_default();
         if let Some(last) = hidden_states.last_mut() {
             *last = hidden.shallow_clone();
         }
         ForwardOut {
             hidden,
-            attentions,
+            attentions: self.attentions,
             hidden_states,
         }
     }

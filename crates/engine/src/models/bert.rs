@@ -7,7 +7,7 @@ use crate::attention::{attention, split_heads, LayerAttention};
 use crate::error::{EngineError, Result};
 use crate::layers::{read_config, Activation};
 use crate::models::arch::{
-    Architecture, Batch, Built, ForwardOut, LoadContext, TensorInterventions,
+    Architecture, Batch, Built, Capture, ForwardOut, LoadContext, TensorInterventions,
 };
 use crate::weights::{LayerNorm, Linear, Weights};
 use serde::Deserialize;
@@ -196,27 +196,20 @@ impl BertLayer {
     }
 }
 
-/// Runs a stack of layers, collecting attention and (optionally) hidden states.
+/// Runs a stack of layers on the embeddings `x`, collecting attention and (optionally) hidden states.
 pub(crate) fn run_layers(
     layers: &[BertLayer],
     x: Tensor,
     iv: &TensorInterventions,
-) -> Result<(Tensor, Vec<LayerAttention>, Vec<Tensor>)> {
-    let mut hidden = vec![];
-    if iv.hidden_states {
-        hidden.push(x.shallow_clone());
-    }
-    let mut attn = Vec::with_capacity(layers.len());
+) -> Result<ForwardOut> {
+    let mut cap = Capture::new(iv, &x, layers.len());
     let mut x = x;
     for (i, l) in layers.iter().enumerate() {
         let (y, p) = l.forward(&x, i, iv)?;
         x = y;
-        attn.push(p);
-        if iv.hidden_states {
-            hidden.push(x.shallow_clone());
-        }
+        cap.layer(p, &x);
     }
-    Ok((x, attn, hidden))
+    Ok(cap.finish(x))
 }
 
 /// transform (dense, act, LayerNorm) then decoder to the vocabulary.
@@ -253,12 +246,7 @@ impl Architecture for Bert {
         let device = self.emb.word.device();
         let pos = Tensor::arange(b.len() as i64, (tch::Kind::Int64, device));
         let x = self.emb.forward(b, &pos);
-        let (x, attentions, hidden_states) = run_layers(&self.layers, x, iv)?;
-        Ok(ForwardOut {
-            hidden: x,
-            attentions,
-            hidden_states,
-        })
+        run_layers(&self.layers, x, iv)
     }
 
     fn logits(&self, x: &Tensor) -> Result<Option<Tensor>> {

@@ -7,7 +7,7 @@ use crate::attention::{attention, split_heads};
 use crate::error::{EngineError, Result};
 use crate::layers::{read_config, Activation};
 use crate::models::arch::{
-    Architecture, Batch, Built, ForwardOut, LoadContext, TensorInterventions,
+    Architecture, Batch, Built, Capture, ForwardOut, LoadContext, TensorInterventions,
 };
 use crate::weights::{LayerNorm, Linear, Weights};
 use serde::Deserialize;
@@ -79,11 +79,7 @@ impl Architecture for DistilBert {
             &(self.word.index_select(0, &b.ids_tensor(device))
                 + self.position.index_select(0, &pos)),
         );
-        let mut hidden = vec![];
-        if iv.hidden_states {
-            hidden.push(x.shallow_clone());
-        }
-        let mut attentions = vec![];
+        let mut cap = Capture::new(iv, &x, self.blocks.len());
         for (i, bl) in self.blocks.iter().enumerate() {
             let q = split_heads(&bl.q.forward(&x), self.heads);
             let k = split_heads(&bl.k.forward(&x), self.heads);
@@ -92,16 +88,9 @@ impl Architecture for DistilBert {
             let sa = bl.sa_ln.forward(&(bl.out.forward(&a.context) + &x));
             let f = bl.lin2.forward(&self.act.forward(&bl.lin1.forward(&sa)));
             x = bl.out_ln.forward(&(f + &sa));
-            attentions.push(a.record);
-            if iv.hidden_states {
-                hidden.push(x.shallow_clone());
-            }
+            cap.layer(a.record, &x);
         }
-        Ok(ForwardOut {
-            hidden: x,
-            attentions,
-            hidden_states: hidden,
-        })
+        Ok(cap.finish(x))
     }
 
     fn logits(&self, x: &Tensor) -> Result<Option<Tensor>> {

@@ -22,7 +22,7 @@ use crate::layers::{
     apply_rope, read_config, require_positive, rope_params, Activation, RmsNorm, Rope,
 };
 use crate::models::arch::{
-    Architecture, Batch, Built, ForwardOut, LoadContext, TensorInterventions,
+    Architecture, Batch, Built, Capture, ForwardOut, LoadContext, TensorInterventions,
 };
 use crate::weights::{Linear, Weights};
 use serde::Deserialize;
@@ -339,11 +339,7 @@ impl Architecture for Gemma3 {
         };
         let (gcos, gsin) = rows(self.rope_global.cos_sin(t, self.device, self.kind));
         let (lcos, lsin) = rows(self.rope_local.cos_sin(t, self.device, self.kind));
-        let mut attentions = Vec::with_capacity(self.layers.len());
-        let mut hidden_states = vec![];
-        if iv.hidden_states {
-            hidden_states.push(x.shallow_clone());
-        }
+        let mut cap = Capture::new(iv, &x, self.layers.len());
         for (l, layer) in self.layers.iter().enumerate() {
             let (cos, sin) = if layer.sliding_window.is_some() {
                 (&lcos, &lsin)
@@ -377,13 +373,9 @@ impl Architecture for Gemma3 {
                 Some(n) => n.forward(&m),
                 None => m,
             };
-            attentions.push(out.record);
-            if iv.hidden_states {
-                hidden_states.push(x.shallow_clone());
-            }
+            cap.layer(out.record, &x);
         }
-        let x = self.norm.forward(&x);
-        Ok(ForwardOut::after_final_norm(x, attentions, hidden_states))
+        Ok(cap.finish_after_norm(self.norm.forward(&x)))
     }
 
     fn logits(&self, x: &Tensor) -> Result<Option<Tensor>> {

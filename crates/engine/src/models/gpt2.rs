@@ -13,7 +13,7 @@ use crate::gguf::names;
 use crate::gguf::reader::GgufFile;
 use crate::layers::{read_config, require_positive, Activation};
 use crate::models::arch::{
-    Architecture, Batch, Built, ForwardOut, LoadContext, TensorInterventions,
+    Architecture, Batch, Built, Capture, ForwardOut, LoadContext, TensorInterventions,
 };
 use crate::weights::{LayerNorm, Linear, Weights};
 use serde::Deserialize;
@@ -174,11 +174,7 @@ impl Architecture for Gpt2 {
         let pos = Tensor::arange_start(start, t, (Kind::Int64, self.device));
         let mut x = self.wte.index_select(0, &ids) + self.wpe.index_select(0, &pos);
         let head_dim = self.hidden / self.n_heads;
-        let mut attentions = Vec::with_capacity(self.blocks.len());
-        let mut hidden_states = vec![];
-        if iv.hidden_states {
-            hidden_states.push(x.shallow_clone());
-        }
+        let mut cap = Capture::new(iv, &x, self.blocks.len());
         for (l, b) in self.blocks.iter().enumerate() {
             let h = b.ln_1.forward(&x);
             let qkv = b.c_attn.forward(&h);
@@ -202,13 +198,9 @@ impl Architecture for Gpt2 {
             x = x + b.c_proj.forward(&out.context);
             let h = b.ln_2.forward(&x);
             x = x + b.mlp_proj.forward(&self.act.forward(&b.c_fc.forward(&h)));
-            attentions.push(out.record);
-            if iv.hidden_states {
-                hidden_states.push(x.shallow_clone());
-            }
+            cap.layer(out.record, &x);
         }
-        let x = self.ln_f.forward(&x);
-        Ok(ForwardOut::after_final_norm(x, attentions, hidden_states))
+        Ok(cap.finish_after_norm(self.ln_f.forward(&x)))
     }
 
     fn logits(&self, x: &Tensor) -> Result<Option<Tensor>> {

@@ -23,7 +23,7 @@ use crate::gguf::hparams::GgufHparams;
 use crate::gguf::names;
 use crate::gguf::reader::GgufFile;
 use crate::models::arch::{
-    Architecture, Batch, Built, ForwardOut, LoadContext, TensorInterventions,
+    Architecture, Batch, Built, Capture, ForwardOut, LoadContext, TensorInterventions,
 };
 use crate::weights::{Linear, Weights};
 
@@ -279,11 +279,7 @@ impl Architecture for Llama {
             sin.narrow(0, start, t - start),
         );
         let scale = 1.0 / (self.head_dim as f64).sqrt();
-        let mut attentions = Vec::with_capacity(self.layers.len());
-        let mut hidden_states = vec![];
-        if iv.hidden_states {
-            hidden_states.push(x.shallow_clone());
-        }
+        let mut cap = Capture::new(iv, &x, self.layers.len());
         for (l, layer) in self.layers.iter().enumerate() {
             let h = layer.in_norm.forward(&x);
             let mut q = split_heads(&layer.q.forward(&h), self.n_heads);
@@ -303,13 +299,9 @@ impl Architecture for Llama {
             let h = layer.post_norm.forward(&x);
             let g = self.act.forward(&layer.gate.forward(&h));
             x = x + layer.down.forward(&(g * layer.up.forward(&h)));
-            attentions.push(out.record);
-            if iv.hidden_states {
-                hidden_states.push(x.shallow_clone());
-            }
+            cap.layer(out.record, &x);
         }
-        let x = self.norm.forward(&x);
-        Ok(ForwardOut::after_final_norm(x, attentions, hidden_states))
+        Ok(cap.finish_after_norm(self.norm.forward(&x)))
     }
 
     fn logits(&self, x: &Tensor) -> Result<Option<Tensor>> {

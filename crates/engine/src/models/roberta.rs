@@ -39,12 +39,7 @@ impl Architecture for Roberta {
         let device = self.emb.word.device();
         let pos = Tensor::from_slice(&roberta_positions(&b.ids, self.pad)).to_device(device);
         let x = self.emb.forward(b, &pos);
-        let (x, attentions, hidden_states) = run_layers(&self.layers, x, iv)?;
-        Ok(ForwardOut {
-            hidden: x,
-            attentions,
-            hidden_states,
-        })
+        run_layers(&self.layers, x, iv)
     }
 
     fn logits(&self, x: &Tensor) -> Result<Option<Tensor>> {
