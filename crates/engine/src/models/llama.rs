@@ -29,31 +29,145 @@ use crate::weights::{Linear, Weights};
 
 // ---------------------------------------------------------------- model
 
-struct Layer {
-    in_norm: RmsNorm,
+/// Self-attention: q/k/v projections (optional biases: Qwen2), optional per-head q/k RMSNorm
+/// (Qwen3), RoPE, grouped-query attention through [`attention::attention`], output projection.
+struct Attention {
     /// Qwen3: RMSNorm of each query / key head before RoPE.
     qk_norm: Option<(RmsNorm, RmsNorm)>,
     q: Linear,
     k: Linear,
     v: Linear,
     o: Linear,
-    post_norm: RmsNorm,
+    n_heads: i64,
+    n_kv_heads: i64,
+    sliding_window: Option<usize>,
+}
+
+impl Attention {
+    /// `p` is e.g. "model.layers.3.".
+    fn load(w: &Weights, p: &str, c: &LlamaConfig, sliding_window: Option<usize>) -> Result<Self> {
+        let (hidden, head_dim, eps) = (c.hidden_size, c.head_dim(), c.rms_norm_eps);
+        let (n_heads, n_kv_heads) = (c.num_attention_heads, c.kv_heads());
+        let qd = n_heads * head_dim;
+        let kvd = n_kv_heads * head_dim;
+        Ok(Attention {
+            qk_norm: if w.contains(&format!("{p}self_attn.q_norm.weight")) {
+                Some((
+                    RmsNorm::load(w, &format!("{p}self_attn.q_norm"), head_dim, eps, false)?,
+                    RmsNorm::load(w, &format!("{p}self_attn.k_norm"), head_dim, eps, false)?,
+                ))
+            } else {
+                None
+            },
+            q: Linear::load_opt_bias(w, &format!("{p}self_attn.q_proj"), hidden, qd)?,
+            k: Linear::load_opt_bias(w, &format!("{p}self_attn.k_proj"), hidden, kvd)?,
+            v: Linear::load_opt_bias(w, &format!("{p}self_attn.v_proj"), hidden, kvd)?,
+            o: Linear::load_opt_bias(w, &format!("{p}self_attn.o_proj"), qd, hidden)?,
+            n_heads,
+            n_kv_heads,
+            sliding_window,
+        })
+    }
+
+    /// Normed input `h` [T', hidden] → (the projected context [T', hidden], the layer's record).
+    fn forward(
+        &self,
+        h: &Tensor,
+        (cos, sin): (&Tensor, &Tensor),
+        mut spec: attention::AttentionSpec<'_>,
+    ) -> Result<(Tensor, attention::LayerAttention)> {
+        let mut q = split_heads(&self.q.forward(h), self.n_heads);
+        let mut k = split_heads(&self.k.forward(h), self.n_kv_heads);
+        if let Some((qn, kn)) = &self.qk_norm {
+            q = qn.forward(&q);
+            k = kn.forward(&k);
+        }
+        let q = apply_rope(&q, cos, sin);
+        let k = apply_rope(&k, cos, sin);
+        let v = split_heads(&self.v.forward(h), self.n_kv_heads);
+        spec.causal = true;
+        spec.sliding_window = self.sliding_window;
+        let out = attention::attention(&q, &k, &v, &spec)?;
+        Ok((self.o.forward(&out.context), out.record))
+    }
+}
+
+/// SwiGLU MLP: down(act(gate(h)) * up(h)).
+struct Mlp {
     gate: Linear,
     up: Linear,
     down: Linear,
-    sliding_window: Option<usize>,
+    act: Activation,
+}
+
+impl Mlp {
+    fn load(w: &Weights, p: &str, c: &LlamaConfig, act: Activation) -> Result<Self> {
+        let (hidden, inter) = (c.hidden_size, c.intermediate_size);
+        Ok(Mlp {
+            gate: Linear::load_opt_bias(w, &format!("{p}mlp.gate_proj"), hidden, inter)?,
+            up: Linear::load_opt_bias(w, &format!("{p}mlp.up_proj"), hidden, inter)?,
+            down: Linear::load_opt_bias(w, &format!("{p}mlp.down_proj"), inter, hidden)?,
+            act,
+        })
+    }
+
+    fn forward(&self, h: &Tensor) -> Tensor {
+        let g = self.act.forward(&self.gate.forward(h));
+        self.down.forward(&(g * self.up.forward(h)))
+    }
+}
+
+/// One pre-norm decoder layer: x + attn(norm(x)), then x + mlp(norm(x)).
+struct Block {
+    in_norm: RmsNorm,
+    attn: Attention,
+    post_norm: RmsNorm,
+    mlp: Mlp,
+}
+
+impl Block {
+    fn load(
+        w: &Weights,
+        p: &str,
+        c: &LlamaConfig,
+        act: Activation,
+        sliding_window: Option<usize>,
+    ) -> Result<Self> {
+        let (hidden, eps) = (c.hidden_size, c.rms_norm_eps);
+        Ok(Block {
+            in_norm: RmsNorm::load(w, &format!("{p}input_layernorm"), hidden, eps, false)?,
+            attn: Attention::load(w, p, c, sliding_window)?,
+            post_norm: RmsNorm::load(
+                w,
+                &format!("{p}post_attention_layernorm"),
+                hidden,
+                eps,
+                false,
+            )?,
+            mlp: Mlp::load(w, p, c, act)?,
+        })
+    }
+
+    fn forward(
+        &self,
+        x: Tensor,
+        rope: (&Tensor, &Tensor),
+        spec: attention::AttentionSpec<'_>,
+    ) -> Result<(Tensor, attention::LayerAttention)> {
+        let (a, record) = self.attn.forward(&self.in_norm.forward(&x), rope, spec)?;
+        let x = x + a;
+        let h = self.post_norm.forward(&x);
+        Ok((x + self.mlp.forward(&h), record))
+    }
 }
 
 pub(crate) struct Llama {
     embed: Tensor,
-    layers: Vec<Layer>,
+    layers: Vec<Block>,
     norm: RmsNorm,
     lm_head: Tensor,
     rope: Rope,
-    n_heads: i64,
-    n_kv_heads: i64,
     head_dim: i64,
-    act: Activation,
     device: Device,
     kind: Kind,
 }
@@ -158,12 +272,7 @@ impl LlamaConfig {
 pub(crate) fn load(cfg: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built> {
     let c = LlamaConfig::from_json(cfg)?;
     let model_type = c.model_type.clone();
-    let (hidden, n_layers, n_heads, inter) = (
-        c.hidden_size,
-        c.num_hidden_layers,
-        c.num_attention_heads,
-        c.intermediate_size,
-    );
+    let (hidden, n_layers, n_heads) = (c.hidden_size, c.num_hidden_layers, c.num_attention_heads);
     let (n_kv_heads, head_dim) = (c.kv_heads(), c.head_dim());
     let (eps, max_pos, act) = (
         c.rms_norm_eps,
@@ -200,34 +309,7 @@ pub(crate) fn load(cfg: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built>
             0.7 + 0.2 * i as f32 / n_layers as f32,
         );
         let p = format!("{prefix}layers.{i}.");
-        let qd = n_heads * head_dim;
-        let kvd = n_kv_heads * head_dim;
-        layers.push(Layer {
-            in_norm: RmsNorm::load(w, &format!("{p}input_layernorm"), hidden, eps, false)?,
-            qk_norm: if w.contains(&format!("{p}self_attn.q_norm.weight")) {
-                Some((
-                    RmsNorm::load(w, &format!("{p}self_attn.q_norm"), head_dim, eps, false)?,
-                    RmsNorm::load(w, &format!("{p}self_attn.k_norm"), head_dim, eps, false)?,
-                ))
-            } else {
-                None
-            },
-            q: Linear::load_opt_bias(w, &format!("{p}self_attn.q_proj"), hidden, qd)?,
-            k: Linear::load_opt_bias(w, &format!("{p}self_attn.k_proj"), hidden, kvd)?,
-            v: Linear::load_opt_bias(w, &format!("{p}self_attn.v_proj"), hidden, kvd)?,
-            o: Linear::load_opt_bias(w, &format!("{p}self_attn.o_proj"), qd, hidden)?,
-            post_norm: RmsNorm::load(
-                w,
-                &format!("{p}post_attention_layernorm"),
-                hidden,
-                eps,
-                false,
-            )?,
-            gate: Linear::load_opt_bias(w, &format!("{p}mlp.gate_proj"), hidden, inter)?,
-            up: Linear::load_opt_bias(w, &format!("{p}mlp.up_proj"), hidden, inter)?,
-            down: Linear::load_opt_bias(w, &format!("{p}mlp.down_proj"), inter, hidden)?,
-            sliding_window: windows[i as usize],
-        });
+        layers.push(Block::load(w, &p, &c, act, windows[i as usize])?);
     }
     let norm = RmsNorm::load(w, &format!("{prefix}norm"), hidden, eps, false)?;
     let lm_head = match w.get_opt("lm_head.weight", &[vocab, hidden])? {
@@ -254,10 +336,7 @@ pub(crate) fn load(cfg: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built>
         norm,
         lm_head,
         rope,
-        n_heads,
-        n_kv_heads,
         head_dim,
-        act,
         device: ctx.device,
         kind: ctx.kind,
     };
@@ -281,25 +360,9 @@ impl Architecture for Llama {
         let scale = 1.0 / (self.head_dim as f64).sqrt();
         let mut cap = Capture::new(iv, &x, self.layers.len());
         for (l, layer) in self.layers.iter().enumerate() {
-            let h = layer.in_norm.forward(&x);
-            let mut q = split_heads(&layer.q.forward(&h), self.n_heads);
-            let mut k = split_heads(&layer.k.forward(&h), self.n_kv_heads);
-            if let Some((qn, kn)) = &layer.qk_norm {
-                q = qn.forward(&q);
-                k = kn.forward(&k);
-            }
-            let q = apply_rope(&q, &cos, &sin);
-            let k = apply_rope(&k, &cos, &sin);
-            let v = split_heads(&layer.v.forward(&h), self.n_kv_heads);
-            let mut spec = iv.spec(l, scale);
-            spec.causal = true;
-            spec.sliding_window = layer.sliding_window;
-            let out = attention::attention(&q, &k, &v, &spec)?;
-            x = x + layer.o.forward(&out.context);
-            let h = layer.post_norm.forward(&x);
-            let g = self.act.forward(&layer.gate.forward(&h));
-            x = x + layer.down.forward(&(g * layer.up.forward(&h)));
-            cap.layer(out.record, &x);
+            let (y, record) = layer.forward(x, (&cos, &sin), iv.spec(l, scale))?;
+            x = y;
+            cap.layer(record, &x);
         }
         Ok(cap.finish_after_norm(self.norm.forward(&x)))
     }
