@@ -10,29 +10,33 @@
 //! ```
 //!
 //! # Layout
-//! Read top-down: a file imports only files below it in this list's dependency order, never one that
-//! imports it back (`tests/test_layout.py` checks every crate for import cycles).
+//! Listed bottom-up: each file imports only files listed above it (`lib.rs` aside), never one that imports it
+//! back (`tests/test_layout.py` checks every crate for import cycles).
 //! - `lib.rs`: the public API, re-exported here; `cli` and `gguf` are the only public modules.
 //! - `error.rs`: [`EngineError`], one variant per thing a user can get wrong.
 //! - `analysis.rs`: plain data in and out: [`Input`], [`Interventions`], [`Analysis`], [`Token`], [`Prediction`],
 //!   [`ModelKind`], [`ModelInfo`], [`LoadProgress`].
 //! - `device.rs`: [`DeviceSpec`], [`DTypeSpec`].
-//! - `source.rs`: where models come from: resolving a spec (short name, HF folder, .gguf file, HF hub id in the
-//!   offline cache), the short names and where they are installed, [`list_models`].
 //! - `gguf/`: GGUF files, knowing no model: `reader.rs` (the container), `dequant.rs` (ggml types, block formats
 //!   to f32), `tokenizer.rs` (tokenizer from the metadata), `hparams.rs` (the `{arch}.*` hyperparameters every
 //!   loader reads), `names.rs` (llama.cpp tensor names → checkpoint names).
+//! - `source.rs`: where models come from: resolving a spec (short name, HF folder, .gguf file, HF hub id in the
+//!   offline cache), the short names and their model roots (`EXFORMER_MODEL_PATH`, the venv, `build/model-roots`
+//!   written by `scripts/setup.sh`, the loaded torch's site-packages; no python is run), [`list_models`].
 //! - `weights.rs`: checkpoint tensors by name (safetensors, sharded, pytorch_model.bin, a GGUF file through a
 //!   name table), Linear/LayerNorm helpers.
 //! - `tokenize.rs`: tokenizer.json, specials, byte offsets, pairs, display text of pieces ([`TextTokenizer`]).
 //! - `attention.rs`: the one attention every model calls (fused kernel; masks, knockout, ablation, GQA, reused prefix)
 //!   and exact probabilities recomputed on demand from each layer's queries and keys (tests in `attention/tests.rs`).
 //! - `run.rs`: [`Run`], one forward pass whose attention is computed when asked for (layers, heads, rows, tiles, pooled).
-//! - `layers.rs`: pieces architectures share: HF config values, RMSNorm, RoPE and its scaling variants.
+//! - `layers.rs`: pieces architectures share: HF config values, `Activation` (parsed when a model loads), RMSNorm,
+//!   RoPE and its scaling variants.
 //! - `models/arch.rs`: the contract between the engine and an architecture: the `Architecture` trait, `Built`
-//!   (architecture + info), `LoadContext` (device, dtype, progress), `Batch`, `TensorInterventions`, `ForwardOut`.
+//!   (architecture + info), `LoadContext` (device, dtype, progress), `Batch`, `TensorInterventions`, `ForwardOut`,
+//!   and `Capture`, which every forward pass fills (each layer's attention record, hidden states when asked).
 //! - `models/<arch>.rs`: one file per architecture family (config struct, layers, model; weights named as in
-//!   checkpoints; `load_gguf` where GGUF files exist), each built on `models/arch.rs` only.
+//!   checkpoints; `load_gguf` where GGUF files exist), each built on `models/arch.rs` and the shared pieces only;
+//!   `llama.rs` as candle-transformers lays a model out: `Attention`, `Mlp`, `Block`, then the model.
 //! - `models/mod.rs`: the one table of families (HF model_types, GGUF architectures, loaders) and `load`: a resolved
 //!   spec → a built model and its tokenizer (config.json + weights, or GGUF metadata + tensors).
 //! - `model.rs`: [`Model`], [`LoadOptions`], [`RunOutput`]: load (resolve, then `models::load`) and run.

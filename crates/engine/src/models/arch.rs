@@ -1,6 +1,6 @@
 //! The contract between the engine and an architecture: what a model file builds ([`Built`]: an
 //! [`Architecture`] and its [`ModelInfo`]) from a [`LoadContext`], and what one forward pass takes
-//! ([`Batch`], [`TensorInterventions`]) and returns ([`ForwardOut`]).
+//! ([`Batch`], [`TensorInterventions`]) and returns ([`ForwardOut`], collected through [`Capture`]).
 
 use crate::analysis::{LoadProgress, ModelInfo, ProgressFn};
 use crate::attention;
