@@ -213,29 +213,83 @@ pub fn run(command: EngineCommand) -> i32 {
     }
 }
 
-fn f32_bytes(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+/// What a tensor of the output file holds: values in memory, or a layer's attention, computed
+/// while it is written.
+enum Data {
+    F32(Vec<f32>),
+    Layer(usize),
 }
 
+/// Writes a safetensors file (8-byte header length, JSON header, then the data, all f32) without
+/// building it in memory: each layer's attention is written block by block as the run computes it.
 fn write_safetensors(
     path: &Path,
-    tensors: Vec<(String, Vec<usize>, Vec<u8>)>,
+    tensors: Vec<(String, Vec<usize>, Data)>,
     meta: HashMap<String, String>,
+    run: &crate::run::Run,
 ) -> Result<(), EngineError> {
-    let views = tensors
-        .iter()
-        .map(|(n, shape, bytes)| {
-            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes)
-                .map(|v| (n.clone(), v))
-                .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    safetensors::serialize_to_file(views, Some(meta), path).map_err(|e| {
-        EngineError::Io(std::io::Error::other(format!(
-            "could not write {}: {e}",
-            path.display()
-        )))
-    })
+    use std::io::Write;
+    use std::os::unix::fs::FileExt;
+    let io_err = |e: std::io::Error| {
+        EngineError::Io(std::io::Error::new(
+            e.kind(),
+            format!("could not write {}: {e}", path.display()),
+        ))
+    };
+    let mut header = serde_json::Map::new();
+    header.insert("__metadata__".into(), serde_json::json!(meta));
+    let mut offset = 0usize;
+    let mut starts = vec![];
+    for (name, shape, _) in &tensors {
+        let len = shape.iter().product::<usize>() * 4;
+        header.insert(
+            name.clone(),
+            serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + len]}),
+        );
+        starts.push(offset);
+        offset += len;
+    }
+    let mut head = serde_json::to_vec(&serde_json::Value::Object(header))
+        .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))?;
+    // The data starts on an 8-byte boundary (the header is padded with spaces, as the format allows).
+    while (8 + head.len()) % 8 != 0 {
+        head.push(b' ');
+    }
+    let base = (8 + head.len()) as u64;
+    let mut file = std::fs::File::create(path).map_err(io_err)?;
+    file.write_all(&(head.len() as u64).to_le_bytes())
+        .and_then(|_| file.write_all(&head))
+        .and_then(|_| file.set_len(base + offset as u64))
+        .map_err(io_err)?;
+    let write_f32 = |at: u64, v: &[f32]| -> Result<(), EngineError> {
+        // In chunks, so a block is never copied whole.
+        let mut buf = Vec::with_capacity(1 << 22);
+        let mut pos = at;
+        for chunk in v.chunks(1 << 20) {
+            buf.clear();
+            buf.extend(chunk.iter().flat_map(|x| x.to_le_bytes()));
+            file.write_all_at(&buf, pos).map_err(io_err)?;
+            pos += buf.len() as u64;
+        }
+        Ok(())
+    };
+    for ((_, shape, data), start) in tensors.iter().zip(starts) {
+        let at = base + start as u64;
+        match data {
+            Data::F32(v) => write_f32(at, v)?,
+            &Data::Layer(l) => {
+                let t = shape[1];
+                // A block holds rows r..r+n of every head: head h's rows go to their place in [H, T, T].
+                run.attention_blocks(l, None, 0..t, |r, n, block| {
+                    for (h, rows) in block.chunks(n * t).enumerate() {
+                        write_f32(at + ((h * t + r) * t * 4) as u64, rows)?;
+                    }
+                    Ok(())
+                })?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn attend(a: AttendArgs) -> Result<(), EngineError> {
@@ -325,47 +379,38 @@ fn attend(a: AttendArgs) -> Result<(), EngineError> {
         click_s.push(serde_json::json!({"position": c, "s": t.elapsed().as_secs_f64(), "reused": r.reused_positions()}));
     }
     let t_attn = std::time::Instant::now();
-    let mut a = run.analysis(&layers)?;
-    let attention_s = t_attn.elapsed().as_secs_f64();
     let logits = run.logits()?;
-    let vocab_size = logits
-        .as_ref()
-        .map(|l| l.len() / a.seq_len().max(1))
-        .unwrap_or(0);
-    drop(run);
+    let mut a;
     if ext == "json" {
+        a = run.analysis(&layers)?;
+        drop(run);
         let text = serde_json::to_string(&a)
             .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))?;
         std::fs::write(&out, text).map_err(EngineError::Io)?;
     } else {
+        // Every asked layer goes to the file a block of rows at a time, straight from the run:
+        // the layers are never all in memory, nor is one layer twice.
+        a = run.analysis(&Layers::None)?;
         let t = a.seq_len();
-        let mut tensors = vec![];
-        for (l, layer) in a
-            .attention
-            .iter()
-            .enumerate()
-            .filter(|(_, x)| !x.is_empty())
-        {
-            tensors.push((
-                format!("layer.{l}"),
-                vec![a.n_heads, t, t],
-                f32_bytes(layer),
-            ));
+        let vocab_size = logits.as_ref().map(|l| l.len() / t.max(1)).unwrap_or(0);
+        let mut tensors: Vec<(String, Vec<usize>, Data)> = vec![];
+        for l in (0..a.n_layers).filter(|&l| layers.wants(l)) {
+            tensors.push((format!("layer.{l}"), vec![a.n_heads, t, t], Data::Layer(l)));
         }
-        if let Some(l) = &logits {
-            tensors.push(("logits".to_string(), vec![t, vocab_size], f32_bytes(l)));
+        if let Some(l) = logits {
+            tensors.push(("logits".to_string(), vec![t, vocab_size], Data::F32(l)));
         }
         if let Some(hs) = a.hidden_states.take() {
-            for (i, h) in hs.iter().enumerate() {
+            for (i, h) in hs.into_iter().enumerate() {
                 let width = h.len().checked_div(t).unwrap_or(0);
-                tensors.push((format!("hidden.{i}"), vec![t, width], f32_bytes(h)));
+                tensors.push((format!("hidden.{i}"), vec![t, width], Data::F32(h)));
             }
         }
         if let Some(hos) = a.head_outputs.take() {
             let heads = a.n_heads;
-            for (l, ho) in hos.iter().enumerate() {
+            for (l, ho) in hos.into_iter().enumerate() {
                 let dim = ho.len().checked_div(t * heads).unwrap_or(0);
-                tensors.push((format!("head_out.{l}"), vec![t, heads, dim], f32_bytes(ho)));
+                tensors.push((format!("head_out.{l}"), vec![t, heads, dim], Data::F32(ho)));
             }
         }
         a.attention = vec![];
@@ -378,8 +423,11 @@ fn attend(a: AttendArgs) -> Result<(), EngineError> {
             serde_json::to_string(m.info()).unwrap_or_default(),
         );
         meta.insert("reused_positions".to_string(), reused.to_string());
-        write_safetensors(&out, tensors, meta)?;
+        write_safetensors(&out, tensors, meta, &run)?;
+        drop(run);
     }
+    // With a .safetensors file this includes writing it.
+    let attention_s = t_attn.elapsed().as_secs_f64();
     if timings {
         println!(
             "{}",

@@ -40,7 +40,7 @@ pub enum Layers {
 }
 
 impl Layers {
-    fn wants(&self, l: usize) -> bool {
+    pub(crate) fn wants(&self, l: usize) -> bool {
         match self {
             Layers::All => true,
             Layers::None => false,
@@ -175,29 +175,53 @@ impl Run {
         heads: Option<&[usize]>,
         rows: Range<usize>,
     ) -> Result<Vec<f32>> {
-        let layer = self.layer(l)?;
-        let h = heads.map(|x| x.len()).unwrap_or(self.n_heads()) as i64;
         let t = self.seq_len();
-        let step = block_rows(h, t as i64) as usize;
-        let mut out = Vec::with_capacity(h as usize * rows.len() * t);
         let (r0, r1) = (rows.start.min(t), rows.end.min(t));
-        if h == 1 || step >= r1 - r0 {
-            return to_vec(&layer.probs(heads, r0..r1)?);
+        let h = heads.map(|x| x.len()).unwrap_or(self.n_heads());
+        let mut blocks = vec![];
+        self.attention_blocks(l, heads, r0..r1, |_, n, b| {
+            blocks.push((n, b));
+            Ok(())
+        })?;
+        if blocks.len() == 1 {
+            return Ok(blocks.pop().map(|(_, b)| b).unwrap_or_default());
         }
         // Blocks of rows, reassembled head-major.
-        let mut blocks = vec![];
-        let mut r = r0;
-        while r < r1 {
-            let n = step.min(r1 - r);
-            blocks.push((n, to_vec(&layer.probs(heads, r..r + n)?)?));
-            r += n;
-        }
-        for hd in 0..h as usize {
+        let mut out = Vec::with_capacity(h * (r1 - r0) * t);
+        for hd in 0..h {
             for (n, b) in &blocks {
                 out.extend_from_slice(&b[hd * n * t..(hd + 1) * n * t]);
             }
         }
         Ok(out)
+    }
+
+    /// Query rows `rows` of layer `l` for `heads` (None = all), a bounded block of rows at a time:
+    /// `f(first_row, n_rows, block)` with `block` row-major [h, n_rows, T]. What
+    /// [`Run::attention_rows`] assembles; a caller that writes each block out (the command line's
+    /// `--layers` into a file) never holds the whole layer.
+    pub fn attention_blocks(
+        &self,
+        l: usize,
+        heads: Option<&[usize]>,
+        rows: Range<usize>,
+        mut f: impl FnMut(usize, usize, Vec<f32>) -> Result<()>,
+    ) -> Result<()> {
+        let layer = self.layer(l)?;
+        let h = heads.map(|x| x.len()).unwrap_or(self.n_heads()) as i64;
+        let t = self.seq_len();
+        let step = block_rows(h, t as i64) as usize;
+        let (r0, r1) = (rows.start.min(t), rows.end.min(t));
+        if h == 1 || step >= r1 - r0 {
+            return f(r0, r1 - r0, to_vec(&layer.probs(heads, r0..r1)?)?);
+        }
+        let mut r = r0;
+        while r < r1 {
+            let n = step.min(r1 - r);
+            f(r, n, to_vec(&layer.probs(heads, r..r + n)?)?)?;
+            r += n;
+        }
+        Ok(())
     }
 
     /// A rectangle of layer `l`: query rows `rows` × key columns `cols` for `heads`, row-major [h, rows, cols].
