@@ -295,7 +295,37 @@ impl Model {
         (start > 0).then_some(start)
     }
 
+    /// Every forward pass goes through here: one `forward` span (debug level, `EXFORMER_LOG`) with
+    /// its token and layer counts, how much it reused and how long it took.
     fn forward_inner(
+        &self,
+        input: &Input,
+        iv: &Interventions,
+        keep_logits: bool,
+        prev: Option<&Run>,
+    ) -> Result<Run> {
+        let t0 = std::time::Instant::now();
+        let span = tracing::debug_span!(
+            "forward",
+            model = %self.info.name,
+            layers = self.info.n_layers,
+            rerun = prev.is_some()
+        );
+        let _entered = span.enter();
+        let out = self.forward_untraced(input, iv, keep_logits, prev);
+        match &out {
+            Ok(run) => tracing::debug!(
+                tokens = run.seq_len(),
+                reused = run.reused_positions(),
+                ms = t0.elapsed().as_millis() as u64,
+                "forward done"
+            ),
+            Err(e) => tracing::debug!("forward failed: {e}"),
+        }
+        out
+    }
+
+    fn forward_untraced(
         &self,
         input: &Input,
         iv: &Interventions,

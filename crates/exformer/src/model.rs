@@ -42,6 +42,15 @@ pub fn load_with(spec: &str, opts: &LoadOptions) -> Result<Model, EngineError> {
         )),
         Err(_) => progress.finish(&format!("could not load {spec}")),
     }
+    match &result {
+        Ok(m) => tracing::info!(
+            model = %m.info().name,
+            device = %m.info().device,
+            ms = started.elapsed().as_millis() as u64,
+            "loaded"
+        ),
+        Err(e) => tracing::warn!("could not load: {e}"),
+    }
     Ok(Model {
         inner: Arc::new(result?),
     })

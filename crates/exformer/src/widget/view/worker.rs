@@ -123,8 +123,15 @@ impl AttentionView {
             let parent = batch.parent.clone();
             // A bug in one update must not silently end the view: the panic is shown in the
             // widget and the next click is served.
+            let t0 = std::time::Instant::now();
             let panicked =
                 comm::run_handler(|| comm::with_parent(parent.clone(), || me.apply(batch)));
+            tracing::debug!(
+                view = %me.inner.display_id,
+                ms = t0.elapsed().as_millis() as u64,
+                panicked = panicked.is_some(),
+                "front-end requests applied"
+            );
             if let Some(why) = panicked {
                 me.inner.run.clear_poison();
                 work.queue.clear_poison();
@@ -165,6 +172,7 @@ impl AttentionView {
             run.pooled = None;
             drop(run);
             return_freed_memory();
+            tracing::debug!("no front end shows the view: its run's tensors are freed");
             return;
         }
         if batch.republish && batch.toggles.is_empty() && !batch.clear {
