@@ -538,10 +538,17 @@ pub(crate) fn pool_rows_into(
 
 /// Cells `from..from+len` of a T-cell axis grouped by bin (cell c → bin floor(c·size/T)): an index of
 /// [bins × width] cells, each bin's run padded with its last cell, and the bin count and width.
+/// The first of the `t` cells that pooled bin `b` of `size` covers: the cells `c` with
+/// `floor(c·size/t) = b` start at `ceil(b·t/size)`. The widget's `binRange` and the snapshot's
+/// `bin_range` say the same (`widget/test/vectors/bins.json`, checked on all three sides).
+pub(crate) fn bin_start(b: i64, t: i64, size: i64) -> i64 {
+    (b * t + size - 1) / size
+}
+
 fn bin_cells(from: i64, len: i64, t: i64, size: i64, device: Device) -> (Tensor, i64, i64) {
     let bin = |c: i64| c * size / t;
     let (b0, b1) = (bin(from), bin(from + len - 1));
-    let first = |b: i64| ((b * t + size - 1) / size).max(from);
+    let first = |b: i64| bin_start(b, t, size).max(from);
     let width = (b0..=b1)
         .map(|b| first(b + 1).min(from + len) - first(b))
         .max()

@@ -310,3 +310,21 @@ fn pooling_max_and_mean() {
     );
     assert_eq!(vals(&out), vec![6.0, 0.0, 0.0, 0.0]);
 }
+
+#[test]
+fn pooled_bins_match_the_widgets_shared_vectors() {
+    let v: serde_json::Value =
+        serde_json::from_str(include_str!("../../../../widget/test/vectors/bins.json")).unwrap();
+    let cases = v["cases"].as_array().unwrap();
+    assert!(cases.len() >= 10);
+    let n = |c: &serde_json::Value, k: &str| c[k].as_i64().unwrap();
+    for c in cases {
+        let (b, p, t) = (n(c, "b"), n(c, "P"), n(c, "T"));
+        // Bin b covers bin_start(b) .. bin_start(b + 1) - 1 (an empty bin, P > T, has none).
+        let (lo, end) = (bin_start(b, t, p), bin_start(b + 1, t, p).min(t));
+        assert_eq!(lo, n(c, "lo"), "{c}");
+        if end > lo {
+            assert_eq!(end - 1, n(c, "hi"), "{c}");
+        }
+    }
+}
