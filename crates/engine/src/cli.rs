@@ -5,7 +5,7 @@
 use crate::analysis::{Input, Interventions};
 use crate::device::{DTypeSpec, DeviceSpec};
 use crate::error::EngineError;
-use crate::model::{LoadOptions, Model};
+use crate::model::{LoadOptions, Model, RunOptions};
 use crate::run::Layers;
 use crate::source::list_models;
 use std::collections::HashMap;
@@ -343,20 +343,25 @@ fn attend(a: AttendArgs) -> Result<(), EngineError> {
         knockout: k.0,
         ..iv.clone()
     });
+    let keep = RunOptions {
+        keep_logits: want_logits,
+        reuse: None,
+    };
     let mut run_s = vec![];
     let mut run = None;
     for _ in 0..repeat {
         let t = std::time::Instant::now();
         run = Some(match &first {
             Some(first) => {
-                let before = m.forward_keeping_logits(&input, first, want_logits)?;
+                let before = m.forward_with(&input, first, keep)?;
                 let t = std::time::Instant::now();
-                let r = m.rerun_keeping_logits(&before, &iv, want_logits)?;
+                let reuse = Some(&before);
+                let r = m.forward_with(&input, &iv, RunOptions { reuse, ..keep })?;
                 run_s.push(t.elapsed().as_secs_f64());
                 r
             }
             None => {
-                let r = m.forward_keeping_logits(&input, &iv, want_logits)?;
+                let r = m.forward_with(&input, &iv, keep)?;
                 run_s.push(t.elapsed().as_secs_f64());
                 r
             }

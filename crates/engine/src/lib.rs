@@ -39,11 +39,12 @@
 //!   `llama.rs` as candle-transformers lays a model out: `Attention`, `Mlp`, `Block`, then the model.
 //! - `models/mod.rs`: the one table of families (HF model_types, GGUF architectures, loaders) and `load`: a resolved
 //!   spec → a built model and its tokenizer (config.json + weights, or GGUF metadata + tensors).
-//! - `model.rs`: [`Model`], [`LoadOptions`], [`RunOutput`]: load (resolve, then `models::load`) and run.
+//! - `model.rs`: [`Model`], [`LoadOptions`], [`RunOptions`]: load (resolve, then `models::load`) and run
+//!   (one entry point, [`Model::forward_with`]; `forward`, `rerun` and `run` are its common cases).
 //! - `cli.rs`: `attend` and `models` subcommands.
 //!
 //! # Beyond docs/engine-api.md
-//! - [`Model::run_with_logits`] returns a [`RunOutput`] (the analysis plus raw `[T, vocab]` logits);
+//! - [`Model::forward_with`] with [`RunOptions::keep_logits`] keeps the raw `[T, vocab]` logits ([`Run::logits`]);
 //!   [`Model::tokenize`] tokenizes without running; [`Model::tokenizer`] exposes the [`TextTokenizer`].
 //! - A masked token's `Token::id` is the mask id the model saw; its `text` stays the original piece.
 //!   Tokens of segment B carry byte offsets into `text_pair`. Encoders without an LM head return one empty
@@ -76,7 +77,7 @@ pub use analysis::{
 };
 pub use device::{DTypeSpec, DeviceSpec};
 pub use error::{EngineError, Result};
-pub use model::{LoadOptions, Model, RunOutput};
+pub use model::{LoadOptions, Model, RunOptions};
 pub use run::{Layers, Pool, Run};
 pub use source::{list_models, ModelEntry};
 pub use tokenize::TextTokenizer;

@@ -46,12 +46,16 @@ fn next_model_id() -> u64 {
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
-/// Output of [`Model::run_with_logits`].
-pub struct RunOutput {
-    pub analysis: Analysis,
-    /// Row-major [T, vocab] f32 logits (None for encoders without an LM head).
-    pub logits: Option<Vec<f32>>,
-    pub vocab_size: usize,
+/// What one forward pass keeps beyond what every run keeps, and the earlier run it may take an
+/// unchanged prefix from: the options of [`Model::forward_with`], the one entry point.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions<'a> {
+    /// Keep the raw [T, vocab] logits ([`Run::logits`]).
+    pub keep_logits: bool,
+    /// An earlier run of this model on the same input: on causal models the positions before the
+    /// first token whose intervention changed are taken from it ([`Run::reused_positions`]).
+    /// Ignored when its input differs.
+    pub reuse: Option<&'a Run>,
 }
 
 /// Top-k of softmax(logits) per row, computing the logits a block of rows at a time from the final
@@ -184,69 +188,52 @@ impl Model {
         self.forward(input, iv)?.analysis(&Layers::All)
     }
 
-    /// Like [`Model::run`], optionally also returning the raw logits.
-    pub fn run_with_logits(
-        &self,
-        input: &Input,
-        iv: &Interventions,
-        want_logits: bool,
-    ) -> Result<RunOutput> {
-        self.run_layers(input, iv, want_logits, &Layers::All)
-    }
-
-    /// Like [`Model::run_with_logits`], with attention for `layers` only.
-    pub fn run_layers(
-        &self,
-        input: &Input,
-        iv: &Interventions,
-        want_logits: bool,
-        layers: &Layers,
-    ) -> Result<RunOutput> {
-        let run = self.forward_inner(input, iv, want_logits, None)?;
-        let analysis = run.analysis(layers)?;
-        let logits = run.logits()?;
-        let vocab_size = run
-            .logits
-            .as_ref()
-            .and_then(|l| l.size().last().copied())
-            .unwrap_or(0) as usize;
-        Ok(RunOutput {
-            analysis,
-            logits,
-            vocab_size,
-        })
-    }
-
     /// Runs the model; attention is computed later, when asked for ([`Run::attention`], [`Run::pooled`]).
     pub fn forward(&self, input: &Input, iv: &Interventions) -> Result<Run> {
-        self.forward_inner(input, iv, false, None)
-    }
-
-    /// [`Model::forward`], optionally keeping the raw logits ([`Run::logits`]).
-    pub fn forward_keeping_logits(
-        &self,
-        input: &Input,
-        iv: &Interventions,
-        keep_logits: bool,
-    ) -> Result<Run> {
-        self.forward_inner(input, iv, keep_logits, None)
-    }
-
-    /// [`Model::rerun`], optionally keeping the raw logits (reuse then needs `prev`'s logits too).
-    pub fn rerun_keeping_logits(
-        &self,
-        prev: &Run,
-        iv: &Interventions,
-        keep_logits: bool,
-    ) -> Result<Run> {
-        self.forward_inner(&prev.input.clone(), iv, keep_logits, Some(prev))
+        self.forward_with(input, iv, RunOptions::default())
     }
 
     /// Runs `prev`'s input again with other interventions. On causal models, positions before the
     /// first token whose intervention changed cannot see the change: their keys, values and
     /// predictions are taken from `prev` and only the rest is computed. Equal to a full run.
     pub fn rerun(&self, prev: &Run, iv: &Interventions) -> Result<Run> {
-        self.forward_inner(&prev.input.clone(), iv, false, Some(prev))
+        let reuse = Some(prev);
+        self.forward_with(
+            prev.input(),
+            iv,
+            RunOptions {
+                reuse,
+                ..Default::default()
+            },
+        )
+    }
+
+    /// The one entry point every run goes through ([`Model::forward`] and [`Model::rerun`] are
+    /// its two common cases): the model on `input` with `iv`, keeping what `opts` asks for. One
+    /// `forward` span (debug level, `EXFORMER_LOG`) with its token and layer counts, how much it
+    /// reused and how long it took.
+    pub fn forward_with(&self, input: &Input, iv: &Interventions, opts: RunOptions) -> Result<Run> {
+        let prev = opts.reuse.filter(|p| p.input() == input);
+        let keep_logits = opts.keep_logits;
+        let t0 = std::time::Instant::now();
+        let span = tracing::debug_span!(
+            "forward",
+            model = %self.info.name,
+            layers = self.info.n_layers,
+            rerun = prev.is_some()
+        );
+        let _entered = span.enter();
+        let out = self.forward_untraced(input, iv, keep_logits, prev);
+        match &out {
+            Ok(run) => tracing::debug!(
+                tokens = run.seq_len(),
+                reused = run.reused_positions(),
+                ms = t0.elapsed().as_millis() as u64,
+                "forward done"
+            ),
+            Err(e) => tracing::debug!("forward failed: {e}"),
+        }
+        out
     }
 
     /// The first position whose computation differs between `prev` and a run with `iv`, when the
@@ -293,36 +280,6 @@ impl Model {
             .copied();
         let start = changed.unwrap_or(t).min(t.saturating_sub(1));
         (start > 0).then_some(start)
-    }
-
-    /// Every forward pass goes through here: one `forward` span (debug level, `EXFORMER_LOG`) with
-    /// its token and layer counts, how much it reused and how long it took.
-    fn forward_inner(
-        &self,
-        input: &Input,
-        iv: &Interventions,
-        keep_logits: bool,
-        prev: Option<&Run>,
-    ) -> Result<Run> {
-        let t0 = std::time::Instant::now();
-        let span = tracing::debug_span!(
-            "forward",
-            model = %self.info.name,
-            layers = self.info.n_layers,
-            rerun = prev.is_some()
-        );
-        let _entered = span.enter();
-        let out = self.forward_untraced(input, iv, keep_logits, prev);
-        match &out {
-            Ok(run) => tracing::debug!(
-                tokens = run.seq_len(),
-                reused = run.reused_positions(),
-                ms = t0.elapsed().as_millis() as u64,
-                "forward done"
-            ),
-            Err(e) => tracing::debug!("forward failed: {e}"),
-        }
-        out
     }
 
     fn forward_untraced(
