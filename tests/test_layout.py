@@ -16,8 +16,6 @@
 2. No hand-written .rs / .js / .mjs source file (tracked by git, outside node_modules, target, build,
    .venv) is longer than 650 lines. Files whose first lines say they are GENERATED are not hand-written.
 
-The non-engine cases are xfail(strict=False) while issue 15 is in progress in those crates (see
-XFAIL_CYCLES / XFAIL_LINES): other work is splitting those files and cutting those cycles.
 """
 
 import os
@@ -31,11 +29,6 @@ ROOT = Path(__file__).resolve().parent.parent
 CRATES = ROOT / "crates"
 MAX_LINES = 650
 
-# Crates whose cycles are being cut by other work (issue 15), with the cycle seen last; a pass there is
-# welcome (strict=False).
-XFAIL_CYCLES: dict = {}
-# Groups (a crate, or a top-level folder) with files still being split (issue 15).
-XFAIL_LINES: dict = {}
 
 # ---------------------------------------------------------------- reading Rust
 
@@ -265,14 +258,7 @@ def crate_dirs():
     return sorted(p.parent.name for p in CRATES.glob("*/src"))
 
 
-def cycle_case(name):
-    marks = []
-    if name in XFAIL_CYCLES:
-        marks.append(pytest.mark.xfail(strict=False, reason=f"issue 15 in progress: {XFAIL_CYCLES[name]}"))
-    return pytest.param(name, marks=marks, id=name)
-
-
-@pytest.mark.parametrize("crate", [cycle_case(c) for c in crate_dirs()])
+@pytest.mark.parametrize("crate", crate_dirs())
 def test_no_import_cycles(crate):
     c = Crate(CRATES / crate / "src")
     cycle = find_cycle(c.graph())
@@ -347,14 +333,7 @@ def line_groups():
     return sorted({group_of(f) for f in tracked_sources()} | set(crate_dirs()))
 
 
-def lines_case(name):
-    marks = []
-    if name in XFAIL_LINES:
-        marks.append(pytest.mark.xfail(strict=False, reason=f"issue 15 in progress: {XFAIL_LINES[name]}"))
-    return pytest.param(name, marks=marks, id=name)
-
-
-@pytest.mark.parametrize("group", [lines_case(g) for g in line_groups()])
+@pytest.mark.parametrize("group", line_groups())
 def test_source_files_are_short(group):
     long = too_long(group)
     assert not long, f"hand-written sources over {MAX_LINES} lines:\n" + "\n".join(long)

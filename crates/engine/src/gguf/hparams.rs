@@ -40,6 +40,16 @@ impl GgufHparams {
         })
     }
 
+    /// (layers, hidden size, heads, key/value heads) as the model code counts them.
+    pub fn sizes(&self) -> (i64, i64, i64, i64) {
+        (
+            self.n_layers as i64,
+            self.hidden as i64,
+            self.n_heads as i64,
+            self.n_kv_heads as i64,
+        )
+    }
+
     /// The metadata key `{arch}.{k}`.
     pub fn key(&self, k: &str) -> String {
         format!("{}.{k}", self.arch)

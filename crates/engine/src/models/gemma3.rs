@@ -398,12 +398,7 @@ pub(crate) fn load_gguf(g: &GgufFile, ctx: &LoadContext) -> Result<Built> {
     let hp = GgufHparams::read(g, "gemma3")?;
     let key = |k: &str| hp.key(k);
     let arch = hp.arch.clone();
-    let (n_layers, hidden, n_heads, n_kv) = (
-        hp.n_layers as i64,
-        hp.hidden as i64,
-        hp.n_heads as i64,
-        hp.n_kv_heads as i64,
-    );
+    let (n_layers, hidden, n_heads, n_kv) = hp.sizes();
     let head_dim = hp.key_length.map(|v| v as i64).unwrap_or(256);
     let inter = g.require_u64(&key("feed_forward_length"))? as i64;
     let window = g.get_u64(&key("attention.sliding_window")).unwrap_or(4096);

@@ -396,12 +396,7 @@ pub(crate) fn load_gguf(g: &GgufFile, ctx: &LoadContext) -> Result<Built> {
     let hp = GgufHparams::read(g, "llama")?;
     let key = |k: &str| hp.key(k);
     let arch = hp.arch.clone();
-    let (n_layers, hidden, n_heads, n_kv) = (
-        hp.n_layers as i64,
-        hp.hidden as i64,
-        hp.n_heads as i64,
-        hp.n_kv_heads as i64,
-    );
+    let (n_layers, hidden, n_heads, n_kv) = hp.sizes();
     let head_dim = hp
         .key_length
         .map(|v| v as i64)
