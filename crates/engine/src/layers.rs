@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use tch::{Device, Kind, Tensor};
 
 use crate::error::{EngineError, Result};
-use crate::weights::Weights;
+use crate::weights::Vb;
 
 // ---------------------------------------------------------------- model configs
 
@@ -96,9 +96,10 @@ pub(crate) struct RmsNorm {
 }
 
 impl RmsNorm {
-    pub fn load(w: &Weights, name: &str, dim: i64, eps: f64, plus_one: bool) -> Result<Self> {
+    /// Loads `weight` (`[dim]`) under `vb`.
+    pub fn load(vb: &Vb, dim: i64, eps: f64, plus_one: bool) -> Result<Self> {
         Ok(RmsNorm {
-            weight: w.get_shape(&format!("{name}.weight"), &[dim])?,
+            weight: vb.get("weight", &[dim])?,
             eps,
             plus_one,
         })

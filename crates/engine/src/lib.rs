@@ -24,7 +24,8 @@
 //!   offline cache), the short names and their model roots (`EXFORMER_MODEL_PATH`, the venv, `build/model-roots`
 //!   written by `scripts/setup.sh`, the loaded torch's site-packages; no python is run), [`list_models`].
 //! - `weights.rs`: checkpoint tensors by name (safetensors, sharded, pytorch_model.bin, a GGUF file through a
-//!   name table), Linear/LayerNorm helpers.
+//!   name table); `Vb`, the view models load through (`vb.pp("encoder").pp("layer").pp(i)`, as candle's
+//!   `VarBuilder`; errors name the full tensor); Linear/LayerNorm loaded from a `Vb`.
 //! - `tokenize.rs`: tokenizer.json, specials, byte offsets, pairs, display text of pieces ([`TextTokenizer`]).
 //! - `attention.rs`: the one attention every model calls (fused kernel; masks, knockout, ablation, GQA, reused prefix)
 //!   and exact probabilities recomputed on demand from each layer's queries and keys (tests in `attention/tests.rs`).

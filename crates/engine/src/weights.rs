@@ -1,11 +1,13 @@
 //! Checkpoint tensors by name: safetensors (single or sharded, memory-mapped), pytorch_model.bin (via libtorch),
 //! a GGUF file's tensors renamed to checkpoint names, or any map of tensors. Floating tensors are converted to the requested dtype
-//! and moved to the device at load.
+//! and moved to the device at load. Models read them through [`Vb`], a view under a name prefix scoped with `pp`
+//! as candle-transformers' `VarBuilder` (`vb.pp("encoder").pp("layer").pp(3).get("weight", ..)`).
 
 use crate::error::{EngineError, Result};
 use crate::gguf::names::NameTable;
 use crate::gguf::reader::GgufFile;
 use std::collections::HashMap;
+use std::fmt::Display;
 use std::path::{Path, PathBuf};
 use tch::{Device, Kind, Tensor};
 
@@ -251,6 +253,61 @@ impl Weights {
             .find(|p| self.contains(&format!("{p}{probe}")))
             .map(|p| p.to_string())
     }
+
+    /// A view of these tensors under `prefix` ("bert." and "bert" alike; "" for the root).
+    pub(crate) fn vb(&self, prefix: &str) -> Vb<'_> {
+        Vb {
+            w: self,
+            prefix: prefix.trim_end_matches('.').to_string(),
+        }
+    }
+}
+
+/// `a.b`, or whichever of the two is not empty.
+fn join(a: &str, b: &str) -> String {
+    match (a.is_empty(), b.is_empty()) {
+        (true, _) => b.to_string(),
+        (_, true) => a.to_string(),
+        _ => format!("{a}.{b}"),
+    }
+}
+
+/// The tensors of a [`Weights`] under a dotted name prefix, as candle-transformers' `VarBuilder`:
+/// `pp` scopes one level down, the getters take the leaf name, and errors name the full tensor.
+#[derive(Clone)]
+pub(crate) struct Vb<'a> {
+    w: &'a Weights,
+    prefix: String,
+}
+
+impl<'a> Vb<'a> {
+    /// The view one level down (`part` joined with "."; an empty part leaves the prefix as it is).
+    pub fn pp(&self, part: impl Display) -> Vb<'a> {
+        Vb {
+            w: self.w,
+            prefix: join(&self.prefix, part.to_string().trim_end_matches('.')),
+        }
+    }
+    /// The full checkpoint name of `leaf` under this prefix.
+    pub fn name(&self, leaf: &str) -> String {
+        join(&self.prefix, leaf)
+    }
+    /// Whether `leaf` exists (gamma/beta aliases included).
+    pub fn contains(&self, leaf: &str) -> bool {
+        self.w.contains(&self.name(leaf))
+    }
+    /// `leaf`, which must have exactly this shape.
+    pub fn get(&self, leaf: &str, shape: &[i64]) -> Result<Tensor> {
+        self.w.get_shape(&self.name(leaf), shape)
+    }
+    /// `leaf`, of whatever shape (the caller checks it).
+    pub fn get_unchecked(&self, leaf: &str) -> Result<Tensor> {
+        self.w.get(&self.name(leaf))
+    }
+    /// An optional `leaf` that, if present, must have this shape.
+    pub fn get_opt(&self, leaf: &str, shape: &[i64]) -> Result<Option<Tensor>> {
+        self.w.get_opt(&self.name(leaf), shape)
+    }
 }
 
 /// A linear layer y = x W^T + b with weights stored as in PyTorch ([out, in]).
@@ -260,18 +317,18 @@ pub(crate) struct Linear {
 }
 
 impl Linear {
-    /// Loads `{name}.weight` [out, in] and `{name}.bias` [out] (the bias is required).
-    pub fn load(w: &Weights, name: &str, in_dim: i64, out_dim: i64) -> Result<Self> {
+    /// Loads `weight` (`[out, in]`) and `bias` (`[out]`) under `vb` (the bias is required).
+    pub fn load(vb: &Vb, in_dim: i64, out_dim: i64) -> Result<Self> {
         Ok(Linear {
-            weight: w.get_shape(&format!("{name}.weight"), &[out_dim, in_dim])?,
-            bias: Some(w.get_shape(&format!("{name}.bias"), &[out_dim])?),
+            weight: vb.get("weight", &[out_dim, in_dim])?,
+            bias: Some(vb.get("bias", &[out_dim])?),
         })
     }
-    /// Loads `{name}.weight` and an optional bias.
-    pub fn load_opt_bias(w: &Weights, name: &str, in_dim: i64, out_dim: i64) -> Result<Self> {
+    /// Loads `weight` and an optional `bias` under `vb`.
+    pub fn load_opt_bias(vb: &Vb, in_dim: i64, out_dim: i64) -> Result<Self> {
         Ok(Linear {
-            weight: w.get_shape(&format!("{name}.weight"), &[out_dim, in_dim])?,
-            bias: w.get_opt(&format!("{name}.bias"), &[out_dim])?,
+            weight: vb.get("weight", &[out_dim, in_dim])?,
+            bias: vb.get_opt("bias", &[out_dim])?,
         })
     }
     pub fn forward(&self, x: &Tensor) -> Tensor {
@@ -288,10 +345,11 @@ pub(crate) struct LayerNorm {
 }
 
 impl LayerNorm {
-    pub fn load(w: &Weights, name: &str, dim: i64, eps: f64) -> Result<Self> {
+    /// Loads `weight` and an optional `bias` (both `[dim]`) under `vb`.
+    pub fn load(vb: &Vb, dim: i64, eps: f64) -> Result<Self> {
         Ok(LayerNorm {
-            weight: w.get_shape(&format!("{name}.weight"), &[dim])?,
-            bias: w.get_opt(&format!("{name}.bias"), &[dim])?,
+            weight: vb.get("weight", &[dim])?,
+            bias: vb.get_opt("bias", &[dim])?,
             eps,
             dim,
         })
@@ -376,6 +434,17 @@ mod tests {
             Err(EngineError::CorruptWeights { .. })
         ));
         assert_eq!(w.find_prefix(&["x.", ""], "a.weight").as_deref(), Some(""));
+        let root = w.vb("");
+        assert_eq!(root.pp("a").name("weight"), "a.weight");
+        assert_eq!(w.vb("x.").pp("").pp(3).name("w"), "x.3.w");
+        assert!(root.pp("ln").contains("weight") && !root.contains("weight"));
+        assert_eq!(root.pp("a").get("weight", &[2, 2]).unwrap().size(), [2, 2]);
+        assert!(root.pp("ln").get_opt("bias", &[4]).unwrap().is_none());
+        let missing = w.vb("enc.").pp("layer").pp(0).get("weight", &[1]);
+        assert!(missing
+            .unwrap_err()
+            .to_string()
+            .contains("tensor 'enc.layer.0.weight' is missing"));
         let _ = std::fs::remove_dir_all(&d);
     }
 }

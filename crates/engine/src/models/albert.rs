@@ -78,50 +78,51 @@ pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built
     let p = w
         .find_prefix(&["albert.", ""], "embeddings.word_embeddings.weight")
         .unwrap_or_else(|| "albert.".to_string());
-    let emb = Embeddings::load(w, &format!("{p}embeddings."), &c)?;
-    let (h, e, ff) = (c.hidden_size, c.embedding_size, c.intermediate_size);
-    let mapping_in = Linear::load(w, &format!("{p}encoder.embedding_hidden_mapping_in"), e, h)?;
+    let vb = w.vb(&p);
+    let emb = Embeddings::load(&vb.pp("embeddings"), &c)?;
+    let (h, e, ff, eps) = (
+        c.hidden_size,
+        c.embedding_size,
+        c.intermediate_size,
+        c.layer_norm_eps,
+    );
+    let encoder = vb.pp("encoder");
+    let mapping_in = Linear::load(&encoder.pp("embedding_hidden_mapping_in"), e, h)?;
     let groups = (0..n_groups)
         .map(|g| {
+            let group = encoder.pp("albert_layer_groups").pp(g).pp("albert_layers");
             (0..inner)
                 .map(|j| {
-                    let l = format!("{p}encoder.albert_layer_groups.{g}.albert_layers.{j}.");
+                    let l = group.pp(j);
+                    let attn = l.pp("attention");
                     Ok(AlbertLayer {
-                        q: Linear::load(w, &format!("{l}attention.query"), h, h)?,
-                        k: Linear::load(w, &format!("{l}attention.key"), h, h)?,
-                        v: Linear::load(w, &format!("{l}attention.value"), h, h)?,
-                        dense: Linear::load(w, &format!("{l}attention.dense"), h, h)?,
-                        attn_ln: LayerNorm::load(
-                            w,
-                            &format!("{l}attention.LayerNorm"),
-                            h,
-                            c.layer_norm_eps,
-                        )?,
-                        ffn: Linear::load(w, &format!("{l}ffn"), h, ff)?,
-                        ffn_out: Linear::load(w, &format!("{l}ffn_output"), ff, h)?,
-                        full_ln: LayerNorm::load(
-                            w,
-                            &format!("{l}full_layer_layer_norm"),
-                            h,
-                            c.layer_norm_eps,
-                        )?,
+                        q: Linear::load(&attn.pp("query"), h, h)?,
+                        k: Linear::load(&attn.pp("key"), h, h)?,
+                        v: Linear::load(&attn.pp("value"), h, h)?,
+                        dense: Linear::load(&attn.pp("dense"), h, h)?,
+                        attn_ln: LayerNorm::load(&attn.pp("LayerNorm"), h, eps)?,
+                        ffn: Linear::load(&l.pp("ffn"), h, ff)?,
+                        ffn_out: Linear::load(&l.pp("ffn_output"), ff, h)?,
+                        full_ln: LayerNorm::load(&l.pp("full_layer_layer_norm"), h, eps)?,
                     })
                 })
                 .collect::<Result<Vec<_>>>()
         })
         .collect::<Result<Vec<_>>>()?;
-    let head = if w.contains("predictions.dense.weight") {
-        let decoder = w
-            .get_opt("predictions.decoder.weight", &[c.vocab_size, e])?
+    let pred = w.vb("predictions");
+    let head = if pred.pp("dense").contains("weight") {
+        let decoder = pred
+            .pp("decoder")
+            .get_opt("weight", &[c.vocab_size, e])?
             .unwrap_or_else(|| emb.word.shallow_clone());
-        let bias = match w.get_opt("predictions.decoder.bias", &[c.vocab_size])? {
+        let bias = match pred.pp("decoder").get_opt("bias", &[c.vocab_size])? {
             Some(b) => b,
-            None => w.get_shape("predictions.bias", &[c.vocab_size])?,
+            None => pred.get("bias", &[c.vocab_size])?,
         };
         Some(MlmHead {
-            dense: Linear::load(w, "predictions.dense", h, e)?,
+            dense: Linear::load(&pred.pp("dense"), h, e)?,
             act: c.act,
-            ln: LayerNorm::load(w, "predictions.LayerNorm", e, c.layer_norm_eps)?,
+            ln: LayerNorm::load(&pred.pp("LayerNorm"), e, eps)?,
             decoder,
             bias,
         })

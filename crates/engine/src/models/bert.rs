@@ -9,7 +9,7 @@ use crate::layers::{read_config, Activation};
 use crate::models::arch::{
     Architecture, Batch, Built, Capture, ForwardOut, LoadContext, TensorInterventions,
 };
-use crate::weights::{LayerNorm, Linear, Weights};
+use crate::weights::{LayerNorm, Linear, Vb, Weights};
 use serde::Deserialize;
 use serde_json::Value;
 use tch::Tensor;
@@ -101,20 +101,19 @@ pub(crate) struct Embeddings {
 }
 
 impl Embeddings {
-    /// Loads `{p}word_embeddings.weight`, `{p}position_embeddings.weight`, `{p}token_type_embeddings.weight`, `{p}LayerNorm`.
-    pub fn load(w: &Weights, p: &str, c: &BertConfig) -> Result<Self> {
+    /// Loads `word_embeddings`, `position_embeddings`, `token_type_embeddings` (optional) and `LayerNorm`
+    /// under `vb` (e.g. `bert.embeddings`).
+    pub fn load(vb: &Vb, c: &BertConfig) -> Result<Self> {
         let e = c.embedding_size;
         Ok(Embeddings {
-            word: w.get_shape(&format!("{p}word_embeddings.weight"), &[c.vocab_size, e])?,
-            position: w.get_shape(
-                &format!("{p}position_embeddings.weight"),
-                &[c.max_position_embeddings, e],
-            )?,
-            token_type: w.get_opt(
-                &format!("{p}token_type_embeddings.weight"),
-                &[c.type_vocab_size, e],
-            )?,
-            ln: LayerNorm::load(w, &format!("{p}LayerNorm"), e, c.layer_norm_eps)?,
+            word: vb.pp("word_embeddings").get("weight", &[c.vocab_size, e])?,
+            position: vb
+                .pp("position_embeddings")
+                .get("weight", &[c.max_position_embeddings, e])?,
+            token_type: vb
+                .pp("token_type_embeddings")
+                .get_opt("weight", &[c.type_vocab_size, e])?,
+            ln: LayerNorm::load(&vb.pp("LayerNorm"), e, c.layer_norm_eps)?,
             project: None,
         })
     }
@@ -153,23 +152,23 @@ pub(crate) struct BertLayer {
 }
 
 impl BertLayer {
-    /// `p` is e.g. "bert.encoder.layer.3.".
-    pub fn load(w: &Weights, p: &str, c: &BertConfig) -> Result<Self> {
-        let h = c.hidden_size;
+    /// `vb` is e.g. `bert.encoder.layer.3`.
+    pub fn load(vb: &Vb, c: &BertConfig) -> Result<Self> {
+        let (h, eps) = (c.hidden_size, c.layer_norm_eps);
+        let (attn, attn_output) = (
+            vb.pp("attention").pp("self"),
+            vb.pp("attention").pp("output"),
+        );
+        let output = vb.pp("output");
         Ok(BertLayer {
-            q: Linear::load(w, &format!("{p}attention.self.query"), h, h)?,
-            k: Linear::load(w, &format!("{p}attention.self.key"), h, h)?,
-            v: Linear::load(w, &format!("{p}attention.self.value"), h, h)?,
-            attn_out: Linear::load(w, &format!("{p}attention.output.dense"), h, h)?,
-            attn_ln: LayerNorm::load(
-                w,
-                &format!("{p}attention.output.LayerNorm"),
-                h,
-                c.layer_norm_eps,
-            )?,
-            inter: Linear::load(w, &format!("{p}intermediate.dense"), h, c.intermediate_size)?,
-            out: Linear::load(w, &format!("{p}output.dense"), c.intermediate_size, h)?,
-            out_ln: LayerNorm::load(w, &format!("{p}output.LayerNorm"), h, c.layer_norm_eps)?,
+            q: Linear::load(&attn.pp("query"), h, h)?,
+            k: Linear::load(&attn.pp("key"), h, h)?,
+            v: Linear::load(&attn.pp("value"), h, h)?,
+            attn_out: Linear::load(&attn_output.pp("dense"), h, h)?,
+            attn_ln: LayerNorm::load(&attn_output.pp("LayerNorm"), h, eps)?,
+            inter: Linear::load(&vb.pp("intermediate").pp("dense"), h, c.intermediate_size)?,
+            out: Linear::load(&output.pp("dense"), c.intermediate_size, h)?,
+            out_ln: LayerNorm::load(&output.pp("LayerNorm"), h, eps)?,
             heads: c.num_attention_heads,
             scale: 1.0 / ((h / c.num_attention_heads) as f64).sqrt(),
             act: c.act,
@@ -254,10 +253,11 @@ impl Architecture for Bert {
     }
 }
 
-/// Loads the encoder layers `{p}encoder.layer.{i}.`.
-pub(crate) fn load_layers(w: &Weights, p: &str, c: &BertConfig) -> Result<Vec<BertLayer>> {
+/// Loads the encoder layers `encoder.layer.{i}` under `vb` (the model's prefix, e.g. `bert`).
+pub(crate) fn load_layers(vb: &Vb, c: &BertConfig) -> Result<Vec<BertLayer>> {
+    let layers = vb.pp("encoder").pp("layer");
     (0..c.num_hidden_layers)
-        .map(|i| BertLayer::load(w, &format!("{p}encoder.layer.{i}."), c))
+        .map(|i| BertLayer::load(&layers.pp(i), c))
         .collect()
 }
 
@@ -266,28 +266,25 @@ pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built
     let p = w
         .find_prefix(&["bert.", ""], "embeddings.word_embeddings.weight")
         .unwrap_or_else(|| "bert.".to_string());
-    let emb = Embeddings::load(w, &format!("{p}embeddings."), &c)?;
-    let layers = load_layers(w, &p, &c)?;
+    let vb = w.vb(&p);
+    let emb = Embeddings::load(&vb.pp("embeddings"), &c)?;
+    let layers = load_layers(&vb, &c)?;
     let h = c.hidden_size;
-    let head = if w.contains("cls.predictions.transform.dense.weight") {
-        let decoder = match w.get_opt("cls.predictions.decoder.weight", &[c.vocab_size, h])? {
+    let (pred, transform) = (w.vb("cls.predictions"), w.vb("cls.predictions.transform"));
+    let head = if transform.pp("dense").contains("weight") {
+        let decoder = match pred.pp("decoder").get_opt("weight", &[c.vocab_size, h])? {
             Some(d) => d,
             None => emb.word.shallow_clone(),
         };
-        let bias = if w.contains("cls.predictions.bias") {
-            w.get_shape("cls.predictions.bias", &[c.vocab_size])?
+        let bias = if pred.contains("bias") {
+            pred.get("bias", &[c.vocab_size])?
         } else {
-            w.get_shape("cls.predictions.decoder.bias", &[c.vocab_size])?
+            pred.pp("decoder").get("bias", &[c.vocab_size])?
         };
         Some(MlmHead {
-            dense: Linear::load(w, "cls.predictions.transform.dense", h, h)?,
+            dense: Linear::load(&transform.pp("dense"), h, h)?,
             act: c.act,
-            ln: LayerNorm::load(
-                w,
-                "cls.predictions.transform.LayerNorm",
-                h,
-                c.layer_norm_eps,
-            )?,
+            ln: LayerNorm::load(&transform.pp("LayerNorm"), h, c.layer_norm_eps)?,
             decoder,
             bias,
         })

@@ -108,39 +108,42 @@ pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built
         .find_prefix(&["distilbert.", ""], "embeddings.word_embeddings.weight")
         .unwrap_or_else(|| "distilbert.".to_string());
     let d = c.dim;
-    let word = w.get_shape(
-        &format!("{p}embeddings.word_embeddings.weight"),
-        &[c.vocab_size, d],
-    )?;
-    let position = w.get_shape(
-        &format!("{p}embeddings.position_embeddings.weight"),
-        &[c.max_position_embeddings, d],
-    )?;
-    let emb_ln = LayerNorm::load(w, &format!("{p}embeddings.LayerNorm"), d, EPS)?;
+    let (vb, root) = (w.vb(&p), w.vb(""));
+    let emb = vb.pp("embeddings");
+    let word = emb
+        .pp("word_embeddings")
+        .get("weight", &[c.vocab_size, d])?;
+    let position = emb
+        .pp("position_embeddings")
+        .get("weight", &[c.max_position_embeddings, d])?;
+    let emb_ln = LayerNorm::load(&emb.pp("LayerNorm"), d, EPS)?;
+    let layers = vb.pp("transformer").pp("layer");
     let blocks = (0..c.n_layers)
         .map(|i| {
-            let l = format!("{p}transformer.layer.{i}.");
+            let l = layers.pp(i);
+            let (attn, ffn) = (l.pp("attention"), l.pp("ffn"));
             Ok(Block {
-                q: Linear::load(w, &format!("{l}attention.q_lin"), d, d)?,
-                k: Linear::load(w, &format!("{l}attention.k_lin"), d, d)?,
-                v: Linear::load(w, &format!("{l}attention.v_lin"), d, d)?,
-                out: Linear::load(w, &format!("{l}attention.out_lin"), d, d)?,
-                sa_ln: LayerNorm::load(w, &format!("{l}sa_layer_norm"), d, EPS)?,
-                lin1: Linear::load(w, &format!("{l}ffn.lin1"), d, c.hidden_dim)?,
-                lin2: Linear::load(w, &format!("{l}ffn.lin2"), c.hidden_dim, d)?,
-                out_ln: LayerNorm::load(w, &format!("{l}output_layer_norm"), d, EPS)?,
+                q: Linear::load(&attn.pp("q_lin"), d, d)?,
+                k: Linear::load(&attn.pp("k_lin"), d, d)?,
+                v: Linear::load(&attn.pp("v_lin"), d, d)?,
+                out: Linear::load(&attn.pp("out_lin"), d, d)?,
+                sa_ln: LayerNorm::load(&l.pp("sa_layer_norm"), d, EPS)?,
+                lin1: Linear::load(&ffn.pp("lin1"), d, c.hidden_dim)?,
+                lin2: Linear::load(&ffn.pp("lin2"), c.hidden_dim, d)?,
+                out_ln: LayerNorm::load(&l.pp("output_layer_norm"), d, EPS)?,
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let head = if w.contains("vocab_transform.weight") {
-        let proj = w
-            .get_opt("vocab_projector.weight", &[c.vocab_size, d])?
+    let projector = root.pp("vocab_projector");
+    let head = if root.pp("vocab_transform").contains("weight") {
+        let proj = projector
+            .get_opt("weight", &[c.vocab_size, d])?
             .unwrap_or_else(|| word.shallow_clone());
         Some((
-            Linear::load(w, "vocab_transform", d, d)?,
-            LayerNorm::load(w, "vocab_layer_norm", d, EPS)?,
+            Linear::load(&root.pp("vocab_transform"), d, d)?,
+            LayerNorm::load(&root.pp("vocab_layer_norm"), d, EPS)?,
             proj,
-            w.get_shape("vocab_projector.bias", &[c.vocab_size])?,
+            projector.get("bias", &[c.vocab_size])?,
         ))
     } else {
         None

@@ -16,27 +16,24 @@ pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built
     let p = w
         .find_prefix(&["electra.", ""], "embeddings.word_embeddings.weight")
         .unwrap_or_else(|| "electra.".to_string());
-    let mut emb = Embeddings::load(w, &format!("{p}embeddings."), &c)?;
-    if c.embedding_size != c.hidden_size {
-        emb.project = Some(Linear::load(
-            w,
-            &format!("{p}embeddings_project"),
-            c.embedding_size,
-            c.hidden_size,
-        )?);
-    }
-    let layers = load_layers(w, &p, &c)?;
+    let vb = w.vb(&p);
     let (h, e) = (c.hidden_size, c.embedding_size);
-    let head = if w.contains("generator_predictions.dense.weight") {
-        let decoder = w
-            .get_opt("generator_lm_head.weight", &[c.vocab_size, e])?
+    let mut emb = Embeddings::load(&vb.pp("embeddings"), &c)?;
+    if e != h {
+        emb.project = Some(Linear::load(&vb.pp("embeddings_project"), e, h)?);
+    }
+    let layers = load_layers(&vb, &c)?;
+    let (pred, lm) = (w.vb("generator_predictions"), w.vb("generator_lm_head"));
+    let head = if pred.pp("dense").contains("weight") {
+        let decoder = lm
+            .get_opt("weight", &[c.vocab_size, e])?
             .unwrap_or_else(|| emb.word.shallow_clone());
         Some(MlmHead {
-            dense: Linear::load(w, "generator_predictions.dense", h, e)?,
+            dense: Linear::load(&pred.pp("dense"), h, e)?,
             act: Activation::Gelu,
-            ln: LayerNorm::load(w, "generator_predictions.LayerNorm", e, c.layer_norm_eps)?,
+            ln: LayerNorm::load(&pred.pp("LayerNorm"), e, c.layer_norm_eps)?,
             decoder,
-            bias: w.get_shape("generator_lm_head.bias", &[c.vocab_size])?,
+            bias: lm.get("bias", &[c.vocab_size])?,
         })
     } else {
         None

@@ -24,7 +24,7 @@ use crate::layers::{
 use crate::models::arch::{
     Architecture, Batch, Built, Capture, ForwardOut, LoadContext, TensorInterventions,
 };
-use crate::weights::{Linear, Weights};
+use crate::weights::{Linear, Vb, Weights};
 use serde::Deserialize;
 
 struct Layer {
@@ -205,7 +205,8 @@ pub(crate) fn load(cfg_in: &Value, w: &Weights, ctx: &LoadContext) -> Result<Bui
             reason: "no 'model.embed_tokens.weight' tensor: this is not a Gemma 3 checkpoint"
                 .into(),
         })?;
-    let embed = w.get(&format!("{prefix}embed_tokens.weight"))?;
+    let vb = w.vb(&prefix);
+    let embed = vb.pp("embed_tokens").get_unchecked("weight")?;
     let vocab = embed.size()[0];
     if embed.size() != [vocab, hidden] {
         return Err(EngineError::CorruptWeights {
@@ -213,9 +214,17 @@ pub(crate) fn load(cfg_in: &Value, w: &Weights, ctx: &LoadContext) -> Result<Bui
             reason: format!("embed_tokens has shape {:?}", embed.size()),
         });
     }
+    let (gemma1, gemma3) = (version == Version::Gemma1, version == Version::Gemma3);
+    // Gemma 1 has one norm between attention and MLP, named post_attention_layernorm.
+    let pre_ff = if gemma1 {
+        "post_attention_layernorm"
+    } else {
+        "pre_feedforward_layernorm"
+    };
     let mut layers = Vec::with_capacity(n_layers as usize);
     for i in 0..n_layers {
-        let p = format!("{prefix}layers.{i}.");
+        let p = vb.pp("layers").pp(i);
+        let (attn, mlp) = (p.pp("self_attn"), p.pp("mlp"));
         let qd = n_heads * head_dim;
         let kvd = n_kv_heads * head_dim;
         let sliding = types[i as usize];
@@ -225,62 +234,26 @@ pub(crate) fn load(cfg_in: &Value, w: &Weights, ctx: &LoadContext) -> Result<Bui
             ));
         }
         layers.push(Layer {
-            in_norm: RmsNorm::load(w, &format!("{p}input_layernorm"), hidden, eps, true)?,
-            q: Linear::load_opt_bias(w, &format!("{p}self_attn.q_proj"), hidden, qd)?,
-            k: Linear::load_opt_bias(w, &format!("{p}self_attn.k_proj"), hidden, kvd)?,
-            v: Linear::load_opt_bias(w, &format!("{p}self_attn.v_proj"), hidden, kvd)?,
-            o: Linear::load_opt_bias(w, &format!("{p}self_attn.o_proj"), qd, hidden)?,
-            q_norm: opt_norm(
-                w,
-                &format!("{p}self_attn.q_norm"),
-                head_dim,
-                eps,
-                version == Version::Gemma3,
-            )?,
-            k_norm: opt_norm(
-                w,
-                &format!("{p}self_attn.k_norm"),
-                head_dim,
-                eps,
-                version == Version::Gemma3,
-            )?,
-            post_attn_norm: opt_norm(
-                w,
-                &format!("{p}post_attention_layernorm"),
-                hidden,
-                eps,
-                version != Version::Gemma1,
-            )?,
-            pre_ff_norm: RmsNorm::load(
-                w,
-                &format!(
-                    "{p}{}",
-                    if version == Version::Gemma1 {
-                        "post_attention_layernorm"
-                    } else {
-                        "pre_feedforward_layernorm"
-                    }
-                ),
-                hidden,
-                eps,
-                true,
-            )?,
-            post_ff_norm: opt_norm(
-                w,
-                &format!("{p}post_feedforward_layernorm"),
-                hidden,
-                eps,
-                version != Version::Gemma1,
-            )?,
-            gate: Linear::load_opt_bias(w, &format!("{p}mlp.gate_proj"), hidden, inter)?,
-            up: Linear::load_opt_bias(w, &format!("{p}mlp.up_proj"), hidden, inter)?,
-            down: Linear::load_opt_bias(w, &format!("{p}mlp.down_proj"), inter, hidden)?,
+            in_norm: RmsNorm::load(&p.pp("input_layernorm"), hidden, eps, true)?,
+            q: Linear::load_opt_bias(&attn.pp("q_proj"), hidden, qd)?,
+            k: Linear::load_opt_bias(&attn.pp("k_proj"), hidden, kvd)?,
+            v: Linear::load_opt_bias(&attn.pp("v_proj"), hidden, kvd)?,
+            o: Linear::load_opt_bias(&attn.pp("o_proj"), qd, hidden)?,
+            q_norm: opt_norm(&attn.pp("q_norm"), head_dim, eps, gemma3)?,
+            k_norm: opt_norm(&attn.pp("k_norm"), head_dim, eps, gemma3)?,
+            post_attn_norm: opt_norm(&p.pp("post_attention_layernorm"), hidden, eps, !gemma1)?,
+            pre_ff_norm: RmsNorm::load(&p.pp(pre_ff), hidden, eps, true)?,
+            post_ff_norm: opt_norm(&p.pp("post_feedforward_layernorm"), hidden, eps, !gemma1)?,
+            gate: Linear::load_opt_bias(&mlp.pp("gate_proj"), hidden, inter)?,
+            up: Linear::load_opt_bias(&mlp.pp("up_proj"), hidden, inter)?,
+            down: Linear::load_opt_bias(&mlp.pp("down_proj"), inter, hidden)?,
             sliding_window: if sliding { window } else { None },
         });
     }
-    let norm = RmsNorm::load(w, &format!("{prefix}norm"), hidden, eps, true)?;
+    let norm = RmsNorm::load(&vb.pp("norm"), hidden, eps, true)?;
     let lm_head = w
-        .get_opt("lm_head.weight", &[vocab, hidden])?
+        .vb("lm_head")
+        .get_opt("weight", &[vocab, hidden])?
         .unwrap_or_else(|| embed.shallow_clone());
     let info = ModelInfo::arch(
         arch_name,
@@ -315,10 +288,10 @@ pub(crate) fn load(cfg_in: &Value, w: &Weights, ctx: &LoadContext) -> Result<Bui
     })
 }
 
-/// A (1 + w) RMSNorm this Gemma version has (`want`), or none.
-fn opt_norm(w: &Weights, name: &str, dim: i64, eps: f64, want: bool) -> Result<Option<RmsNorm>> {
+/// A (1 + w) RMSNorm under `vb` this Gemma version has (`want`), or none.
+fn opt_norm(vb: &Vb, dim: i64, eps: f64, want: bool) -> Result<Option<RmsNorm>> {
     if want {
-        RmsNorm::load(w, name, dim, eps, true).map(Some)
+        RmsNorm::load(vb, dim, eps, true).map(Some)
     } else {
         Ok(None)
     }

@@ -15,7 +15,7 @@ use crate::layers::{read_config, require_positive, Activation};
 use crate::models::arch::{
     Architecture, Batch, Built, Capture, ForwardOut, LoadContext, TensorInterventions,
 };
-use crate::weights::{LayerNorm, Linear, Weights};
+use crate::weights::{LayerNorm, Linear, Vb, Weights};
 use serde::Deserialize;
 
 struct Block {
@@ -41,13 +41,13 @@ pub(crate) struct Gpt2 {
     device: Device,
 }
 
-/// A Conv1D layer ([in, out] weight) as a Linear ([out, in]).
-fn conv1d(w: &Weights, name: &str, in_dim: i64, out_dim: i64) -> Result<Linear> {
-    let weight = w
-        .get_shape(&format!("{name}.weight"), &[in_dim, out_dim])?
+/// A Conv1D layer ([in, out] weight) under `vb` as a Linear ([out, in]).
+fn conv1d(vb: &Vb, in_dim: i64, out_dim: i64) -> Result<Linear> {
+    let weight = vb
+        .get("weight", &[in_dim, out_dim])?
         .transpose(0, 1)
         .contiguous();
-    let bias = w.get_opt(&format!("{name}.bias"), &[out_dim])?;
+    let bias = vb.get_opt("bias", &[out_dim])?;
     Ok(Linear { weight, bias })
 }
 
@@ -111,9 +111,10 @@ pub(crate) fn load(cfg: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built>
             path: w.path.clone(),
             reason: "no 'transformer.wte.weight' tensor: this is not a GPT-2 checkpoint".into(),
         })?;
-    let wte = w.get(&format!("{prefix}wte.weight"))?;
+    let vb = w.vb(&prefix);
+    let wte = vb.pp("wte").get_unchecked("weight")?;
     let vocab = wte.size()[0];
-    let wpe = w.get(&format!("{prefix}wpe.weight"))?;
+    let wpe = vb.pp("wpe").get_unchecked("weight")?;
     let max_pos = wpe.size()[0];
     if wte.size() != [vocab, hidden] || wpe.size() != [max_pos, hidden] {
         return Err(EngineError::CorruptWeights {
@@ -123,19 +124,21 @@ pub(crate) fn load(cfg: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built>
     }
     let mut blocks = Vec::with_capacity(n_layers as usize);
     for i in 0..n_layers {
-        let p = format!("{prefix}h.{i}.");
+        let b = vb.pp("h").pp(i);
+        let (attn, mlp) = (b.pp("attn"), b.pp("mlp"));
         blocks.push(Block {
-            ln_1: LayerNorm::load(w, &format!("{p}ln_1"), hidden, eps)?,
-            c_attn: conv1d(w, &format!("{p}attn.c_attn"), hidden, 3 * hidden)?,
-            c_proj: conv1d(w, &format!("{p}attn.c_proj"), hidden, hidden)?,
-            ln_2: LayerNorm::load(w, &format!("{p}ln_2"), hidden, eps)?,
-            c_fc: conv1d(w, &format!("{p}mlp.c_fc"), hidden, inner)?,
-            mlp_proj: conv1d(w, &format!("{p}mlp.c_proj"), inner, hidden)?,
+            ln_1: LayerNorm::load(&b.pp("ln_1"), hidden, eps)?,
+            c_attn: conv1d(&attn.pp("c_attn"), hidden, 3 * hidden)?,
+            c_proj: conv1d(&attn.pp("c_proj"), hidden, hidden)?,
+            ln_2: LayerNorm::load(&b.pp("ln_2"), hidden, eps)?,
+            c_fc: conv1d(&mlp.pp("c_fc"), hidden, inner)?,
+            mlp_proj: conv1d(&mlp.pp("c_proj"), inner, hidden)?,
         });
     }
-    let ln_f = LayerNorm::load(w, &format!("{prefix}ln_f"), hidden, eps)?;
+    let ln_f = LayerNorm::load(&vb.pp("ln_f"), hidden, eps)?;
     let lm_head = w
-        .get_opt("lm_head.weight", &[vocab, hidden])?
+        .vb("lm_head")
+        .get_opt("weight", &[vocab, hidden])?
         .unwrap_or_else(|| wte.shallow_clone());
     let info = ModelInfo::arch(
         "gpt2",

@@ -25,7 +25,7 @@ use crate::gguf::reader::GgufFile;
 use crate::models::arch::{
     Architecture, Batch, Built, Capture, ForwardOut, LoadContext, TensorInterventions,
 };
-use crate::weights::{Linear, Weights};
+use crate::weights::{Linear, Vb, Weights};
 
 // ---------------------------------------------------------------- model
 
@@ -44,25 +44,25 @@ struct Attention {
 }
 
 impl Attention {
-    /// `p` is e.g. "model.layers.3.".
-    fn load(w: &Weights, p: &str, c: &LlamaConfig, sliding_window: Option<usize>) -> Result<Self> {
+    /// `vb` is e.g. `model.layers.3.self_attn`.
+    fn load(vb: &Vb, c: &LlamaConfig, sliding_window: Option<usize>) -> Result<Self> {
         let (hidden, head_dim, eps) = (c.hidden_size, c.head_dim(), c.rms_norm_eps);
         let (n_heads, n_kv_heads) = (c.num_attention_heads, c.kv_heads());
         let qd = n_heads * head_dim;
         let kvd = n_kv_heads * head_dim;
         Ok(Attention {
-            qk_norm: if w.contains(&format!("{p}self_attn.q_norm.weight")) {
+            qk_norm: if vb.pp("q_norm").contains("weight") {
                 Some((
-                    RmsNorm::load(w, &format!("{p}self_attn.q_norm"), head_dim, eps, false)?,
-                    RmsNorm::load(w, &format!("{p}self_attn.k_norm"), head_dim, eps, false)?,
+                    RmsNorm::load(&vb.pp("q_norm"), head_dim, eps, false)?,
+                    RmsNorm::load(&vb.pp("k_norm"), head_dim, eps, false)?,
                 ))
             } else {
                 None
             },
-            q: Linear::load_opt_bias(w, &format!("{p}self_attn.q_proj"), hidden, qd)?,
-            k: Linear::load_opt_bias(w, &format!("{p}self_attn.k_proj"), hidden, kvd)?,
-            v: Linear::load_opt_bias(w, &format!("{p}self_attn.v_proj"), hidden, kvd)?,
-            o: Linear::load_opt_bias(w, &format!("{p}self_attn.o_proj"), qd, hidden)?,
+            q: Linear::load_opt_bias(&vb.pp("q_proj"), hidden, qd)?,
+            k: Linear::load_opt_bias(&vb.pp("k_proj"), hidden, kvd)?,
+            v: Linear::load_opt_bias(&vb.pp("v_proj"), hidden, kvd)?,
+            o: Linear::load_opt_bias(&vb.pp("o_proj"), qd, hidden)?,
             n_heads,
             n_kv_heads,
             sliding_window,
@@ -101,12 +101,13 @@ struct Mlp {
 }
 
 impl Mlp {
-    fn load(w: &Weights, p: &str, c: &LlamaConfig, act: Activation) -> Result<Self> {
+    /// `vb` is e.g. `model.layers.3.mlp`.
+    fn load(vb: &Vb, c: &LlamaConfig, act: Activation) -> Result<Self> {
         let (hidden, inter) = (c.hidden_size, c.intermediate_size);
         Ok(Mlp {
-            gate: Linear::load_opt_bias(w, &format!("{p}mlp.gate_proj"), hidden, inter)?,
-            up: Linear::load_opt_bias(w, &format!("{p}mlp.up_proj"), hidden, inter)?,
-            down: Linear::load_opt_bias(w, &format!("{p}mlp.down_proj"), inter, hidden)?,
+            gate: Linear::load_opt_bias(&vb.pp("gate_proj"), hidden, inter)?,
+            up: Linear::load_opt_bias(&vb.pp("up_proj"), hidden, inter)?,
+            down: Linear::load_opt_bias(&vb.pp("down_proj"), inter, hidden)?,
             act,
         })
     }
@@ -126,25 +127,19 @@ struct Block {
 }
 
 impl Block {
+    /// `vb` is e.g. `model.layers.3`.
     fn load(
-        w: &Weights,
-        p: &str,
+        vb: &Vb,
         c: &LlamaConfig,
         act: Activation,
         sliding_window: Option<usize>,
     ) -> Result<Self> {
         let (hidden, eps) = (c.hidden_size, c.rms_norm_eps);
         Ok(Block {
-            in_norm: RmsNorm::load(w, &format!("{p}input_layernorm"), hidden, eps, false)?,
-            attn: Attention::load(w, p, c, sliding_window)?,
-            post_norm: RmsNorm::load(
-                w,
-                &format!("{p}post_attention_layernorm"),
-                hidden,
-                eps,
-                false,
-            )?,
-            mlp: Mlp::load(w, p, c, act)?,
+            in_norm: RmsNorm::load(&vb.pp("input_layernorm"), hidden, eps, false)?,
+            attn: Attention::load(&vb.pp("self_attn"), c, sliding_window)?,
+            post_norm: RmsNorm::load(&vb.pp("post_attention_layernorm"), hidden, eps, false)?,
+            mlp: Mlp::load(&vb.pp("mlp"), c, act)?,
         })
     }
 
@@ -292,7 +287,8 @@ pub(crate) fn load(cfg: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built>
             reason: "no 'model.embed_tokens.weight' tensor: this is not a Llama-family checkpoint"
                 .into(),
         })?;
-    let embed = w.get(&format!("{prefix}embed_tokens.weight"))?;
+    let vb = w.vb(&prefix);
+    let embed = vb.pp("embed_tokens").get_unchecked("weight")?;
     let vocab = embed.size()[0];
     if embed.size() != [vocab, hidden] {
         return Err(EngineError::CorruptWeights {
@@ -308,16 +304,17 @@ pub(crate) fn load(cfg: &Value, w: &Weights, ctx: &LoadContext) -> Result<Built>
             &format!("layer {}/{}", i + 1, n_layers),
             0.7 + 0.2 * i as f32 / n_layers as f32,
         );
-        let p = format!("{prefix}layers.{i}.");
-        layers.push(Block::load(w, &p, &c, act, windows[i as usize])?);
+        let layer = vb.pp("layers").pp(i);
+        layers.push(Block::load(&layer, &c, act, windows[i as usize])?);
     }
-    let norm = RmsNorm::load(w, &format!("{prefix}norm"), hidden, eps, false)?;
-    let lm_head = match w.get_opt("lm_head.weight", &[vocab, hidden])? {
+    let norm = RmsNorm::load(&vb.pp("norm"), hidden, eps, false)?;
+    let root = w.vb("");
+    let lm_head = match root.pp("lm_head").get_opt("weight", &[vocab, hidden])? {
         Some(t) => t,
         None => embed.shallow_clone(),
     };
     let mut rope = Rope::from_params(&rope_params(cfg, 10000.0), head_dim, max_pos)?;
-    if let Some(f) = w.get_opt("rope_freqs.weight", &[head_dim / 2])? {
+    if let Some(f) = root.pp("rope_freqs").get_opt("weight", &[head_dim / 2])? {
         rope = rope.with_freq_factors(&f);
     }
     let info = ModelInfo::arch(

@@ -57,21 +57,24 @@ pub(crate) fn load(cfg: &Value, w: &Weights, _ctx: &LoadContext) -> Result<Built
     let p = w
         .find_prefix(&["roberta.", ""], "embeddings.word_embeddings.weight")
         .unwrap_or_else(|| "roberta.".to_string());
-    let emb = Embeddings::load(w, &format!("{p}embeddings."), &c)?;
-    let layers = load_layers(w, &p, &c)?;
+    let vb = w.vb(&p);
+    let emb = Embeddings::load(&vb.pp("embeddings"), &c)?;
+    let layers = load_layers(&vb, &c)?;
     let h = c.hidden_size;
-    let head = if w.contains("lm_head.dense.weight") {
-        let decoder = w
-            .get_opt("lm_head.decoder.weight", &[c.vocab_size, h])?
+    let lm = w.vb("lm_head");
+    let head = if lm.pp("dense").contains("weight") {
+        let decoder = lm
+            .pp("decoder")
+            .get_opt("weight", &[c.vocab_size, h])?
             .unwrap_or_else(|| emb.word.shallow_clone());
-        let bias = match w.get_opt("lm_head.decoder.bias", &[c.vocab_size])? {
+        let bias = match lm.pp("decoder").get_opt("bias", &[c.vocab_size])? {
             Some(b) => b,
-            None => w.get_shape("lm_head.bias", &[c.vocab_size])?,
+            None => lm.get("bias", &[c.vocab_size])?,
         };
         Some(MlmHead {
-            dense: Linear::load(w, "lm_head.dense", h, h)?,
+            dense: Linear::load(&lm.pp("dense"), h, h)?,
             act: Activation::Gelu,
-            ln: LayerNorm::load(w, "lm_head.layer_norm", h, c.layer_norm_eps)?,
+            ln: LayerNorm::load(&lm.pp("layer_norm"), h, c.layer_norm_eps)?,
             decoder,
             bias,
         })
