@@ -384,7 +384,6 @@ fn attend(a: AttendArgs) -> Result<(), EngineError> {
         click_s.push(serde_json::json!({"position": c, "s": t.elapsed().as_secs_f64(), "reused": r.reused_positions()}));
     }
     let t_attn = std::time::Instant::now();
-    let logits = run.logits()?;
     let mut a;
     if ext == "json" {
         a = run.analysis(&layers)?;
@@ -396,6 +395,7 @@ fn attend(a: AttendArgs) -> Result<(), EngineError> {
         // Every asked layer goes to the file a block of rows at a time, straight from the run:
         // the layers are never all in memory, nor is one layer twice.
         a = run.analysis(&Layers::None)?;
+        let logits = run.logits()?;
         let t = a.seq_len();
         let vocab_size = logits.as_ref().map(|l| l.len() / t.max(1)).unwrap_or(0);
         let mut tensors: Vec<(String, Vec<usize>, Data)> = vec![];

@@ -24,8 +24,8 @@ use crate::replies::{byte_to_char, char_to_byte, execute_reply, to_content};
 use crate::wire::Message;
 use jupyter_protocol::{
     CodeMirrorMode, CommInfoRequest, CompleteReply, CompleteRequest, ExecuteRequest, HelpLink,
-    InspectRequest, InterruptReply, IsCompleteReply, IsCompleteReplyStatus, IsCompleteRequest,
-    KernelInfoReply, LanguageInfo, ReplyError, ReplyStatus, ShutdownReply, ShutdownRequest,
+    InspectRequest, InterruptReply, IsCompleteRequest, KernelInfoReply, LanguageInfo, ReplyError,
+    ReplyStatus, ShutdownReply, ShutdownRequest,
 };
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -516,22 +516,13 @@ async fn is_complete(core: &Arc<Core>, msg: &Message, ch: &Channel) {
         .call(move |i| i.is_complete(&code))
         .await
         .unwrap_or(Completeness::Unknown);
-    let (status, indent) = match c {
-        Completeness::Complete => (IsCompleteReplyStatus::Complete, None),
-        Completeness::Incomplete { indent } => (IsCompleteReplyStatus::Incomplete, Some(indent)),
-        Completeness::Invalid => (IsCompleteReplyStatus::Invalid, None),
-        Completeness::Unknown => (IsCompleteReplyStatus::Unknown, None),
+    // The protocol type always writes `indent`, which belongs to an incomplete reply only.
+    let content = match c {
+        Completeness::Complete => json!({"status": "complete"}),
+        Completeness::Incomplete { indent } => json!({"status": "incomplete", "indent": indent}),
+        Completeness::Invalid => json!({"status": "invalid"}),
+        Completeness::Unknown => json!({"status": "unknown"}),
     };
-    let mut content = to_content(IsCompleteReply {
-        status,
-        indent: indent.clone().unwrap_or_default(),
-    });
-    // `indent` belongs to an incomplete reply only (the type always writes it).
-    if indent.is_none() {
-        if let Some(o) = content.as_object_mut() {
-            o.remove("indent");
-        }
-    }
     core.reply(ch, msg, "is_complete_reply", content).await;
 }
 
