@@ -156,6 +156,9 @@ pub(crate) struct LayerAttention {
     pub rules: MaskRules,
     /// Short inputs: the probabilities [H, T, T] (f32) the forward computed anyway (explicit path).
     pub probs: Option<Tensor>,
+    /// Set when `probs` was dropped to save memory ([`LayerAttention::drop_probs`]): they are
+    /// recomputed whole, by the forward's own call, whenever asked for (same values, bit for bit).
+    pub probs_dropped: bool,
     /// When asked for: the context vectors [T, H*Dv] the output projection took (per-head
     /// attention outputs, heads merged, ablated heads zero), compute dtype.
     pub context: Option<Tensor>,
@@ -177,9 +180,48 @@ impl LayerAttention {
             k: self.k.narrow(1, 0, n),
             v: self.v.narrow(1, 0, n),
             rules: self.rules.clone(),
-            probs: self.probs.as_ref().map(|p| p.narrow(1, 0, n)),
+            probs: self.kept_or_recomputed_probs().map(|p| p.narrow(1, 0, n)),
+            probs_dropped: false,
             context: self.context.as_ref().map(|c| c.narrow(0, 0, n)),
         }
+    }
+
+    /// Frees the kept probabilities (their bytes); asking for them later recomputes them whole.
+    pub fn drop_probs(&mut self) -> u64 {
+        match self.probs.take() {
+            Some(p) => {
+                self.probs_dropped = true;
+                tensor_bytes(&p)
+            }
+            None => 0,
+        }
+    }
+
+    /// The kept probabilities, or the dropped ones made again by the explicit path's own call on
+    /// the kept queries and keys (what the forward computed them with: identical values).
+    fn kept_or_recomputed_probs(&self) -> Option<Tensor> {
+        if let Some(p) = &self.probs {
+            return Some(p.shallow_clone());
+        }
+        if !self.probs_dropped {
+            return None;
+        }
+        let rep = self.n_heads() / self.k.size()[0];
+        let kr = if rep > 1 {
+            self.k.repeat_interleave_self_int(rep, Some(0), None)
+        } else {
+            self.k.shallow_clone()
+        };
+        let t = self.seq_len();
+        Some(probs_from(&self.q, &kr, &self.rules, 0..t, self.q.kind()))
+    }
+
+    /// Bytes this layer keeps: (queries + keys + values, probabilities, context vectors).
+    pub fn kept_bytes(&self) -> (u64, u64, u64) {
+        let qkv = tensor_bytes(&self.q) + tensor_bytes(&self.k) + tensor_bytes(&self.v);
+        let probs = self.probs.as_ref().map(tensor_bytes).unwrap_or(0);
+        let ctx = self.context.as_ref().map(tensor_bytes).unwrap_or(0);
+        (qkv, probs, ctx)
     }
 
     /// Keys of the given query heads (GQA: each KV head serves H/KVH consecutive query heads).
@@ -234,7 +276,7 @@ impl LayerAttention {
         }
         let kc = if self.rules.causal { r1 } else { t };
         let idx = Tensor::from_slice(&idx).to_device(device);
-        if let Some(p) = &self.probs {
+        if let Some(p) = &self.kept_or_recomputed_probs() {
             return Ok(p
                 .index_select(0, &idx)
                 .narrow(1, r0, r1 - r0)
@@ -277,6 +319,16 @@ fn probs_from(
         probs = probs.to_kind(out_kind).to_kind(Kind::Float);
     }
     probs
+}
+
+/// Whether a layer of `heads` heads over `t` tokens keeps its probabilities (explicit path).
+pub(crate) fn keeps_probs(heads: i64, t: i64) -> bool {
+    heads * t * t <= EAGER_PROBS_ELEMENTS
+}
+
+/// Bytes a tensor's elements take.
+pub(crate) fn tensor_bytes(t: &Tensor) -> u64 {
+    (t.numel() * t.kind().elt_size_in_bytes()) as u64
 }
 
 /// Rows per block so that heads × rows × keys stays under [`MAX_BLOCK_ELEMENTS`].
@@ -474,6 +526,7 @@ fn attention_with(
             v: v_all,
             rules,
             probs,
+            probs_dropped: false,
             context: kept,
         },
     })

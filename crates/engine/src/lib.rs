@@ -79,6 +79,6 @@ pub use analysis::{
 pub use device::{DTypeSpec, DeviceSpec};
 pub use error::{EngineError, Result};
 pub use model::{LoadOptions, Model, RunOptions};
-pub use run::{Layers, Pool, Run};
+pub use run::{KeptBytes, Layers, Pool, Run};
 pub use source::{list_models, ModelEntry};
 pub use tokenize::TextTokenizer;

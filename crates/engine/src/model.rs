@@ -8,7 +8,7 @@ use crate::device::{device_name, DTypeSpec, DeviceSpec};
 use crate::error::{EngineError, Result};
 use crate::models;
 use crate::models::arch::{Architecture, Batch, LoadContext, TensorInterventions};
-use crate::run::{Layers, Run};
+use crate::run::{KeptBytes, Layers, Run};
 use crate::source;
 use crate::tokenize::{Encoded, TextTokenizer};
 use std::sync::Mutex;
@@ -39,6 +39,8 @@ pub struct Model {
     info: ModelInfo,
     /// Tells this model's runs apart from other models' (prefix reuse needs the same weights).
     id: u64,
+    /// Bytes of one element of the compute dtype.
+    elt_bytes: usize,
 }
 
 fn next_model_id() -> u64 {
@@ -148,7 +150,42 @@ impl Model {
             tokenizer,
             info,
             id: next_model_id(),
+            elt_bytes: ctx.kind.elt_size_in_bytes(),
         })
+    }
+
+    /// About what a run of `tokens` tokens with `iv` keeps ([`Run::kept`]), before running it: to
+    /// check a memory budget first. Head sizes are taken as hidden / heads.
+    pub fn kept_estimate(&self, tokens: usize, iv: &Interventions, keep_logits: bool) -> KeptBytes {
+        let i = &self.info;
+        let (t, e) = (tokens as u64, self.elt_bytes as u64);
+        let (l, h, kvh) = (
+            i.n_layers as u64,
+            i.n_heads as u64,
+            i.n_kv_heads.max(1) as u64,
+        );
+        let d = (i.hidden_size as u64 / h.max(1)).max(1);
+        let eager = crate::attention::keeps_probs(h as i64, t as i64);
+        KeptBytes {
+            on_device: !i.device.starts_with("cpu"),
+            qkv: l * (h + 2 * kvh) * t * d * e,
+            probabilities: if eager { l * h * t * t * 4 } else { 0 },
+            head_outputs: if iv.head_outputs {
+                l * t * h * d * e
+            } else {
+                0
+            },
+            logits: if keep_logits {
+                t * i.vocab_size as u64 * 4
+            } else {
+                0
+            },
+            hidden_states: if iv.hidden_states {
+                (l + 1) * t * i.hidden_size as u64 * e
+            } else {
+                0
+            },
+        }
     }
 
     /// What was loaded.

@@ -16,7 +16,7 @@
 //! ```
 
 use crate::analysis::{Analysis, Input, Prediction, Token};
-use crate::attention::{block_rows, pool_rows_into, LayerAttention};
+use crate::attention::{block_rows, pool_rows_into, tensor_bytes, LayerAttention};
 use crate::error::{EngineError, Result};
 use std::ops::Range;
 use tch::{Kind, Tensor};
@@ -46,6 +46,27 @@ impl Layers {
             Layers::None => false,
             Layers::Some(v) => v.contains(&l),
         }
+    }
+}
+
+/// The bytes a [`Run`] keeps, by kind ([`Run::kept`]); all on the model's device.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeptBytes {
+    /// Whether they are on an accelerator (else host memory).
+    pub on_device: bool,
+    /// Every layer's queries, keys and values (what the attention is recomputed from).
+    pub qkv: u64,
+    /// Kept post-softmax probabilities (short inputs).
+    pub probabilities: u64,
+    /// Per-head attention outputs, when asked for.
+    pub head_outputs: u64,
+    pub logits: u64,
+    pub hidden_states: u64,
+}
+
+impl KeptBytes {
+    pub fn total(&self) -> u64 {
+        self.qkv + self.probabilities + self.head_outputs + self.logits + self.hidden_states
     }
 }
 
@@ -116,6 +137,31 @@ impl Run {
         self.logits = None;
         self.hidden_states = Vec::new();
         self.released = true;
+    }
+    /// Frees every layer's kept probabilities (the bulk of a short run's memory); queries, keys and
+    /// values stay, and attention is then recomputed from them, whole and identical, when asked
+    /// for. Returns the bytes freed.
+    pub fn drop_probabilities(&mut self) -> u64 {
+        self.layers.iter_mut().map(|l| l.drop_probs()).sum()
+    }
+    /// What the run keeps, by kind, and where.
+    pub fn kept(&self) -> KeptBytes {
+        let mut k = KeptBytes {
+            on_device: self
+                .layers
+                .first()
+                .is_some_and(|l| l.q.device() != tch::Device::Cpu),
+            ..KeptBytes::default()
+        };
+        for l in &self.layers {
+            let (qkv, probs, ctx) = l.kept_bytes();
+            k.qkv += qkv;
+            k.probabilities += probs;
+            k.head_outputs += ctx;
+        }
+        k.logits = self.logits.as_ref().map(tensor_bytes).unwrap_or(0);
+        k.hidden_states = self.hidden_states.iter().map(tensor_bytes).sum();
+        k
     }
     /// Whether [`Run::release`] freed this run's tensors.
     pub fn is_released(&self) -> bool {

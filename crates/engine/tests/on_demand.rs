@@ -158,3 +158,55 @@ fn pooled_maps_of_a_rerun_reuse_the_unchanged_bins() {
         fresh
     );
 }
+
+#[test]
+fn dropped_probabilities_come_back_identical_and_are_accounted() {
+    let m = smollm2();
+    let input = Input::new(TEXT);
+    let iv = Interventions::default();
+    let mut run = m.forward(&input, &iv).unwrap();
+    let t = run.seq_len();
+    let kept = run.kept();
+    assert!(kept.probabilities > 0 && kept.qkv > 0 && !kept.on_device);
+    let (h, l) = (m.info().n_heads as u64, m.info().n_layers as u64);
+    assert_eq!(kept.probabilities, l * h * (t * t) as u64 * 4);
+    let estimate = m.kept_estimate(t, &iv, false);
+    assert_eq!(estimate.probabilities, kept.probabilities);
+    assert_eq!(
+        estimate.qkv, kept.qkv,
+        "SmolLM2's head size is hidden / heads"
+    );
+    let before: Vec<Vec<f32>> = (0..3).map(|l| run.attention(l).unwrap()).collect();
+    let freed = run.drop_probabilities();
+    assert_eq!(freed, kept.probabilities);
+    assert_eq!(run.kept().probabilities, 0);
+    assert_eq!(run.kept().qkv, kept.qkv);
+    for (l, b) in before.iter().enumerate() {
+        assert_eq!(
+            &run.attention(l).unwrap(),
+            b,
+            "layer {l} comes back bit for bit"
+        );
+    }
+    let tile = run.tile(1, Some(&[2]), 3..9, 0..t).unwrap();
+    let full = &before[1][(2 * t + 3) * t..(2 * t + 9) * t];
+    assert_eq!(tile, full);
+    // A re-run from a run whose probabilities were dropped equals one from a run that kept them.
+    let ko = Interventions {
+        knockout: vec![t - 4],
+        ..Default::default()
+    };
+    let kept_run = m.forward(&input, &iv).unwrap();
+    let (a, b) = (
+        m.rerun(&run, &ko).unwrap(),
+        m.rerun(&kept_run, &ko).unwrap(),
+    );
+    assert_eq!(a.reused_positions(), b.reused_positions());
+    for l in [0, 5] {
+        assert_eq!(a.attention(l).unwrap(), b.attention(l).unwrap());
+    }
+    assert_eq!(
+        a.predictions()[t - 1][0].prob,
+        b.predictions()[t - 1][0].prob
+    );
+}
