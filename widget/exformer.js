@@ -164,6 +164,7 @@ var protocol_default = {
     tile: { owner: "kernel", type: "binary" },
     tile_rect: { owner: "kernel", type: "json" },
     busy: { owner: "kernel", type: "bool" },
+    busy_text: { owner: "kernel", type: "string" },
     error: { owner: "kernel", type: "string" },
     run_id: { owner: "kernel", type: "int" },
     _static: { owner: "page", type: "bool" }
@@ -2454,11 +2455,12 @@ var App = class {
     this.status = h("div", { class: "xf-status", role: "status", "aria-live": "polite" });
     this.errorBox = h("div", { class: "xf-error", role: "alert", hidden: true });
     this.stage = h("div", { class: "xf-stage" });
+    this.busyLabel = h("span", { text: "re-running the model…" });
     this.busyEl = h(
       "div",
       { class: "xf-busy", hidden: true, "aria-hidden": "true" },
       h("div", { class: "xf-spinner" }),
-      h("span", { text: "re-running the model…" })
+      this.busyLabel
     );
     this.predictions = createPredictions(this);
     this.changes = createChanges(this);
@@ -2872,6 +2874,7 @@ var App = class {
     this.errorBox.textContent = err || "";
     const busy = !!this.get("busy");
     this.busyEl.hidden = !busy;
+    this.busyLabel.textContent = this.get("busy_text") || "re-running the model…";
     this.body.classList.toggle("is-busy", busy);
     const lag = this.attn && this.get("attn_layer") !== this.get("layer");
     this.body.classList.toggle("is-loading", !!lag);

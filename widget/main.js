@@ -57,11 +57,12 @@ class App {
     this.status = h("div", { class: "xf-status", role: "status", "aria-live": "polite" });
     this.errorBox = h("div", { class: "xf-error", role: "alert", hidden: true });
     this.stage = h("div", { class: "xf-stage" });
+    this.busyLabel = h("span", { text: "re-running the model…" });
     this.busyEl = h(
       "div",
       { class: "xf-busy", hidden: true, "aria-hidden": "true" },
       h("div", { class: "xf-spinner" }),
-      h("span", { text: "re-running the model…" }),
+      this.busyLabel,
     );
     this.predictions = createPredictions(this);
     this.changes = createChanges(this);
@@ -506,6 +507,7 @@ class App {
     this.errorBox.textContent = err || "";
     const busy = !!this.get("busy");
     this.busyEl.hidden = !busy;
+    this.busyLabel.textContent = this.get("busy_text") || "re-running the model…";
     this.body.classList.toggle("is-busy", busy);
     const lag = this.attn && this.get("attn_layer") !== this.get("layer");
     this.body.classList.toggle("is-loading", !!lag);

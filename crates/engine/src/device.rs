@@ -132,6 +132,11 @@ impl DTypeSpec {
     }
 }
 
+/// Whether a CUDA device can be used here.
+pub fn cuda_available() -> bool {
+    tch::Cuda::is_available()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

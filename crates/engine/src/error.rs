@@ -34,6 +34,9 @@ pub enum EngineError {
     Torch(String),
     #[error("File system error: {0}")]
     Io(#[from] std::io::Error),
+    /// A run that a memory limit (the notebook's memory budget) cannot hold.
+    #[error("Over the memory budget: {0}")]
+    Memory(String),
     #[error("Tokenizer problem: {0}")]
     Tokenizer(String),
 }

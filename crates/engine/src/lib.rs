@@ -76,7 +76,7 @@ pub use analysis::{
     Analysis, Input, Interventions, LoadProgress, ModelInfo, ModelKind, Prediction, ProgressFn,
     Token,
 };
-pub use device::{DTypeSpec, DeviceSpec};
+pub use device::{cuda_available, DTypeSpec, DeviceSpec};
 pub use error::{EngineError, Result};
 pub use model::{LoadOptions, Model, RunOptions};
 pub use run::{KeptBytes, Layers, Pool, Run};

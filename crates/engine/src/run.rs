@@ -144,6 +144,10 @@ impl Run {
     pub fn drop_probabilities(&mut self) -> u64 {
         self.layers.iter_mut().map(|l| l.drop_probs()).sum()
     }
+    /// Whether [`Run::drop_probabilities`] dropped probabilities this run had kept.
+    pub fn probabilities_dropped(&self) -> bool {
+        self.layers.iter().any(|l| l.probs_dropped)
+    }
     /// What the run keeps, by kind, and where.
     pub fn kept(&self) -> KeptBytes {
         let mut k = KeptBytes {

@@ -16,6 +16,7 @@
 //! - [`display`]: rich output (display_data, clear_output) with a fallback for stock evcxr.
 //! - [`engine`]: the models themselves (re-export of `exformer-engine`).
 //! - [`global`]: process-wide state that survives evcxr's per-cell copies of this crate.
+//! - [`memory`]: one memory budget per kernel for what views keep ([`set_memory_budget`], [`memory()`]).
 //! - [`log`]: the cell process's logs (`EXFORMER_LOG`), into the kernel's log, never a cell's output.
 //!
 //! This crate never depends on the kernel or evcxr: it reaches the kernel only through the
@@ -25,11 +26,13 @@ pub mod comm;
 pub mod display;
 pub mod global;
 pub mod log;
+pub mod memory;
 pub mod model;
 pub mod widget;
 
 pub use exformer_engine as engine;
 pub use exformer_engine::{Analysis, EngineError, Input, Interventions, LoadOptions};
+pub use memory::{memory, set_memory_budget, MemoryBudget};
 pub use model::{load, load_with, Model};
 pub use serde_json;
 pub use widget::AttentionView;

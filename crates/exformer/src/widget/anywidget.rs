@@ -96,6 +96,12 @@ impl WidgetModel {
             .unwrap_or(Value::Null)
     }
 
+    /// Bytes the binary buffers take (what the state keeps besides small JSON).
+    pub fn buffer_bytes(&self) -> u64 {
+        let g = self.inner.lock().unwrap();
+        g.buffers.values().map(|b| b.len() as u64).sum()
+    }
+
     pub fn buffer(&self, key: &str) -> Option<Vec<u8>> {
         self.inner.lock().unwrap().buffers.get(key).cloned()
     }

@@ -204,7 +204,7 @@ mod tests {
         for y in 0..g.side as u32 {
             for x in 0..g.side as u32 {
                 let c = at(g.hx as u32 + x, g.hy as u32 + y);
-                if c.2 > c.0 + 60 {
+                if c.2 as u32 > c.0 as u32 + 60 {
                     dark += 1;
                 }
             }

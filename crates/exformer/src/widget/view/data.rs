@@ -30,6 +30,8 @@ pub(super) struct RunState {
     pub(super) side: Option<usize>,
     /// Predictions of the same input without interventions (what a changed run is compared to).
     pub(super) plain_predictions: Value,
+    /// Why the released run could not be made again (the memory budget), if it could not.
+    pub(super) remake_error: Option<String>,
 }
 
 pub(super) struct PooledMap {
@@ -145,6 +147,20 @@ pub(super) struct ViewInner {
     pub(super) worker: OnceLock<()>,
     /// Front ends showing the view now (their `attach` minus their `detach` messages).
     pub(super) attached: std::sync::atomic::AtomicUsize,
+    /// What the memory budget knows of the view (see `kept.rs`).
+    pub(super) kept: Kept,
+}
+
+/// The view's entry in the memory ledger: what it keeps, when it was last used, when evicted.
+#[derive(Default)]
+pub(super) struct Kept {
+    /// The view's number in this kernel (1, 2, ...).
+    pub(super) number: u64,
+    pub(super) last_used: std::sync::atomic::AtomicU64,
+    pub(super) usage: Mutex<crate::memory::ledger::Usage>,
+    pub(super) label: Mutex<String>,
+    /// When it was last evicted and how far, for the report and the text summary.
+    pub(super) evicted: Mutex<Option<String>>,
 }
 
 /// An interactive attention explorer over one model and one input.
@@ -161,19 +177,6 @@ impl AttentionView {
     /// The selected layer, clamped to the model's layers.
     pub(super) fn selected_layer(&self, n_layers: usize) -> usize {
         self.layer().min(n_layers.saturating_sub(1))
-    }
-
-    /// The run state, its tensors made again first if they were freed.
-    pub(super) fn lock_run(&self) -> std::sync::MutexGuard<'_, RunState> {
-        let mut g = self.inner.run.lock().unwrap();
-        if g.run.is_released() {
-            let again = self.inner.model.forward(g.run.input(), &g.iv);
-            if let Ok(r) = again {
-                g.run = r;
-                g.pooled = None;
-            }
-        }
-        g
     }
 
     pub(super) fn weak(&self) -> Weak<ViewInner> {

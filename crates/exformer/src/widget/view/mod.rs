@@ -18,6 +18,7 @@
 //! - [`settings`]: the process-wide settings views read (release delay, test hooks).
 
 mod data;
+mod kept;
 mod lifetime;
 mod output;
 mod publish;
@@ -44,6 +45,7 @@ impl AttentionView {
     ) -> Result<AttentionView, EngineError> {
         crate::log::init();
         let iv = Interventions::default();
+        kept::room_for(&model, model.tokenize(&input)?.len(), &iv, None)?;
         let run = model.forward(&input, &iv)?;
         let analysis = run.meta();
         let t = analysis.seq_len();
@@ -67,13 +69,23 @@ impl AttentionView {
                     pooled: None,
                     side: None,
                     plain_predictions: plain,
+                    remake_error: None,
                 }),
                 work: Arc::default(),
                 display_id: format!("exformer-view-{}", crate::global::unique_id()),
                 worker: OnceLock::new(),
                 attached: Default::default(),
+                kept: data::Kept {
+                    number: crate::global::global("view.numbers", || {
+                        std::sync::atomic::AtomicU64::new(1)
+                    })
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+                    ..Default::default()
+                },
             }),
         };
+        let holder: std::sync::Arc<dyn crate::memory::ledger::Holder> = view.inner.clone();
+        crate::memory::ledger::register(std::sync::Arc::downgrade(&holder));
         {
             let mut run = view.inner.run.lock().unwrap();
             view.publish_run(&mut run);
@@ -94,7 +106,11 @@ impl AttentionView {
 
     /// One layer's attention of the latest run, row-major [n_heads, T, T].
     pub fn attention(&self, layer: usize) -> Result<Vec<f32>, EngineError> {
-        self.lock_run().run.attention(layer)
+        let run = self.lock_run();
+        if let Some(e) = Self::remake_failure(&run) {
+            return Err(e);
+        }
+        run.run.attention(layer)
     }
 
     /// Whether the view holds its run's tensors now. A view no front end shows frees them (its
@@ -165,6 +181,7 @@ impl AttentionView {
             top_k: run.iv.top_k,
             ..Interventions::default()
         };
+        self.room_for_run(self.inner.model.tokenize(&input)?.len(), &iv)?;
         let next = self.inner.model.forward(&input, &iv)?;
         let t = next.seq_len();
         run.advance(next, iv, false);
@@ -226,6 +243,7 @@ impl AttentionView {
         let mut run = self.inner.run.lock().unwrap();
         let mut iv = run.iv.clone();
         change(&mut iv);
+        self.room_for_run(run.run.seq_len(), &iv)?;
         let next = self.inner.model.rerun(&run.run, &iv)?;
         run.advance(next, iv, true);
         self.publish_run(&mut run);

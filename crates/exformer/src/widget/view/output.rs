@@ -106,7 +106,11 @@ impl AttentionView {
     /// A plain-text summary of the run.
     pub fn text(&self) -> String {
         let run = self.inner.run.lock().unwrap();
-        summary(run.run.meta(), self.layer())
+        let mut s = summary(run.run.meta(), self.layer());
+        if let Some(e) = self.evicted() {
+            s.push_str(&format!("memory: {e}\n"));
+        }
+        s
     }
 
     pub(super) fn bundle(&self, with_widget: bool) -> Map<String, Value> {

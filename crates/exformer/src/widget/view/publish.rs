@@ -72,12 +72,17 @@ impl AttentionView {
         ];
         keys.extend(self.set_tile(run, layer));
         let _ = w.sync(&keys);
+        self.record(run);
     }
 
     /// Sends the attention of the currently selected layer (and, for long inputs whose model
     /// view was just opened, the thumbnails).
     pub(super) fn send_layer(&self) {
         let mut run = self.lock_run();
+        if let Some(e) = Self::remake_failure(&run) {
+            drop(run);
+            return self.set_error(&e.to_string());
+        }
         let w = &self.inner.widget;
         let layer = self.selected_layer(run.run.n_layers());
         let (attn, side) = run.layer_bytes(layer);
@@ -94,6 +99,7 @@ impl AttentionView {
             keys.extend(["thumbs", "thumb_size"]);
         }
         let _ = w.sync(&keys);
+        self.record(&run);
     }
 
     /// Puts the full-resolution tile under the front end's `zoom` window (layer `layer`) into the

@@ -170,6 +170,7 @@ impl AttentionView {
             let mut run = self.inner.run.lock().unwrap();
             run.run.release();
             run.pooled = None;
+            self.record(&run);
             drop(run);
             return_freed_memory();
             tracing::debug!("no front end shows the view: its run's tensors are freed");
@@ -212,6 +213,11 @@ impl AttentionView {
                     list.sort_unstable();
                 }
             }
+        }
+        if let Err(e) = self.room_for_run(t, &iv) {
+            drop(run);
+            self.set_error(&e.to_string());
+            return;
         }
         match self.inner.model.rerun(&run.run, &iv) {
             Ok(next) => {

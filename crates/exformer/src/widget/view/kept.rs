@@ -1,0 +1,244 @@
+//! The view under the kernel's memory budget ([`crate::memory`]): what it keeps is recorded after
+//! every change, room is made before every run, and the ledger may evict it (kept probabilities
+//! and pooled maps first, then the whole run) when no request is using it. What was evicted is
+//! made again, identical, by [`AttentionView::lock_run`].
+
+use super::data::{AttentionView, RunState, ViewInner};
+use super::lifetime::return_freed_memory;
+use crate::memory::ledger::{self, Holder, Need, Part, Tier, Usage};
+use exformer_engine::{EngineError, Interventions, KeptBytes};
+use serde_json::json;
+use std::sync::atomic::Ordering;
+use std::sync::MutexGuard;
+
+/// The time of day (UTC) for "evicted at ...".
+fn clock() -> String {
+    let s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+        % 86_400;
+    format!("{:02}:{:02}:{:02} UTC", s / 3600, s / 60 % 60, s % 60)
+}
+
+fn need(k: &KeptBytes) -> Need {
+    if k.on_device {
+        Need {
+            host: 0,
+            device: k.total(),
+        }
+    } else {
+        Need {
+            host: k.total(),
+            device: 0,
+        }
+    }
+}
+
+/// What the run, its pooled map and the widget state keep, by part.
+fn usage_of(run: &RunState, widget_bytes: u64) -> Usage {
+    let k = run.run.kept();
+    let dev = k.on_device;
+    let part = |what, bytes, on_device, tier| Part {
+        what,
+        bytes,
+        on_device,
+        tier,
+    };
+    Usage {
+        parts: vec![
+            part("queries/keys/values", k.qkv, dev, Some(Tier::Run)),
+            part("probabilities", k.probabilities, dev, Some(Tier::Derived)),
+            part("head outputs", k.head_outputs, dev, Some(Tier::Run)),
+            part("logits", k.logits, dev, Some(Tier::Run)),
+            part("hidden states", k.hidden_states, dev, Some(Tier::Run)),
+            part(
+                "pooled map",
+                run.pooled
+                    .as_ref()
+                    .map(|p| p.map.len() as u64 * 4)
+                    .unwrap_or(0),
+                false,
+                Some(Tier::Derived),
+            ),
+            part("widget state", widget_bytes, false, None),
+        ],
+    }
+}
+
+impl AttentionView {
+    /// Makes room under the budget for a run of `tokens` tokens with `iv` (other views' least
+    /// recently used things are evicted); errors when that run alone is over the budget.
+    pub(super) fn room_for_run(
+        &self,
+        tokens: usize,
+        iv: &Interventions,
+    ) -> Result<(), EngineError> {
+        room_for(&self.inner.model, tokens, iv, Some(self.inner.kept.number))
+    }
+
+    /// Records what the view keeps now and marks it used, then evicts elsewhere if the budget is
+    /// exceeded (never this view: its caller holds its run).
+    pub(super) fn record(&self, run: &RunState) {
+        let k = &self.inner.kept;
+        k.last_used.store(ledger::tick(), Ordering::SeqCst);
+        if !run.run.is_released() && !run.run.probabilities_dropped() {
+            *k.evicted.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
+        *k.usage.lock().unwrap_or_else(|e| e.into_inner()) =
+            usage_of(run, self.inner.widget.buffer_bytes());
+        let a = run.run.meta();
+        let text: String = run.run.input().text.chars().take(40).collect();
+        let more = if run.run.input().text.chars().count() > 40 {
+            "…"
+        } else {
+            ""
+        };
+        *k.label.lock().unwrap_or_else(|e| e.into_inner()) = format!(
+            "view {}: {:?}{more} ({} tokens, {})",
+            k.number,
+            text,
+            a.seq_len(),
+            a.model
+        );
+        let _ = ledger::make_room(Need::default(), Some(k.number));
+    }
+
+    /// The run state, its tensors made again first if they were freed (by the budget or because
+    /// no front end showed the view); a front end showing the view sees that it is recomputing.
+    pub(super) fn lock_run(&self) -> MutexGuard<'_, RunState> {
+        let mut g = self.inner.run.lock().unwrap();
+        if !g.run.is_released() {
+            self.inner
+                .kept
+                .last_used
+                .store(ledger::tick(), Ordering::SeqCst);
+            return g;
+        }
+        let t0 = std::time::Instant::now();
+        if let Err(e) = self.room_for_run(g.run.seq_len(), &g.iv.clone()) {
+            g.remake_error = Some(e.to_string());
+            return g;
+        }
+        let shown = self.inner.attached.load(Ordering::SeqCst) > 0;
+        let w = &self.inner.widget;
+        if shown {
+            w.set("busy", json!(true));
+            w.set(
+                "busy_text",
+                json!("recomputing: this view's tensors were evicted under the memory budget…"),
+            );
+            let _ = w.sync(&["busy", "busy_text"]);
+        }
+        match self.inner.model.forward(g.run.input(), &g.iv) {
+            Ok(r) => {
+                g.run = r;
+                g.pooled = None;
+                g.remake_error = None;
+            }
+            Err(e) => g.remake_error = Some(e.to_string()),
+        }
+        if shown {
+            w.set("busy", json!(false));
+            w.set("busy_text", json!(""));
+            let _ = w.sync(&["busy", "busy_text"]);
+        }
+        tracing::debug!(
+            view = self.inner.kept.number,
+            ms = t0.elapsed().as_millis() as u64,
+            "evicted run made again"
+        );
+        self.record(&g);
+        g
+    }
+
+    /// The error to give when the run could not be made again (None when it is in memory).
+    pub(super) fn remake_failure(run: &RunState) -> Option<EngineError> {
+        run.run.is_released().then(|| {
+            EngineError::Memory(run.remake_error.clone().unwrap_or_else(|| {
+                "this view's tensors were freed and could not be made again".into()
+            }))
+        })
+    }
+
+    /// Whether the memory budget evicted the view's tensors, and when (for its text summary).
+    pub fn evicted(&self) -> Option<String> {
+        self.inner
+            .kept
+            .evicted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// [`AttentionView::room_for_run`] for a view not made yet (`except` None).
+pub(super) fn room_for(
+    model: &exformer_engine::Model,
+    tokens: usize,
+    iv: &Interventions,
+    except: Option<u64>,
+) -> Result<(), EngineError> {
+    let est = model.kept_estimate(tokens, iv, false);
+    ledger::make_room(need(&est), except).map_err(EngineError::Memory)
+}
+
+impl Holder for ViewInner {
+    fn number(&self) -> u64 {
+        self.kept.number
+    }
+    fn label(&self) -> String {
+        self.kept
+            .label
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+    fn usage(&self) -> Usage {
+        self.kept
+            .usage
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+    fn shown(&self) -> bool {
+        self.attached.load(Ordering::SeqCst) > 0
+    }
+    fn last_used(&self) -> u64 {
+        self.kept.last_used.load(Ordering::SeqCst)
+    }
+    fn evicted(&self) -> Option<String> {
+        self.kept
+            .evicted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+    fn evict(&self, tier: Tier) -> bool {
+        // A request holds the run while it uses it: never evict under it.
+        let Ok(mut run) = self.run.try_lock() else {
+            return false;
+        };
+        let what = match tier {
+            Tier::Derived => {
+                run.run.drop_probabilities();
+                run.pooled = None;
+                "kept probabilities dropped"
+            }
+            Tier::Run => {
+                run.run.release();
+                run.pooled = None;
+                "tensors evicted"
+            }
+        };
+        *self.kept.usage.lock().unwrap_or_else(|e| e.into_inner()) =
+            usage_of(&run, self.widget.buffer_bytes());
+        *self.kept.evicted.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!(
+            "{what} under the memory budget at {} (made again, identical, when needed)",
+            clock()
+        ));
+        drop(run);
+        return_freed_memory();
+        true
+    }
+}
