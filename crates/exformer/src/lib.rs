@@ -17,6 +17,7 @@
 //! - [`engine`]: the models themselves (re-export of `exformer-engine`).
 //! - [`global`]: process-wide state that survives evcxr's per-cell copies of this crate.
 //! - [`memory`]: one memory budget per kernel for what views keep ([`set_memory_budget`], [`memory()`]).
+//! - [`model_thread`]: the one thread every view's model runs happen on.
 //! - [`log`]: the cell process's logs (`EXFORMER_LOG`), into the kernel's log, never a cell's output.
 //!
 //! This crate never depends on the kernel or evcxr: it reaches the kernel only through the
@@ -28,11 +29,12 @@ pub mod global;
 pub mod log;
 pub mod memory;
 pub mod model;
+pub mod model_thread;
 pub mod widget;
 
 pub use exformer_engine as engine;
 pub use exformer_engine::{Analysis, EngineError, Input, Interventions, LoadOptions};
-pub use memory::{memory, set_memory_budget, MemoryBudget};
+pub use memory::{memory, memory_budget, set_memory_budget, MemoryBudget};
 pub use model::{load, load_with, Model};
 pub use serde_json;
 pub use widget::AttentionView;

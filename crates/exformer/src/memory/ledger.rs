@@ -26,19 +26,27 @@ pub struct Usage {
 }
 
 impl Usage {
+    /// Host bytes under the budget (what eviction can free).
     pub fn host(&self) -> u64 {
-        self.parts
-            .iter()
-            .filter(|p| !p.on_device)
+        let parts = self.parts.iter();
+        parts
+            .filter(|p| !p.on_device && p.tier.is_some())
             .map(|p| p.bytes)
             .sum()
     }
+    /// Device bytes under the budget.
     pub fn device(&self) -> u64 {
-        self.parts
-            .iter()
-            .filter(|p| p.on_device)
+        let parts = self.parts.iter();
+        parts
+            .filter(|p| p.on_device && p.tier.is_some())
             .map(|p| p.bytes)
             .sum()
+    }
+    /// Bytes kept outside the budget while the holder lives (a view's widget state: its tokens,
+    /// predictions and the shown layer, what a front end needs to show it).
+    pub fn unbounded(&self) -> u64 {
+        let parts = self.parts.iter();
+        parts.filter(|p| p.tier.is_none()).map(|p| p.bytes).sum()
     }
     /// Bytes (host, device) that evicting `tier` would free.
     fn freed_by(&self, tier: Tier) -> (u64, u64) {
@@ -163,11 +171,12 @@ pub fn too_big(need: Need, budget: &MemoryBudget) -> Option<String> {
 }
 
 /// Evicts least recently used things of other holders (never `except`) until what all holders
-/// keep plus `need` fits the budget, or nothing else can go. Holders busy with a request are
-/// skipped. Errors only when `need` alone is over the budget.
-pub fn make_room(need: Need, except: Option<u64>) -> Result<(), String> {
+/// keep plus `need` fits the budget, or nothing else can go; holders busy with a request are
+/// skipped. Errors when `must` (what the run cannot do without: `need` less what it may drop
+/// at once, such as kept probabilities) alone is over the budget; else returns whether it fits.
+pub fn make_room(need: Need, must: Need, except: Option<u64>) -> Result<bool, String> {
     let budget = MemoryBudget::current();
-    if let Some(e) = too_big(need, &budget) {
+    if let Some(e) = too_big(must, &budget) {
         return Err(e);
     }
     let _one = ledger().evicting.lock().unwrap_or_else(|e| e.into_inner());
@@ -181,7 +190,7 @@ pub fn make_room(need: Need, except: Option<u64>) -> Result<(), String> {
         h + need.host > budget.host || d.saturating_add(need.device) > device_budget
     };
     if !over(host, device) {
-        return Ok(());
+        return Ok(true);
     }
     // Least recently used first: views no front end shows before shown ones.
     let mut order: Vec<&Arc<dyn Holder>> =
@@ -215,12 +224,13 @@ pub fn make_room(need: Need, except: Option<u64>) -> Result<(), String> {
             );
         }
     }
-    if over(host, device) {
-        tracing::warn!(
+    let fits = !over(host, device);
+    if !fits {
+        tracing::debug!(
             host,
             device,
-            "over the memory budget: what is left is in use or not evictable"
+            "over the memory budget: what is left is in use"
         );
     }
-    Ok(())
+    Ok(fits)
 }

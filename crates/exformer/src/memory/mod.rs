@@ -44,8 +44,26 @@ pub fn set_memory_budget(spec: &str) -> Result<MemoryBudget, MemoryError> {
     let b = MemoryBudget::parse(spec, &MemoryBudget::current(), "set in a cell")
         .map_err(MemoryError)?;
     b.clone().set();
-    ledger::make_room(ledger::Need::default(), None).map_err(MemoryError)?;
+    ledger::make_room(ledger::Need::default(), ledger::Need::default(), None)
+        .map_err(MemoryError)?;
     Ok(b)
+}
+
+/// Hands memory freed on the heap back to the system. glibc keeps freed blocks of a few MB (a
+/// layer's probabilities, a forward's activations) in its arenas, one per thread that allocated
+/// them (each view's worker is one), so without this what an eviction or a finished forward freed
+/// would be reused by the process but never leave it. Called after each of those.
+pub fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> i32;
+        }
+        // SAFETY: malloc_trim only releases free heap memory; it takes no pointers.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
 }
 
 /// The budget in force.

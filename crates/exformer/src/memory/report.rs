@@ -20,6 +20,9 @@ pub struct MemoryReport {
     pub budget: MemoryBudget,
     pub host: u64,
     pub device: u64,
+    /// Bytes views keep outside the budget: their widget states (tokens, predictions, the shown
+    /// layer), what a front end needs to show them.
+    pub widget_state: u64,
     pub holders: Vec<HolderReport>,
     /// Evictions so far: of derived things (probabilities, pooled maps), of whole runs.
     pub evictions: (u64, u64),
@@ -41,6 +44,7 @@ impl MemoryReport {
             budget: MemoryBudget::current(),
             host: holders.iter().map(|h| h.usage.host()).sum(),
             device: holders.iter().map(|h| h.usage.device()).sum(),
+            widget_state: holders.iter().map(|h| h.usage.unbounded()).sum(),
             holders,
             evictions: ledger::evictions(),
         }

@@ -49,6 +49,8 @@ impl RunState {
             self.plain_predictions = state::predictions_json(next.meta());
         }
         self.run = next;
+        // The old run and the forward's activations are free now: give them back.
+        crate::memory::return_freed_memory();
         self.iv = iv;
         self.run_id += 1;
         if !rerun {

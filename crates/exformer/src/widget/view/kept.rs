@@ -4,8 +4,9 @@
 //! made again, identical, by [`AttentionView::lock_run`].
 
 use super::data::{AttentionView, RunState, ViewInner};
-use super::lifetime::return_freed_memory;
 use crate::memory::ledger::{self, Holder, Need, Part, Tier, Usage};
+use crate::memory::return_freed_memory;
+use crate::model_thread::on_model_thread;
 use exformer_engine::{EngineError, Interventions, KeptBytes};
 use serde_json::json;
 use std::sync::atomic::Ordering;
@@ -21,18 +22,14 @@ fn clock() -> String {
     format!("{:02}:{:02}:{:02} UTC", s / 3600, s / 60 % 60, s % 60)
 }
 
-fn need(k: &KeptBytes) -> Need {
-    if k.on_device {
-        Need {
-            host: 0,
-            device: k.total(),
-        }
-    } else {
-        Need {
-            host: k.total(),
-            device: 0,
-        }
-    }
+/// (all it keeps, what it cannot do without: all but the probabilities, dropped at once if the
+/// budget cannot hold them).
+fn need(k: &KeptBytes) -> (Need, Need) {
+    let place = |b: u64| match k.on_device {
+        true => Need { host: 0, device: b },
+        false => Need { host: b, device: 0 },
+    };
+    (place(k.total()), place(k.total() - k.probabilities))
 }
 
 /// What the run, its pooled map and the widget state keep, by part.
@@ -79,7 +76,7 @@ impl AttentionView {
 
     /// Records what the view keeps now and marks it used, then evicts elsewhere if the budget is
     /// exceeded (never this view: its caller holds its run).
-    pub(super) fn record(&self, run: &RunState) {
+    pub(super) fn record(&self, run: &mut RunState) {
         let k = &self.inner.kept;
         k.last_used.store(ledger::tick(), Ordering::SeqCst);
         if !run.run.is_released() && !run.run.probabilities_dropped() {
@@ -101,7 +98,18 @@ impl AttentionView {
             a.seq_len(),
             a.model
         );
-        let _ = ledger::make_room(Need::default(), Some(k.number));
+        let none = Need::default();
+        if let Ok(false) = ledger::make_room(none, none, Some(k.number)) {
+            // Nothing else can go: this view keeps its queries, keys and values only.
+            if run.run.drop_probabilities() > 0 {
+                *k.usage.lock().unwrap_or_else(|e| e.into_inner()) =
+                    usage_of(run, self.inner.widget.buffer_bytes());
+                *k.evicted.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!(
+                    "kept probabilities dropped at {}: the memory budget cannot hold them (recomputed, identical, when needed)",
+                    clock()
+                ));
+            }
+        }
     }
 
     /// The run state, its tensors made again first if they were freed (by the budget or because
@@ -130,11 +138,14 @@ impl AttentionView {
             );
             let _ = w.sync(&["busy", "busy_text"]);
         }
-        match self.inner.model.forward(g.run.input(), &g.iv) {
+        // `&mut`: the run goes to the model thread while this one waits (a `Run` is Send, not Sync).
+        let (model, iv, run) = (&self.inner.model, g.iv.clone(), &mut g.run);
+        match on_model_thread(move || model.forward(run.input(), &iv)) {
             Ok(r) => {
                 g.run = r;
                 g.pooled = None;
                 g.remake_error = None;
+                return_freed_memory();
             }
             Err(e) => g.remake_error = Some(e.to_string()),
         }
@@ -148,7 +159,7 @@ impl AttentionView {
             ms = t0.elapsed().as_millis() as u64,
             "evicted run made again"
         );
-        self.record(&g);
+        self.record(&mut g);
         g
     }
 
@@ -179,8 +190,10 @@ pub(super) fn room_for(
     iv: &Interventions,
     except: Option<u64>,
 ) -> Result<(), EngineError> {
-    let est = model.kept_estimate(tokens, iv, false);
-    ledger::make_room(need(&est), except).map_err(EngineError::Memory)
+    let (all, must) = need(&model.kept_estimate(tokens, iv, false));
+    ledger::make_room(all, must, except)
+        .map(|_| ())
+        .map_err(EngineError::Memory)
 }
 
 impl Holder for ViewInner {

@@ -7,22 +7,6 @@ use super::settings::ViewSettings;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// Hands memory freed on the heap back to the system. glibc keeps freed blocks of a few MB (a
-/// layer's probabilities) in its arenas, so without this a released view's memory would be
-/// reused by the process but never leave it.
-pub(super) fn return_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        extern "C" {
-            fn malloc_trim(pad: usize) -> i32;
-        }
-        // SAFETY: malloc_trim only releases free heap memory; it takes no pointers.
-        unsafe {
-            malloc_trim(0);
-        }
-    }
-}
-
 /// Views a front end shows (or was just given to show): the front end may still talk to them, so
 /// they stay alive even when no cell variable holds them. A view that is in neither place is
 /// dropped, and with it its run, widget state and worker thread.

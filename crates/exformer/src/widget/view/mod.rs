@@ -28,6 +28,7 @@ mod worker;
 use super::anywidget::WidgetModel;
 use super::assets::{WIDGET_CSS, WIDGET_JS};
 use super::state;
+use crate::model_thread::on_model_thread;
 use data::{RunState, ViewInner};
 use exformer_engine::{Analysis, EngineError, Input, Interventions, Layers};
 use serde_json::json;
@@ -46,7 +47,8 @@ impl AttentionView {
         crate::log::init();
         let iv = Interventions::default();
         kept::room_for(&model, model.tokenize(&input)?.len(), &iv, None)?;
-        let run = model.forward(&input, &iv)?;
+        let run = on_model_thread(|| model.forward(&input, &iv))?;
+        crate::memory::return_freed_memory();
         let analysis = run.meta();
         let t = analysis.seq_len();
         let plain = state::predictions_json(analysis);
@@ -182,7 +184,8 @@ impl AttentionView {
             ..Interventions::default()
         };
         self.room_for_run(self.inner.model.tokenize(&input)?.len(), &iv)?;
-        let next = self.inner.model.forward(&input, &iv)?;
+        let model = &self.inner.model;
+        let next = on_model_thread(|| model.forward(&input, &iv))?;
         let t = next.seq_len();
         run.advance(next, iv, false);
         // A new text: reset what depended on token positions and on the input's length.
@@ -244,7 +247,9 @@ impl AttentionView {
         let mut iv = run.iv.clone();
         change(&mut iv);
         self.room_for_run(run.run.seq_len(), &iv)?;
-        let next = self.inner.model.rerun(&run.run, &iv)?;
+        // `&mut`: the run goes to the model thread while this one waits (a `Run` is Send, not Sync).
+        let (model, prev, ivr) = (&self.inner.model, &mut run.run, &iv);
+        let next = on_model_thread(move || model.rerun(&*prev, ivr))?;
         run.advance(next, iv, true);
         self.publish_run(&mut run);
         drop(run);

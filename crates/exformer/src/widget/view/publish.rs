@@ -99,7 +99,7 @@ impl AttentionView {
             keys.extend(["thumbs", "thumb_size"]);
         }
         let _ = w.sync(&keys);
-        self.record(&run);
+        self.record(&mut run);
     }
 
     /// Puts the full-resolution tile under the front end's `zoom` window (layer `layer`) into the

@@ -2,8 +2,9 @@
 //! applies every request queued so far in one batch (one re-run for many clicks).
 
 use super::data::{AttentionView, ClickMode, Queue, ViewInner, Work};
-use super::lifetime::return_freed_memory;
 use crate::comm;
+use crate::memory::return_freed_memory;
+use crate::model_thread::on_model_thread;
 use crate::widget::state;
 use exformer_engine::{Interventions, ModelKind};
 use serde_json::{json, Value};
@@ -170,7 +171,7 @@ impl AttentionView {
             let mut run = self.inner.run.lock().unwrap();
             run.run.release();
             run.pooled = None;
-            self.record(&run);
+            self.record(&mut run);
             drop(run);
             return_freed_memory();
             tracing::debug!("no front end shows the view: its run's tensors are freed");
@@ -219,7 +220,9 @@ impl AttentionView {
             self.set_error(&e.to_string());
             return;
         }
-        match self.inner.model.rerun(&run.run, &iv) {
+        // `&mut`: the run goes to the model thread while this one waits (a `Run` is Send, not Sync).
+        let (model, prev, ivr) = (&self.inner.model, &mut run.run, &iv);
+        match on_model_thread(move || model.rerun(&*prev, ivr)) {
             Ok(next) => {
                 run.advance(next, iv, true);
                 self.publish_run(&mut run);
