@@ -67,7 +67,7 @@ mod tests {
 
     #[test]
     fn runs_on_one_thread_borrows_and_passes_panics_back() {
-        let data = vec![1, 2, 3];
+        let data = [1, 2, 3];
         let (sum, id) = on_model_thread(|| (data.iter().sum::<i32>(), std::thread::current().id()));
         assert_eq!(sum, 6);
         assert_ne!(id, std::thread::current().id());
