@@ -16,6 +16,14 @@ run tests/browser/long.mjs (the matrix view pooled by the kernel: zoom, find, kn
 undo). Needs what tests/browser/test_lab.py needs (scripts/setup.sh --tests).
 
     . scripts/env.sh && python benches/widget_bench.py --browser [--tokens 128,512,8192] [--repeat 3]
+
+--budget: the kernel's memory budget (issue 18). In a fresh kernel per budget (the default, none =
+"100%" of the RAM, and any given with --budgets), 30 views of ~512-token prompts, each displayed and
+attached as JupyterLab does: the cell process's anonymous memory above the loaded model after 1, 10
+and 30 views, what the views keep under the budget, and the time of a layer change on a resident
+view and on an evicted one (beside one forward of the same prompt, timed in the kernel).
+
+    . scripts/env.sh && python benches/widget_bench.py --budget [--budgets 1.2GB] [--views 30]
 """
 import argparse
 import contextlib
@@ -333,6 +341,81 @@ def print_browser_table(rows, repeat):
           "\ndrawn (compiling the cells, loading the model, the forward pass). Artifacts: tests/artifacts/browser-bench/.")
 
 
+def layer_change_s(kc, cid, layer):
+    """Seconds from the front end's layer change to the update carrying that layer's attention."""
+    while True:
+        try:
+            kc.get_iopub_msg(timeout=0.2)
+        except queue.Empty:
+            break
+    t0 = time.perf_counter()
+    send_comm(kc, cid, {"method": "update", "state": {"layer": layer}, "buffer_paths": []})
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        m = kc.get_iopub_msg(timeout=600)
+        if m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == cid:
+            if m["content"]["data"].get("state", {}).get("attn_layer") == layer:
+                return time.perf_counter() - t0
+    raise AssertionError("no layer update")
+
+
+def cell_text(kc, code):
+    reply, msgs = run_cell(kc, code, timeout=900)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    return [m for m in msgs if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"].strip('"')
+
+
+def budget_rows(budget, n_views, tokens=505):
+    """One fresh kernel under `budget` (None: the default): memory after 1 / 10 / n views shown,
+    layer-change times on resident and evicted views, one forward's time."""
+    from jupyter_client.manager import start_new_kernel
+    text = text_with_tokens(tokens)
+    km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=600)
+    row = {"budget": budget or "default"}
+    try:
+        cell_text(kc, 'let model = exformer::load("smollm2")?; 1')
+        if budget:
+            cell_text(kc, f'exformer::set_memory_budget("{budget}")?; 1')
+        row["budget_bytes"] = int(cell_text(kc, "exformer::memory_budget().host"))
+        base, _ = rss_parts_mb(kc)
+        comms = []
+        for i in range(n_views):
+            reply, msgs = run_cell(kc, f"let v_{i} = model.attend({json.dumps(f'View {i}. ' + text)})?;\nv_{i}", timeout=900)
+            assert reply["content"]["status"] == "ok", reply["content"]
+            cid = next(m for m in msgs if m["msg_type"] == "comm_open")["content"]["comm_id"]
+            send_comm(kc, cid, {"method": "custom", "content": {"type": "attach"}})
+            comms.append(cid)
+            if i + 1 in (1, 10, n_views):
+                time.sleep(0.5)
+                row[f"rss_{i + 1}"] = rss_parts_mb(kc)[0] - base
+                row[f"kept_{i + 1}"] = int(cell_text(kc, "exformer::memory().host")) / 1e6
+        row["T"] = int(cell_text(kc, f"v_{n_views - 1}.meta().seq_len()"))
+        forward = [float(cell_text(kc, f"{{ let i = v_{n_views - 1}.input(); let t0 = std::time::Instant::now(); drop(model.engine().forward(&i, &Default::default())?); t0.elapsed().as_secs_f64() }}")) for _ in range(5)]
+        row["forward_s"] = statistics.median(forward)
+        resident = [layer_change_s(kc, comms[-1], 1 + k) for k in range(5)]
+        row["resident_s"] = statistics.median(resident)
+        evicted_ids = [i for i in range(n_views - 1) if cell_text(kc, f"v_{i}.in_memory()") == "false"][:5]
+        row["evicted_n"] = sum(cell_text(kc, f"v_{i}.in_memory()") == "false" for i in range(n_views))
+        row["evicted_s"] = statistics.median([layer_change_s(kc, comms[i], 7) for i in evicted_ids]) if evicted_ids else None
+        row["rss_after"] = rss_parts_mb(kc)[0] - base
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    return row
+
+
+def print_budget_table(rows, n_views):
+    print(f"memory budget: {n_views} shown views of ~512-token prompts (SmolLM2-135M, CPU; anonymous memory of the cell process above the loaded model)\n")
+    print(f"| budget | 1 view | 10 views | {n_views} views | kept under the budget | evicted runs | layer change: resident | evicted | one forward | evicted / forward |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        name = f"{r['budget']} ({r['budget_bytes'] / 1e9:.2f} GB)"
+        ev = f"{r['evicted_s']:.2f} s" if r["evicted_s"] is not None else "-"
+        ratio = f"{r['evicted_s'] / r['forward_s']:.2f}" if r["evicted_s"] is not None else "-"
+        print(f"| {name} | {r['rss_1']:.0f} MB | {r['rss_10']:.0f} MB | {r[f'rss_{n_views}']:.0f} MB | {r[f'kept_{n_views}']:.0f} MB | {r['evicted_n']} | {r['resident_s'] * 1000:.0f} ms | {ev} | {r['forward_s']:.2f} s | {ratio} |")
+    print("\n(layer change: from the comm message to the update with the new layer, client-side, median; an evicted view's first change makes its run again)")
+
+
 def mb(b):
     return f"{b / 1e6:.2f} MB"
 
@@ -345,8 +428,16 @@ def main():
     ap.add_argument("--browser", action="store_true", help="time the actions in a real JupyterLab instead (one table)")
     ap.add_argument("--cells", type=int, default=0, help="memory per cell instead: N rendering cells, then --views rebinding views")
     ap.add_argument("--repeat", type=int, default=3, help="--browser: repetitions of the cheap actions")
+    ap.add_argument("--budget", action="store_true", help="the memory budget table instead: the default, none, and --budgets")
+    ap.add_argument("--budgets", nargs="*", default=[], help="--budget: more budgets to measure (\"1.2GB\")")
     args = ap.parse_args()
     tokens = [int(t) for a in (args.tokens or []) for t in a.split(",") if t]
+    if args.budget:
+        os.environ.setdefault("EXFORMER_RELEASE_AFTER_S", "1")
+        n = args.views or 30
+        rows = [budget_rows(b, n) for b in [None, *args.budgets, "100%"]]
+        print_budget_table(rows, n)
+        return
     if args.browser:
         print_browser_table(browser_rows(tokens or [128, 512, 8192], args.repeat), args.repeat)
         return

@@ -61,6 +61,15 @@ pub fn on_model_thread<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     }
 }
 
+/// Queues `f` on the model thread after the runs already queued, without waiting for it.
+pub fn after_queued_runs(f: impl FnOnce() + Send + 'static) {
+    let _ = model_thread()
+        .jobs
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .send(Box::new(f));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -66,6 +66,21 @@ pub fn return_freed_memory() {
     }
 }
 
+/// [`return_freed_memory`] on the model thread once the runs queued there are done, without
+/// waiting: giving back a few hundred MB takes ~100 ms, which a layer change or a re-run should
+/// not wait for. Calls made while one is pending share it.
+pub fn return_freed_memory_soon() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let pending: &'static AtomicBool =
+        crate::global::global("memory.trim_pending", Default::default);
+    if !pending.swap(true, Ordering::SeqCst) {
+        crate::model_thread::after_queued_runs(move || {
+            pending.store(false, Ordering::SeqCst);
+            return_freed_memory();
+        });
+    }
+}
+
 /// The budget in force.
 pub fn memory_budget() -> MemoryBudget {
     MemoryBudget::current()

@@ -49,8 +49,9 @@ impl RunState {
             self.plain_predictions = state::predictions_json(next.meta());
         }
         self.run = next;
-        // The old run and the forward's activations are free now: give them back.
-        crate::memory::return_freed_memory();
+        // The old run and the forward's scratch are free now: give them back once this request's
+        // run is done (the model thread runs the trim after it; see `return_freed_memory_soon`).
+        crate::memory::return_freed_memory_soon();
         self.iv = iv;
         self.run_id += 1;
         if !rerun {

@@ -5,7 +5,6 @@
 
 use super::data::{AttentionView, RunState, ViewInner};
 use crate::memory::ledger::{self, Holder, Need, Part, Tier, Usage};
-use crate::memory::return_freed_memory;
 use crate::model_thread::on_model_thread;
 use exformer_engine::{EngineError, Interventions, KeptBytes};
 use serde_json::json;
@@ -145,7 +144,7 @@ impl AttentionView {
                 g.run = r;
                 g.pooled = None;
                 g.remake_error = None;
-                return_freed_memory();
+                crate::memory::return_freed_memory_soon();
             }
             Err(e) => g.remake_error = Some(e.to_string()),
         }
@@ -250,8 +249,9 @@ impl Holder for ViewInner {
             "{what} under the memory budget at {} (made again, identical, when needed)",
             clock()
         ));
+        // Given back to the system after the run this eviction makes room for (that run queues
+        // it): a trim queued now would hold the model thread before the run.
         drop(run);
-        return_freed_memory();
         true
     }
 }

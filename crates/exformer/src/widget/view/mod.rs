@@ -48,7 +48,7 @@ impl AttentionView {
         let iv = Interventions::default();
         kept::room_for(&model, model.tokenize(&input)?.len(), &iv, None)?;
         let run = on_model_thread(|| model.forward(&input, &iv))?;
-        crate::memory::return_freed_memory();
+        crate::memory::return_freed_memory_soon();
         let analysis = run.meta();
         let t = analysis.seq_len();
         let plain = state::predictions_json(analysis);
@@ -124,6 +124,11 @@ impl AttentionView {
     /// How many leading positions the latest run took from the run before it (causal re-runs).
     pub fn reused_positions(&self) -> usize {
         self.inner.run.lock().unwrap().run.reused_positions()
+    }
+
+    /// The text (or pair) the view runs the model on.
+    pub fn input(&self) -> Input {
+        self.inner.run.lock().unwrap().run.input().clone()
     }
 
     /// Tokens and predictions of the latest run (no attention).

@@ -3,7 +3,7 @@
 
 use super::data::{AttentionView, ClickMode, Queue, ViewInner, Work};
 use crate::comm;
-use crate::memory::return_freed_memory;
+use crate::memory::return_freed_memory_soon;
 use crate::model_thread::on_model_thread;
 use crate::widget::state;
 use exformer_engine::{Interventions, ModelKind};
@@ -173,7 +173,7 @@ impl AttentionView {
             run.pooled = None;
             self.record(&mut run);
             drop(run);
-            return_freed_memory();
+            return_freed_memory_soon();
             tracing::debug!("no front end shows the view: its run's tensors are freed");
             return;
         }
