@@ -345,7 +345,7 @@ fn attend(a: AttendArgs) -> Result<(), EngineError> {
     });
     let keep = RunOptions {
         keep_logits: want_logits,
-        reuse: None,
+        ..Default::default()
     };
     let mut run_s = vec![];
     let mut run = None;

@@ -210,3 +210,36 @@ fn dropped_probabilities_come_back_identical_and_are_accounted() {
         b.predictions()[t - 1][0].prob
     );
 }
+
+#[test]
+fn a_released_run_made_again_with_its_predictions_equals_a_fresh_one() {
+    let m = smollm2();
+    let input = Input::new(TEXT);
+    let iv = Interventions {
+        knockout: vec![4],
+        ..Default::default()
+    };
+    let mut old = m.forward(&input, &iv).unwrap();
+    old.release();
+    let opts = exformer_engine::RunOptions {
+        predictions_from: Some(&old),
+        ..Default::default()
+    };
+    let again = m.forward_with(&input, &iv, opts).unwrap();
+    let fresh = m.forward(&input, &iv).unwrap();
+    assert_eq!(again.predictions(), fresh.predictions());
+    assert_eq!(again.tokens(), fresh.tokens());
+    for l in [0, 29] {
+        assert_eq!(again.attention(l).unwrap(), fresh.attention(l).unwrap());
+    }
+    // Other interventions: the predictions are computed, not taken.
+    let other = m
+        .forward_with(&input, &Interventions::default(), opts)
+        .unwrap();
+    assert_eq!(
+        other.predictions(),
+        m.forward(&input, &Interventions::default())
+            .unwrap()
+            .predictions()
+    );
+}

@@ -6,7 +6,7 @@
 use super::data::{AttentionView, RunState, ViewInner};
 use crate::memory::ledger::{self, Holder, Need, Part, Tier, Usage};
 use crate::model_thread::on_model_thread;
-use exformer_engine::{EngineError, Interventions, KeptBytes};
+use exformer_engine::{EngineError, Interventions, KeptBytes, RunOptions};
 use serde_json::json;
 use std::sync::atomic::Ordering;
 use std::sync::MutexGuard;
@@ -139,7 +139,15 @@ impl AttentionView {
         }
         // `&mut`: the run goes to the model thread while this one waits (a `Run` is Send, not Sync).
         let (model, iv, run) = (&self.inner.model, g.iv.clone(), &mut g.run);
-        match on_model_thread(move || model.forward(run.input(), &iv)) {
+        // Tokens and predictions are still there: the LM head is skipped.
+        let again = on_model_thread(move || {
+            let opts = RunOptions {
+                predictions_from: Some(&*run),
+                ..Default::default()
+            };
+            model.forward_with(run.input(), &iv, opts)
+        });
+        match again {
             Ok(r) => {
                 g.run = r;
                 g.pooled = None;
