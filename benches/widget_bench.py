@@ -80,6 +80,15 @@ def send_comm(kc, comm_id, data):
     return msg["header"]["msg_id"]
 
 
+def drain(kc, quiet):
+    """Reads iopub until it has been quiet for `quiet` seconds."""
+    while True:
+        try:
+            kc.get_iopub_msg(timeout=quiet)
+        except queue.Empty:
+            return
+
+
 def exformer_rows(kc, tokens):
     out = []
     for n in tokens:
@@ -96,11 +105,7 @@ def exformer_rows(kc, tokens):
         first = size(opened) + size(display)
         png = len(display["content"]["data"]["image/png"])
         # One knock-out click.
-        while True:
-            try:
-                kc.get_iopub_msg(timeout=0.3)
-            except queue.Empty:
-                break
+        drain(kc, 0.3)
         t0 = time.perf_counter()
         send_comm(kc, cid, {"method": "custom", "content": {"type": "toggle", "index": T // 2, "mode": "knockout"}})
         # Clicks update the live view over the comm only (the PNG fallback follows cell-driven changes).
@@ -343,11 +348,7 @@ def print_browser_table(rows, repeat):
 
 def layer_change_s(kc, cid, layer):
     """Seconds from the front end's layer change to the update carrying that layer's attention."""
-    while True:
-        try:
-            kc.get_iopub_msg(timeout=0.2)
-        except queue.Empty:
-            break
+    drain(kc, 0.2)
     t0 = time.perf_counter()
     send_comm(kc, cid, {"method": "update", "state": {"layer": layer}, "buffer_paths": []})
     deadline = time.time() + 600
