@@ -206,12 +206,7 @@ impl LayerAttention {
         if !self.probs_dropped {
             return None;
         }
-        let rep = self.n_heads() / self.k.size()[0];
-        let kr = if rep > 1 {
-            self.k.repeat_interleave_self_int(rep, Some(0), None)
-        } else {
-            self.k.shallow_clone()
-        };
+        let kr = repeat_kv(&self.k, self.n_heads());
         let t = self.seq_len();
         Some(probs_from(&self.q, &kr, &self.rules, 0..t, self.q.kind()))
     }
@@ -321,6 +316,17 @@ fn probs_from(
     probs
 }
 
+/// Keys or values [KVH, T, D] repeated for `heads` query heads (grouped-query attention: each KV
+/// head serves heads/KVH consecutive query heads); the same tensor when there is no grouping.
+fn repeat_kv(x: &Tensor, heads: i64) -> Tensor {
+    let rep = heads / x.size()[0];
+    if rep > 1 {
+        x.repeat_interleave_self_int(rep, Some(0), None)
+    } else {
+        x.shallow_clone()
+    }
+}
+
 /// Whether a layer of `heads` heads over `t` tokens keeps its probabilities (explicit path).
 pub(crate) fn keeps_probs(heads: i64, t: i64) -> bool {
     heads * t * t <= EAGER_PROBS_ELEMENTS
@@ -400,15 +406,7 @@ fn attention_with(
     };
     let s = start + t;
     let rules = MaskRules::from_spec(spec, s as usize);
-    let rep = h / kvh;
-    let expand = |x: &Tensor| {
-        if rep > 1 {
-            x.repeat_interleave_self_int(rep, Some(0), None)
-        } else {
-            x.shallow_clone()
-        }
-    };
-    let (kr, vr) = (expand(&k_all), expand(&v_all));
+    let (kr, vr) = (repeat_kv(&k_all, h), repeat_kv(&v_all, h));
     let device = q.device();
     // Short inputs: the explicit path, keeping its probabilities (recomputing them would cost more
     // than holding them); beyond, the fused kernel and probabilities on demand.

@@ -402,25 +402,24 @@ impl Model {
             .filter(|p| !keep_logits && p.input() == input && p.meta.interventions == *iv)
             .filter(|p| p.meta.predictions.len() == enc.ids.len())
             .map(|p| p.meta.predictions.clone());
-        let (mut predictions, new_logits) = catch(|| {
-            if taken.is_some() {
-                return Ok((vec![], None));
-            }
-            tch::no_grad(|| {
-                top_k(
-                    arch.as_ref(),
-                    &out.hidden,
-                    iv.top_k,
-                    &self.tokenizer,
-                    keep_logits,
-                    info.vocab_size,
-                )
-            })
-        })?;
+        let took = taken.is_some();
+        let (mut predictions, new_logits) = match taken {
+            Some(all) => (all, None),
+            None => catch(|| {
+                tch::no_grad(|| {
+                    top_k(
+                        arch.as_ref(),
+                        &out.hidden,
+                        iv.top_k,
+                        &self.tokenizer,
+                        keep_logits,
+                        info.vocab_size,
+                    )
+                })
+            })?,
+        };
         drop(arch);
-        if let Some(all) = taken {
-            predictions = all;
-        } else if let (Some(p), true) = (prev, start > 0) {
+        if let (Some(p), true, false) = (prev, start > 0, took) {
             let mut all = p.meta.predictions[..start].to_vec();
             all.append(&mut predictions);
             predictions = all;
