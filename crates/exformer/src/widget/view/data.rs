@@ -60,6 +60,19 @@ impl RunState {
         }
     }
 
+    /// Frees the run's tensors and what was computed from them (tokens and predictions stay).
+    pub(super) fn release(&mut self) {
+        self.run.release();
+        self.pooled = None;
+    }
+
+    /// Frees what is made again cheaply from the run's own tensors: kept probabilities, the
+    /// pooled map.
+    pub(super) fn drop_derived(&mut self) {
+        self.run.drop_probabilities();
+        self.pooled = None;
+    }
+
     /// Layer `layer` as the widget's `attn` bytes and their side: full resolution, or pooled on
     /// the device (reusing the bins a causal re-run could not change).
     pub(super) fn layer_bytes(&mut self, layer: usize) -> (Vec<u8>, usize) {

@@ -3,13 +3,13 @@
 //! and pooled maps first, then the whole run) when no request is using it. What was evicted is
 //! made again, identical, by [`AttentionView::lock_run`].
 
-use super::data::{AttentionView, RunState, ViewInner};
+use super::data::{AttentionView, Kept, RunState, ViewInner};
 use crate::memory::ledger::{self, Holder, Need, Part, Tier, Usage};
 use crate::model_thread::on_model_thread;
 use exformer_engine::{EngineError, Interventions, KeptBytes, RunOptions};
 use serde_json::json;
 use std::sync::atomic::Ordering;
-use std::sync::MutexGuard;
+use std::sync::{Mutex, MutexGuard};
 
 /// The time of day (UTC) for "evicted at ...".
 fn clock() -> String {
@@ -19,6 +19,23 @@ fn clock() -> String {
         .unwrap_or(0)
         % 86_400;
     format!("{:02}:{:02}:{:02} UTC", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// A lock that a panic elsewhere does not poison for the ledger.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Kept {
+    fn set_usage(&self, u: Usage) {
+        *lock(&self.usage) = u;
+    }
+    fn set_evicted(&self, note: Option<String>) {
+        *lock(&self.evicted) = note;
+    }
+    fn evicted(&self) -> Option<String> {
+        lock(&self.evicted).clone()
+    }
 }
 
 /// (all it keeps, what it cannot do without: all but the probabilities, dropped at once if the
@@ -79,10 +96,9 @@ impl AttentionView {
         let k = &self.inner.kept;
         k.last_used.store(ledger::tick(), Ordering::SeqCst);
         if !run.run.is_released() && !run.run.probabilities_dropped() {
-            *k.evicted.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            k.set_evicted(None);
         }
-        *k.usage.lock().unwrap_or_else(|e| e.into_inner()) =
-            usage_of(run, self.inner.widget.buffer_bytes());
+        k.set_usage(usage_of(run, self.inner.widget.buffer_bytes()));
         let a = run.run.meta();
         let text: String = run.run.input().text.chars().take(40).collect();
         let more = if run.run.input().text.chars().count() > 40 {
@@ -90,7 +106,7 @@ impl AttentionView {
         } else {
             ""
         };
-        *k.label.lock().unwrap_or_else(|e| e.into_inner()) = format!(
+        *lock(&k.label) = format!(
             "view {}: {:?}{more} ({} tokens, {})",
             k.number,
             text,
@@ -101,12 +117,11 @@ impl AttentionView {
         if let Ok(false) = ledger::make_room(none, none, Some(k.number)) {
             // Nothing else can go: this view keeps its queries, keys and values only.
             if run.run.drop_probabilities() > 0 {
-                *k.usage.lock().unwrap_or_else(|e| e.into_inner()) =
-                    usage_of(run, self.inner.widget.buffer_bytes());
-                *k.evicted.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!(
+                k.set_usage(usage_of(run, self.inner.widget.buffer_bytes()));
+                k.set_evicted(Some(format!(
                     "kept probabilities dropped at {}: the memory budget cannot hold them (recomputed, identical, when needed)",
                     clock()
-                ));
+                )));
             }
         }
     }
@@ -123,7 +138,7 @@ impl AttentionView {
             return g;
         }
         let t0 = std::time::Instant::now();
-        if let Err(e) = self.room_for_run(g.run.seq_len(), &g.iv.clone()) {
+        if let Err(e) = self.room_for_run(g.run.seq_len(), &g.iv) {
             g.remake_error = Some(e.to_string());
             return g;
         }
@@ -181,12 +196,7 @@ impl AttentionView {
 
     /// Whether the memory budget evicted the view's tensors, and when (for its text summary).
     pub fn evicted(&self) -> Option<String> {
-        self.inner
-            .kept
-            .evicted
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.inner.kept.evicted()
     }
 }
 
@@ -208,18 +218,10 @@ impl Holder for ViewInner {
         self.kept.number
     }
     fn label(&self) -> String {
-        self.kept
-            .label
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        lock(&self.kept.label).clone()
     }
     fn usage(&self) -> Usage {
-        self.kept
-            .usage
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        lock(&self.kept.usage).clone()
     }
     fn shown(&self) -> bool {
         self.attached.load(Ordering::SeqCst) > 0
@@ -228,11 +230,7 @@ impl Holder for ViewInner {
         self.kept.last_used.load(Ordering::SeqCst)
     }
     fn evicted(&self) -> Option<String> {
-        self.kept
-            .evicted
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.kept.evicted()
     }
     fn evict(&self, tier: Tier) -> bool {
         // A request holds the run while it uses it: never evict under it.
@@ -241,22 +239,20 @@ impl Holder for ViewInner {
         };
         let what = match tier {
             Tier::Derived => {
-                run.run.drop_probabilities();
-                run.pooled = None;
+                run.drop_derived();
                 "kept probabilities dropped"
             }
             Tier::Run => {
-                run.run.release();
-                run.pooled = None;
+                run.release();
                 "tensors evicted"
             }
         };
-        *self.kept.usage.lock().unwrap_or_else(|e| e.into_inner()) =
-            usage_of(&run, self.widget.buffer_bytes());
-        *self.kept.evicted.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!(
+        self.kept
+            .set_usage(usage_of(&run, self.widget.buffer_bytes()));
+        self.kept.set_evicted(Some(format!(
             "{what} under the memory budget at {} (made again, identical, when needed)",
             clock()
-        ));
+        )));
         // Given back to the system after the run this eviction makes room for (that run queues
         // it): a trim queued now would hold the model thread before the run.
         drop(run);

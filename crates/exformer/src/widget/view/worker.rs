@@ -169,8 +169,7 @@ impl AttentionView {
             > 0;
         if batch.release && !shown && batch.toggles.is_empty() && !batch.clear {
             let mut run = self.inner.run.lock().unwrap();
-            run.run.release();
-            run.pooled = None;
+            run.release();
             self.record(&mut run);
             drop(run);
             return_freed_memory_soon();
