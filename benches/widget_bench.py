@@ -41,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "engine"))
-from jupyter_helpers import KERNEL, run_cell  # noqa: E402
+from jupyter_helpers import KERNEL, cell_value, rss_parts_mb, run_cell  # noqa: E402
 
 BASE_TEXT = (
     "The history of natural language processing began in the 1950s, when researchers first tried to translate "
@@ -164,17 +164,6 @@ def rss_mb(kc):
     text = [m for m in msgs if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"]
     # the cell shows the line as a Rust string literal ("VmRSS:\t 123 kB", the tab escaped)
     return int(re.search(r"(\d+)\s*kB", text).group(1)) / 1024
-
-
-def rss_parts_mb(kc):
-    """(heap and other anonymous memory, file-backed pages) of the cell process, in MB. evcxr loads
-    every cell as a shared object that links the library statically: the code pages it touches are
-    file-backed (clean, the system reclaims them under pressure); leaks show in the anonymous part."""
-    reply, msgs = run_cell(kc, 'std::fs::read_to_string("/proc/self/status")?.lines().filter(|l| l.starts_with("RssAnon") || l.starts_with("RssFile")).map(|l| l.split_whitespace().nth(1).unwrap_or("0")).collect::<Vec<_>>().join(" ")')
-    assert reply["content"]["status"] == "ok", reply["content"]
-    text = [m for m in msgs if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"].strip('"')
-    anon, file = (int(x) / 1024 for x in text.split())
-    return anon, file
 
 
 def memory_rows(kc, n_views, tokens):
@@ -360,12 +349,6 @@ def layer_change_s(kc, cid, layer):
     raise AssertionError("no layer update")
 
 
-def cell_text(kc, code):
-    reply, msgs = run_cell(kc, code, timeout=900)
-    assert reply["content"]["status"] == "ok", reply["content"]
-    return [m for m in msgs if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"].strip('"')
-
-
 def budget_rows(budget, n_views, tokens=505):
     """One fresh kernel under `budget` (None: the default): memory after 1 / 10 / n views shown,
     layer-change times on resident and evicted views, one forward's time."""
@@ -374,10 +357,10 @@ def budget_rows(budget, n_views, tokens=505):
     km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=600)
     row = {"budget": budget or "default"}
     try:
-        cell_text(kc, 'let model = exformer::load("smollm2")?; 1')
+        cell_value(kc, 'let model = exformer::load("smollm2")?; 1', timeout=900)
         if budget:
-            cell_text(kc, f'exformer::set_memory_budget("{budget}")?; 1')
-        row["budget_bytes"] = int(cell_text(kc, "exformer::memory_budget().host"))
+            cell_value(kc, f'exformer::set_memory_budget("{budget}")?; 1')
+        row["budget_bytes"] = int(cell_value(kc, "exformer::memory_budget().host"))
         base, _ = rss_parts_mb(kc)
         comms = []
         for i in range(n_views):
@@ -389,14 +372,14 @@ def budget_rows(budget, n_views, tokens=505):
             if i + 1 in (1, 10, n_views):
                 time.sleep(0.5)
                 row[f"rss_{i + 1}"] = rss_parts_mb(kc)[0] - base
-                row[f"kept_{i + 1}"] = int(cell_text(kc, "exformer::memory().host")) / 1e6
-        row["T"] = int(cell_text(kc, f"v_{n_views - 1}.meta().seq_len()"))
-        forward = [float(cell_text(kc, f"{{ let i = v_{n_views - 1}.input(); let t0 = std::time::Instant::now(); drop(model.engine().forward(&i, &Default::default())?); t0.elapsed().as_secs_f64() }}")) for _ in range(5)]
+                row[f"kept_{i + 1}"] = int(cell_value(kc, "exformer::memory().host")) / 1e6
+        row["T"] = int(cell_value(kc, f"v_{n_views - 1}.meta().seq_len()"))
+        forward = [float(cell_value(kc, f"{{ let i = v_{n_views - 1}.input(); let t0 = std::time::Instant::now(); drop(model.engine().forward(&i, &Default::default())?); t0.elapsed().as_secs_f64() }}")) for _ in range(5)]
         row["forward_s"] = statistics.median(forward)
         resident = [layer_change_s(kc, comms[-1], 1 + k) for k in range(5)]
         row["resident_s"] = statistics.median(resident)
-        evicted_ids = [i for i in range(n_views - 1) if cell_text(kc, f"v_{i}.in_memory()") == "false"][:5]
-        row["evicted_n"] = sum(cell_text(kc, f"v_{i}.in_memory()") == "false" for i in range(n_views))
+        evicted_ids = [i for i in range(n_views - 1) if cell_value(kc, f"v_{i}.in_memory()") == "false"][:5]
+        row["evicted_n"] = sum(cell_value(kc, f"v_{i}.in_memory()") == "false" for i in range(n_views))
         row["evicted_s"] = statistics.median([layer_change_s(kc, comms[i], 7) for i in evicted_ids]) if evicted_ids else None
         row["rss_after"] = rss_parts_mb(kc)[0] - base
     finally:
@@ -413,7 +396,8 @@ def print_budget_table(rows, n_views):
         name = f"{r['budget']} ({r['budget_bytes'] / 1e9:.2f} GB)"
         ev = f"{r['evicted_s']:.2f} s" if r["evicted_s"] is not None else "-"
         ratio = f"{r['evicted_s'] / r['forward_s']:.2f}" if r["evicted_s"] is not None else "-"
-        print(f"| {name} | {r['rss_1']:.0f} MB | {r['rss_10']:.0f} MB | {r[f'rss_{n_views}']:.0f} MB | {r[f'kept_{n_views}']:.0f} MB | {r['evicted_n']} | {r['resident_s'] * 1000:.0f} ms | {ev} | {r['forward_s']:.2f} s | {ratio} |")
+        at = lambda n: f"{r[f'rss_{n}']:.0f} MB" if f"rss_{n}" in r else "-"
+        print(f"| {name} | {at(1)} | {at(10)} | {at(n_views)} | {r[f'kept_{n_views}']:.0f} MB | {r['evicted_n']} | {r['resident_s'] * 1000:.0f} ms | {ev} | {r['forward_s']:.2f} s | {ratio} |")
     print("\n(layer change: from the comm message to the update with the new layer, client-side, median; an evicted view's first change makes its run again)")
 
 

@@ -30,3 +30,19 @@ def collect_iopub(kc, msg_id, timeout=60):
         if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
             return out
     raise AssertionError(f"no idle for {msg_id}; got {[x['msg_type'] for x in out]}")
+
+
+def cell_value(kc, code, timeout=120):
+    """The text/plain of a cell's result (the cell must succeed)."""
+    reply, msgs = run_cell(kc, code, timeout)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    return [m for m in msgs if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"]
+
+
+def rss_parts_mb(kc):
+    """(heap and other anonymous memory, file-backed pages) of the cell process, in MB. evcxr loads
+    every cell as a shared object that links the library statically: the code pages it touches are
+    file-backed (clean, the system reclaims them under pressure); leaks show in the anonymous part."""
+    text = cell_value(kc, 'std::fs::read_to_string("/proc/self/status")?.lines().filter(|l| l.starts_with("RssAnon") || l.starts_with("RssFile")).map(|l| l.split_whitespace().nth(1).unwrap_or("0")).collect::<Vec<_>>().join(" ")')
+    anon, file = (int(x) / 1024 for x in text.strip('"').split())
+    return anon, file

@@ -5,13 +5,12 @@ view still answers a layer change, an evicted view's attention equals a fresh ru
 bad settings or a run larger than the whole budget get a clear error while the kernel keeps its
 state."""
 import json
-import re
 import time
 
 import pytest
 
-from jupyter_helpers import run_cell
-from test_widget_protocol import cell_value, drain_iopub, send_comm, wait_updates
+from jupyter_helpers import cell_value, rss_parts_mb, run_cell
+from test_widget_protocol import drain_iopub, send_comm, wait_updates
 from corpus import corpus_text
 
 N_VIEWS = 30
@@ -46,11 +45,6 @@ def rust_str(text):
     return "r" + "#" * n + '"' + text + '"' + "#" * n
 
 
-def rss_anon_mb(kc):
-    text = cell_value(kc, 'std::fs::read_to_string("/proc/self/status")?.lines().find(|l| l.starts_with("RssAnon")).unwrap_or("").to_string()')
-    return int(re.search(r"(\d+)\s*kB", text).group(1)) / 1024
-
-
 def cell_error(kc, code):
     reply, msgs = run_cell(kc, code, timeout=300)
     assert reply["content"]["status"] == "error", f"{code!r} should fail"
@@ -65,7 +59,7 @@ def thirty(kernel):
     assert reply["content"]["status"] == "ok", reply["content"]
     reply, _ = run_cell(kc, f'exformer::set_memory_budget("{BUDGET_MB}MB")?;')
     assert reply["content"]["status"] == "ok", reply["content"]
-    base = rss_anon_mb(kc)
+    base = rss_parts_mb(kc)[0]
     texts = prompts(N_VIEWS)
     comms = []
     for i, text in enumerate(texts):
@@ -84,7 +78,7 @@ def test_thirty_shown_views_stay_within_the_budget(thirty):
     assert all(480 <= t <= 539 for t in lengths), f"~512-token prompts that keep their probabilities: {lengths}"
     kept = int(cell_value(kc, "exformer::memory().host"))
     assert kept <= BUDGET_MB * 1e6, f"the views keep {kept / 1e6:.0f} MB under a {BUDGET_MB} MB budget"
-    grown = rss_anon_mb(kc) - base
+    grown = rss_parts_mb(kc)[0] - base
     assert grown <= BUDGET_MB + OVERHEAD_MB, f"30 shown views grew the cell process by {grown:.0f} MB"
     report = cell_value(kc, 'format!("{}", exformer::memory())')
     assert "evictions so far" in report and "[shown]" in report and "under the memory budget" in report, report
@@ -110,7 +104,7 @@ def test_every_view_answers_a_layer_change(thirty):
         assert len(merged["attn"]) == 9 * int(cell_value(kc, f"v_{i}.meta().seq_len()")) ** 2
     assert recomputing > 0, "an evicted view says it is recomputing"
     assert int(cell_value(kc, "exformer::memory().host")) <= BUDGET_MB * 1e6
-    grown = rss_anon_mb(kc) - base
+    grown = rss_parts_mb(kc)[0] - base
     assert grown <= BUDGET_MB + OVERHEAD_MB, f"after 30 layer changes the cell process grew by {grown:.0f} MB"
 
 

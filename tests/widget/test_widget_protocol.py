@@ -20,7 +20,7 @@ from safetensors.numpy import load_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
-from jupyter_helpers import collect_iopub, run_cell  # noqa: E402
+from jupyter_helpers import cell_value, collect_iopub, run_cell  # noqa: E402
 
 TEXT = "The capital of France is Paris. The capital of Italy is"
 
@@ -288,12 +288,6 @@ def test_a_layer_change_during_a_rerun_is_not_lost(view):
         send_comm(kc, cid, {"method": "custom", "content": {"type": "clear"}})
         wait_updates(kc, cid, lambda s: s.get("busy") is False and "tokens" in s
                      and not any(t["knocked_out"] for t in s["tokens"]), timeout=300)
-
-
-def cell_value(kc, code):
-    reply, msgs = run_cell(kc, code)
-    assert reply["content"]["status"] == "ok", reply["content"]
-    return [m for m in msgs if m["msg_type"] == "execute_result"][0]["content"]["data"]["text/plain"]
 
 
 def test_a_view_no_front_end_shows_frees_its_tensors(view):
